@@ -1,0 +1,173 @@
+/*
+ * Internal definitions of the QUIC endpoint: the endpoint, its connections
+ * and their streams.
+ */
+#ifndef FR_QUIC_INTERNAL_H
+#define FR_QUIC_INTERNAL_H
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <fastrelay/quic.h>
+
+#include "../util/hmap.h"
+#include "../util/log_internal.h"
+#include "../util/sbuf.h"
+
+/* Datagrams handed to `send` at once. */
+#define FR_TX_BATCH 32
+/* Largest UDP payload handled. */
+#define FR_MAX_UDP_PAYLOAD 1500
+/* Length of the stateless-reset secret. */
+#define FR_STATIC_SECRET_LEN 32
+
+typedef struct fr_stream {
+    int64_t id;
+    fr_sbuf sbuf;
+    uint64_t sent_off;      /* bytes handed to ngtcp2 */
+    unsigned fin_queued : 1;
+    unsigned fin_sent : 1;
+    unsigned blocked : 1;   /* stream flow control; waits for credit */
+    unsigned reset : 1;     /* we reset it: no more writes */
+    unsigned on_ready : 1;
+    struct fr_stream *next_ready;
+} fr_stream;
+
+typedef struct fr_dgram {
+    struct fr_dgram *next;
+    size_t len;
+    uint8_t data[];
+} fr_dgram;
+
+typedef enum fr_conn_state {
+    FR_CONN_ACTIVE = 0,
+    FR_CONN_CLOSING, /* we sent CONNECTION_CLOSE; waiting out 3 PTO */
+    FR_CONN_DRAINING, /* the peer closed; waiting out 3 PTO */
+    FR_CONN_DEAD      /* to be freed at the next flush */
+} fr_conn_state;
+
+struct fr_quic_conn {
+    fr_quic_endpoint *ep;
+    ngtcp2_conn *conn;
+    ngtcp2_crypto_conn_ref conn_ref;
+    gnutls_session_t session;
+    fr_quic_path path;
+    void *user_data;
+    int is_server;
+    int handshake_completed;
+    int app_visible;       /* the application was told about this conn */
+    int closed_notified;
+    fr_conn_state state;
+    fr_tstamp close_deadline;
+    uint8_t *close_pkt;    /* CONNECTION_CLOSE packet for the closing period */
+    size_t close_pktlen;
+    fr_quic_close_info close_info;
+    char close_msg[256];
+    /* Set by a callback to end the connection with this library error. */
+    int pending_error;
+
+    fr_hmap streams;
+    fr_stream *ready_head; /* streams with data or fin to send */
+    fr_stream *ready_tail;
+    fr_dgram *dgram_head;
+    fr_dgram *dgram_tail;
+    size_t buffered;       /* queued bytes: streams not acked + datagrams */
+    fr_quic_conn_stats stats;
+
+    /* Our CIDs registered in the endpoint's table (ngtcp2 keeps at most 8
+     * at a time; retired ones stay registered for a short while). */
+    ngtcp2_cid scids[16];
+    size_t nscids;
+    /* Server: the client's original destination CID, registered until the
+     * handshake completes. */
+    ngtcp2_cid odcid;
+    int odcid_registered;
+
+    struct fr_quic_conn *next; /* endpoint's list of connections */
+    struct fr_quic_conn *prev;
+};
+
+struct fr_quic_endpoint {
+    fr_quic_callbacks cb;
+    fr_quic_settings settings;
+    void *user_data;
+    /* Passed to cb.send; the libev adapter routes sends to itself. */
+    void *send_user_data;
+    char alpn_wire[FR_ALPN_MAX + sizeof(FR_CLEARTEXT_ALPN_SUFFIX)];
+    char *ca_file;
+    char *ca_pem;
+    gnutls_certificate_credentials_t client_cred;
+    uint8_t static_secret[FR_STATIC_SECRET_LEN];
+    fr_tstamp now; /* latest timestamp the application handed us */
+    fr_hmap cids;  /* our CID -> fr_quic_conn */
+    fr_quic_conn *conns;
+    size_t nconns;
+
+    /* Transmit batch. */
+    uint8_t txbuf[FR_TX_BATCH][FR_MAX_UDP_PAYLOAD];
+    struct iovec txv[FR_TX_BATCH];
+    size_t ntx;
+    fr_quic_path txpath;
+};
+
+/* conn.c */
+int fr_conn_new_client(fr_quic_conn **pc, fr_quic_endpoint *ep,
+                       const fr_quic_path *path, const char *server_name,
+                       fr_tstamp now);
+int fr_conn_new_server(fr_quic_conn **pc, fr_quic_endpoint *ep,
+                       const fr_quic_path *path, const ngtcp2_pkt_hd *hd,
+                       fr_tstamp now);
+void fr_conn_free(fr_quic_conn *c);
+int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
+                 const uint8_t *data, size_t len, fr_tstamp now);
+int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now);
+fr_tstamp fr_conn_expiry(const fr_quic_conn *c);
+/* Ends the connection with a library or ngtcp2 error: sends
+ * CONNECTION_CLOSE and notifies the application. */
+void fr_conn_fail(fr_quic_conn *c, int liberr, fr_tstamp now);
+
+/* stream.c */
+int fr_conn_write(fr_quic_conn *c, fr_tstamp now);
+/* Sets up our state of a stream the peer opened. */
+int fr_stream_peer_opened(fr_quic_conn *c, int64_t stream_id);
+/* Drops our state of a stream ngtcp2 closed. */
+void fr_stream_forget(fr_quic_conn *c, int64_t stream_id);
+/* Stops sending on a stream the peer asked to stop. */
+void fr_stream_abandon(fr_quic_conn *c, int64_t stream_id);
+/* The peer acknowledged the stream's bytes below `upto`. */
+void fr_stream_acked(fr_quic_conn *c, int64_t stream_id, uint64_t upto);
+/* Flow control credit arrived for a blocked stream. */
+void fr_stream_unblock(fr_quic_conn *c, int64_t stream_id);
+void fr_streams_free(fr_quic_conn *c);
+
+/* endpoint.c */
+int fr_ep_register_cid(fr_quic_endpoint *ep, const ngtcp2_cid *cid,
+                       fr_quic_conn *c);
+void fr_ep_unregister_cid(fr_quic_endpoint *ep, const ngtcp2_cid *cid);
+int fr_ep_tx_flush(fr_quic_endpoint *ep);
+/* Returns a buffer of max_udp_payload_size bytes for the next datagram of
+ * the transmit batch (flushing the batch first if it is full). */
+uint8_t *fr_ep_tx_slot(fr_quic_endpoint *ep);
+/* Commits `len` bytes written into the slot from fr_ep_tx_slot, to be sent
+ * on `path`. */
+void fr_ep_tx_commit(fr_quic_endpoint *ep, const fr_quic_path *path,
+                     size_t len);
+
+/* tls.c */
+int fr_tls_client_cred_new(fr_quic_endpoint *ep);
+int fr_tls_session_new(fr_quic_conn *c, const char *server_name);
+/* Checks the negotiated ALPN after the handshake. */
+int fr_tls_check_alpn(fr_quic_conn *c);
+/* Describes a TLS alert carried in a transport error code, for the close
+ * message (NULL if the code is no TLS alert). */
+const char *fr_tls_alert_hint(uint64_t error_code);
+gnutls_certificate_credentials_t fr_cert_credentials(const fr_cert *cert);
+
+/* cleartext.c */
+/* Installs the cleartext (identity) 1-RTT secret handler on the session. */
+void fr_cleartext_configure_session(gnutls_session_t session);
+void fr_cleartext_set_callbacks(ngtcp2_callbacks *cb);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * Streams and datagrams of a connection, and the write loop that turns
+ * queued data into packets.
+ *
+ * Stream data is copied into a per-stream send buffer and handed to ngtcp2
+ * by reference; it is freed when the peer acknowledges it. Streams with
+ * something to send sit on a ready list served round-robin, one packet's
+ * worth at a time; datagrams go first since they are latency-sensitive.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <fastrelay/error.h>
+
+#include "quic_internal.h"
+
+#define FR_MAX_IOV 16
+
+static fr_stream *find_stream(const fr_quic_conn *c, int64_t id)
+{
+    return fr_hmap_find_u64(&c->streams, (uint64_t)id);
+}
+
+static fr_stream *stream_new(fr_quic_conn *c, int64_t id)
+{
+    fr_stream *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->id = id;
+    fr_sbuf_init(&s->sbuf);
+    if (fr_hmap_insert_u64(&c->streams, (uint64_t)id, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int stream_has_work(const fr_stream *s)
+{
+    return !s->reset && !s->blocked &&
+           (s->sent_off < s->sbuf.end_off || (s->fin_queued && !s->fin_sent));
+}
+
+static void ready_push(fr_quic_conn *c, fr_stream *s)
+{
+    if (s->on_ready || !stream_has_work(s))
+        return;
+    s->on_ready = 1;
+    s->next_ready = NULL;
+    if (c->ready_tail)
+        c->ready_tail->next_ready = s;
+    else
+        c->ready_head = s;
+    c->ready_tail = s;
+}
+
+/* Takes the first stream of the ready list that still has work. */
+static fr_stream *ready_pop(fr_quic_conn *c)
+{
+    fr_stream *s;
+
+    while ((s = c->ready_head) != NULL) {
+        c->ready_head = s->next_ready;
+        if (!c->ready_head)
+            c->ready_tail = NULL;
+        s->on_ready = 0;
+        s->next_ready = NULL;
+        if (stream_has_work(s))
+            return s;
+    }
+    return NULL;
+}
+
+static void ready_remove(fr_quic_conn *c, fr_stream *s)
+{
+    fr_stream **pp = &c->ready_head, *prev = NULL;
+
+    if (!s->on_ready)
+        return;
+    while (*pp && *pp != s) {
+        prev = *pp;
+        pp = &(*pp)->next_ready;
+    }
+    if (*pp) {
+        *pp = s->next_ready;
+        if (c->ready_tail == s)
+            c->ready_tail = prev;
+    }
+    s->on_ready = 0;
+    s->next_ready = NULL;
+}
+
+static void stream_free(fr_quic_conn *c, fr_stream *s)
+{
+    ready_remove(c, s);
+    c->buffered -= (size_t)fr_sbuf_held(&s->sbuf);
+    fr_sbuf_free(&s->sbuf);
+    free(s);
+}
+
+int fr_stream_peer_opened(fr_quic_conn *c, int64_t stream_id)
+{
+    /* We may write on a bidirectional stream the peer opened. */
+    if (stream_id & 2)
+        return 0;
+    return stream_new(c, stream_id) ? 0 : FR_ERR_NOMEM;
+}
+
+void fr_stream_forget(fr_quic_conn *c, int64_t stream_id)
+{
+    fr_stream *s = fr_hmap_remove_u64(&c->streams, (uint64_t)stream_id);
+
+    if (s)
+        stream_free(c, s);
+}
+
+void fr_stream_abandon(fr_quic_conn *c, int64_t stream_id)
+{
+    fr_stream *s = find_stream(c, stream_id);
+
+    if (s) {
+        s->reset = 1;
+        ready_remove(c, s);
+    }
+}
+
+void fr_stream_acked(fr_quic_conn *c, int64_t stream_id, uint64_t upto)
+{
+    fr_stream *s = find_stream(c, stream_id);
+    uint64_t before;
+
+    if (!s)
+        return;
+    before = fr_sbuf_held(&s->sbuf);
+    fr_sbuf_release(&s->sbuf, upto);
+    c->buffered -= (size_t)(before - fr_sbuf_held(&s->sbuf));
+}
+
+void fr_stream_unblock(fr_quic_conn *c, int64_t stream_id)
+{
+    fr_stream *s = find_stream(c, stream_id);
+
+    if (s && s->blocked) {
+        s->blocked = 0;
+        ready_push(c, s);
+    }
+}
+
+static void free_stream_entry(void *value, void *arg)
+{
+    fr_sbuf_free(&((fr_stream *)value)->sbuf);
+    free(value);
+    (void)arg;
+}
+
+void fr_streams_free(fr_quic_conn *c)
+{
+    fr_dgram *d = c->dgram_head;
+
+    fr_hmap_each(&c->streams, free_stream_entry, NULL);
+    fr_hmap_free(&c->streams);
+    while (d) {
+        fr_dgram *next = d->next;
+        free(d);
+        d = next;
+    }
+    c->dgram_head = c->dgram_tail = NULL;
+    c->ready_head = c->ready_tail = NULL;
+}
+
+/* Public stream API. */
+
+static int open_stream(fr_quic_conn *c, int64_t *pid, int uni)
+{
+    int64_t id;
+    int rv;
+
+    if (c->state != FR_CONN_ACTIVE)
+        return FR_ERR_CONN_CLOSED;
+    rv = uni ? ngtcp2_conn_open_uni_stream(c->conn, &id, NULL)
+             : ngtcp2_conn_open_bidi_stream(c->conn, &id, NULL);
+    if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+        return FR_ERR_STREAM_LIMIT;
+    if (rv != 0)
+        return FR_ERR_INTERNAL;
+    if (!stream_new(c, id)) {
+        ngtcp2_conn_shutdown_stream(c->conn, 0, id, 0);
+        return FR_ERR_NOMEM;
+    }
+    *pid = id;
+    return 0;
+}
+
+int fr_quic_conn_open_uni_stream(fr_quic_conn *conn, int64_t *pstream_id)
+{
+    return open_stream(conn, pstream_id, 1);
+}
+
+int fr_quic_conn_open_bidi_stream(fr_quic_conn *conn, int64_t *pstream_id)
+{
+    return open_stream(conn, pstream_id, 0);
+}
+
+int fr_quic_conn_stream_write(fr_quic_conn *c, int64_t stream_id,
+                              const uint8_t *data, size_t len, int fin)
+{
+    fr_stream *s;
+    int rv;
+
+    if (c->state != FR_CONN_ACTIVE)
+        return FR_ERR_CONN_CLOSED;
+    if (len && !data)
+        return FR_ERR_INVALID_ARGUMENT;
+    s = find_stream(c, stream_id);
+    if (!s)
+        return FR_ERR_STREAM_NOT_FOUND;
+    if (s->fin_queued || s->reset)
+        return FR_ERR_STREAM_SHUT_WR;
+    if (c->buffered + len > c->ep->settings.max_send_buffer)
+        return FR_ERR_QUEUE_FULL;
+    rv = fr_sbuf_append(&s->sbuf, data, len);
+    if (rv)
+        return rv;
+    c->buffered += len;
+    if (fin)
+        s->fin_queued = 1;
+    ready_push(c, s);
+    return 0;
+}
+
+int fr_quic_conn_stream_reset(fr_quic_conn *c, int64_t stream_id,
+                              uint64_t app_error_code)
+{
+    fr_stream *s = find_stream(c, stream_id);
+    int rv;
+
+    if (c->state != FR_CONN_ACTIVE)
+        return FR_ERR_CONN_CLOSED;
+    rv = ngtcp2_conn_shutdown_stream(c->conn, 0, stream_id, app_error_code);
+    if (rv == NGTCP2_ERR_STREAM_NOT_FOUND && !s)
+        return FR_ERR_STREAM_NOT_FOUND;
+    if (s) {
+        s->reset = 1;
+        ready_remove(c, s);
+    }
+    return rv == 0 || rv == NGTCP2_ERR_STREAM_NOT_FOUND ? 0 : FR_ERR_INTERNAL;
+}
+
+uint64_t fr_quic_conn_stream_unacked(const fr_quic_conn *c, int64_t stream_id)
+{
+    const fr_stream *s = find_stream(c, stream_id);
+
+    return s ? fr_sbuf_held(&s->sbuf) : 0;
+}
+
+size_t fr_quic_conn_max_datagram_size(const fr_quic_conn *c)
+{
+    const ngtcp2_transport_params *tp =
+        ngtcp2_conn_get_remote_transport_params(c->conn);
+    /* Frame type (1 byte) and length (up to 8) come off the frame size;
+     * the datagram must also fit a packet after the short header and AEAD
+     * tag. */
+    size_t hdr = 1 + 1 + FR_CID_MAX_LEN + 4 + 16 + 1 + 8;
+    size_t mtu = c->ep->settings.max_udp_payload_size;
+    size_t by_frame, by_packet;
+
+    if (!tp || tp->max_datagram_frame_size == 0)
+        return 0;
+    by_frame = tp->max_datagram_frame_size > 9
+                   ? (size_t)tp->max_datagram_frame_size - 9
+                   : 0;
+    by_packet = mtu > hdr ? mtu - hdr : 0;
+    return by_frame < by_packet ? by_frame : by_packet;
+}
+
+int fr_quic_conn_send_datagram(fr_quic_conn *c, const uint8_t *data,
+                               size_t len)
+{
+    fr_dgram *d;
+    size_t max;
+
+    if (c->state != FR_CONN_ACTIVE)
+        return FR_ERR_CONN_CLOSED;
+    if (!c->handshake_completed)
+        return FR_ERR_INVALID_STATE;
+    if (!data && len)
+        return FR_ERR_INVALID_ARGUMENT;
+    max = fr_quic_conn_max_datagram_size(c);
+    if (max == 0)
+        return FR_ERR_DATAGRAM_UNSUPPORTED;
+    if (len > max)
+        return FR_ERR_DATAGRAM_TOO_LARGE;
+    if (c->buffered + len > c->ep->settings.max_send_buffer)
+        return FR_ERR_QUEUE_FULL;
+    d = malloc(sizeof(*d) + len);
+    if (!d)
+        return FR_ERR_NOMEM;
+    d->next = NULL;
+    d->len = len;
+    memcpy(d->data, data, len);
+    if (c->dgram_tail)
+        c->dgram_tail->next = d;
+    else
+        c->dgram_head = d;
+    c->dgram_tail = d;
+    c->buffered += len;
+    return 0;
+}
+
+size_t fr_quic_conn_send_buffered(const fr_quic_conn *c)
+{
+    return c->buffered;
+}
+
+/* The write loop. */
+
+static void dgram_pop(fr_quic_conn *c)
+{
+    fr_dgram *d = c->dgram_head;
+
+    c->dgram_head = d->next;
+    if (!c->dgram_head)
+        c->dgram_tail = NULL;
+    c->buffered -= d->len;
+    free(d);
+}
+
+static void path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np)
+{
+    memcpy(&p->local, np->local.addr, np->local.addrlen);
+    p->local_len = (socklen_t)np->local.addrlen;
+    memcpy(&p->remote, np->remote.addr, np->remote.addrlen);
+    p->remote_len = (socklen_t)np->remote.addrlen;
+}
+
+/* Writes a packet's worth of the next datagram. Returns what
+ * ngtcp2_conn_writev_datagram returned. */
+static ngtcp2_ssize write_datagram(fr_quic_conn *c, ngtcp2_path *path,
+                                   ngtcp2_pkt_info *pi, uint8_t *buf,
+                                   size_t buflen, fr_tstamp now)
+{
+    fr_dgram *d = c->dgram_head;
+    ngtcp2_vec v = {d->data, d->len};
+    int accepted = 0;
+    ngtcp2_ssize n;
+
+    n = ngtcp2_conn_writev_datagram(c->conn, path, pi, buf, buflen, &accepted,
+                                    NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &v, 1,
+                                    now);
+    if (accepted) {
+        c->stats.datagrams_sent++;
+        dgram_pop(c);
+    } else if (n == NGTCP2_ERR_INVALID_ARGUMENT) {
+        dgram_pop(c); /* no longer fits what the peer accepts */
+        n = NGTCP2_ERR_WRITE_MORE;
+    }
+    return n;
+}
+
+/* Writes a packet's worth of stream `s`. */
+static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
+                                 ngtcp2_path *path, ngtcp2_pkt_info *pi,
+                                 uint8_t *buf, size_t buflen, fr_tstamp now)
+{
+    struct iovec iov[FR_MAX_IOV];
+    size_t niov = fr_sbuf_peek(&s->sbuf, s->sent_off, iov, FR_MAX_IOV);
+    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    uint64_t peeked = 0;
+    ngtcp2_ssize datalen = -1, n;
+
+    for (size_t i = 0; i < niov; i++)
+        peeked += iov[i].iov_len;
+    if (s->fin_queued && s->sent_off + peeked == s->sbuf.end_off)
+        flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+    n = ngtcp2_conn_writev_stream(c->conn, path, pi, buf, buflen, &datalen,
+                                  flags, s->id, (const ngtcp2_vec *)iov, niov,
+                                  now);
+    if (datalen >= 0) {
+        s->sent_off += (uint64_t)datalen;
+        c->stats.stream_bytes_sent += (uint64_t)datalen;
+        if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) &&
+            s->sent_off == s->sbuf.end_off)
+            s->fin_sent = 1;
+    }
+    switch (n) {
+    case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+        s->blocked = 1;
+        return NGTCP2_ERR_WRITE_MORE;
+    case NGTCP2_ERR_STREAM_SHUT_WR:
+    case NGTCP2_ERR_STREAM_NOT_FOUND:
+        s->reset = 1;
+        return NGTCP2_ERR_WRITE_MORE;
+    default:
+        break;
+    }
+    /* Round-robin: a stream with more to send goes to the back. */
+    ready_push(c, s);
+    return n;
+}
+
+int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
+{
+    fr_quic_endpoint *ep = c->ep;
+    size_t buflen = ep->settings.max_udp_payload_size;
+    size_t quantum = ngtcp2_conn_get_send_quantum(c->conn);
+    size_t max_pkts = quantum / buflen + 1;
+    ngtcp2_path_storage ps;
+    ngtcp2_pkt_info pi;
+    fr_quic_path path;
+
+    if (c->state != FR_CONN_ACTIVE)
+        return 0;
+    ngtcp2_path_storage_zero(&ps);
+    for (size_t npkts = 0; npkts < max_pkts;) {
+        uint8_t *buf = fr_ep_tx_slot(ep);
+        ngtcp2_ssize n;
+        fr_stream *s;
+
+        if (c->dgram_head && c->handshake_completed) {
+            n = write_datagram(c, &ps.path, &pi, buf, buflen, now);
+        } else if ((s = ready_pop(c)) != NULL) {
+            n = write_stream(c, s, &ps.path, &pi, buf, buflen, now);
+        } else {
+            int64_t none = -1;
+            ngtcp2_ssize dl;
+            n = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, buf, buflen,
+                                          &dl, 0, none, NULL, 0, now);
+        }
+        if (n == NGTCP2_ERR_WRITE_MORE)
+            continue;
+        if (n < 0) {
+            fr_conn_fail(c, (int)n, now);
+            return 0;
+        }
+        if (n == 0)
+            break;
+        path_from_ngtcp2(&path, &ps.path);
+        fr_ep_tx_commit(ep, &path, (size_t)n);
+        c->stats.pkts_sent++;
+        c->stats.bytes_sent += (uint64_t)n;
+        npkts++;
+    }
+    ngtcp2_conn_update_pkt_tx_time(c->conn, now);
+    return 0;
+}

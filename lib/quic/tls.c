@@ -1,0 +1,146 @@
+/* GnuTLS sessions for QUIC connections: credentials, ALPN, verification. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include <fastrelay/error.h>
+
+#include "quic_internal.h"
+
+/* TLS 1.3 only, the AEADs QUIC defines, no middlebox compatibility mode. */
+static const char tls_priority[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+    "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE";
+
+int fr_tls_client_cred_new(fr_quic_endpoint *ep)
+{
+    const fr_quic_settings *s = &ep->settings;
+    gnutls_certificate_credentials_t cred;
+    int rv;
+
+    if (gnutls_certificate_allocate_credentials(&cred) != 0)
+        return FR_ERR_NOMEM;
+    if (s->ca_file) {
+        rv = gnutls_certificate_set_x509_trust_file(cred, s->ca_file,
+                                                    GNUTLS_X509_FMT_PEM);
+        if (rv <= 0) {
+            FR_ERROR(&s->log, "cannot load CA file %s: %s", s->ca_file,
+                     rv < 0 ? gnutls_strerror(rv) : "no certificate in it");
+            gnutls_certificate_free_credentials(cred);
+            return FR_ERR_CERT;
+        }
+    } else if (s->ca_pem) {
+        gnutls_datum_t d = {(unsigned char *)s->ca_pem,
+                            (unsigned int)s->ca_pem_len};
+        rv = gnutls_certificate_set_x509_trust_mem(cred, &d,
+                                                   GNUTLS_X509_FMT_PEM);
+        if (rv <= 0) {
+            FR_ERROR(&s->log, "cannot load pinned CA certificate: %s",
+                     rv < 0 ? gnutls_strerror(rv) : "no certificate in it");
+            gnutls_certificate_free_credentials(cred);
+            return FR_ERR_CERT;
+        }
+    } else if (!s->insecure) {
+        rv = gnutls_certificate_set_x509_system_trust(cred);
+        if (rv < 0)
+            FR_WARN(&s->log, "cannot load the system trust store: %s",
+                    gnutls_strerror(rv));
+    }
+    ep->client_cred = cred;
+    return 0;
+}
+
+static int is_ip_literal(const char *name)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, name, buf) == 1 ||
+           inet_pton(AF_INET6, name, buf) == 1;
+}
+
+int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
+{
+    fr_quic_endpoint *ep = c->ep;
+    const fr_quic_settings *s = &ep->settings;
+    gnutls_session_t session;
+    gnutls_datum_t alpn = {(unsigned char *)ep->alpn_wire,
+                           (unsigned int)strlen(ep->alpn_wire)};
+    int rv;
+
+    rv = gnutls_init(&session, (c->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+                                   GNUTLS_NO_END_OF_EARLY_DATA);
+    if (rv != 0)
+        return FR_ERR_NOMEM;
+    if (c->is_server)
+        rv = ngtcp2_crypto_gnutls_configure_server_session(session);
+    else
+        rv = ngtcp2_crypto_gnutls_configure_client_session(session);
+    if (rv != 0)
+        goto fail;
+    if (s->crypto_mode == FR_CRYPTO_CLEARTEXT)
+        fr_cleartext_configure_session(session);
+    if (gnutls_priority_set_direct(session, tls_priority, NULL) != 0)
+        goto fail;
+    rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE,
+                                c->is_server ? fr_cert_credentials(s->cert)
+                                             : ep->client_cred);
+    if (rv != 0)
+        goto fail;
+    /* A server accepts only its own ALPN: a peer in the other crypto mode
+     * offers a different one and the handshake fails with
+     * no_application_protocol. */
+    if (gnutls_alpn_set_protocols(session, &alpn, 1,
+                                  c->is_server ? GNUTLS_ALPN_MANDATORY : 0))
+        goto fail;
+    if (!c->is_server) {
+        if (server_name && !is_ip_literal(server_name) &&
+            gnutls_server_name_set(session, GNUTLS_NAME_DNS, server_name,
+                                   strlen(server_name)) != 0)
+            goto fail;
+        if (!s->insecure)
+            gnutls_session_set_verify_cert(session, server_name, 0);
+    }
+    gnutls_session_set_ptr(session, &c->conn_ref);
+    c->session = session;
+    return 0;
+
+fail:
+    gnutls_deinit(session);
+    return FR_ERR_TLS;
+}
+
+int fr_tls_check_alpn(fr_quic_conn *c)
+{
+    gnutls_datum_t d;
+    size_t want = strlen(c->ep->alpn_wire);
+
+    if (gnutls_alpn_get_selected_protocol(c->session, &d) != 0 ||
+        d.size != want || memcmp(d.data, c->ep->alpn_wire, want) != 0)
+        return FR_ERR_TLS;
+    return 0;
+}
+
+const char *fr_tls_alert_hint(uint64_t error_code)
+{
+    /* CRYPTO_ERROR codes are 0x100 + the TLS alert (RFC 9001 4.8). */
+    if (error_code < 0x100 || error_code > 0x1ff)
+        return NULL;
+    switch (error_code - 0x100) {
+    case GNUTLS_A_NO_APPLICATION_PROTOCOL:
+        return "TLS alert no_application_protocol: the peers share no ALPN; "
+               "is one side in cleartext mode and the other in tls mode, or "
+               "do they speak different applications?";
+    case GNUTLS_A_BAD_CERTIFICATE:
+    case GNUTLS_A_UNKNOWN_CA:
+    case GNUTLS_A_CERTIFICATE_UNKNOWN:
+        return "TLS alert: certificate rejected; give the client the "
+               "server's CA (--ca) or, for tests only, --insecure";
+    case GNUTLS_A_HANDSHAKE_FAILURE:
+        return "TLS alert handshake_failure: no common cipher or group";
+    default:
+        return gnutls_alert_get_name(
+            (gnutls_alert_description_t)(error_code - 0x100));
+    }
+}

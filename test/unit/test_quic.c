@@ -1,0 +1,848 @@
+/*
+ * QUIC endpoint tests: transfers in both crypto modes (in virtual time and
+ * over loopback sockets with the libev adapter), what cleartext mode puts on
+ * the wire, mode mismatch, certificates, connection-ID hooks, close and idle
+ * timeout.
+ */
+#define _GNU_SOURCE /* memmem */
+#include "fr_test.h"
+
+#include <arpa/inet.h>
+#include <ev.h>
+
+#include <fastrelay/fastrelay.h>
+
+#include "quic_sim.h"
+
+#define ALPN "fr-test"
+#define MAX_STREAMS 128
+#define MAX_DGRAMS 1024
+#define DGRAM_LEN 200
+
+typedef struct xfer {
+    /* What the server sends once the handshake completes. */
+    int nstreams;
+    size_t stream_len;
+    int ndgrams;
+    /* Receiver (client) state. */
+    uint64_t got[MAX_STREAMS];
+    int fin[MAX_STREAMS];
+    int streams_done;
+    int corrupt;
+    uint8_t dgram_seen[MAX_DGRAMS];
+    int dgrams_recv;
+    int dgram_dups;
+    /* Life cycle. */
+    int client_handshake;
+    int server_handshake;
+    int client_closed;
+    int server_closed;
+    fr_quic_close_info client_close;
+    fr_quic_close_info server_close;
+    char client_msg[512];
+    fr_quic_conn *client_conn;
+    fr_quic_conn *server_conn;
+    /* CID hook. */
+    int cids_generated;
+    int local_issued;
+    int remote_activated;
+} xfer;
+
+static uint8_t pattern(int stream, uint64_t off)
+{
+    return (uint8_t)(stream * 31 + off * 7 + (off >> 8));
+}
+
+/* Lets a callback find the test state whatever the harness. */
+static xfer *(*xfer_of)(void *ud);
+
+static xfer *xfer_from_sim(void *ud)
+{
+    return fr_sim_app(ud);
+}
+
+static xfer *xfer_from_ud(void *ud)
+{
+    return ud;
+}
+
+static int server_send_all(fr_quic_conn *conn, xfer *x)
+{
+    uint8_t buf[4096];
+
+    for (int k = 0; k < x->nstreams; k++) {
+        int64_t sid;
+        assert_int_equal(fr_quic_conn_open_uni_stream(conn, &sid), 0);
+        for (size_t off = 0; off < x->stream_len; off += sizeof(buf)) {
+            size_t n = x->stream_len - off < sizeof(buf) ? x->stream_len - off
+                                                         : sizeof(buf);
+            for (size_t i = 0; i < n; i++)
+                buf[i] = pattern((int)(sid >> 2), off + i);
+            assert_int_equal(fr_quic_conn_stream_write(
+                                 conn, sid, buf, n, off + n == x->stream_len),
+                             0);
+        }
+    }
+    for (int d = 0; d < x->ndgrams; d++) {
+        uint8_t dg[DGRAM_LEN];
+        for (size_t i = 0; i < sizeof(dg); i++)
+            dg[i] = (uint8_t)(d + i);
+        memcpy(dg, &d, sizeof(d));
+        assert_int_equal(fr_quic_conn_send_datagram(conn, dg, sizeof(dg)), 0);
+    }
+    return 0;
+}
+
+static int on_accept(fr_quic_conn *conn, void *ud)
+{
+    xfer_of(ud)->server_conn = conn;
+    return 0;
+}
+
+static int on_handshake(fr_quic_conn *conn, void *ud)
+{
+    xfer *x = xfer_of(ud);
+
+    if (fr_quic_conn_is_server(conn)) {
+        x->server_handshake = 1;
+        return server_send_all(conn, x);
+    }
+    x->client_handshake = 1;
+    return 0;
+}
+
+static int on_stream_data(fr_quic_conn *conn, int64_t sid, const uint8_t *data,
+                          size_t len, int fin, void *ud)
+{
+    xfer *x = xfer_of(ud);
+    int k = (int)(sid >> 2);
+
+    (void)conn;
+    if (k >= MAX_STREAMS) {
+        x->corrupt++;
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (data[i] != pattern(k, x->got[k] + i))
+            x->corrupt++;
+    x->got[k] += len;
+    if (fin) {
+        x->fin[k] = 1;
+        if (x->got[k] == x->stream_len)
+            x->streams_done++;
+        else
+            x->corrupt++;
+    }
+    return 0;
+}
+
+static int on_datagram(fr_quic_conn *conn, const uint8_t *data, size_t len,
+                       void *ud)
+{
+    xfer *x = xfer_of(ud);
+    int d;
+
+    (void)conn;
+    if (len != DGRAM_LEN) {
+        x->corrupt++;
+        return 0;
+    }
+    memcpy(&d, data, sizeof(d));
+    if (d < 0 || d >= MAX_DGRAMS) {
+        x->corrupt++;
+        return 0;
+    }
+    for (size_t i = sizeof(d); i < len; i++)
+        if (data[i] != (uint8_t)(d + i))
+            x->corrupt++;
+    if (x->dgram_seen[d])
+        x->dgram_dups++;
+    x->dgram_seen[d] = 1;
+    x->dgrams_recv++;
+    return 0;
+}
+
+static void on_closed(fr_quic_conn *conn, const fr_quic_close_info *info,
+                      void *ud)
+{
+    xfer *x = xfer_of(ud);
+
+    if (fr_quic_conn_is_server(conn)) {
+        x->server_closed = 1;
+        x->server_close = *info;
+    } else {
+        x->client_closed = 1;
+        x->client_close = *info;
+        snprintf(x->client_msg, sizeof(x->client_msg), "%s", info->message);
+        x->client_close.message = x->client_msg;
+    }
+}
+
+static int gen_cid(fr_quic_conn *conn, uint8_t *cid, size_t len, void *ud)
+{
+    xfer *x = xfer_of(ud);
+    static uint32_t counter;
+
+    (void)conn;
+    memset(cid, 0xab, len);
+    counter++;
+    memcpy(cid + len - sizeof(counter), &counter, sizeof(counter));
+    x->cids_generated++;
+    return 0;
+}
+
+static void on_cid(fr_quic_conn *conn, fr_cid_event ev, const uint8_t *cid,
+                   size_t len, void *ud)
+{
+    xfer *x = xfer_of(ud);
+
+    (void)cid;
+    (void)len;
+    if (fr_quic_conn_is_server(conn))
+        return;
+    if (ev == FR_CID_LOCAL_ISSUED)
+        x->local_issued++;
+    if (ev == FR_CID_REMOTE_ACTIVATED)
+        x->remote_activated++;
+}
+
+static void base_callbacks(fr_quic_callbacks *cb)
+{
+    memset(cb, 0, sizeof(*cb));
+    cb->accept = on_accept;
+    cb->handshake_completed = on_handshake;
+    cb->stream_data = on_stream_data;
+    cb->datagram = on_datagram;
+    cb->closed = on_closed;
+}
+
+static fr_cert *test_cert(void)
+{
+    static fr_cert *cert;
+
+    if (!cert)
+        assert_int_equal(fr_cert_generate(&cert, "198.18.0.2"), 0);
+    return cert;
+}
+
+static void base_settings(fr_quic_settings *s, fr_crypto_mode mode,
+                          int server)
+{
+    size_t pemlen;
+
+    fr_quic_settings_default(s);
+    s->alpn = ALPN;
+    s->crypto_mode = mode;
+    if (server) {
+        s->accept_connections = 1;
+        s->cert = test_cert();
+    } else {
+        s->ca_pem = fr_cert_pem(test_cert(), &pemlen);
+        s->ca_pem_len = pemlen;
+    }
+}
+
+/* Virtual-time harness. */
+
+typedef struct sim_env {
+    fr_sim *sim;
+    fr_quic_endpoint *client;
+    fr_quic_endpoint *server;
+    fr_quic_conn *conn;
+} sim_env;
+
+static void sim_setup(sim_env *e, xfer *x, fr_quic_settings *cs,
+                      fr_quic_settings *ss, fr_quic_callbacks *ccb,
+                      fr_quic_callbacks *scb)
+{
+    xfer_of = xfer_from_sim;
+    e->sim = fr_sim_new(5 * FR_MILLISECONDS);
+    fr_sim_set_app(e->sim, x);
+    fr_sim_bind(e->sim, ccb, scb);
+    assert_int_equal(fr_quic_endpoint_new(&e->client, ccb, cs,
+                                          fr_sim_client_ud(e->sim)),
+                     0);
+    assert_int_equal(fr_quic_endpoint_new(&e->server, scb, ss,
+                                          fr_sim_server_ud(e->sim)),
+                     0);
+    fr_sim_set_endpoints(e->sim, e->client, e->server);
+    assert_int_equal(fr_quic_endpoint_connect(e->client, &e->conn,
+                                              fr_sim_client_path(),
+                                              "198.18.0.2", NULL,
+                                              fr_sim_now(e->sim)),
+                     0);
+    x->client_conn = e->conn;
+}
+
+static void sim_teardown(sim_env *e)
+{
+    fr_quic_endpoint_del(e->client);
+    fr_quic_endpoint_del(e->server);
+    fr_sim_del(e->sim);
+}
+
+static int transfer_done(void *arg)
+{
+    xfer *x = arg;
+
+    return x->client_closed ||
+           (x->streams_done == x->nstreams && x->dgrams_recv == x->ndgrams);
+}
+
+static void check_transfer(const xfer *x)
+{
+    assert_int_equal(x->client_closed, 0);
+    assert_int_equal(x->corrupt, 0);
+    assert_int_equal(x->streams_done, x->nstreams);
+    assert_int_equal(x->dgrams_recv, x->ndgrams);
+    assert_int_equal(x->dgram_dups, 0);
+    for (int k = 0; k < x->nstreams; k++)
+        assert_true(x->got[k] == x->stream_len && x->fin[k]);
+}
+
+static void sim_transfer(fr_crypto_mode mode)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    fr_quic_conn_stats st;
+
+    memset(&x, 0, sizeof(x));
+    x.nstreams = 100;
+    x.stream_len = 100 * 1024; /* 10 MB in all */
+    x.ndgrams = 1000;
+    base_settings(&cs, mode, 0);
+    base_settings(&ss, mode, 1);
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, transfer_done, &x, 120 * FR_SECONDS));
+    check_transfer(&x);
+    assert_int_equal(fr_quic_conn_get_crypto_mode(e.conn), mode);
+    fr_quic_conn_get_stats(e.conn, &st);
+    assert_true(st.pkts_recv > 7000);
+    assert_true(st.stream_bytes_recv == 100 * 100 * 1024);
+    assert_int_equal(st.datagrams_recv, 1000);
+    /* RTT is two one-way delays of 5 ms, plus ACK delay. */
+    assert_true(st.min_rtt >= 10 * FR_MILLISECONDS);
+    assert_true(st.smoothed_rtt < 60 * FR_MILLISECONDS);
+    assert_true(st.cwnd > 0);
+    sim_teardown(&e);
+}
+
+static void test_transfer_sim_tls(void **state)
+{
+    (void)state;
+    sim_transfer(FR_CRYPTO_TLS);
+}
+
+static void test_transfer_sim_cleartext(void **state)
+{
+    (void)state;
+    sim_transfer(FR_CRYPTO_CLEARTEXT);
+}
+
+/* Loopback harness: real UDP sockets and the libev adapter. */
+
+typedef struct loop_env {
+    struct ev_loop *loop;
+    ev_timer check;
+    fr_tstamp deadline;
+    int (*done)(void *);
+    void *arg;
+} loop_env;
+
+static void check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    loop_env *le = w->data;
+
+    (void)revents;
+    if (le->done(le->arg) || fr_quic_ev_now() > le->deadline)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+static int run_loop(struct ev_loop *loop, int (*done)(void *), void *arg,
+                    fr_duration limit)
+{
+    loop_env le = {loop, {0}, fr_quic_ev_now() + limit, done, arg};
+
+    ev_timer_init(&le.check, check_cb, 0.005, 0.005);
+    le.check.data = &le;
+    ev_timer_start(loop, &le.check);
+    ev_run(loop, 0);
+    ev_timer_stop(loop, &le.check);
+    return done(arg);
+}
+
+static void loopback_addr(struct sockaddr_storage *ss, socklen_t *len)
+{
+    assert_int_equal(fr_addr_parse(ss, len, "127.0.0.1:0"), 0);
+}
+
+static void loopback_transfer(fr_crypto_mode mode)
+{
+    static xfer x;
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    fr_quic_ev *server, *client;
+    struct sockaddr_storage addr, srv;
+    socklen_t len, srvlen;
+    fr_quic_conn *conn;
+
+    memset(&x, 0, sizeof(x));
+    xfer_of = xfer_from_ud;
+    x.nstreams = 100;
+    x.stream_len = 100 * 1024;
+    x.ndgrams = 1000;
+    base_settings(&cs, mode, 0);
+    base_settings(&ss, mode, 1);
+    /* The pinned certificate names 198.18.0.2, so that is the name the
+     * client verifies, though the socket is on 127.0.0.1. */
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    loopback_addr(&addr, &len);
+    assert_int_equal(fr_quic_ev_new(&server, loop, &scb, &ss,
+                                    (struct sockaddr *)&addr, len, &x),
+                     0);
+    assert_int_equal(fr_quic_ev_new(&client, loop, &ccb, &cs,
+                                    (struct sockaddr *)&addr, len, &x),
+                     0);
+    fr_quic_ev_local_addr(server, &srv, &srvlen);
+    assert_int_equal(fr_quic_ev_connect(client, &conn, (struct sockaddr *)&srv,
+                                        srvlen, "198.18.0.2", NULL),
+                     0);
+    assert_true(run_loop(loop, transfer_done, &x, 60 * FR_SECONDS));
+    check_transfer(&x);
+    fr_quic_ev_del(client);
+    fr_quic_ev_del(server);
+    ev_loop_destroy(loop);
+}
+
+static void test_transfer_loopback_tls(void **state)
+{
+    (void)state;
+    loopback_transfer(FR_CRYPTO_TLS);
+}
+
+static void test_transfer_loopback_cleartext(void **state)
+{
+    (void)state;
+    loopback_transfer(FR_CRYPTO_CLEARTEXT);
+}
+
+/* What is on the wire. */
+
+static const char marker[] = "FASTRELAY-WIRE-MARKER-0123456789";
+
+typedef struct wire_tap {
+    int seen;
+} wire_tap;
+
+static void tap_cb(int from_client, const uint8_t *data, size_t len,
+                   void *arg)
+{
+    wire_tap *t = arg;
+
+    if (!from_client && memmem(data, len, marker, sizeof(marker) - 1))
+        t->seen++;
+}
+
+static int marker_sent(void *arg)
+{
+    xfer *x = arg;
+
+    return x->client_closed || x->streams_done == 1;
+}
+
+static int never(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static int wire_done(void *arg)
+{
+    xfer *x = arg;
+
+    return x->client_closed || x->client_handshake;
+}
+
+static int run_marker(fr_crypto_mode mode)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    wire_tap t = {0};
+    int64_t sid;
+
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, mode, 0);
+    base_settings(&ss, mode, 1);
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    fr_sim_set_tap(e.sim, tap_cb, &t);
+    assert_true(fr_sim_run(e.sim, wire_done, &x, 5 * FR_SECONDS));
+    assert_int_equal(x.client_closed, 0);
+    /* The server writes the marker on a stream; the client only checks
+     * that it arrives. */
+    assert_int_equal(fr_quic_conn_open_uni_stream(x.server_conn, &sid), 0);
+    x.stream_len = sizeof(marker) - 1;
+    x.nstreams = 1;
+    assert_int_equal(fr_quic_conn_stream_write(x.server_conn, sid,
+                                               (const uint8_t *)marker,
+                                               sizeof(marker) - 1, 1),
+                     0);
+    fr_sim_run(e.sim, marker_sent, &x, 5 * FR_SECONDS);
+    sim_teardown(&e);
+    return t.seen;
+}
+
+static void test_wire_cleartext_readable(void **state)
+{
+    (void)state;
+    assert_true(run_marker(FR_CRYPTO_CLEARTEXT) >= 1);
+}
+
+static void test_wire_tls_hidden(void **state)
+{
+    (void)state;
+    assert_int_equal(run_marker(FR_CRYPTO_TLS), 0);
+}
+
+/* A tls peer and a cleartext peer must fail the handshake clearly. */
+
+static int closed_either(void *arg)
+{
+    xfer *x = arg;
+
+    return x->client_closed || x->client_handshake;
+}
+
+static void mismatch(fr_crypto_mode client_mode, fr_crypto_mode server_mode)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, client_mode, 0);
+    base_settings(&ss, server_mode, 1);
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    /* Bounded: the failure must come within a few round trips, long before
+     * the 10 s handshake timeout. */
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 2 * FR_SECONDS));
+    assert_int_equal(x.client_handshake, 0);
+    assert_int_equal(x.client_closed, 1);
+    assert_int_equal(x.client_close.reason, FR_CLOSE_HANDSHAKE_FAILED);
+    assert_int_equal(x.client_close.app_error, 0);
+    assert_int_equal(x.client_close.error_code, 0x100 + 120);
+    assert_non_null(strstr(x.client_msg, "no_application_protocol"));
+    assert_non_null(strstr(x.client_msg, "cleartext"));
+    sim_teardown(&e);
+}
+
+static void test_tls_client_cleartext_server(void **state)
+{
+    (void)state;
+    mismatch(FR_CRYPTO_TLS, FR_CRYPTO_CLEARTEXT);
+}
+
+static void test_cleartext_client_tls_server(void **state)
+{
+    (void)state;
+    mismatch(FR_CRYPTO_CLEARTEXT, FR_CRYPTO_TLS);
+}
+
+/* Certificates. */
+
+static void handshake_with(fr_quic_settings *cs, xfer *x)
+{
+    sim_env e;
+    fr_quic_settings ss;
+    fr_quic_callbacks ccb, scb;
+
+    base_settings(&ss, FR_CRYPTO_TLS, 1);
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_setup(&e, x, cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, closed_either, x, 5 * FR_SECONDS));
+    sim_teardown(&e);
+}
+
+static void test_cert_wrong_pin_rejected(void **state)
+{
+    static xfer x;
+    fr_quic_settings cs;
+    fr_cert *other;
+    size_t len;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(fr_cert_generate(&other, "198.18.0.2"), 0);
+    base_settings(&cs, FR_CRYPTO_TLS, 0);
+    cs.ca_pem = fr_cert_pem(other, &len);
+    cs.ca_pem_len = len;
+    handshake_with(&cs, &x);
+    fr_cert_del(other);
+    assert_int_equal(x.client_handshake, 0);
+    assert_int_equal(x.client_close.reason, FR_CLOSE_HANDSHAKE_FAILED);
+    assert_non_null(strstr(x.client_msg, "TLS"));
+}
+
+static void test_cert_insecure_explicit(void **state)
+{
+    static xfer x;
+    fr_quic_settings cs;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, FR_CRYPTO_TLS, 0);
+    cs.ca_pem = NULL;
+    cs.ca_pem_len = 0;
+    cs.insecure = 1;
+    handshake_with(&cs, &x);
+    assert_int_equal(x.client_handshake, 1);
+}
+
+static void test_cert_pinned_accepted(void **state)
+{
+    static xfer x;
+    fr_quic_settings cs;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, FR_CRYPTO_TLS, 0);
+    handshake_with(&cs, &x);
+    assert_int_equal(x.client_handshake, 1);
+}
+
+static void test_cert_load_errors(void **state)
+{
+    char dir[] = "/tmp/fr-cert-XXXXXX";
+    char certf[64], keyf[64];
+    fr_cert *cert;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(certf, sizeof(certf), "%s/c.pem", dir);
+    snprintf(keyf, sizeof(keyf), "%s/k.pem", dir);
+    /* A missing file is an error, not a crash. */
+    assert_int_equal(fr_cert_load(&cert, certf, keyf), FR_ERR_CERT);
+    f = fopen(certf, "w");
+    fputs("not a certificate\n", f);
+    fclose(f);
+    f = fopen(keyf, "w");
+    fputs("not a key\n", f);
+    fclose(f);
+    assert_int_equal(fr_cert_load(&cert, certf, keyf), FR_ERR_CERT);
+    unlink(certf);
+    unlink(keyf);
+    rmdir(dir);
+}
+
+/* Connection-ID hook and events. */
+
+static void test_cid_hook(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    uint8_t cid[FR_CID_MAX_LEN];
+    size_t len;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, FR_CRYPTO_CLEARTEXT, 0);
+    base_settings(&ss, FR_CRYPTO_CLEARTEXT, 1);
+    cs.cid_len = 12;
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    ccb.generate_cid = gen_cid;
+    ccb.cid_changed = on_cid;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
+    /* Let NEW_CONNECTION_ID frames flow. */
+    fr_sim_run(e.sim, never, &x,
+               200 * FR_MILLISECONDS);
+    assert_int_equal(x.client_handshake, 1);
+    assert_true(x.cids_generated >= 2);
+    assert_int_equal(x.local_issued, x.cids_generated);
+    assert_true(x.remote_activated >= 1);
+    len = fr_quic_conn_get_local_cid(e.conn, cid);
+    assert_int_equal(len, 12);
+    assert_int_equal(cid[0], 0xab);
+    len = fr_quic_conn_get_remote_cid(e.conn, cid);
+    assert_int_equal(len, 8); /* the server's default length */
+    sim_teardown(&e);
+}
+
+/* Close and idle timeout. */
+
+static int both_closed(void *arg)
+{
+    xfer *x = arg;
+
+    return x->client_closed && x->server_closed;
+}
+
+static void test_graceful_close(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, FR_CRYPTO_TLS, 0);
+    base_settings(&ss, FR_CRYPTO_TLS, 1);
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
+    assert_int_equal(fr_quic_conn_close(e.conn, 42, "bye"), 0);
+    assert_int_equal(fr_quic_conn_close(e.conn, 42, "bye"),
+                     FR_ERR_CONN_CLOSED);
+    assert_true(fr_sim_run(e.sim, both_closed, &x, 5 * FR_SECONDS));
+    assert_int_equal(x.client_close.reason, FR_CLOSE_LOCAL);
+    assert_int_equal(x.server_close.reason, FR_CLOSE_PEER);
+    assert_int_equal(x.server_close.app_error, 1);
+    assert_int_equal(x.server_close.error_code, 42);
+    /* Closing and draining periods end; both endpoints forget the
+     * connection. */
+    fr_sim_run(e.sim, never, &x,
+               2 * FR_SECONDS);
+    assert_int_equal(fr_quic_endpoint_conn_count(e.client), 0);
+    assert_int_equal(fr_quic_endpoint_conn_count(e.server), 0);
+    sim_teardown(&e);
+}
+
+static void test_idle_timeout(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, FR_CRYPTO_TLS, 0);
+    base_settings(&ss, FR_CRYPTO_TLS, 1);
+    cs.idle_timeout = 1 * FR_SECONDS;
+    ss.idle_timeout = 1 * FR_SECONDS;
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, both_closed, &x, 10 * FR_SECONDS));
+    assert_int_equal(x.client_handshake, 1);
+    assert_int_equal(x.client_close.reason, FR_CLOSE_IDLE);
+    assert_int_equal(x.server_close.reason, FR_CLOSE_IDLE);
+    assert_true(fr_sim_now(e.sim) < 1 * FR_SECONDS + 4 * FR_SECONDS);
+    sim_teardown(&e);
+}
+
+/* Stream limit and bad arguments. */
+
+static void test_stream_limit_and_errors(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    int64_t sid;
+    uint8_t big[2000] = {0};
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    base_settings(&cs, FR_CRYPTO_TLS, 0);
+    base_settings(&ss, FR_CRYPTO_TLS, 1);
+    cs.max_streams_uni = 3;
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
+    fr_sim_run(e.sim, never, &x,
+               100 * FR_MILLISECONDS);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fr_quic_conn_open_uni_stream(x.server_conn, &sid), 0);
+    assert_int_equal(fr_quic_conn_open_uni_stream(x.server_conn, &sid),
+                     FR_ERR_STREAM_LIMIT);
+    assert_int_equal(fr_quic_conn_stream_write(x.server_conn, 1000, big, 1, 0),
+                     FR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(fr_quic_conn_stream_write(x.server_conn, sid, big, 1, 1),
+                     0);
+    assert_int_equal(fr_quic_conn_stream_write(x.server_conn, sid, big, 1, 0),
+                     FR_ERR_STREAM_SHUT_WR);
+    assert_int_equal(fr_quic_conn_send_datagram(x.server_conn, big,
+                                                sizeof(big)),
+                     FR_ERR_DATAGRAM_TOO_LARGE);
+    sim_teardown(&e);
+}
+
+static void test_settings_rejected(void **state)
+{
+    fr_quic_settings s;
+    fr_quic_callbacks cb;
+    fr_quic_endpoint *ep;
+
+    (void)state;
+    base_callbacks(&cb);
+    cb.send = NULL;
+    base_settings(&s, FR_CRYPTO_TLS, 0);
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
+                     FR_ERR_INVALID_ARGUMENT); /* no send callback */
+    fr_sim *sim = fr_sim_new(0);
+    fr_quic_callbacks other;
+    fr_sim_bind(sim, &cb, &other);
+    s.alpn = NULL;
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
+                     FR_ERR_INVALID_ARGUMENT);
+    base_settings(&s, FR_CRYPTO_TLS, 0);
+    s.cid_len = 30;
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
+                     FR_ERR_INVALID_ARGUMENT);
+    base_settings(&s, FR_CRYPTO_TLS, 0);
+    s.accept_connections = 1; /* a server needs a certificate */
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
+                     FR_ERR_INVALID_ARGUMENT);
+    base_settings(&s, FR_CRYPTO_TLS, 0);
+    s.ca_pem = NULL;
+    s.ca_file = "/nonexistent/ca.pem";
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL), FR_ERR_CERT);
+    fr_sim_del(sim);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transfer_sim_tls),
+        cmocka_unit_test(test_transfer_sim_cleartext),
+        cmocka_unit_test(test_transfer_loopback_tls),
+        cmocka_unit_test(test_transfer_loopback_cleartext),
+        cmocka_unit_test(test_wire_cleartext_readable),
+        cmocka_unit_test(test_wire_tls_hidden),
+        cmocka_unit_test(test_tls_client_cleartext_server),
+        cmocka_unit_test(test_cleartext_client_tls_server),
+        cmocka_unit_test(test_cert_wrong_pin_rejected),
+        cmocka_unit_test(test_cert_insecure_explicit),
+        cmocka_unit_test(test_cert_pinned_accepted),
+        cmocka_unit_test(test_cert_load_errors),
+        cmocka_unit_test(test_cid_hook),
+        cmocka_unit_test(test_graceful_close),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_stream_limit_and_errors),
+        cmocka_unit_test(test_settings_rejected),
+    };
+    int rv = cmocka_run_group_tests(tests, NULL, NULL);
+    fr_cert_del(test_cert());
+    return rv;
+}
