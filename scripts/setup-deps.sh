@@ -9,10 +9,12 @@ BACKPORTS_LIST=/etc/apt/sources.list.d/fastrelay-backports.sources
 # Packages from bookworm-backports (newer than bookworm ships).
 BACKPORTS_PKGS=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev
                 libbpf-dev bpftool)
-# Packages from bookworm itself.
+# Packages from bookworm itself. libunistring-dev is what GnuTLS's
+# `pkg-config --static` needs beyond the others (the packaging test links a
+# consumer that way).
 BASE_PKGS=(build-essential cmake pkg-config clang llvm libelf-dev zlib1g-dev
            libgnutls28-dev libev-dev libcmocka-dev iproute2 ffmpeg
-           libclang-rt-14-dev)
+           libclang-rt-14-dev libunistring-dev)
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 
