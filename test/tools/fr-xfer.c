@@ -19,6 +19,7 @@
 
 #define ALPN "fr-xfer"
 #define DGRAM_LEN 200
+#define DGRAM_GRACE 0.5 /* seconds to wait for late datagrams */
 
 typedef struct opts {
     const char *listen;
@@ -49,6 +50,8 @@ typedef struct app {
     fr_quic_conn_stats stats;
     int handshake;
     char close_msg[512];
+    ev_timer grace;
+    int finished;
 } app;
 
 static uint8_t pattern(int stream, uint64_t off)
@@ -135,13 +138,36 @@ static int on_handshake(fr_quic_conn *conn, void *ud)
     return 0;
 }
 
+static void finish(app *a)
+{
+    if (a->finished)
+        return;
+    a->finished = 1;
+    fr_quic_conn_get_stats(a->conn, &a->stats);
+    fr_quic_conn_close(a->conn, 0, "done");
+}
+
+static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    finish(w->data);
+}
+
+/* Ends the transfer once every stream is complete. Datagrams are not
+ * retransmitted, so missing ones get a short grace period, not a wait. */
 static void maybe_finish(app *a)
 {
-    if (a->streams_complete == a->o.streams &&
-        (a->o.datagrams == 0 || a->dgrams_recv == a->o.datagrams)) {
-        a->end = fr_quic_ev_now();
-        fr_quic_conn_get_stats(a->conn, &a->stats);
-        fr_quic_conn_close(a->conn, 0, "done");
+    if (a->streams_complete != a->o.streams)
+        return;
+    if (!a->end)
+        a->end = fr_quic_ev_now(); /* throughput counts stream data */
+    if (a->dgrams_recv >= a->o.datagrams) {
+        finish(a);
+    } else if (!ev_is_active(&a->grace)) {
+        ev_timer_init(&a->grace, on_grace, DGRAM_GRACE, 0);
+        a->grace.data = a;
+        ev_timer_start(a->loop, &a->grace);
     }
 }
 
@@ -453,6 +479,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "fr-xfer: %s\n", fr_strerror(rv));
         return 1;
     }
+    if (a.o.listen) {
+        printf("fr-xfer: listening on %s\n", a.o.listen);
+        fflush(stdout);
+    }
     ev_timer_init(&timeout, on_timeout, a.o.timeout, 0);
     timeout.data = &a;
     ev_timer_start(a.loop, &timeout);
@@ -462,6 +492,7 @@ int main(int argc, char **argv)
     ev_signal_start(a.loop, &sigterm);
     ev_run(a.loop, 0);
 
+    ev_timer_stop(a.loop, &a.grace);
     rv = a.o.connect ? report(&a) : 0;
     fr_quic_ev_del(a.qev);
     fr_cert_del(cert);
