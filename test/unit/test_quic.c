@@ -8,7 +8,11 @@
 #include "fr_test.h"
 
 #include <arpa/inet.h>
+#include <time.h>
+
 #include <ev.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include <fastrelay/fastrelay.h>
 
@@ -242,6 +246,18 @@ static void base_settings(fr_quic_settings *s, fr_crypto_mode mode,
     }
 }
 
+/* Zeroes the test state and fills both sides' settings and callbacks. */
+static void prepare(xfer *x, fr_quic_settings *cs, fr_quic_settings *ss,
+                    fr_quic_callbacks *ccb, fr_quic_callbacks *scb,
+                    fr_crypto_mode client_mode, fr_crypto_mode server_mode)
+{
+    memset(x, 0, sizeof(*x));
+    base_settings(cs, client_mode, 0);
+    base_settings(ss, server_mode, 1);
+    base_callbacks(ccb);
+    base_callbacks(scb);
+}
+
 /* Virtual-time harness. */
 
 typedef struct sim_env {
@@ -251,9 +267,10 @@ typedef struct sim_env {
     fr_quic_conn *conn;
 } sim_env;
 
-static void sim_setup(sim_env *e, xfer *x, fr_quic_settings *cs,
-                      fr_quic_settings *ss, fr_quic_callbacks *ccb,
-                      fr_quic_callbacks *scb)
+/* Starts a client connection to "server_name" over a simulated link. */
+static void sim_setup_named(sim_env *e, xfer *x, fr_quic_settings *cs,
+                            fr_quic_settings *ss, fr_quic_callbacks *ccb,
+                            fr_quic_callbacks *scb, const char *server_name)
 {
     xfer_of = xfer_from_sim;
     e->sim = fr_sim_new(5 * FR_MILLISECONDS);
@@ -268,10 +285,17 @@ static void sim_setup(sim_env *e, xfer *x, fr_quic_settings *cs,
     fr_sim_set_endpoints(e->sim, e->client, e->server);
     assert_int_equal(fr_quic_endpoint_connect(e->client, &e->conn,
                                               fr_sim_client_path(),
-                                              "198.18.0.2", NULL,
+                                              server_name, NULL,
                                               fr_sim_now(e->sim)),
                      0);
     x->client_conn = e->conn;
+}
+
+static void sim_setup(sim_env *e, xfer *x, fr_quic_settings *cs,
+                      fr_quic_settings *ss, fr_quic_callbacks *ccb,
+                      fr_quic_callbacks *scb)
+{
+    sim_setup_named(e, x, cs, ss, ccb, scb, "198.18.0.2");
 }
 
 static void sim_teardown(sim_env *e)
@@ -308,14 +332,10 @@ static void sim_transfer(fr_crypto_mode mode)
     fr_quic_callbacks ccb, scb;
     fr_quic_conn_stats st;
 
-    memset(&x, 0, sizeof(x));
+    prepare(&x, &cs, &ss, &ccb, &scb, mode, mode);
     x.nstreams = 100;
     x.stream_len = 100 * 1024; /* 10 MB in all */
     x.ndgrams = 1000;
-    base_settings(&cs, mode, 0);
-    base_settings(&ss, mode, 1);
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
     assert_true(fr_sim_run(e.sim, transfer_done, &x, 120 * FR_SECONDS));
     check_transfer(&x);
@@ -391,17 +411,13 @@ static void loopback_transfer(fr_crypto_mode mode)
     socklen_t len, srvlen;
     fr_quic_conn *conn;
 
-    memset(&x, 0, sizeof(x));
+    prepare(&x, &cs, &ss, &ccb, &scb, mode, mode);
     xfer_of = xfer_from_ud;
     x.nstreams = 100;
     x.stream_len = 100 * 1024;
     x.ndgrams = 1000;
-    base_settings(&cs, mode, 0);
-    base_settings(&ss, mode, 1);
     /* The pinned certificate names 198.18.0.2, so that is the name the
      * client verifies, though the socket is on 127.0.0.1. */
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
     loopback_addr(&addr, &len);
     assert_int_equal(fr_quic_ev_new(&server, loop, &scb, &ss,
                                     (struct sockaddr *)&addr, len, &x),
@@ -478,11 +494,7 @@ static int run_marker(fr_crypto_mode mode)
     wire_tap t = {0};
     int64_t sid;
 
-    memset(&x, 0, sizeof(x));
-    base_settings(&cs, mode, 0);
-    base_settings(&ss, mode, 1);
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
+    prepare(&x, &cs, &ss, &ccb, &scb, mode, mode);
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
     fr_sim_set_tap(e.sim, tap_cb, &t);
     assert_true(fr_sim_run(e.sim, wire_done, &x, 5 * FR_SECONDS));
@@ -529,11 +541,7 @@ static void mismatch(fr_crypto_mode client_mode, fr_crypto_mode server_mode)
     fr_quic_settings cs, ss;
     fr_quic_callbacks ccb, scb;
 
-    memset(&x, 0, sizeof(x));
-    base_settings(&cs, client_mode, 0);
-    base_settings(&ss, server_mode, 1);
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
+    prepare(&x, &cs, &ss, &ccb, &scb, client_mode, server_mode);
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
     /* Bounded: the failure must come within a few round trips, long before
      * the 10 s handshake timeout. */
@@ -623,10 +631,61 @@ static void test_cert_pinned_accepted(void **state)
     assert_int_equal(x.client_handshake, 1);
 }
 
-static void test_cert_load_errors(void **state)
+/* Writes a self-signed certificate and its key as PEM files, made with
+ * GnuTLS directly (independently of fr_cert_generate). */
+static void write_pem_pair(const char *certf, const char *keyf)
 {
+    gnutls_x509_privkey_t key;
+    gnutls_x509_crt_t crt;
+    gnutls_datum_t out;
+    unsigned char serial[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    time_t now = time(NULL);
+    FILE *f;
+
+    assert_int_equal(gnutls_x509_privkey_init(&key), 0);
+    assert_int_equal(gnutls_x509_privkey_generate(
+                         key, GNUTLS_PK_ECDSA,
+                         GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+                     0);
+    assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+    gnutls_x509_crt_set_version(crt, 3);
+    gnutls_x509_crt_set_serial(crt, serial, sizeof(serial));
+    gnutls_x509_crt_set_activation_time(crt, now - 60);
+    gnutls_x509_crt_set_expiration_time(crt, now + 3600);
+    gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+                                  "pem.test", 8);
+    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "pem.test",
+                                         8, GNUTLS_FSAN_SET);
+    gnutls_x509_crt_set_key(crt, key);
+    assert_int_equal(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256,
+                                           0),
+                     0);
+    assert_int_equal(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &out),
+                     0);
+    assert_non_null(f = fopen(certf, "w"));
+    fwrite(out.data, 1, out.size, f);
+    fclose(f);
+    gnutls_free(out.data);
+    assert_int_equal(
+        gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &out), 0);
+    assert_non_null(f = fopen(keyf, "w"));
+    fwrite(out.data, 1, out.size, f);
+    fclose(f);
+    gnutls_free(out.data);
+    gnutls_x509_crt_deinit(crt);
+    gnutls_x509_privkey_deinit(key);
+}
+
+/* A certificate loaded from PEM files serves a client that trusts the same
+ * file through ca_file; broken files are errors, not crashes. */
+static void test_cert_load(void **state)
+{
+    static xfer x;
     char dir[] = "/tmp/fr-cert-XXXXXX";
     char certf[64], keyf[64];
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
     fr_cert *cert;
     FILE *f;
 
@@ -634,11 +693,21 @@ static void test_cert_load_errors(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(certf, sizeof(certf), "%s/c.pem", dir);
     snprintf(keyf, sizeof(keyf), "%s/k.pem", dir);
-    /* A missing file is an error, not a crash. */
     assert_int_equal(fr_cert_load(&cert, certf, keyf), FR_ERR_CERT);
-    f = fopen(certf, "w");
-    fputs("not a certificate\n", f);
-    fclose(f);
+
+    write_pem_pair(certf, keyf);
+    assert_int_equal(fr_cert_load(&cert, certf, keyf), 0);
+    assert_non_null(strstr(fr_cert_pem(cert, NULL), "BEGIN CERTIFICATE"));
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    ss.cert = cert;
+    cs.ca_pem = NULL;
+    cs.ca_file = certf;
+    sim_setup_named(&e, &x, &cs, &ss, &ccb, &scb, "pem.test");
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
+    assert_int_equal(x.client_handshake, 1);
+    sim_teardown(&e);
+    fr_cert_del(cert);
+
     f = fopen(keyf, "w");
     fputs("not a key\n", f);
     fclose(f);
@@ -660,12 +729,8 @@ static void test_cid_hook(void **state)
     size_t len;
 
     (void)state;
-    memset(&x, 0, sizeof(x));
-    base_settings(&cs, FR_CRYPTO_CLEARTEXT, 0);
-    base_settings(&ss, FR_CRYPTO_CLEARTEXT, 1);
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_CLEARTEXT, FR_CRYPTO_CLEARTEXT);
     cs.cid_len = 12;
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
     ccb.generate_cid = gen_cid;
     ccb.cid_changed = on_cid;
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
@@ -702,11 +767,7 @@ static void test_graceful_close(void **state)
     fr_quic_callbacks ccb, scb;
 
     (void)state;
-    memset(&x, 0, sizeof(x));
-    base_settings(&cs, FR_CRYPTO_TLS, 0);
-    base_settings(&ss, FR_CRYPTO_TLS, 1);
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
     assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
     assert_int_equal(fr_quic_conn_close(e.conn, 42, "bye"), 0);
@@ -734,13 +795,9 @@ static void test_idle_timeout(void **state)
     fr_quic_callbacks ccb, scb;
 
     (void)state;
-    memset(&x, 0, sizeof(x));
-    base_settings(&cs, FR_CRYPTO_TLS, 0);
-    base_settings(&ss, FR_CRYPTO_TLS, 1);
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
     cs.idle_timeout = 1 * FR_SECONDS;
     ss.idle_timeout = 1 * FR_SECONDS;
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
     assert_true(fr_sim_run(e.sim, both_closed, &x, 10 * FR_SECONDS));
     assert_int_equal(x.client_handshake, 1);
@@ -762,12 +819,8 @@ static void test_stream_limit_and_errors(void **state)
     uint8_t big[2000] = {0};
 
     (void)state;
-    memset(&x, 0, sizeof(x));
-    base_settings(&cs, FR_CRYPTO_TLS, 0);
-    base_settings(&ss, FR_CRYPTO_TLS, 1);
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
     cs.max_streams_uni = 3;
-    base_callbacks(&ccb);
-    base_callbacks(&scb);
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
     assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
     fr_sim_run(e.sim, never, &x,
@@ -835,7 +888,7 @@ int main(void)
         cmocka_unit_test(test_cert_wrong_pin_rejected),
         cmocka_unit_test(test_cert_insecure_explicit),
         cmocka_unit_test(test_cert_pinned_accepted),
-        cmocka_unit_test(test_cert_load_errors),
+        cmocka_unit_test(test_cert_load),
         cmocka_unit_test(test_cid_hook),
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_idle_timeout),
