@@ -2,8 +2,9 @@
 # QUIC under seeded loss: a server and a client in two namespaces, 5 % loss
 # injected by fr-impair on both directions of the link, in tls and cleartext
 # mode. Every stream byte must arrive exactly, and the impairment must have
-# dropped packets for the run to count. Needs root; FR_IMPAIR_BIN and
-# FR_XFER_BIN name the tools.
+# dropped packets for the run to count. A last run adds a 20 Mbit/s TBF
+# bottleneck and checks the transfer is held to it. Needs root;
+# FR_IMPAIR_BIN and FR_XFER_BIN name the tools.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
@@ -48,4 +49,11 @@ run_mode() {
 
 run_mode tls 101
 run_mode cleartext 202
+
+fr_tbf srv cli 20mbit 16kb 50ms
+run_mode tls 303
+mbit=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]));
+print(int(r["bytes"] * 8 / r["seconds"] / 1e6))' "$FR_TMPDIR/result-tls.json")
+echo "bottleneck: ${mbit} Mbit/s through a 20 Mbit/s TBF"
+((mbit <= 21)) || fr_fail "transfer at $mbit Mbit/s ignored the 20 Mbit/s TBF"
 echo "PASS: every stream byte-exact under ${LOSS_PERCENT}% loss in both modes"

@@ -841,6 +841,101 @@ static void test_stream_limit_and_errors(void **state)
     sim_teardown(&e);
 }
 
+/* Bidirectional streams: the client sends a request, the server echoes it
+ * back on the same stream. */
+
+typedef struct echo {
+    uint8_t reply[64];
+    size_t replylen;
+    int reply_fin;
+} echo;
+
+static echo echo_state;
+
+static int echo_data(fr_quic_conn *conn, int64_t sid, const uint8_t *data,
+                     size_t len, int fin, void *ud)
+{
+    (void)ud;
+    if (fr_quic_conn_is_server(conn))
+        return fr_quic_conn_stream_write(conn, sid, data, len, fin);
+    memcpy(echo_state.reply + echo_state.replylen, data, len);
+    echo_state.replylen += len;
+    echo_state.reply_fin |= fin;
+    return 0;
+}
+
+static int echo_done(void *arg)
+{
+    (void)arg;
+    return echo_state.reply_fin;
+}
+
+static void test_bidi_echo(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    int64_t sid;
+
+    (void)state;
+    memset(&echo_state, 0, sizeof(echo_state));
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_CLEARTEXT,
+            FR_CRYPTO_CLEARTEXT);
+    ccb.stream_data = echo_data;
+    scb.stream_data = echo_data;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
+    assert_int_equal(fr_quic_conn_open_bidi_stream(e.conn, &sid), 0);
+    assert_int_equal(sid & 3, 0); /* client-initiated bidirectional */
+    assert_int_equal(fr_quic_conn_stream_write(e.conn, sid,
+                                               (const uint8_t *)"ping", 4, 1),
+                     0);
+    assert_true(fr_sim_run(e.sim, echo_done, NULL, 5 * FR_SECONDS));
+    assert_int_equal(echo_state.replylen, 4);
+    assert_memory_equal(echo_state.reply, "ping", 4);
+    sim_teardown(&e);
+}
+
+/* The log callback receives messages at or above its level. */
+
+static int warnings;
+
+static void count_warnings(fr_log_level level, const char *msg, void *ud)
+{
+    (void)ud;
+    assert_true(level >= FR_LOG_WARN);
+    if (strstr(msg, "cleartext") || strstr(msg, "CLEARTEXT"))
+        warnings++;
+}
+
+static void test_cleartext_warns(void **state)
+{
+    fr_quic_settings s;
+    fr_quic_callbacks cb;
+    fr_quic_endpoint *ep;
+    fr_sim *sim = fr_sim_new(0);
+    fr_quic_callbacks other;
+
+    (void)state;
+    base_callbacks(&cb);
+    fr_sim_bind(sim, &cb, &other);
+    base_settings(&s, FR_CRYPTO_CLEARTEXT, 1);
+    s.log.fn = count_warnings;
+    s.log.level = FR_LOG_WARN;
+    warnings = 0;
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL), 0);
+    assert_int_equal(warnings, 1);
+    fr_quic_endpoint_del(ep);
+    base_settings(&s, FR_CRYPTO_TLS, 1);
+    s.log.fn = count_warnings;
+    s.log.level = FR_LOG_WARN;
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL), 0);
+    assert_int_equal(warnings, 1);
+    fr_quic_endpoint_del(ep);
+    fr_sim_del(sim);
+}
+
 static void test_settings_rejected(void **state)
 {
     fr_quic_settings s;
@@ -893,6 +988,8 @@ int main(void)
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_stream_limit_and_errors),
+        cmocka_unit_test(test_bidi_echo),
+        cmocka_unit_test(test_cleartext_warns),
         cmocka_unit_test(test_settings_rejected),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
