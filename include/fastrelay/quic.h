@@ -280,6 +280,13 @@ FR_EXTERN int fr_quic_conn_stream_write(fr_quic_conn *conn, int64_t stream_id,
 FR_EXTERN int fr_quic_conn_stream_reset(fr_quic_conn *conn, int64_t stream_id,
                                         uint64_t app_error_code);
 
+/* Sets a stream's send priority: lower values are sent first, streams of
+ * equal priority share the connection round-robin. New streams have 0.
+ * Datagrams go before any stream. */
+FR_EXTERN int fr_quic_conn_stream_set_priority(fr_quic_conn *conn,
+                                               int64_t stream_id,
+                                               uint64_t priority);
+
 /* Bytes written to a stream that the peer has not acknowledged yet. */
 FR_EXTERN uint64_t fr_quic_conn_stream_unacked(const fr_quic_conn *conn,
                                                int64_t stream_id);

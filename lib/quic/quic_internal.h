@@ -27,6 +27,7 @@ typedef struct fr_stream {
     int64_t id;
     fr_sbuf sbuf;
     uint64_t sent_off;      /* bytes handed to ngtcp2 */
+    uint64_t priority;      /* lower goes first */
     unsigned fin_queued : 1;
     unsigned fin_sent : 1;
     unsigned blocked : 1;   /* stream flow control; waits for credit */

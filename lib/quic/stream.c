@@ -42,17 +42,24 @@ static int stream_has_work(const fr_stream *s)
            (s->sent_off < s->sbuf.end_off || (s->fin_queued && !s->fin_sent));
 }
 
+/* Queues a stream with work behind every ready stream of the same or more
+ * urgent priority: strict priority between levels, round-robin within. */
 static void ready_push(fr_quic_conn *c, fr_stream *s)
 {
+    fr_stream **pp = &c->ready_head;
+
     if (s->on_ready || !stream_has_work(s))
         return;
     s->on_ready = 1;
-    s->next_ready = NULL;
-    if (c->ready_tail)
-        c->ready_tail->next_ready = s;
+    if (!c->ready_tail || c->ready_tail->priority <= s->priority)
+        pp = c->ready_tail ? &c->ready_tail->next_ready : &c->ready_head;
     else
-        c->ready_head = s;
-    c->ready_tail = s;
+        while (*pp && (*pp)->priority <= s->priority)
+            pp = &(*pp)->next_ready;
+    s->next_ready = *pp;
+    *pp = s;
+    if (!s->next_ready)
+        c->ready_tail = s;
 }
 
 /* Takes the first stream of the ready list that still has work. */
@@ -245,6 +252,21 @@ int fr_quic_conn_stream_reset(fr_quic_conn *c, int64_t stream_id,
         ready_remove(c, s);
     }
     return rv == 0 || rv == NGTCP2_ERR_STREAM_NOT_FOUND ? 0 : FR_ERR_INTERNAL;
+}
+
+int fr_quic_conn_stream_set_priority(fr_quic_conn *c, int64_t stream_id,
+                                     uint64_t priority)
+{
+    fr_stream *s = find_stream(c, stream_id);
+
+    if (!s)
+        return FR_ERR_STREAM_NOT_FOUND;
+    if (s->priority == priority)
+        return 0;
+    ready_remove(c, s);
+    s->priority = priority;
+    ready_push(c, s);
+    return 0;
 }
 
 uint64_t fr_quic_conn_stream_unacked(const fr_quic_conn *c, int64_t stream_id)

@@ -897,6 +897,62 @@ static void test_bidi_echo(void **state)
     sim_teardown(&e);
 }
 
+/* Stream priority: the more urgent stream finishes first even when the
+ * other one was queued earlier. */
+
+static int64_t first_fin = -1;
+
+static int fin_order_data(fr_quic_conn *conn, int64_t sid, const uint8_t *d,
+                          size_t len, int fin, void *ud)
+{
+    (void)conn;
+    (void)d;
+    (void)len;
+    (void)ud;
+    if (fin && first_fin < 0)
+        first_fin = sid;
+    return 0;
+}
+
+static int first_fin_seen(void *arg)
+{
+    (void)arg;
+    return first_fin >= 0;
+}
+
+static void test_stream_priority(void **state)
+{
+    static xfer x;
+    static uint8_t data[300000];
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    int64_t low, high;
+
+    (void)state;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    ccb.stream_data = fin_order_data;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
+    fr_quic_conn *srv = x.server_conn;
+    assert_int_equal(fr_quic_conn_open_uni_stream(srv, &low), 0);
+    assert_int_equal(fr_quic_conn_open_uni_stream(srv, &high), 0);
+    assert_int_equal(fr_quic_conn_stream_set_priority(srv, low, 10), 0);
+    assert_int_equal(fr_quic_conn_stream_set_priority(srv, high, 1), 0);
+    assert_int_equal(fr_quic_conn_stream_write(srv, low, data, sizeof(data),
+                                               1),
+                     0);
+    assert_int_equal(fr_quic_conn_stream_write(srv, high, data, sizeof(data),
+                                               1),
+                     0);
+    assert_int_equal(fr_quic_conn_stream_set_priority(srv, 9999, 1),
+                     FR_ERR_STREAM_NOT_FOUND);
+    first_fin = -1;
+    assert_true(fr_sim_run(e.sim, first_fin_seen, NULL, 10 * FR_SECONDS));
+    assert_int_equal(first_fin, high);
+    sim_teardown(&e);
+}
+
 /* The log callback receives messages at or above its level. */
 
 static int warnings;
@@ -989,6 +1045,7 @@ int main(void)
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_stream_limit_and_errors),
         cmocka_unit_test(test_bidi_echo),
+        cmocka_unit_test(test_stream_priority),
         cmocka_unit_test(test_cleartext_warns),
         cmocka_unit_test(test_settings_rejected),
     };
