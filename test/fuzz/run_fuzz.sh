@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds the MoQT codec fuzz targets with libFuzzer, seeds each with valid
+# encodings, and runs each for FR_FUZZ_SECONDS (default 60).
+#
+# Usage: run_fuzz.sh BUILD_DIR
+#
+# Everything (binaries, corpora, logs, crash artifacts) stays in BUILD_DIR;
+# the corpora grow across runs. Exits non-zero if a target fails to build or
+# finds a crash, a leak, a sanitizer report or an oracle failure. Prints one
+# summary line per target.
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+    echo "usage: $0 BUILD_DIR" >&2
+    exit 2
+fi
+build=$1
+seconds=${FR_FUZZ_SECONDS:-60}
+cc=${CC_FUZZ:-clang}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+codec=$src/lib/moq/codec.c
+
+warn=(-std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes
+      -Wmissing-prototypes -Werror)
+fuzz_flags=(-g -O1 -fsanitize=fuzzer,address,undefined
+            -fno-sanitize-recover=all)
+seed_flags=(-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+            -DFR_FUZZ_SEED_MAIN)
+
+mkdir -p "$build"
+status=0
+for target in control data; do
+    name=fuzz_moq_$target
+    target_src=$src/test/fuzz/$name.c
+    corpus=$build/corpus_$name
+    log=$build/$name.log
+
+    "$cc" "${warn[@]}" "${fuzz_flags[@]}" -I"$src/include" "$codec" "$target_src" \
+        -o "$build/$name"
+    "$cc" "${warn[@]}" "${seed_flags[@]}" -I"$src/include" "$codec" "$target_src" \
+        -o "$build/${name}_seeds"
+    mkdir -p "$corpus"
+    "$build/${name}_seeds" "$corpus"
+
+    rc=0
+    "$build/$name" -max_total_time="$seconds" -print_final_stats=1 \
+        -use_value_profile=1 -timeout=10 -rss_limit_mb=2048 -max_len=70000 \
+        -artifact_prefix="$build/$name-" "$corpus" >"$log" 2>&1 || rc=$?
+
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | sed 's/cov: //')
+    ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n1 | sed 's/ft: //')
+    units=$(find "$corpus" -type f | wc -l)
+    if [[ $rc -eq 0 ]]; then
+        result=ok
+    else
+        result="FAILED (exit $rc, see $log)"
+        status=1
+    fi
+    printf '%s: %s, %s execs in %ss, cov %s, ft %s, corpus %s\n' \
+        "$name" "$result" "${execs:-?}" "$seconds" "${cov:-?}" "${ft:-?}" \
+        "$units"
+    if [[ $rc -ne 0 ]]; then
+        grep -E 'ERROR|oracle failure|SUMMARY|artifact' "$log" | head -n 20 >&2
+    fi
+done
+exit $status
