@@ -10,5 +10,8 @@
 #include <fastrelay/log.h>
 #include <fastrelay/quic.h>
 #include <fastrelay/quic_ev.h>
+#include <fastrelay/moq.h>
+#include <fastrelay/cache.h>
+#include <fastrelay/relay.h>
 
 #endif /* FASTRELAY_H */

@@ -246,6 +246,11 @@ FR_EXTERN size_t fr_quic_endpoint_conn_count(const fr_quic_endpoint *ep);
 
 FR_EXTERN void *fr_quic_endpoint_get_user_data(const fr_quic_endpoint *ep);
 
+/* Iterates over the live connections: pass NULL for the first. The
+ * endpoint must not be fed or flushed while iterating. */
+FR_EXTERN fr_quic_conn *fr_quic_endpoint_next_conn(fr_quic_endpoint *ep,
+                                                   fr_quic_conn *prev);
+
 /* Starts a client connection on `path`. `server_name` is used for SNI and
  * certificate verification (may be an address literal). */
 FR_EXTERN int fr_quic_endpoint_connect(fr_quic_endpoint *ep,

@@ -131,6 +131,16 @@ void *fr_quic_endpoint_get_user_data(const fr_quic_endpoint *ep)
     return ep->user_data;
 }
 
+fr_quic_conn *fr_quic_endpoint_next_conn(fr_quic_endpoint *ep,
+                                         fr_quic_conn *prev)
+{
+    fr_quic_conn *c = prev ? prev->next : ep->conns;
+
+    while (c && c->state == FR_CONN_DEAD)
+        c = c->next;
+    return c;
+}
+
 size_t fr_quic_endpoint_conn_count(const fr_quic_endpoint *ep)
 {
     return ep->nconns;

@@ -1,0 +1,80 @@
+/*
+ * libfastrelay — the MoQT relay core (userspace path).
+ *
+ * The relay serves downstream subscribers from one upstream subscription
+ * per track. Upstreams are publishers that announced a namespace to the
+ * relay (PUBLISH_NAMESPACE) or sessions the application adds with
+ * fr_relay_add_upstream (an origin or another relay). Subgroup streams are
+ * forwarded byte for byte as they arrive; a subscriber that joins while a
+ * subgroup is in flight gets the rest of it object by object. Recent groups
+ * are cached to serve FETCH (and so late joiners). A subscriber that cannot
+ * keep up loses whole subgroups (reset), never parts of one, and never
+ * slows the others.
+ *
+ * Use the relay's session callbacks for every MoQT session it serves:
+ * fr_relay_moq_callbacks() with the relay as user data, or hand sessions to
+ * fr_relay_attach.
+ */
+#ifndef FASTRELAY_RELAY_H
+#define FASTRELAY_RELAY_H
+
+#include <fastrelay/moq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fr_relay fr_relay;
+
+typedef struct fr_relay_settings {
+    /* Groups kept per track for FETCH and late joiners (0: no cache). */
+    size_t cache_groups;
+    /* Bytes cached per track at most; the oldest groups go first. */
+    size_t cache_bytes;
+    fr_log log;
+} fr_relay_settings;
+
+/* Defaults: 4 groups, 64 MiB per track, logging off. */
+FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
+
+/* Counters, defined once with their descriptions. */
+#define FR_RELAY_STATS_FOREACH(X)                                             \
+    X(subscribers, "downstream subscriptions now")                            \
+    X(sessions, "MoQT sessions now")                                          \
+    X(tracks, "tracks with an upstream subscription now")                     \
+    X(objects_received, "objects received from upstreams")                    \
+    X(objects_forwarded, "object copies sent to subscribers")                 \
+    X(bytes_forwarded, "payload bytes sent to subscribers")                   \
+    X(subgroups_forwarded, "subgroup streams opened to subscribers")          \
+    X(subgroups_reset, "subgroups reset because a subscriber fell behind")    \
+    X(fetches_served, "FETCH requests answered from the cache")               \
+    X(objects_fetched, "objects sent in FETCH responses")
+
+typedef struct fr_relay_stats {
+#define FR_RELAY_STAT_FIELD_(name, desc) uint64_t name;
+    FR_RELAY_STATS_FOREACH(FR_RELAY_STAT_FIELD_)
+#undef FR_RELAY_STAT_FIELD_
+} fr_relay_stats;
+
+FR_EXTERN int fr_relay_new(fr_relay **pr, const fr_relay_settings *settings,
+                           void *user_data);
+/* Ends every subscription the relay serves and frees it. Sessions stay
+ * open; delete the endpoint for those. */
+FR_EXTERN void fr_relay_del(fr_relay *r);
+
+/* Session callbacks that run the relay; their user_data must be the
+ * relay. */
+FR_EXTERN const fr_moq_callbacks *fr_relay_moq_callbacks(void);
+
+/* Uses `s` (a session to an origin or another relay) for tracks no
+ * announced namespace covers. */
+FR_EXTERN int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s);
+
+FR_EXTERN void fr_relay_get_stats(const fr_relay *r, fr_relay_stats *st);
+FR_EXTERN void *fr_relay_get_user_data(const fr_relay *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTRELAY_RELAY_H */

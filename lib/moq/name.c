@@ -1,0 +1,72 @@
+/* Track names: building them from strings and printing them. */
+#include <stdio.h>
+#include <string.h>
+
+#include <fastrelay/error.h>
+#include <fastrelay/moq.h>
+
+int fr_moq_name_set(fr_moq_name *n, const char *ns_path, const char *track)
+{
+    const char *p = ns_path;
+
+    if (!n || !ns_path || !track)
+        return FR_ERR_INVALID_ARGUMENT;
+    memset(n, 0, sizeof(*n));
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || n->nfields == FR_MOQ_MAX_NS_FIELDS)
+            return FR_ERR_INVALID_ARGUMENT;
+        n->ns[n->nfields].data = (const uint8_t *)p;
+        n->ns[n->nfields].len = len;
+        n->nfields++;
+        p += len;
+        if (*p == '/' && *++p == '\0')
+            return FR_ERR_INVALID_ARGUMENT; /* trailing slash */
+    }
+    if (n->nfields == 0)
+        return FR_ERR_INVALID_ARGUMENT;
+    n->track.data = (const uint8_t *)track;
+    n->track.len = strlen(track);
+    return 0;
+}
+
+static int is_literal(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Appends one field in the draft's safe form; returns the new offset. */
+static size_t put_field(char *buf, size_t buflen, size_t off,
+                        const fr_moq_field *f)
+{
+    for (size_t i = 0; i < f->len && off + 4 < buflen; i++) {
+        uint8_t c = f->data[i];
+        if (is_literal(c))
+            buf[off++] = (char)c;
+        else
+            off += (size_t)snprintf(buf + off, buflen - off, ".%02x", c);
+    }
+    return off;
+}
+
+const char *fr_moq_name_format(char *buf, size_t buflen, const fr_moq_name *n)
+{
+    size_t off = 0;
+
+    if (buflen == 0)
+        return buf;
+    for (size_t i = 0; i < n->nfields; i++) {
+        if (i > 0 && off + 1 < buflen)
+            buf[off++] = '-';
+        off = put_field(buf, buflen, off, &n->ns[i]);
+    }
+    if (off + 2 < buflen) {
+        buf[off++] = '-';
+        buf[off++] = '-';
+    }
+    off = put_field(buf, buflen, off, &n->track);
+    buf[off < buflen ? off : buflen - 1] = '\0';
+    return buf;
+}

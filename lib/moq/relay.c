@@ -1,0 +1,928 @@
+/*
+ * The relay core: tracks with one upstream subscription each, fan-out of
+ * subgroup streams to downstream subscriptions, an object cache for FETCH.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <fastrelay/error.h>
+#include <fastrelay/cache.h>
+#include <fastrelay/relay.h>
+
+#include "../util/log_internal.h"
+#include "session_internal.h"
+
+typedef struct relay_track relay_track;
+typedef struct relay_down relay_down;
+
+/* A downstream copy of one upstream subgroup. */
+typedef struct relay_out {
+    relay_down *down;
+    fr_moq_subgroup *sg;
+    int raw;                 /* forwarding bytes (else whole objects) */
+    struct relay_out *next;
+} relay_out;
+
+/* An upstream subgroup stream in flight. */
+typedef struct relay_subgroup {
+    uint64_t stream;
+    fr_moq_subgroup_info info;
+    relay_out *outs;
+    struct relay_subgroup *next;
+} relay_subgroup;
+
+/* One downstream subscription. */
+struct relay_down {
+    relay_track *t;
+    fr_moq_pub *pub;
+    fr_moq_location start;   /* first location it may receive */
+    int has_joining;
+    fr_moq_location joining; /* largest object when it subscribed */
+    struct relay_down *next;
+};
+
+/* A downstream SUBSCRIBE waiting for the upstream one to be answered. */
+typedef struct relay_wait {
+    fr_moq_session *s;
+    uint64_t req;
+    fr_moq_sub_params params;
+    struct relay_wait *next;
+} relay_wait;
+
+struct relay_track {
+    fr_relay *r;
+    fr_moq_name_copy name;
+    fr_moq_sub *up;
+    int established;
+    fr_moq_track_info info;
+    int has_largest;
+    fr_moq_location largest;
+    relay_down *downs;
+    relay_wait *waits;
+    relay_subgroup *subgroups;
+    fr_moq_cache *cache;
+    struct relay_track *next;
+};
+
+/* A FETCH the cache cannot answer, passed on to the upstream. */
+typedef struct relay_fetch {
+    fr_relay *r;
+    relay_track *t;
+    fr_moq_session *s;       /* downstream session and its request */
+    uint64_t req;
+    fr_moq_fetch *up;        /* our FETCH upstream */
+    fr_moq_fetch *down;      /* the answer downstream, once accepted */
+    struct relay_fetch *next;
+} relay_fetch;
+
+/* A namespace a publisher session announced to us. */
+typedef struct relay_ns {
+    fr_moq_session *s;
+    uint64_t req;
+    fr_moq_name_copy ns;
+    struct relay_ns *next;
+} relay_ns;
+
+struct fr_relay {
+    fr_relay_settings settings;
+    void *user_data;
+    relay_track *tracks;
+    relay_ns *namespaces;
+    relay_fetch *fetches;
+    fr_moq_session *upstream;
+    fr_relay_stats stats;
+};
+
+static fr_relay *relay_of(void *user_data)
+{
+    return user_data;
+}
+
+static int field_eq(const fr_moq_field *a, const fr_moq_field *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static int name_eq(const fr_moq_name *a, const fr_moq_name *b)
+{
+    if (a->nfields != b->nfields || !field_eq(&a->track, &b->track))
+        return 0;
+    for (size_t i = 0; i < a->nfields; i++)
+        if (!field_eq(&a->ns[i], &b->ns[i]))
+            return 0;
+    return 1;
+}
+
+/* True if namespace `ns` is a prefix of the namespace of `name`. */
+static int ns_covers(const fr_moq_name *ns, const fr_moq_name *name)
+{
+    if (ns->nfields > name->nfields)
+        return 0;
+    for (size_t i = 0; i < ns->nfields; i++)
+        if (!field_eq(&ns->ns[i], &name->ns[i]))
+            return 0;
+    return 1;
+}
+
+static relay_track *track_find(fr_relay *r, const fr_moq_name *name)
+{
+    for (relay_track *t = r->tracks; t; t = t->next)
+        if (name_eq(&t->name.name, name))
+            return t;
+    return NULL;
+}
+
+/* The session to subscribe upstream for `name`: the publisher with the
+ * longest announced namespace covering it, else the configured upstream. */
+static fr_moq_session *upstream_for(fr_relay *r, const fr_moq_name *name)
+{
+    fr_moq_session *best = NULL;
+    size_t best_len = 0;
+
+    for (relay_ns *n = r->namespaces; n; n = n->next)
+        if (ns_covers(&n->ns.name, name) &&
+            (!best || n->ns.name.nfields > best_len)) {
+            best = n->s;
+            best_len = n->ns.name.nfields;
+        }
+    return best ? best : r->upstream;
+}
+
+/* Downstream subscriptions. */
+
+static void out_remove(relay_subgroup *rsg, relay_out *o)
+{
+    relay_out **pp = &rsg->outs;
+
+    while (*pp && *pp != o)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = o->next;
+    free(o);
+}
+
+/* Forgets every output of `down` (its subgroups are already gone). */
+static void outs_drop_down(relay_track *t, relay_down *down)
+{
+    for (relay_subgroup *rsg = t->subgroups; rsg; rsg = rsg->next) {
+        relay_out **pp = &rsg->outs;
+        while (*pp) {
+            if ((*pp)->down == down) {
+                relay_out *o = *pp;
+                *pp = o->next;
+                free(o);
+            } else {
+                pp = &(*pp)->next;
+            }
+        }
+    }
+}
+
+static void down_remove(relay_down *d)
+{
+    relay_track *t = d->t;
+    relay_down **pp = &t->downs;
+
+    outs_drop_down(t, d);
+    while (*pp && *pp != d)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = d->next;
+    t->r->stats.subscribers--;
+    free(d);
+}
+
+static uint64_t alias_for(relay_track *t)
+{
+    /* Downstream sessions get the upstream alias: subgroup headers then
+     * travel unchanged, which the kernel fast path relies on. */
+    return t->info.track_alias;
+}
+
+static int accept_down(relay_track *t, fr_moq_session *s, uint64_t req,
+                       const fr_moq_sub_params *p)
+{
+    fr_moq_track_info info = t->info;
+    relay_down *d = calloc(1, sizeof(*d));
+    int rv;
+
+    if (!d)
+        return fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                             "out of memory");
+    info.track_alias = alias_for(t);
+    info.has_largest = t->has_largest;
+    info.largest = t->largest;
+    d->t = t;
+    d->has_joining = t->has_largest;
+    d->joining = t->largest;
+    switch (p->filter) {
+    case FR_MOQ_FILTER_NEXT_GROUP:
+        d->start.group = t->has_largest ? t->largest.group + 1 : 0;
+        break;
+    case FR_MOQ_FILTER_ABSOLUTE_START:
+    case FR_MOQ_FILTER_ABSOLUTE_RANGE:
+        d->start = p->start;
+        break;
+    default: /* none, largest: what comes after the largest object */
+        if (t->has_largest) {
+            d->start.group = t->largest.group;
+            d->start.object = t->largest.object + 1;
+        }
+        break;
+    }
+    rv = fr_moq_accept_subscribe(s, req, &info, &d->pub, d);
+    if (rv) {
+        free(d);
+        return rv;
+    }
+    d->next = t->downs;
+    t->downs = d;
+    t->r->stats.subscribers++;
+    return 0;
+}
+
+/* Tracks. */
+
+static void track_free(relay_track *t)
+{
+    fr_relay *r = t->r;
+    relay_track **pp = &r->tracks;
+
+    for (relay_fetch *rf = r->fetches; rf; rf = rf->next)
+        if (rf->t == t)
+            rf->t = NULL; /* its objects still go downstream, uncached */
+    while (*pp && *pp != t)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = t->next;
+    while (t->subgroups) {
+        relay_subgroup *rsg = t->subgroups;
+        t->subgroups = rsg->next;
+        while (rsg->outs)
+            out_remove(rsg, rsg->outs);
+        free(rsg);
+    }
+    while (t->waits) {
+        relay_wait *w = t->waits;
+        t->waits = w->next;
+        free(w);
+    }
+    fr_moq_cache_del(t->cache);
+    fr_moq_name_copy_free(&t->name);
+    if (t->established)
+        r->stats.tracks--;
+    free(t);
+}
+
+/* Ends a track: every downstream subscription with `status`, every waiting
+ * request with `code`. */
+static void track_end(relay_track *t, uint64_t status, uint64_t code,
+                      const char *reason)
+{
+    /* Subgroups cut short upstream are reset downstream, never closed: a
+     * FIN there would end a stream in the middle of an object. */
+    for (relay_subgroup *rsg = t->subgroups; rsg; rsg = rsg->next)
+        while (rsg->outs) {
+            relay_out *o = rsg->outs;
+            fr_moq_subgroup_reset(o->sg, FR_MOQ_STREAM_CANCELLED);
+            rsg->outs = o->next;
+            free(o);
+        }
+    while (t->waits) {
+        relay_wait *w = t->waits;
+        t->waits = w->next;
+        fr_moq_reject(w->s, w->req, code, reason);
+        free(w);
+    }
+    while (t->downs)
+        fr_moq_pub_done(t->downs->pub, status, reason);
+    track_free(t);
+}
+
+static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
+                              fr_moq_session *up)
+{
+    relay_track *t = calloc(1, sizeof(*t));
+    fr_moq_sub_params p;
+
+    if (!t)
+        return NULL;
+    t->r = r;
+    if (fr_moq_name_copy_set(&t->name, name) != 0) {
+        free(t);
+        return NULL;
+    }
+    fr_moq_sub_params_default(&p);
+    if (fr_moq_cache_new(&t->cache, r->settings.cache_groups,
+                         r->settings.cache_bytes) != 0 ||
+        fr_moq_subscribe(up, &t->name.name, &p, &t->up, t) != 0) {
+        fr_moq_cache_del(t->cache);
+        fr_moq_name_copy_free(&t->name);
+        free(t);
+        return NULL;
+    }
+    t->next = r->tracks;
+    r->tracks = t;
+    return t;
+}
+
+/* Session callbacks: publisher side (downstream). */
+
+static void on_subscribe(fr_moq_session *s, uint64_t req,
+                         const fr_moq_name *name, const fr_moq_sub_params *p,
+                         void *ud)
+{
+    fr_relay *r = relay_of(ud);
+    relay_track *t = track_find(r, name);
+    fr_moq_session *up;
+    relay_wait *w;
+
+    if (t && t->established) {
+        accept_down(t, s, req, p);
+        return;
+    }
+    if (!t) {
+        up = upstream_for(r, name);
+        if (!up || up == s) {
+            fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
+                          "no publisher for this track");
+            return;
+        }
+        t = track_new(r, name, up);
+        if (!t) {
+            fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                          "cannot subscribe upstream");
+            return;
+        }
+    }
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    w->s = s;
+    w->req = req;
+    w->params = *p;
+    w->next = t->waits;
+    t->waits = w;
+}
+
+static void on_pub_done(fr_moq_pub *pub, void *ud)
+{
+    relay_down *d = fr_moq_pub_get_user_data(pub);
+
+    (void)ud;
+    if (d)
+        down_remove(d);
+}
+
+static void on_track_status(fr_moq_session *s, uint64_t req,
+                            const fr_moq_name *name, void *ud)
+{
+    relay_track *t = track_find(relay_of(ud), name);
+    fr_moq_track_info info;
+
+    if (!t || !t->established) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST, "track not active");
+        return;
+    }
+    info = t->info;
+    info.has_largest = t->has_largest;
+    info.largest = t->largest;
+    fr_moq_accept_track_status(s, req, &info);
+}
+
+typedef struct fetch_ctx {
+    fr_relay *r;
+    fr_moq_fetch *f;
+    int failed;
+} fetch_ctx;
+
+static int fetch_one(const fr_moq_object *obj, void *arg)
+{
+    fetch_ctx *fc = arg;
+
+    if (fr_moq_fetch_write(fc->f, obj) != 0) {
+        fc->failed = 1;
+        return 1;
+    }
+    fc->r->stats.objects_fetched++;
+    return 0;
+}
+
+static void relay_fetch_free(relay_fetch *rf)
+{
+    relay_fetch **pp = &rf->r->fetches;
+
+    while (*pp && *pp != rf)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = rf->next;
+    free(rf);
+}
+
+/* Asks the track's upstream for a range the cache lacks; the answer is
+ * passed downstream (and cached) as it comes. */
+static void fetch_upstream(relay_track *t, fr_moq_session *s, uint64_t req,
+                           fr_moq_location start, fr_moq_location end)
+{
+    relay_fetch *rf;
+
+    if (!t->up) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_INVALID_RANGE, "not cached");
+        return;
+    }
+    rf = calloc(1, sizeof(*rf));
+    if (!rf) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    rf->r = t->r;
+    rf->t = t;
+    rf->s = s;
+    rf->req = req;
+    if (fr_moq_fetch_range(fr_moq_sub_session(t->up), &t->name.name, start,
+                           end, &rf->up, rf) != 0) {
+        free(rf);
+        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                      "cannot fetch upstream");
+        return;
+    }
+    rf->next = t->r->fetches;
+    t->r->fetches = rf;
+}
+
+static void on_fetch_ok(fr_moq_fetch *f, fr_moq_location end,
+                        int end_of_track, void *ud)
+{
+    relay_fetch *rf = fr_moq_fetch_get_user_data(f);
+
+    (void)ud;
+    if (fr_moq_accept_fetch(rf->s, rf->req, end, end_of_track, &rf->down) !=
+        0)
+        fr_moq_fetch_cancel(f);
+}
+
+static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
+                          const char *reason, void *ud)
+{
+    relay_fetch *rf = fr_moq_fetch_get_user_data(f);
+
+    (void)ud;
+    if (!rf)
+        return;
+    if (rf->down) {
+        fr_moq_fetch_close(rf->down);
+        rf->r->stats.fetches_served++;
+    } else {
+        fr_moq_reject(rf->s, rf->req, rejected ? code : FR_MOQ_REQ_INTERNAL_ERROR,
+                      reason ? reason : "upstream fetch failed");
+    }
+    relay_fetch_free(rf);
+}
+
+/* An object of a FETCH we passed upstream. */
+static void fetched_object(fr_moq_fetch *f, const fr_moq_object *obj)
+{
+    relay_fetch *rf = fr_moq_fetch_get_user_data(f);
+
+    if (!rf || !rf->down)
+        return;
+    if (rf->t)
+        fr_moq_cache_add(rf->t->cache, obj);
+    if (fr_moq_fetch_write(rf->down, obj) == 0)
+        rf->r->stats.objects_fetched++;
+}
+
+static void on_fetch(fr_moq_session *s, uint64_t req,
+                     const fr_moq_fetch_request *f, void *ud)
+{
+    fr_relay *r = relay_of(ud);
+    relay_track *t = track_find(r, &f->name);
+    fr_moq_location start, end;
+    fetch_ctx fc = {r, NULL, 0};
+
+    if (!t || !t->established || !t->has_largest) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
+                      "nothing cached for this track");
+        return;
+    }
+    if (f->joining) {
+        /* Up to and including the joining location: the largest object
+         * when the subscription began. */
+        relay_down *d = fr_moq_pub_get_user_data(f->joining_pub);
+        if (!d || !d->has_joining) {
+            fr_moq_reject(s, req, FR_MOQ_REQ_INVALID_RANGE,
+                          "nothing published before the subscription");
+            return;
+        }
+        start.group = f->relative ? (f->joining_start > d->joining.group
+                                         ? 0
+                                         : d->joining.group - f->joining_start)
+                                  : f->joining_start;
+        start.object = 0;
+        end.group = d->joining.group;
+        end.object = d->joining.object + 1;
+    } else {
+        start = f->start;
+        end = f->end;
+        if (end.group > t->largest.group) {
+            end.group = t->largest.group;
+            end.object = t->largest.object + 1;
+        }
+    }
+    if (start.group > end.group) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_INVALID_RANGE, "empty range");
+        return;
+    }
+    if (!fr_moq_cache_covers(t->cache, start, end)) {
+        fetch_upstream(t, s, req, start, end);
+        return;
+    }
+    if (fr_moq_accept_fetch(s, req, end, 0, &fc.f) != 0)
+        return;
+    fr_moq_cache_each(t->cache, start, end, f->group_order, fetch_one, &fc);
+    fr_moq_fetch_close(fc.f);
+    r->stats.fetches_served++;
+}
+
+static void on_publish_namespace(fr_moq_session *s, uint64_t req,
+                                 const fr_moq_name *ns, void *ud)
+{
+    fr_relay *r = relay_of(ud);
+    relay_ns *n = calloc(1, sizeof(*n));
+
+    if (!n || fr_moq_name_copy_set(&n->ns, ns) != 0) {
+        free(n);
+        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    n->s = s;
+    n->req = req;
+    n->next = r->namespaces;
+    r->namespaces = n;
+    fr_moq_accept_request(s, req);
+}
+
+static void ns_remove_where(fr_relay *r, fr_moq_session *s, int by_req,
+                            uint64_t req)
+{
+    relay_ns **pp = &r->namespaces;
+
+    while (*pp) {
+        relay_ns *n = *pp;
+        if (n->s == s && (!by_req || n->req == req)) {
+            *pp = n->next;
+            fr_moq_name_copy_free(&n->ns);
+            free(n);
+        } else {
+            pp = &n->next;
+        }
+    }
+}
+
+static void on_publish_namespace_done(fr_moq_session *s, uint64_t req,
+                                      void *ud)
+{
+    ns_remove_where(relay_of(ud), s, 1, req);
+}
+
+/* Session callbacks: subscriber side (upstream). */
+
+static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
+                      void *ud)
+{
+    relay_track *t = fr_moq_sub_get_user_data(sub);
+
+    (void)ud;
+    t->established = 1;
+    t->info = *info;
+    t->has_largest = info->has_largest;
+    t->largest = info->largest;
+    t->r->stats.tracks++;
+    while (t->waits) {
+        relay_wait *w = t->waits;
+        t->waits = w->next;
+        accept_down(t, w->s, w->req, &w->params);
+        free(w);
+    }
+}
+
+static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
+                        const char *reason, void *ud)
+{
+    relay_track *t = fr_moq_sub_get_user_data(sub);
+
+    (void)ud;
+    if (!t)
+        return;
+    t->up = NULL;
+    track_end(t, FR_MOQ_DONE_TRACK_ENDED,
+              rejected ? code : FR_MOQ_REQ_DOES_NOT_EXIST,
+              reason ? reason : "upstream ended");
+}
+
+static relay_subgroup *subgroup_find(relay_track *t, uint64_t stream)
+{
+    for (relay_subgroup *g = t->subgroups; g; g = g->next)
+        if (g->stream == stream)
+            return g;
+    return NULL;
+}
+
+static int down_wants(const relay_down *d, uint64_t group, uint64_t object)
+{
+    const fr_moq_sub_params *p = fr_moq_pub_params(d->pub);
+
+    if (!p->forward)
+        return 0;
+    if (group < d->start.group ||
+        (group == d->start.group && object < d->start.object))
+        return 0;
+    return p->filter != FR_MOQ_FILTER_ABSOLUTE_RANGE || p->end_group == 0 ||
+           group <= p->end_group;
+}
+
+/* Opens a downstream copy of `rsg` for `d`. */
+static relay_out *out_open(relay_subgroup *rsg, relay_down *d, int raw)
+{
+    relay_out *o = calloc(1, sizeof(*o));
+
+    if (!o)
+        return NULL;
+    if (fr_moq_pub_open_subgroup(d->pub, &rsg->info, &o->sg) != 0) {
+        free(o);
+        return NULL;
+    }
+    o->down = d;
+    o->raw = raw;
+    o->next = rsg->outs;
+    rsg->outs = o;
+    d->t->r->stats.subgroups_forwarded++;
+    return o;
+}
+
+/* A write to a subscriber failed (it fell behind, or left): give up on the
+ * whole subgroup for it. */
+static void out_fail(relay_subgroup *rsg, relay_out *o)
+{
+    fr_relay *r = o->down->t->r;
+
+    fr_moq_subgroup_reset(o->sg, FR_MOQ_STREAM_TOO_FAR_BEHIND);
+    r->stats.subgroups_reset++;
+    out_remove(rsg, o);
+}
+
+static void on_subgroup_begin(fr_moq_sub *sub, uint64_t stream,
+                              const fr_moq_subgroup_info *info, void *ud)
+{
+    relay_track *t = fr_moq_sub_get_user_data(sub);
+    relay_subgroup *rsg = calloc(1, sizeof(*rsg));
+
+    (void)ud;
+    if (!rsg)
+        return;
+    rsg->stream = stream;
+    rsg->info = *info;
+    rsg->next = t->subgroups;
+    t->subgroups = rsg;
+    for (relay_down *d = t->downs; d; d = d->next)
+        if (down_wants(d, info->group, 0) &&
+            (info->group > d->start.group || d->start.object == 0))
+            out_open(rsg, d, 1);
+}
+
+static void on_subgroup_data(fr_moq_sub *sub, uint64_t stream,
+                             const uint8_t *data, size_t len, void *ud)
+{
+    relay_track *t = fr_moq_sub_get_user_data(sub);
+    relay_subgroup *rsg = subgroup_find(t, stream);
+    relay_out *o, *next;
+
+    (void)ud;
+    if (!rsg)
+        return;
+    for (o = rsg->outs; o; o = next) {
+        next = o->next;
+        if (o->raw && fr_moq_subgroup_write_raw(o->sg, data, len) != 0)
+            out_fail(rsg, o);
+    }
+}
+
+static void on_subgroup_end(fr_moq_sub *sub, uint64_t stream, int reset,
+                            uint64_t code, void *ud)
+{
+    relay_track *t = fr_moq_sub_get_user_data(sub);
+    relay_subgroup **pp = &t->subgroups, *rsg;
+
+    (void)ud;
+    while (*pp && (*pp)->stream != stream)
+        pp = &(*pp)->next;
+    rsg = *pp;
+    if (!rsg)
+        return;
+    *pp = rsg->next;
+    while (rsg->outs) {
+        relay_out *o = rsg->outs;
+        if (reset)
+            fr_moq_subgroup_reset(o->sg, code);
+        else
+            fr_moq_subgroup_close(o->sg);
+        rsg->outs = o->next;
+        free(o);
+    }
+    free(rsg);
+}
+
+/* Finds the upstream subgroup an object came on. */
+static relay_subgroup *subgroup_of(relay_track *t, const fr_moq_object *obj)
+{
+    for (relay_subgroup *g = t->subgroups; g; g = g->next)
+        if (g->info.group == obj->loc.group &&
+            g->info.subgroup == obj->subgroup)
+            return g;
+    return NULL;
+}
+
+static int has_out(const relay_subgroup *rsg, const relay_down *d)
+{
+    for (const relay_out *o = rsg->outs; o; o = o->next)
+        if (o->down == d)
+            return 1;
+    return 0;
+}
+
+static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
+                      const fr_moq_object *obj, void *ud)
+{
+    relay_track *t = sub ? fr_moq_sub_get_user_data(sub) : NULL;
+    relay_subgroup *rsg;
+    fr_relay *r;
+
+    (void)ud;
+    if (f) {
+        fetched_object(f, obj);
+        return;
+    }
+    if (!t)
+        return;
+    r = t->r;
+    r->stats.objects_received++;
+    if (!t->has_largest || obj->loc.group > t->largest.group ||
+        (obj->loc.group == t->largest.group &&
+         obj->loc.object > t->largest.object)) {
+        t->has_largest = 1;
+        t->largest = obj->loc;
+    }
+    fr_moq_cache_add(t->cache, obj);
+    rsg = subgroup_of(t, obj);
+    if (!rsg)
+        return;
+    /* Subscribers that joined while this subgroup was in flight get its
+     * remaining objects one by one, on a subgroup stream of their own. */
+    for (relay_down *d = t->downs; d; d = d->next)
+        if (!has_out(rsg, d) &&
+            down_wants(d, obj->loc.group, obj->loc.object))
+            out_open(rsg, d, 0);
+    for (relay_out *o = rsg->outs, *next; o; o = next) {
+        next = o->next;
+        if (!o->raw && fr_moq_subgroup_write_object(o->sg, obj) != 0) {
+            out_fail(rsg, o);
+            continue;
+        }
+        r->stats.objects_forwarded++;
+        r->stats.bytes_forwarded += obj->payload_len;
+    }
+}
+
+/* Sessions. */
+
+static void on_session_ready(fr_moq_session *s, void *ud)
+{
+    (void)s;
+    relay_of(ud)->stats.sessions++;
+}
+
+static void on_session_closed(fr_moq_session *s, uint64_t code,
+                              const char *reason, void *ud)
+{
+    fr_relay *r = relay_of(ud);
+
+    (void)code;
+    (void)reason;
+    if (fr_moq_session_is_ready(s))
+        r->stats.sessions--;
+    ns_remove_where(r, s, 0, 0);
+    if (r->upstream == s)
+        r->upstream = NULL;
+    /* Fetches passed upstream for this session, or through it. */
+    for (relay_fetch *rf = r->fetches, *next; rf; rf = next) {
+        next = rf->next;
+        if (rf->s == s) {
+            fr_moq_fetch_set_user_data(rf->up, NULL);
+            fr_moq_fetch_cancel(rf->up);
+            relay_fetch_free(rf);
+        }
+    }
+    /* Requests of the session that still wait for an upstream answer. */
+    for (relay_track *t = r->tracks; t; t = t->next) {
+        relay_wait **pp = &t->waits;
+        while (*pp) {
+            relay_wait *w = *pp;
+            if (w->s == s) {
+                *pp = w->next;
+                free(w);
+            } else {
+                pp = &w->next;
+            }
+        }
+    }
+}
+
+static const fr_moq_callbacks relay_callbacks = {
+    .session_ready = on_session_ready,
+    .session_closed = on_session_closed,
+    .subscribe = on_subscribe,
+    .pub_done = on_pub_done,
+    .fetch = on_fetch,
+    .publish_namespace = on_publish_namespace,
+    .publish_namespace_done = on_publish_namespace_done,
+    .track_status = on_track_status,
+    .sub_ok = on_sub_ok,
+    .sub_done = on_sub_done,
+    .object = on_object,
+    .fetch_ok = on_fetch_ok,
+    .fetch_done = on_fetch_done,
+    .subgroup_begin = on_subgroup_begin,
+    .subgroup_data = on_subgroup_data,
+    .subgroup_end = on_subgroup_end,
+};
+
+const fr_moq_callbacks *fr_relay_moq_callbacks(void)
+{
+    return &relay_callbacks;
+}
+
+void fr_relay_settings_default(fr_relay_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->cache_groups = 4;
+    s->cache_bytes = 64 * 1024 * 1024;
+    s->log.level = FR_LOG_NONE;
+}
+
+int fr_relay_new(fr_relay **pr, const fr_relay_settings *settings,
+                 void *user_data)
+{
+    fr_relay *r;
+
+    if (!pr || !settings)
+        return FR_ERR_INVALID_ARGUMENT;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return FR_ERR_NOMEM;
+    r->settings = *settings;
+    r->user_data = user_data;
+    *pr = r;
+    return 0;
+}
+
+void fr_relay_del(fr_relay *r)
+{
+    if (!r)
+        return;
+    while (r->tracks) {
+        relay_track *t = r->tracks;
+        if (t->up) {
+            fr_moq_sub_set_user_data(t->up, NULL);
+            fr_moq_unsubscribe(t->up);
+        }
+        track_end(t, FR_MOQ_DONE_GOING_AWAY, FR_MOQ_REQ_GOING_AWAY,
+                  "relay shutting down");
+    }
+    while (r->namespaces) {
+        relay_ns *n = r->namespaces;
+        r->namespaces = n->next;
+        fr_moq_name_copy_free(&n->ns);
+        free(n);
+    }
+    free(r);
+}
+
+int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s)
+{
+    if (!r || !s)
+        return FR_ERR_INVALID_ARGUMENT;
+    r->upstream = s;
+    return 0;
+}
+
+void fr_relay_get_stats(const fr_relay *r, fr_relay_stats *st)
+{
+    *st = r->stats;
+}
+
+void *fr_relay_get_user_data(const fr_relay *r)
+{
+    return r->user_data;
+}

@@ -1,0 +1,222 @@
+/*
+ * Internal state of a MoQT session: streams, requests, subscriptions.
+ */
+#ifndef FR_MOQ_SESSION_INTERNAL_H
+#define FR_MOQ_SESSION_INTERNAL_H
+
+#include <fastrelay/moq.h>
+
+#include "../util/hmap.h"
+#include "../util/log_internal.h"
+#include "codec.h"
+
+/* Stream reset / STOP_SENDING codes. */
+#define FR_MOQ_STREAM_INTERNAL_ERROR 0x0
+#define FR_MOQ_STREAM_CANCELLED 0x1
+#define FR_MOQ_STREAM_SESSION_CLOSED 0x3
+#define FR_MOQ_STREAM_TOO_FAR_BEHIND 0x5
+
+/* A growable byte buffer for bytes not parsed yet. */
+typedef struct fr_moq_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} fr_moq_buf;
+
+int fr_moq_buf_append(fr_moq_buf *b, const uint8_t *data, size_t len);
+void fr_moq_buf_consume(fr_moq_buf *b, size_t n);
+void fr_moq_buf_free(fr_moq_buf *b);
+
+/* What a received stream carries. */
+typedef enum fr_moq_rkind {
+    FR_RS_UNKNOWN = 0, /* unidirectional, type not read yet */
+    FR_RS_CONTROL,     /* the peer's control stream */
+    FR_RS_REQUEST,     /* a bidirectional request stream */
+    FR_RS_SUBGROUP,
+    FR_RS_FETCH,
+    FR_RS_IGNORE       /* padding, or data of an ended subscription */
+} fr_moq_rkind;
+
+typedef enum fr_moq_req_kind {
+    FR_REQ_SUBSCRIBE = 1,   /* we subscribe (fr_moq_sub) */
+    FR_REQ_FETCH,           /* we fetch (fr_moq_fetch) */
+    FR_REQ_PUBLISH_NS,      /* we announce a namespace */
+    FR_REQ_IN_SUBSCRIBE,    /* the peer subscribes (fr_moq_pub once
+                               accepted) */
+    FR_REQ_IN_FETCH,        /* the peer fetches */
+    FR_REQ_IN_PUBLISH_NS,   /* the peer announces a namespace */
+    FR_REQ_IN_TRACK_STATUS,
+    FR_REQ_IN_OTHER         /* answered with an error at once */
+} fr_moq_req_kind;
+
+/* Copy of a full track name that owns its bytes. */
+typedef struct fr_moq_name_copy {
+    fr_moq_name name;
+    uint8_t *bytes;
+} fr_moq_name_copy;
+
+/* One request stream and what it belongs to. */
+typedef struct fr_moq_req {
+    fr_moq_session *s;
+    fr_moq_req_kind kind;
+    uint64_t id;
+    int64_t stream_id;
+    int answered;          /* response sent or received */
+    int write_closed;      /* we sent FIN on the request stream */
+    fr_moq_name_copy name; /* incoming SUBSCRIBE/FETCH/TRACK_STATUS */
+    fr_moq_sub_params params;
+    fr_moq_sub *sub;
+    fr_moq_pub *pub;
+    fr_moq_fetch *fetch;
+    struct fr_moq_req *next; /* session list */
+    struct fr_moq_req *prev;
+} fr_moq_req;
+
+struct fr_moq_sub {
+    fr_moq_session *s;
+    fr_moq_req *req;
+    fr_moq_name_copy name;
+    fr_moq_sub_params params;
+    int established;
+    int done_notified;
+    fr_moq_track_info info;
+    /* Data streams seen (header parsed) and still open. */
+    uint64_t streams_seen;
+    uint64_t streams_open;
+    /* PUBLISH_DONE arrived; ends when streams_expected streams ended. */
+    int done_pending;
+    uint64_t done_status;
+    uint64_t streams_expected;
+    char done_reason[FR_MOQ_MAX_REASON + 1];
+    void *user_data;
+};
+
+struct fr_moq_pub {
+    fr_moq_session *s;
+    fr_moq_req *req;
+    fr_moq_sub_params params;
+    fr_moq_track_info info;
+    uint64_t streams_opened;
+    fr_moq_subgroup *subgroups; /* open ones */
+    int done;
+    void *user_data;
+};
+
+struct fr_moq_subgroup {
+    fr_moq_pub *pub;
+    int64_t stream_id;
+    uint64_t type;       /* SUBGROUP_HEADER type */
+    int has_prev;
+    uint64_t prev_id;
+    struct fr_moq_subgroup *next;
+};
+
+struct fr_moq_fetch {
+    fr_moq_session *s;
+    fr_moq_req *req;
+    fr_moq_sub *joined;      /* joining fetch: the subscription */
+    int outgoing;            /* we serve it (publisher side) */
+    int64_t data_stream;     /* fetch stream (ours when outgoing) */
+    uint8_t group_order;
+    int has_prev;
+    fr_moq_fetch_object prev;
+    int data_done;           /* fetch stream ended */
+    int ok;                  /* FETCH_OK seen */
+    int done_notified;
+    void *user_data;
+};
+
+/* Receive state of one stream. */
+typedef struct fr_moq_rstream {
+    int64_t id;
+    fr_moq_rkind kind;
+    fr_moq_buf buf;
+    fr_moq_req *req;         /* REQUEST */
+    /* SUBGROUP */
+    fr_moq_sub *sub;
+    fr_moq_subgroup_header hdr;
+    int hdr_done;            /* header parsed and the subscription known */
+    int pending_alias;       /* header parsed, alias not known yet */
+    int fin_seen;            /* FIN arrived while pending */
+    int begun;               /* subgroup_begin delivered */
+    int has_prev_object;
+    uint64_t prev_object;
+    /* FETCH */
+    fr_moq_fetch *fetch;
+} fr_moq_rstream;
+
+struct fr_moq_session {
+    fr_quic_conn *conn;
+    fr_moq_callbacks cb;
+    fr_moq_settings settings;
+    char *implementation; /* SETUP's MOQT IMPLEMENTATION, or NULL */
+    void *user_data;      /* passed to every callback */
+    void *app_data;       /* fr_moq_session_get/set_user_data */
+    int is_server;
+    int64_t ctrl_out;
+    int setup_received;
+    int ready;
+    int closed;           /* fr_moq_session_close or QUIC close seen */
+    int busy;             /* nesting of entry points being processed */
+    int gone;             /* the connection closed: tear down when idle */
+    uint64_t gone_code;
+    char gone_reason[256];
+    uint64_t next_request_id;
+    uint64_t next_alias;
+    fr_hmap rstreams;     /* stream id -> fr_moq_rstream */
+    fr_hmap requests;     /* request id -> fr_moq_req */
+    fr_hmap aliases;      /* track alias -> fr_moq_sub */
+    fr_moq_req *reqs;     /* every live request */
+};
+
+/* session.c */
+/* Brackets processing of a QUIC event; fr_moq_leave tears the session
+ * down if it closed meanwhile and returns 1 then. */
+void fr_moq_enter(fr_moq_session *s);
+int fr_moq_leave(fr_moq_session *s);
+void fr_moq_fail(fr_moq_session *s, uint64_t code, const char *reason);
+int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
+                    const fr_moq_msg *msg, int fin);
+void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,
+                    const char *reason);
+/* Ends a subscription whose PUBLISH_DONE came once its streams are done. */
+void fr_moq_sub_maybe_done(fr_moq_sub *sub);
+void fr_moq_fetch_end(fr_moq_fetch *f, int rejected, uint64_t code,
+                      const char *reason);
+void fr_moq_pub_end(fr_moq_pub *pub);
+void fr_moq_req_free(fr_moq_req *r);
+/* Sends FIN on our side of the request stream (once) and frees it. */
+void fr_moq_req_close(fr_moq_req *r);
+int fr_moq_name_copy_set(fr_moq_name_copy *dst, const fr_moq_name *src);
+void fr_moq_name_copy_free(fr_moq_name_copy *c);
+void fr_moq_name_from_wire(fr_moq_name *n, const fr_moq_track_ref *t);
+void fr_moq_name_to_wire(fr_moq_track_ref *t, const fr_moq_name *n);
+/* Stream priority for a subscription's data: after control and request
+ * streams, by subscriber priority, publisher priority, group order. */
+uint64_t fr_moq_data_priority(const fr_moq_sub_params *p, uint8_t pub_prio,
+                              uint64_t group, uint64_t subgroup,
+                              uint8_t default_order);
+
+/* Applies wire parameters over `p` (defaults or current values). */
+void fr_moq_params_from_wire(fr_moq_sub_params *p, const fr_moq_params *w);
+
+/* data.c: data streams */
+int fr_moq_rstream_data(fr_moq_session *s, fr_moq_rstream *rs,
+                        const uint8_t *data, size_t len, int fin);
+int fr_moq_rstream_reset(fr_moq_session *s, fr_moq_rstream *rs,
+                         uint64_t code);
+void fr_moq_rstream_free(fr_moq_session *s, fr_moq_rstream *rs);
+/* fr_hmap_each helpers: forget a sub or fetch that ended. */
+void fr_moq_rstream_detach_sub(void *rstream, void *sub);
+void fr_moq_rstream_detach_fetch(void *rstream, void *fetch);
+/* FETCH_OK came: deliver what the fetch stream holds already. */
+void fr_moq_fetch_ready(fr_moq_session *s, fr_moq_fetch *f);
+/* A SUBSCRIBE_OK made `alias` known: process streams that waited. */
+void fr_moq_alias_ready(fr_moq_session *s, uint64_t alias);
+void fr_moq_subgroups_free(fr_moq_pub *pub);
+
+/* control.c: control and request streams */
+int fr_moq_control_data(fr_moq_session *s, fr_moq_rstream *rs, int fin);
+int fr_moq_request_data(fr_moq_session *s, fr_moq_rstream *rs, int fin);
+
+#endif
