@@ -1,0 +1,303 @@
+/*
+ * fr-relay: a MoQT relay. Publishers announce namespaces to it, or it
+ * subscribes to an --upstream (an origin or another relay); subscribers
+ * get every track from one upstream subscription, with recent groups
+ * cached for late joiners.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fastrelay/relay.h>
+
+#include "cli.h"
+#include "json.h"
+#include "tool.h"
+
+#define PROG "fr-relay"
+
+typedef struct opts {
+    const char *listen;
+    const char *upstream;
+    uint64_t cache_groups;
+    uint64_t stats_interval_ns;
+    uint64_t duration_ns;
+    const char *json;
+    fr_tool_tls tls;
+} opts;
+
+typedef struct app {
+    opts o;
+    struct ev_loop *loop;
+    fr_relay *relay;
+    fr_moq_endpoint *ep;
+    fr_moq_session *up;
+    struct sockaddr_storage up_addr;
+    socklen_t up_len;
+    char up_host[64];
+    ev_timer status;
+    ev_timer stop;
+    ev_timer reconnect;
+    fr_tstamp start;
+} app;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: fr-relay --listen ADDR:PORT [--upstream ADDR:PORT] "
+            "[options]\n"
+            "\n"
+            "A MoQT (draft-18) relay over QUIC. Publishers announce their\n"
+            "namespaces to it (fr-origin --connect); with --upstream it\n"
+            "also subscribes to an origin or another relay for every other\n"
+            "track. Each track is subscribed upstream once and fanned out\n"
+            "to all its subscribers.\n"
+            "\n"
+            "  --listen ADDR:PORT    where subscribers and publishers connect\n"
+            "  --upstream ADDR:PORT  origin or relay to subscribe to\n"
+            "  --cache-groups N      groups cached per track (default 4)\n"
+            "  --stats-interval S    status line every S seconds (default 1;\n"
+            "                        0: none)\n"
+            "  --duration S          exit after S seconds (default: run until\n"
+            "                        SIGINT/SIGTERM)\n"
+            "  --json FILE           write a summary as JSON at exit\n" FR_TOOL_TLS_USAGE
+            "  -v, --verbose         more log output (twice: debug)\n"
+            "  -V, --version         print the version\n"
+            "  -h, --help            this text\n");
+}
+
+static int parse_args(int argc, char **argv, opts *o)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"upstream", required_argument, NULL, 'u'},
+        {"cache-groups", required_argument, NULL, 'c'},
+        {"stats-interval", required_argument, NULL, 's'},
+        {"duration", required_argument, NULL, 'd'},
+        {"json", required_argument, NULL, 'j'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        FR_TOOL_TLS_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    char err[256];
+    int ch;
+
+    o->cache_groups = 4;
+    o->stats_interval_ns = FR_SECONDS;
+    while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l': o->listen = optarg; break;
+        case 'u': o->upstream = optarg; break;
+        case 'c':
+            if (frt_cli_parse_uint("--cache-groups", optarg, 0, 1000,
+                                   &o->cache_groups, err, sizeof(err))) {
+                fprintf(stderr, PROG ": %s\n", err);
+                return -1;
+            }
+            break;
+        case 's':
+            if (fr_tool_duration(PROG, "--stats-interval", optarg, 1,
+                                 &o->stats_interval_ns))
+                return -1;
+            break;
+        case 'd':
+            if (fr_tool_duration(PROG, "--duration", optarg, 0,
+                                 &o->duration_ns))
+                return -1;
+            break;
+        case 'j': o->json = optarg; break;
+        case 'v': o->tls.verbose++; break;
+        case 'V': frt_cli_print_version(stdout, PROG, fr_version()); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default:
+            if (fr_tool_tls_option(&o->tls, ch, optarg))
+                break;
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!o->listen) {
+        fprintf(stderr, PROG ": --listen ADDR:PORT is required\n");
+        return -1;
+    }
+    return fr_tool_tls_check(PROG, &o->tls, 1, o->upstream != NULL);
+}
+
+static void print_status(app *a, FILE *f, const char *prefix)
+{
+    fr_relay_stats st;
+
+    fr_relay_get_stats(a->relay, &st);
+    fprintf(f,
+            "%s%s: %.1fs sessions %llu subscribers %llu tracks %llu "
+            "objects in %llu out %llu (%llu bytes) reset %llu fetch %llu\n",
+            prefix, PROG, (double)(fr_quic_ev_now() - a->start) / 1e9,
+            (unsigned long long)st.sessions,
+            (unsigned long long)st.subscribers, (unsigned long long)st.tracks,
+            (unsigned long long)st.objects_received,
+            (unsigned long long)st.objects_forwarded,
+            (unsigned long long)st.bytes_forwarded,
+            (unsigned long long)st.subgroups_reset,
+            (unsigned long long)st.fetches_served);
+}
+
+static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    print_status(w->data, stderr, "");
+}
+
+static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static int connect_upstream(app *a)
+{
+    int rv = fr_moq_endpoint_connect(a->ep, (struct sockaddr *)&a->up_addr,
+                                     a->up_len, a->up_host, &a->up);
+
+    if (rv) {
+        fprintf(stderr, PROG ": cannot connect upstream: %s\n",
+                fr_strerror(rv));
+        return -1;
+    }
+    fr_moq_session_set_user_data(a->up, a);
+    return fr_relay_add_upstream(a->relay, a->up);
+}
+
+static void on_reconnect(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+
+    (void)loop;
+    (void)revents;
+    if (!a->up)
+        connect_upstream(a);
+}
+
+/* Watches the upstream session so that a lost upstream is redialled. */
+static void on_session_closed(fr_moq_session *s, uint64_t code,
+                              const char *reason, void *ud)
+{
+    app *a = fr_moq_session_get_user_data(s);
+
+    fr_relay_moq_callbacks()->session_closed(s, code, reason, ud);
+    if (a && s == a->up) {
+        fprintf(stderr, PROG ": upstream session ended: %s; retrying\n",
+                reason ? reason : "closed");
+        a->up = NULL;
+        ev_timer_again(a->loop, &a->reconnect);
+    }
+}
+
+static int write_json(app *a)
+{
+    FILE *f = fopen(a->o.json, "w");
+    fr_relay_stats st;
+    frt_json j;
+
+    if (!f) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.json,
+                strerror(errno));
+        return -1;
+    }
+    fr_relay_get_stats(a->relay, &st);
+    frt_json_init_file(&j, f, FRT_JSON_PRETTY);
+    frt_json_obj_begin(&j);
+#define FR_JSON_STAT_(name, desc) frt_json_kv_u64(&j, #name, st.name);
+    FR_RELAY_STATS_FOREACH(FR_JSON_STAT_)
+#undef FR_JSON_STAT_
+    frt_json_kv_double(&j, "seconds",
+                       (double)(fr_quic_ev_now() - a->start) / 1e9);
+    frt_json_obj_end(&j);
+    frt_json_finish(&j);
+    fputc('\n', f);
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    static app a;
+    fr_moq_callbacks cb;
+    fr_relay_settings rs;
+    fr_moq_settings ms;
+    fr_quic_settings qs;
+    fr_cert *cert = NULL;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char host[64];
+    ev_signal sigint, sigterm;
+    int rv = 0;
+
+    if (parse_args(argc, argv, &a.o))
+        return 2;
+    if (fr_tool_addr(PROG, "--listen", a.o.listen, &addr, &addrlen, host,
+                     sizeof(host)) ||
+        (a.o.upstream &&
+         fr_tool_addr(PROG, "--upstream", a.o.upstream, &a.up_addr,
+                      &a.up_len, a.up_host, sizeof(a.up_host))))
+        return 2;
+    if (fr_tool_quic_settings(PROG, &a.o.tls, host, &qs, &cert))
+        return 1;
+    a.loop = EV_DEFAULT;
+    fr_relay_settings_default(&rs);
+    rs.cache_groups = a.o.cache_groups;
+    rs.log = qs.log;
+    fr_moq_settings_default(&ms);
+    ms.log = qs.log;
+    ms.implementation = "libfastrelay fr-relay";
+    /* A subscriber that falls this far behind loses whole subgroups. */
+    ms.max_queued = 8 * 1024 * 1024;
+    if (fr_relay_new(&a.relay, &rs, &a) != 0)
+        return 1;
+    cb = *fr_relay_moq_callbacks();
+    cb.session_closed = on_session_closed;
+    rv = fr_moq_endpoint_new(&a.ep, a.loop, NULL, &cb, &ms, &qs,
+                             (struct sockaddr *)&addr, addrlen, a.relay);
+    if (rv) {
+        fprintf(stderr, PROG ": cannot listen on %s: %s\n", a.o.listen,
+                fr_strerror(rv));
+        return 1;
+    }
+    a.start = fr_quic_ev_now();
+    ev_timer_init(&a.reconnect, on_reconnect, 0.0, 2.0);
+    a.reconnect.data = &a;
+    if (a.o.upstream && connect_upstream(&a) != 0)
+        return 1;
+    fprintf(stderr, PROG ": listening on %s%s%s\n", a.o.listen,
+            a.o.upstream ? ", upstream " : "",
+            a.o.upstream ? a.o.upstream : "");
+    if (a.o.stats_interval_ns) {
+        double iv = (double)a.o.stats_interval_ns / 1e9;
+        ev_timer_init(&a.status, on_status, iv, iv);
+        a.status.data = &a;
+        ev_timer_start(a.loop, &a.status);
+        ev_unref(a.loop);
+    }
+    if (a.o.duration_ns) {
+        ev_timer_init(&a.stop, on_stop, (double)a.o.duration_ns / 1e9, 0);
+        ev_timer_start(a.loop, &a.stop);
+    }
+    fr_tool_signals(a.loop, &sigint, &sigterm);
+    ev_run(a.loop, 0);
+
+    print_status(&a, stderr, "summary: ");
+    if (a.o.json && write_json(&a) != 0)
+        rv = 1;
+    ev_timer_stop(a.loop, &a.reconnect);
+    fr_relay_del(a.relay);
+    fr_moq_endpoint_del(a.ep);
+    fr_cert_del(cert);
+    return rv;
+}

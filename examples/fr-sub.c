@@ -1,0 +1,765 @@
+/*
+ * fr-sub: a MoQT subscriber that verifies what it receives. Every object
+ * is checked (checksum), its one-way delay measured from the send time in
+ * its header, and the sequence numbers tell which objects of the groups it
+ * was entitled to never arrived. A late joiner starts at the latest group
+ * with a joining FETCH. --connections runs many sessions from one process
+ * for fan-out tests; --output writes received video to an IVF file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ivf.h"
+#include "json.h"
+#include "media.h"
+#include "stats.h"
+#include "tool.h"
+#include "video.h"
+
+#define PROG "fr-sub"
+#define MAX_CONNECTIONS 1000
+
+typedef struct opts {
+    const char *connect;
+    const char *ns;
+    const char *track;
+    uint64_t duration_ns;
+    uint64_t connections;
+    const char *output;
+    int fetch;               /* --fetch: one standalone FETCH instead */
+    uint64_t fetch_group;
+    uint64_t stats_interval_ns;
+    const char *json;
+    fr_tool_tls tls;
+} opts;
+
+/* A frame waiting for its turn to be written to the IVF output. */
+typedef struct pending_frame {
+    uint64_t seq;
+    uint64_t pts;
+    size_t len;
+    uint8_t *data;
+} pending_frame;
+
+typedef struct session_ctx {
+    struct app *a;
+    int index;
+    fr_moq_session *s;
+    fr_moq_sub *sub;
+    int ended;               /* the track ended (PUBLISH_DONE) */
+    int has_start;           /* the first entitled group is known */
+    uint64_t start_group;
+    uint64_t min_seq;        /* sequence number of the start group's
+                                first object */
+    uint64_t *seqs;          /* every sequence number received */
+    uint64_t *groups;        /* and the group of each */
+    size_t nseqs, capseqs;
+    uint64_t objects, corrupt, fetched, bytes, out_of_window;
+    uint64_t max_group;
+    frt_stats delay;         /* microseconds, live objects only */
+    char error[256];
+} session_ctx;
+
+typedef struct app {
+    opts o;
+    struct ev_loop *loop;
+    fr_moq_endpoint *ep;
+    fr_moq_name name;
+    session_ctx *sessions;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char host[64];
+    ev_timer status, stop, retry, check;
+    fr_tstamp start;
+    /* --output */
+    frt_ivf_writer ivf;
+    int ivf_open;
+    frt_ivf_header ivf_hdr;
+    int have_hdr;
+    uint64_t next_seq;
+    int next_seq_known;
+    pending_frame *frames;
+    size_t nframes, capframes;
+    uint64_t frames_written;
+    int output_failed;
+} app;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: fr-sub --connect ADDR:PORT [options]\n"
+            "\n"
+            "Subscribes to a MoQT (draft-18) track and verifies every object:\n"
+            "checksum, one-way delay, and which objects never arrived.\n"
+            "\n"
+            "  --connect ADDR:PORT   relay (or origin) to subscribe at\n"
+            "  --namespace NS        track namespace, fields split by '/'\n"
+            "                        (default live)\n"
+            "  --track NAME          track name (default video)\n"
+            "  --duration S          stop after S seconds (default: when the\n"
+            "                        track ends, or SIGINT/SIGTERM)\n"
+            "  --connections N       N independent sessions (default 1)\n"
+            "  --output FILE.ivf     write the received video (real video\n"
+            "                        from fr-origin --input; one connection)\n"
+            "  --fetch GROUP         fetch that whole group (from the relay's\n"
+            "                        cache) instead of subscribing\n"
+            "  --stats-interval S    status line every S seconds (default 1;\n"
+            "                        0: none)\n"
+            "  --json FILE           write per-session results as JSON\n"
+            "  --cleartext           cleartext 1-RTT packets (must match the\n"
+            "                        relay)\n"
+            "  --ca FILE             trust this CA or pinned certificate\n"
+            "  --insecure            do not verify the relay's certificate\n"
+            "  -v, --verbose         more log output (twice: debug)\n"
+            "  -V, --version         print the version\n"
+            "  -h, --help            this text\n");
+}
+
+static int cli_fail(const char *err)
+{
+    fprintf(stderr, PROG ": %s\n", err);
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, opts *o)
+{
+    static const struct option longopts[] = {
+        {"connect", required_argument, NULL, 'c'},
+        {"namespace", required_argument, NULL, 'n'},
+        {"track", required_argument, NULL, 't'},
+        {"duration", required_argument, NULL, 'd'},
+        {"connections", required_argument, NULL, 'N'},
+        {"output", required_argument, NULL, 'o'},
+        {"fetch", required_argument, NULL, 'F'},
+        {"stats-interval", required_argument, NULL, 's'},
+        {"json", required_argument, NULL, 'j'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        FR_TOOL_TLS_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    char err[256];
+    int ch;
+
+    o->ns = "live";
+    o->track = "video";
+    o->connections = 1;
+    o->stats_interval_ns = FR_SECONDS;
+    while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': o->connect = optarg; break;
+        case 'n': o->ns = optarg; break;
+        case 't': o->track = optarg; break;
+        case 'd':
+            if (fr_tool_duration(PROG, "--duration", optarg, 0,
+                                 &o->duration_ns))
+                return -1;
+            break;
+        case 'N':
+            if (frt_cli_parse_uint("--connections", optarg, 1,
+                                   MAX_CONNECTIONS, &o->connections, err,
+                                   sizeof(err)))
+                return cli_fail(err);
+            break;
+        case 'o': o->output = optarg; break;
+        case 'F':
+            if (frt_cli_parse_uint("--fetch", optarg, 0, UINT64_MAX / 2,
+                                   &o->fetch_group, err, sizeof(err)))
+                return cli_fail(err);
+            o->fetch = 1;
+            break;
+        case 's':
+            if (fr_tool_duration(PROG, "--stats-interval", optarg, 1,
+                                 &o->stats_interval_ns))
+                return -1;
+            break;
+        case 'j': o->json = optarg; break;
+        case 'v': o->tls.verbose++; break;
+        case 'V': frt_cli_print_version(stdout, PROG, fr_version()); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default:
+            if (fr_tool_tls_option(&o->tls, ch, optarg))
+                break;
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!o->connect)
+        return cli_fail("--connect ADDR:PORT is required");
+    if (o->output && o->connections != 1)
+        return cli_fail("--output needs --connections 1");
+    return fr_tool_tls_check(PROG, &o->tls, 0, 1);
+}
+
+/* IVF output: frames are written in sequence order. */
+
+static int frame_cmp(const void *x, const void *y)
+{
+    const pending_frame *a = x, *b = y;
+
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void output_write(app *a, pending_frame *f)
+{
+    if (!a->ivf_open) {
+        if (!a->have_hdr)
+            return; /* no key frame yet: nothing decodable */
+        if (frt_ivf_create(&a->ivf, a->o.output, &a->ivf_hdr) != 0) {
+            fprintf(stderr, PROG ": cannot create %s: %s\n", a->o.output,
+                    strerror(errno));
+            a->output_failed = 1;
+            a->have_hdr = 0;
+            return;
+        }
+        a->ivf_open = 1;
+    }
+    if (frt_ivf_write_frame(&a->ivf, f->data, f->len, f->pts) != 0)
+        a->output_failed = 1;
+    a->frames_written++;
+}
+
+/* Writes every queued frame that is next in sequence (or all at the end). */
+static void output_flush(app *a, int all)
+{
+    size_t i = 0;
+
+    qsort(a->frames, a->nframes, sizeof(*a->frames), frame_cmp);
+    for (; i < a->nframes; i++) {
+        pending_frame *f = &a->frames[i];
+        if (!all && a->next_seq_known && f->seq != a->next_seq)
+            break;
+        output_write(a, f);
+        a->next_seq = f->seq + 1;
+        a->next_seq_known = 1;
+        free(f->data);
+    }
+    memmove(a->frames, a->frames + i, (a->nframes - i) * sizeof(*a->frames));
+    a->nframes -= i;
+}
+
+static void output_add(app *a, const frt_obj_meta *m, const uint8_t *body,
+                       size_t len)
+{
+    int key = (m->flags & FRT_MEDIA_KEY) != 0;
+    const uint8_t *frame;
+    size_t framelen;
+    pending_frame f;
+    frt_ivf_header hdr;
+
+    if (fr_video_body_read(body, len, key, &f.pts, &hdr, &frame,
+                           &framelen) != 0) {
+        a->output_failed = 1;
+        return;
+    }
+    if (key && !a->have_hdr) {
+        a->ivf_hdr = hdr;
+        a->have_hdr = 1;
+    }
+    if (a->nframes == a->capframes) {
+        size_t cap = a->capframes ? a->capframes * 2 : 64;
+        pending_frame *n = realloc(a->frames, cap * sizeof(*n));
+        if (!n)
+            return;
+        a->frames = n;
+        a->capframes = cap;
+    }
+    f.seq = m->seq;
+    f.len = framelen;
+    f.data = malloc(framelen ? framelen : 1);
+    if (!f.data)
+        return;
+    memcpy(f.data, frame, framelen);
+    a->frames[a->nframes++] = f;
+    output_flush(a, 0);
+}
+
+/* Verification. */
+
+/* Remembers an object's sequence number and group. */
+static void note_seq(session_ctx *sc, uint64_t seq, uint64_t group)
+{
+    if (sc->nseqs == sc->capseqs) {
+        size_t cap = sc->capseqs ? sc->capseqs * 2 : 256;
+        uint64_t *n = realloc(sc->seqs, cap * sizeof(*n));
+        uint64_t *g = realloc(sc->groups, cap * sizeof(*g));
+        if (n)
+            sc->seqs = n;
+        if (g)
+            sc->groups = g;
+        if (!n || !g)
+            return;
+        sc->capseqs = cap;
+    }
+    sc->seqs[sc->nseqs] = seq;
+    sc->groups[sc->nseqs] = group;
+    sc->nseqs++;
+}
+
+static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
+                      const fr_moq_object *obj, void *ud)
+{
+    session_ctx *sc = sub   ? fr_moq_sub_get_user_data(sub)
+                      : f ? fr_moq_fetch_get_user_data(f)
+                          : NULL;
+    app *a = ud;
+    frt_obj_meta m;
+    const uint8_t *body;
+    size_t bodylen;
+    int rv;
+
+    if (!sc || obj->status != FR_MOQ_OBJ_NORMAL)
+        return;
+    sc->objects++;
+    sc->bytes += obj->payload_len;
+    if (f)
+        sc->fetched++;
+    rv = a->o.output ? frt_media_unwrap(obj->payload, obj->payload_len, &m,
+                                        &body, &bodylen)
+                     : frt_media_check(obj->payload, obj->payload_len, &m);
+    if (rv != 0 || m.group_id != obj->loc.group ||
+        m.object_id != obj->loc.object) {
+        sc->corrupt++;
+        return;
+    }
+    if (!sc->has_start) {
+        sc->has_start = 1;
+        sc->start_group = obj->loc.group;
+        sc->min_seq = m.seq - m.object_id;
+    } else if (obj->loc.group == sc->start_group &&
+               m.seq - m.object_id < sc->min_seq) {
+        sc->min_seq = m.seq - m.object_id;
+    }
+    if (obj->loc.group < sc->start_group) {
+        sc->out_of_window++;
+        return;
+    }
+    if (obj->loc.group > sc->max_group)
+        sc->max_group = obj->loc.group;
+    note_seq(sc, m.seq, obj->loc.group);
+    if (!f) {
+        uint64_t now = frt_media_now_ns();
+        frt_stats_add(&sc->delay,
+                      now > m.send_ts_ns ? (now - m.send_ts_ns) / 1000 : 0);
+    }
+    if (a->o.output)
+        output_add(a, &m, body, bodylen);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+/* Distinct values >= floor in v[0..n) (sorted in place); *max gets the
+ * largest. */
+static uint64_t distinct_from(uint64_t *v, size_t n, uint64_t floor,
+                              uint64_t *max)
+{
+    uint64_t count = 0;
+
+    qsort(v, n, sizeof(*v), cmp_u64);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < floor || (i > 0 && v[i] == v[i - 1]))
+            continue;
+        count++;
+        *max = v[i];
+    }
+    return count;
+}
+
+/* Objects of the entitled groups (from the start group's first object to
+ * the newest received) that never arrived, and groups with no object. */
+static void count_missing(session_ctx *sc, uint64_t *missing,
+                          uint64_t *groups_skipped)
+{
+    uint64_t max_seq = 0, max_group = 0, n;
+
+    *missing = *groups_skipped = 0;
+    if (!sc->has_start || sc->nseqs == 0)
+        return;
+    n = distinct_from(sc->seqs, sc->nseqs, sc->min_seq, &max_seq);
+    if (n)
+        *missing = max_seq - sc->min_seq + 1 - n;
+    n = distinct_from(sc->groups, sc->nseqs, sc->start_group, &max_group);
+    if (n)
+        *groups_skipped = max_group - sc->start_group + 1 - n;
+}
+
+/* Session callbacks. */
+
+static session_ctx *ctx_of(fr_moq_session *s)
+{
+    return fr_moq_session_get_user_data(s);
+}
+
+static void subscribe(session_ctx *sc)
+{
+    fr_moq_sub_params p;
+    int rv;
+
+    fr_moq_sub_params_default(&p);
+    rv = fr_moq_subscribe(sc->s, &sc->a->name, &p, &sc->sub, sc);
+    if (rv)
+        snprintf(sc->error, sizeof(sc->error), "subscribe: %s",
+                 fr_strerror(rv));
+}
+
+static void fetch_group(session_ctx *sc)
+{
+    fr_moq_location start = {sc->a->o.fetch_group, 0};
+    fr_moq_location end = {sc->a->o.fetch_group, 0}; /* the whole group */
+    fr_moq_fetch *f;
+    int rv;
+
+    sc->has_start = 1;
+    sc->start_group = start.group;
+    sc->min_seq = UINT64_MAX;
+    rv = fr_moq_fetch_range(sc->s, &sc->a->name, start, end, &f, sc);
+    if (rv) {
+        snprintf(sc->error, sizeof(sc->error), "fetch: %s", fr_strerror(rv));
+        sc->ended = 1;
+    }
+}
+
+static void on_session_ready(fr_moq_session *s, void *ud)
+{
+    app *a = ud;
+
+    if (a->o.fetch)
+        fetch_group(ctx_of(s));
+    else
+        subscribe(ctx_of(s));
+}
+
+static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
+                      void *ud)
+{
+    session_ctx *sc = fr_moq_sub_get_user_data(sub);
+    fr_moq_fetch *f;
+
+    (void)ud;
+    if (!info->has_largest)
+        return; /* a new track: it starts with what comes next */
+    /* A late joiner starts at the latest group: fetch it from its first
+     * object up to where the subscription begins. */
+    sc->has_start = 1;
+    sc->start_group = info->largest.group;
+    sc->min_seq = UINT64_MAX;
+    if (fr_moq_fetch_joining(sub, 1, 0, &f, sc) != 0)
+        snprintf(sc->error, sizeof(sc->error), "joining fetch failed");
+}
+
+static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
+                        const char *reason, void *ud)
+{
+    session_ctx *sc = fr_moq_sub_get_user_data(sub);
+    app *a = ud;
+
+    sc->sub = NULL;
+    if (rejected && code == FR_MOQ_REQ_DOES_NOT_EXIST && !sc->has_start) {
+        /* The publisher is not there yet: try again shortly. */
+        ev_timer_again(a->loop, &a->retry);
+        return;
+    }
+    sc->ended = 1;
+    if (rejected || code != FR_MOQ_DONE_TRACK_ENDED)
+        snprintf(sc->error, sizeof(sc->error), "%s: %s (0x%llx)",
+                 rejected ? "rejected" : "ended", reason ? reason : "",
+                 (unsigned long long)code);
+}
+
+static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
+                          const char *reason, void *ud)
+{
+    session_ctx *sc = fr_moq_fetch_get_user_data(f);
+    app *a = ud;
+
+    if (rejected)
+        snprintf(sc->error, sizeof(sc->error), "fetch refused: %s (0x%llx)",
+                 reason ? reason : "", (unsigned long long)code);
+    if (a->o.fetch)
+        sc->ended = 1;
+}
+
+static void on_session_closed(fr_moq_session *s, uint64_t code,
+                              const char *reason, void *ud)
+{
+    session_ctx *sc = ctx_of(s);
+
+    (void)ud;
+    if (!sc)
+        return;
+    sc->s = NULL;
+    sc->ended = 1;
+    if (!sc->error[0] && code != 0)
+        snprintf(sc->error, sizeof(sc->error), "session closed: %s",
+                 reason ? reason : "");
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+
+    (void)loop;
+    (void)revents;
+    ev_timer_stop(a->loop, &a->retry);
+    for (uint64_t i = 0; i < a->o.connections; i++) {
+        session_ctx *sc = &a->sessions[i];
+        if (sc->s && !sc->sub && !sc->ended && fr_moq_session_is_ready(sc->s))
+            subscribe(sc);
+    }
+}
+
+/* Ends the run once every session's track has ended. */
+static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+
+    (void)revents;
+    for (uint64_t i = 0; i < a->o.connections; i++)
+        if (!a->sessions[i].ended)
+            return;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* Reporting. */
+
+static void print_status(app *a, const char *prefix)
+{
+    uint64_t objects = 0, corrupt = 0, live = 0;
+    frt_stats_summary sum;
+
+    memset(&sum, 0, sizeof(sum));
+    for (uint64_t i = 0; i < a->o.connections; i++) {
+        objects += a->sessions[i].objects;
+        corrupt += a->sessions[i].corrupt;
+        live += a->sessions[i].s != NULL;
+    }
+    if (a->o.connections)
+        frt_stats_summarize(&a->sessions[0].delay, &sum);
+    fprintf(stderr,
+            "%s%s: %.1fs sessions %llu/%llu objects %llu corrupt %llu "
+            "delay(session 0) p50 %lluus p99 %lluus\n",
+            prefix, PROG, (double)(fr_quic_ev_now() - a->start) / 1e9,
+            (unsigned long long)live, (unsigned long long)a->o.connections,
+            (unsigned long long)objects, (unsigned long long)corrupt,
+            (unsigned long long)sum.p50, (unsigned long long)sum.p99);
+}
+
+static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    print_status(w->data, "");
+}
+
+static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static int write_json(app *a)
+{
+    FILE *f = fopen(a->o.json, "w");
+    frt_json j;
+
+    if (!f) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.json,
+                strerror(errno));
+        return -1;
+    }
+    frt_json_init_file(&j, f, FRT_JSON_PRETTY);
+    frt_json_obj_begin(&j);
+    frt_json_key(&j, "sessions");
+    frt_json_arr_begin(&j);
+    for (uint64_t i = 0; i < a->o.connections; i++) {
+        session_ctx *sc = &a->sessions[i];
+        frt_stats_summary sum;
+        uint64_t missing, skipped;
+
+        count_missing(sc, &missing, &skipped);
+        frt_stats_summarize(&sc->delay, &sum);
+        frt_json_obj_begin(&j);
+        frt_json_kv_u64(&j, "objects_received", sc->objects);
+        frt_json_kv_u64(&j, "objects_missing", missing);
+        frt_json_kv_u64(&j, "objects_corrupt", sc->corrupt);
+        frt_json_kv_u64(&j, "groups_skipped", skipped);
+        frt_json_key(&j, "delay_us");
+        frt_json_obj_begin(&j);
+        frt_json_kv_u64(&j, "p50", sum.p50);
+        frt_json_kv_u64(&j, "p90", sum.p90);
+        frt_json_kv_u64(&j, "p99", sum.p99);
+        frt_json_kv_u64(&j, "max", sum.max);
+        frt_json_obj_end(&j);
+        frt_json_kv_u64(&j, "objects_fetched", sc->fetched);
+        frt_json_kv_u64(&j, "bytes_received", sc->bytes);
+        frt_json_kv_u64(&j, "start_group", sc->start_group);
+        frt_json_kv_u64(&j, "last_group", sc->max_group);
+        frt_json_kv_bool(&j, "track_ended", sc->ended && !sc->error[0]);
+        frt_json_kv_str(&j, "error", sc->error);
+        frt_json_obj_end(&j);
+    }
+    frt_json_arr_end(&j);
+    if (a->o.output)
+        frt_json_kv_u64(&j, "frames_written", a->frames_written);
+    frt_json_obj_end(&j);
+    frt_json_finish(&j);
+    fputc('\n', f);
+    return fclose(f);
+}
+
+/* Returns nonzero if any session saw a problem. */
+static int summarize(app *a)
+{
+    int bad = 0;
+
+    for (uint64_t i = 0; i < a->o.connections; i++) {
+        session_ctx *sc = &a->sessions[i];
+        uint64_t missing, skipped;
+        frt_stats_summary sum;
+
+        count_missing(sc, &missing, &skipped);
+        frt_stats_summarize(&sc->delay, &sum);
+        if (a->o.connections <= 10 || missing || sc->corrupt || sc->error[0])
+            fprintf(stderr,
+                    "summary: session %llu: %llu objects (%llu fetched), "
+                    "%llu missing, %llu corrupt, %llu groups skipped, delay "
+                    "p50 %lluus p90 %lluus p99 %lluus max %lluus%s%s\n",
+                    (unsigned long long)i, (unsigned long long)sc->objects,
+                    (unsigned long long)sc->fetched,
+                    (unsigned long long)missing,
+                    (unsigned long long)sc->corrupt,
+                    (unsigned long long)skipped, (unsigned long long)sum.p50,
+                    (unsigned long long)sum.p90, (unsigned long long)sum.p99,
+                    (unsigned long long)sum.max, sc->error[0] ? "; " : "",
+                    sc->error);
+        bad |= missing || sc->corrupt || sc->objects == 0;
+    }
+    return bad;
+}
+
+static int connect_all(app *a)
+{
+    for (uint64_t i = 0; i < a->o.connections; i++) {
+        session_ctx *sc = &a->sessions[i];
+        int rv;
+
+        sc->a = a;
+        sc->index = (int)i;
+        frt_stats_init(&sc->delay, 0);
+        rv = fr_moq_endpoint_connect(a->ep, (struct sockaddr *)&a->addr,
+                                     a->addrlen, a->host, &sc->s);
+        if (rv) {
+            fprintf(stderr, PROG ": cannot connect to %s: %s\n",
+                    a->o.connect, fr_strerror(rv));
+            return -1;
+        }
+        fr_moq_session_set_user_data(sc->s, sc);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static app a;
+    fr_moq_callbacks cb;
+    fr_moq_settings ms;
+    fr_quic_settings qs;
+    fr_cert *cert = NULL;
+    struct sockaddr_storage bind;
+    socklen_t bindlen;
+    ev_signal sigint, sigterm;
+    int rv;
+
+    if (parse_args(argc, argv, &a.o))
+        return 2;
+    if (fr_tool_addr(PROG, "--connect", a.o.connect, &a.addr, &a.addrlen,
+                     a.host, sizeof(a.host)))
+        return 2;
+    if (fr_moq_name_set(&a.name, a.o.ns, a.o.track) != 0) {
+        fprintf(stderr, PROG ": bad --namespace '%s' or --track '%s'\n",
+                a.o.ns, a.o.track);
+        return 2;
+    }
+    if (fr_tool_quic_settings(PROG, &a.o.tls, NULL, &qs, &cert))
+        return 1;
+    a.sessions = calloc(a.o.connections, sizeof(*a.sessions));
+    if (!a.sessions)
+        return 1;
+    a.loop = EV_DEFAULT;
+    memset(&cb, 0, sizeof(cb));
+    cb.session_ready = on_session_ready;
+    cb.session_closed = on_session_closed;
+    cb.sub_ok = on_sub_ok;
+    cb.sub_done = on_sub_done;
+    cb.object = on_object;
+    cb.fetch_done = on_fetch_done;
+    fr_moq_settings_default(&ms);
+    ms.log = qs.log;
+    ms.implementation = "libfastrelay fr-sub";
+    fr_tool_any_addr(&a.addr, &bind, &bindlen);
+    rv = fr_moq_endpoint_new(&a.ep, a.loop, NULL, &cb, &ms, &qs,
+                             (struct sockaddr *)&bind, bindlen, &a);
+    if (rv) {
+        fprintf(stderr, PROG ": cannot open the QUIC endpoint: %s\n",
+                fr_strerror(rv));
+        return 1;
+    }
+    a.start = fr_quic_ev_now();
+    if (connect_all(&a) != 0)
+        return 1;
+    ev_timer_init(&a.retry, on_retry, 0.0, 1.0);
+    a.retry.data = &a;
+    ev_timer_init(&a.check, on_check, 0.1, 0.1);
+    a.check.data = &a;
+    ev_timer_start(a.loop, &a.check);
+    if (a.o.stats_interval_ns) {
+        double iv = (double)a.o.stats_interval_ns / 1e9;
+        ev_timer_init(&a.status, on_status, iv, iv);
+        a.status.data = &a;
+        ev_timer_start(a.loop, &a.status);
+    }
+    if (a.o.duration_ns) {
+        ev_timer_init(&a.stop, on_stop, (double)a.o.duration_ns / 1e9, 0);
+        ev_timer_start(a.loop, &a.stop);
+    }
+    fr_tool_signals(a.loop, &sigint, &sigterm);
+    ev_run(a.loop, 0);
+
+    if (a.o.output) {
+        output_flush(&a, 1);
+        if (a.ivf_open && frt_ivf_finish(&a.ivf) != 0)
+            a.output_failed = 1;
+        fprintf(stderr, "summary: %llu frames written to %s\n",
+                (unsigned long long)a.frames_written, a.o.output);
+    }
+    print_status(&a, "summary: ");
+    rv = summarize(&a) || a.output_failed;
+    if (a.o.json && write_json(&a) != 0)
+        rv = 1;
+    fr_moq_endpoint_shutdown(a.ep, 0, "subscriber done");
+    ev_run(a.loop, EVRUN_NOWAIT);
+    fr_moq_endpoint_del(a.ep);
+    for (uint64_t i = 0; i < a.o.connections; i++) {
+        free(a.sessions[i].seqs);
+        free(a.sessions[i].groups);
+        frt_stats_free(&a.sessions[i].delay);
+    }
+    free(a.sessions);
+    free(a.frames);
+    fr_cert_del(cert);
+    return rv;
+}

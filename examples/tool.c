@@ -1,0 +1,188 @@
+/* Shared plumbing of the example tools. */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tool.h"
+
+int fr_tool_tls_option(fr_tool_tls *t, int opt, const char *arg)
+{
+    switch (opt - FR_TOOL_OPT_BASE) {
+    case 0: t->cleartext = 1; return 1;
+    case 1: t->cert = arg; return 1;
+    case 2: t->key = arg; return 1;
+    case 3: t->write_cert = arg; return 1;
+    case 4: t->ca = arg; return 1;
+    case 5: t->insecure = 1; return 1;
+    default: return 0;
+    }
+}
+
+int fr_tool_tls_check(const char *prog, const fr_tool_tls *t, int server,
+                      int client)
+{
+    if (!t->cert != !t->key) {
+        fprintf(stderr, "%s: --cert and --key go together\n", prog);
+        return -1;
+    }
+    if (!server && (t->cert || t->write_cert)) {
+        fprintf(stderr, "%s: --cert/--key/--write-cert need --listen\n",
+                prog);
+        return -1;
+    }
+    if (client && !t->ca && !t->insecure) {
+        fprintf(stderr,
+                "%s: to connect, give --ca FILE to verify the server, or "
+                "--insecure to skip verification\n",
+                prog);
+        return -1;
+    }
+    if (t->ca && t->insecure) {
+        fprintf(stderr, "%s: --ca and --insecure exclude each other\n", prog);
+        return -1;
+    }
+    return 0;
+}
+
+void fr_tool_log(fr_log_level level, const char *msg, void *prog)
+{
+    fprintf(stderr, "%s: %s: %s\n", (const char *)prog,
+            fr_log_level_name(level), msg);
+}
+
+fr_log fr_tool_logger(const char *prog, int verbose)
+{
+    fr_log log;
+
+    log.fn = fr_tool_log;
+    log.user_data = (void *)prog;
+    log.level = verbose >= 2 ? FR_LOG_DEBUG
+                : verbose    ? FR_LOG_INFO
+                             : FR_LOG_WARN;
+    return log;
+}
+
+static int write_pem(const char *prog, const char *path, const fr_cert *cert)
+{
+    size_t len;
+    const char *pem = fr_cert_pem(cert, &len);
+    FILE *f = fopen(path, "w");
+
+    if (!f || fwrite(pem, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int fr_tool_quic_settings(const char *prog, const fr_tool_tls *t,
+                          const char *server_name, fr_quic_settings *qs,
+                          fr_cert **cert)
+{
+    int rv;
+
+    fr_quic_settings_default(qs);
+    *cert = NULL;
+    qs->crypto_mode = t->cleartext ? FR_CRYPTO_CLEARTEXT : FR_CRYPTO_TLS;
+    qs->ca_file = t->ca;
+    qs->insecure = t->insecure;
+    qs->log = fr_tool_logger(prog, t->verbose);
+    if (t->cleartext)
+        fprintf(stderr,
+                "%s: WARNING: cleartext mode: media is readable and "
+                "forgeable on the wire\n",
+                prog);
+    if (!server_name)
+        return 0;
+    rv = t->cert ? fr_cert_load(cert, t->cert, t->key)
+                 : fr_cert_generate(cert, server_name);
+    if (rv) {
+        fprintf(stderr, "%s: certificate: %s%s%s\n", prog, fr_strerror(rv),
+                t->cert ? ": " : "", t->cert ? t->cert : "");
+        return -1;
+    }
+    if (t->write_cert && write_pem(prog, t->write_cert, *cert) != 0) {
+        fr_cert_del(*cert);
+        *cert = NULL;
+        return -1;
+    }
+    qs->accept_connections = 1;
+    qs->cert = *cert;
+    return 0;
+}
+
+int fr_tool_addr(const char *prog, const char *flag, const char *arg,
+                 struct sockaddr_storage *ss, socklen_t *len, char *host,
+                 size_t hostlen)
+{
+    const char *colon;
+    size_t n;
+
+    if (fr_addr_parse(ss, len, arg) != 0) {
+        fprintf(stderr,
+                "%s: %s wants A.B.C.D:PORT or [V6ADDR]:PORT (numeric), got "
+                "'%s'\n",
+                prog, flag, arg);
+        return -1;
+    }
+    colon = strrchr(arg, ':');
+    n = (size_t)(colon - arg);
+    if (arg[0] == '[') {
+        arg++;
+        n -= 2;
+    }
+    if (n >= hostlen)
+        n = hostlen - 1;
+    memcpy(host, arg, n);
+    host[n] = '\0';
+    return 0;
+}
+
+int fr_tool_duration(const char *prog, const char *flag, const char *arg,
+                     int allow_zero, uint64_t *ns)
+{
+    char err[256];
+
+    if (allow_zero && strcmp(arg, "0") == 0) {
+        *ns = 0;
+        return 0;
+    }
+    if (frt_cli_parse_duration(flag, arg, ns, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return -1;
+    }
+    return 0;
+}
+
+void fr_tool_any_addr(const struct sockaddr_storage *like,
+                      struct sockaddr_storage *any, socklen_t *len)
+{
+    memset(any, 0, sizeof(*any));
+    any->ss_family = like->ss_family;
+    *len = like->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                      : sizeof(struct sockaddr_in6);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+void fr_tool_signals(struct ev_loop *loop, ev_signal *sigint,
+                     ev_signal *sigterm)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ev_signal_init(sigint, on_signal, SIGINT);
+    ev_signal_init(sigterm, on_signal, SIGTERM);
+    ev_signal_start(loop, sigint);
+    ev_signal_start(loop, sigterm);
+    ev_unref(loop);
+    ev_unref(loop);
+}

@@ -1,0 +1,87 @@
+/*
+ * What fr-origin, fr-relay and fr-sub share: transport flags (crypto mode,
+ * certificates), logging verbosity, signals and the periodic status timer.
+ */
+#ifndef FR_TOOL_H
+#define FR_TOOL_H
+
+#include <stdio.h>
+
+#include <ev.h>
+
+#include <fastrelay/fastrelay.h>
+#include <fastrelay/moq.h>
+
+/* Transport options every tool takes. */
+typedef struct fr_tool_tls {
+    int cleartext;
+    const char *cert, *key;   /* server certificate (PEM files) */
+    const char *write_cert;   /* write the generated certificate here */
+    const char *ca;           /* client: trusted CA / pinned cert */
+    int insecure;             /* client: skip verification (explicit) */
+    int verbose;
+} fr_tool_tls;
+
+/* Long options of fr_tool_tls, to append to a tool's table; their codes
+ * start at FR_TOOL_OPT_BASE. */
+#define FR_TOOL_OPT_BASE 1000
+#define FR_TOOL_TLS_OPTIONS                                                   \
+    {"cleartext", no_argument, NULL, FR_TOOL_OPT_BASE + 0},                   \
+        {"cert", required_argument, NULL, FR_TOOL_OPT_BASE + 1},              \
+        {"key", required_argument, NULL, FR_TOOL_OPT_BASE + 2},               \
+        {"write-cert", required_argument, NULL, FR_TOOL_OPT_BASE + 3},        \
+        {"ca", required_argument, NULL, FR_TOOL_OPT_BASE + 4},                \
+        {"insecure", no_argument, NULL, FR_TOOL_OPT_BASE + 5}
+
+/* Usage lines for those options. */
+#define FR_TOOL_TLS_USAGE                                                     \
+    "  --cleartext           cleartext 1-RTT packets (for the kernel fast\n"  \
+    "                        path; both ends must use it; never on an\n"      \
+    "                        untrusted network)\n"                            \
+    "  --cert FILE --key FILE  server certificate and key (PEM); default:\n"  \
+    "                        a self-signed one made at start\n"               \
+    "  --write-cert FILE     write the server certificate (PEM) there, for\n" \
+    "                        clients' --ca\n"                                 \
+    "  --ca FILE             trust this CA or pinned certificate (PEM)\n"     \
+    "  --insecure            do not verify the server's certificate\n"
+
+/* Handles one of the FR_TOOL_TLS_OPTIONS; returns 1 if `opt` was one. */
+int fr_tool_tls_option(fr_tool_tls *t, int opt, const char *arg);
+
+/* Checks option combinations. `server` and `client` say which roles the
+ * tool takes with these options. Prints an error and returns -1. */
+int fr_tool_tls_check(const char *prog, const fr_tool_tls *t, int server,
+                      int client);
+
+/* Fills QUIC settings from the options; makes (or loads) the server
+ * certificate when `server_name` is non-NULL. *cert is set and must be
+ * freed with fr_cert_del. Returns 0 or -1 after printing why. */
+int fr_tool_quic_settings(const char *prog, const fr_tool_tls *t,
+                          const char *server_name, fr_quic_settings *qs,
+                          fr_cert **cert);
+
+/* A log sink writing "PROG: level: msg" to stderr. */
+void fr_tool_log(fr_log_level level, const char *msg, void *prog);
+fr_log fr_tool_logger(const char *prog, int verbose);
+
+/* Parses HOST:PORT, printing an error naming `flag` on failure. Copies the
+ * host part into host (for certificate names). */
+int fr_tool_addr(const char *prog, const char *flag, const char *arg,
+                 struct sockaddr_storage *ss, socklen_t *len, char *host,
+                 size_t hostlen);
+
+/* Parses a duration flag ("15s", "500ms", plain seconds); with allow_zero
+ * "0" is accepted (meaning "off"). Prints an error naming the flag and
+ * returns -1 on bad input. */
+int fr_tool_duration(const char *prog, const char *flag, const char *arg,
+                     int allow_zero, uint64_t *ns);
+
+/* A wildcard address of the same family as `like`. */
+void fr_tool_any_addr(const struct sockaddr_storage *like,
+                      struct sockaddr_storage *any, socklen_t *len);
+
+/* Stops `loop` on SIGINT and SIGTERM. */
+void fr_tool_signals(struct ev_loop *loop, ev_signal *sigint,
+                     ev_signal *sigterm);
+
+#endif
