@@ -32,7 +32,8 @@ typedef struct app {
     opts o;
     struct ev_loop *loop;
     fr_relay *relay;
-    fr_moq_endpoint *ep;
+    fr_moq_endpoint *ep;     /* --listen */
+    fr_moq_endpoint *up_ep;  /* --upstream, from an ephemeral port */
     fr_moq_session *up;
     struct sockaddr_storage up_addr;
     socklen_t up_len;
@@ -164,7 +165,8 @@ static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
 
 static int connect_upstream(app *a)
 {
-    int rv = fr_moq_endpoint_connect(a->ep, (struct sockaddr *)&a->up_addr,
+    int rv = fr_moq_endpoint_connect(a->up_ep,
+                                     (struct sockaddr *)&a->up_addr,
                                      a->up_len, a->up_host, &a->up);
 
     if (rv) {
@@ -273,8 +275,21 @@ int main(int argc, char **argv)
     a.start = fr_quic_ev_now();
     ev_timer_init(&a.reconnect, on_reconnect, 0.0, 2.0);
     a.reconnect.data = &a;
-    if (a.o.upstream && connect_upstream(&a) != 0)
-        return 1;
+    if (a.o.upstream) {
+        /* The upstream gets its own socket: the listening address may not
+         * be reachable from the upstream side. */
+        struct sockaddr_storage any;
+        socklen_t anylen;
+        fr_tool_any_addr(&a.up_addr, &any, &anylen);
+        qs.accept_connections = 0;
+        rv = fr_moq_endpoint_new(&a.up_ep, a.loop, NULL, &cb, &ms, &qs,
+                                 (struct sockaddr *)&any, anylen, a.relay);
+        if (rv || connect_upstream(&a) != 0) {
+            fprintf(stderr, PROG ": cannot reach upstream %s: %s\n",
+                    a.o.upstream, fr_strerror(rv));
+            return 1;
+        }
+    }
     fprintf(stderr, PROG ": listening on %s%s%s\n", a.o.listen,
             a.o.upstream ? ", upstream " : "",
             a.o.upstream ? a.o.upstream : "");
@@ -296,8 +311,14 @@ int main(int argc, char **argv)
     if (a.o.json && write_json(&a) != 0)
         rv = 1;
     ev_timer_stop(a.loop, &a.reconnect);
-    fr_relay_del(a.relay);
+    /* Peers get a CONNECTION_CLOSE before the sockets go. */
+    fr_moq_endpoint_shutdown(a.ep, 0, "relay shutting down");
+    if (a.up_ep)
+        fr_moq_endpoint_shutdown(a.up_ep, 0, "relay shutting down");
+    ev_run(a.loop, EVRUN_NOWAIT);
     fr_moq_endpoint_del(a.ep);
+    fr_moq_endpoint_del(a.up_ep);
+    fr_relay_del(a.relay);
     fr_cert_del(cert);
     return rv;
 }
