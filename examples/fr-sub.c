@@ -232,6 +232,8 @@ static void output_flush(app *a, int all)
 {
     size_t i = 0;
 
+    if (a->nframes == 0)
+        return;
     qsort(a->frames, a->nframes, sizeof(*a->frames), frame_cmp);
     for (; i < a->nframes; i++) {
         pending_frame *f = &a->frames[i];
@@ -277,7 +279,8 @@ static void output_add(app *a, const frt_obj_meta *m, const uint8_t *body,
     f.data = malloc(framelen ? framelen : 1);
     if (!f.data)
         return;
-    memcpy(f.data, frame, framelen);
+    if (framelen)
+        memcpy(f.data, frame, framelen);
     a->frames[a->nframes++] = f;
     output_flush(a, 0);
 }
@@ -368,6 +371,8 @@ static uint64_t distinct_from(uint64_t *v, size_t n, uint64_t floor,
 {
     uint64_t count = 0;
 
+    if (n == 0)
+        return 0;
     qsort(v, n, sizeof(*v), cmp_u64);
     for (size_t i = 0; i < n; i++) {
         if (v[i] < floor || (i > 0 && v[i] == v[i - 1]))

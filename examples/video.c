@@ -25,7 +25,8 @@ size_t fr_video_body_write(uint8_t *out, uint64_t pts,
         frt_store_le32(p + 12, info->tb_num);
         p += FR_VIDEO_INFO_LEN;
     }
-    memcpy(p, frame, framelen);
+    if (framelen)
+        memcpy(p, frame, framelen);
     return (size_t)(p - out) + framelen;
 }
 

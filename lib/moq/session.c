@@ -15,6 +15,8 @@
 
 int fr_moq_buf_append(fr_moq_buf *b, const uint8_t *data, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         uint8_t *n;
@@ -33,6 +35,8 @@ int fr_moq_buf_append(fr_moq_buf *b, const uint8_t *data, size_t len)
 
 void fr_moq_buf_consume(fr_moq_buf *b, size_t n)
 {
+    if (n == 0)
+        return;
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
 }
@@ -58,12 +62,14 @@ int fr_moq_name_copy_set(fr_moq_name_copy *dst, const fr_moq_name *src)
     p = dst->bytes;
     dst->name.nfields = src->nfields;
     for (size_t i = 0; i < src->nfields; i++) {
-        memcpy(p, src->ns[i].data, src->ns[i].len);
+        if (src->ns[i].len)
+            memcpy(p, src->ns[i].data, src->ns[i].len);
         dst->name.ns[i].data = p;
         dst->name.ns[i].len = src->ns[i].len;
         p += src->ns[i].len;
     }
-    memcpy(p, src->track.data, src->track.len);
+    if (src->track.len) /* empty for a namespace alone */
+        memcpy(p, src->track.data, src->track.len);
     dst->name.track.data = p;
     dst->name.track.len = src->track.len;
     return 0;

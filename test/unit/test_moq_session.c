@@ -1,0 +1,485 @@
+/*
+ * MoQT session tests in virtual time: subscribe / publish / PUBLISH_DONE,
+ * rejection, FETCH from a cache, and malformed or out-of-state input,
+ * which must close the session with the draft's error code.
+ */
+#include "fr_test.h"
+
+#include <fastrelay/fastrelay.h>
+
+#include "quic_sim.h"
+
+typedef struct moq_test {
+    fr_moq_session *cs;      /* client (subscriber) session */
+    fr_moq_session *ss;      /* server (publisher) session */
+    int ready;
+    /* Publisher side. */
+    int reject_code;         /* nonzero: reject subscriptions with it */
+    fr_moq_pub *pub;
+    fr_moq_cache *cache;
+    /* Subscriber side. */
+    fr_moq_sub *sub;
+    int sub_ok;
+    int sub_done;
+    int sub_rejected;
+    uint64_t sub_code;
+    int objects;
+    int fetched;
+    int bad_payload;
+    int fetch_done;
+    int closed_client;
+    int closed_server;
+    uint64_t close_code;
+} moq_test;
+
+static moq_test T;
+
+static void on_ready(fr_moq_session *s, void *ud)
+{
+    (void)ud;
+    if (s == T.cs)
+        T.ready = 1;
+}
+
+static void on_closed(fr_moq_session *s, uint64_t code, const char *reason,
+                      void *ud)
+{
+    (void)reason;
+    (void)ud;
+    if (s == T.cs) {
+        T.closed_client = 1;
+        T.close_code = code;
+        T.cs = NULL;
+    } else if (s == T.ss) {
+        T.closed_server = 1;
+        T.ss = NULL;
+    }
+}
+
+static void on_subscribe(fr_moq_session *s, uint64_t req,
+                         const fr_moq_name *name, const fr_moq_sub_params *p,
+                         void *ud)
+{
+    fr_moq_track_info info = {.track_alias = 7,
+                              .group_order = FR_MOQ_ORDER_ASCENDING,
+                              .publisher_priority = 128};
+
+    (void)name;
+    (void)p;
+    (void)ud;
+    if (T.reject_code) {
+        fr_moq_reject(s, req, (uint64_t)T.reject_code, "go away");
+        return;
+    }
+    assert_int_equal(fr_moq_accept_subscribe(s, req, &info, &T.pub, NULL), 0);
+}
+
+static void on_pub_done(fr_moq_pub *pub, void *ud)
+{
+    (void)ud;
+    if (pub == T.pub)
+        T.pub = NULL;
+}
+
+static int serve(const fr_moq_object *obj, void *f)
+{
+    return fr_moq_fetch_write(f, obj);
+}
+
+static void on_fetch(fr_moq_session *s, uint64_t req,
+                     const fr_moq_fetch_request *f, void *ud)
+{
+    fr_moq_fetch *out;
+
+    (void)ud;
+    if (!fr_moq_cache_covers(T.cache, f->start, f->end)) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_INVALID_RANGE, "not held");
+        return;
+    }
+    assert_int_equal(fr_moq_accept_fetch(s, req, f->end, 0, &out), 0);
+    assert_int_equal(fr_moq_cache_each(T.cache, f->start, f->end,
+                                       f->group_order, serve, out),
+                     0);
+    assert_int_equal(fr_moq_fetch_close(out), 0);
+}
+
+static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
+                      void *ud)
+{
+    (void)ud;
+    assert_ptr_equal(sub, T.sub);
+    assert_int_equal(info->track_alias, 7);
+    T.sub_ok = 1;
+}
+
+static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
+                        const char *reason, void *ud)
+{
+    (void)reason;
+    (void)ud;
+    if (sub == T.sub)
+        T.sub = NULL;
+    T.sub_done = 1;
+    T.sub_rejected = rejected;
+    T.sub_code = code;
+}
+
+static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
+                      const fr_moq_object *obj, void *ud)
+{
+    char want[32];
+
+    (void)sub;
+    (void)ud;
+    snprintf(want, sizeof(want), "g%llu-o%llu",
+             (unsigned long long)obj->loc.group,
+             (unsigned long long)obj->loc.object);
+    if (obj->payload_len != strlen(want) ||
+        memcmp(obj->payload, want, obj->payload_len) != 0)
+        T.bad_payload++;
+    if (f)
+        T.fetched++;
+    else
+        T.objects++;
+}
+
+static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
+                          const char *reason, void *ud)
+{
+    (void)f;
+    (void)rejected;
+    (void)code;
+    (void)reason;
+    (void)ud;
+    T.fetch_done = 1;
+}
+
+static const fr_moq_callbacks moq_cb = {
+    .session_ready = on_ready,
+    .session_closed = on_closed,
+    .subscribe = on_subscribe,
+    .pub_done = on_pub_done,
+    .fetch = on_fetch,
+    .sub_ok = on_sub_ok,
+    .sub_done = on_sub_done,
+    .object = on_object,
+    .fetch_done = on_fetch_done,
+};
+
+/* QUIC glue: each connection runs a session (the client's only when
+ * `moq_client` is set, so tests can speak raw bytes instead). */
+
+static int moq_client = 1;
+
+static fr_moq_session *session(fr_quic_conn *c)
+{
+    return fr_quic_conn_get_user_data(c);
+}
+
+static int q_accept(fr_quic_conn *c, void *ud)
+{
+    fr_moq_settings ms;
+
+    (void)ud;
+    fr_moq_settings_default(&ms);
+    return fr_moq_session_new(&T.ss, c, &moq_cb, &ms, NULL);
+}
+
+static int q_handshake(fr_quic_conn *c, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_handshake(session(c));
+    return 0;
+}
+
+static int q_data(fr_quic_conn *c, int64_t sid, const uint8_t *d, size_t len,
+                  int fin, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_stream_data(session(c), sid, d, len, fin);
+    return 0;
+}
+
+static int q_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_stream_reset(session(c), sid, code);
+    return 0;
+}
+
+static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
+                     void *ud)
+{
+    (void)ud;
+    if (session(c)) {
+        fr_moq_session_on_closed(session(c), info);
+    } else if (!fr_quic_conn_is_server(c)) {
+        T.closed_client = 1;
+        T.close_code = info->error_code;
+    }
+}
+
+typedef struct env {
+    fr_sim *sim;
+    fr_quic_endpoint *client;
+    fr_quic_endpoint *server;
+    fr_cert *cert;
+    fr_quic_conn *conn;
+} env;
+
+static void setup(env *e)
+{
+    fr_quic_callbacks ccb = {0}, scb = {0};
+    fr_quic_settings cs, ss;
+    fr_moq_settings ms;
+    size_t len;
+
+    memset(&T, 0, sizeof(T));
+    assert_int_equal(fr_moq_cache_new(&T.cache, 4, 1 << 20), 0);
+    e->sim = fr_sim_new(2 * FR_MILLISECONDS);
+    ccb.handshake_completed = scb.handshake_completed = q_handshake;
+    ccb.stream_data = scb.stream_data = q_data;
+    ccb.stream_reset = scb.stream_reset = q_reset;
+    ccb.closed = scb.closed = q_closed;
+    scb.accept = q_accept;
+    fr_sim_bind(e->sim, &ccb, &scb);
+    assert_int_equal(fr_cert_generate(&e->cert, "198.18.0.2"), 0);
+    fr_quic_settings_default(&cs);
+    fr_quic_settings_default(&ss);
+    cs.alpn = ss.alpn = "moqt-18";
+    cs.ca_pem = fr_cert_pem(e->cert, &len);
+    cs.ca_pem_len = len;
+    ss.cert = e->cert;
+    ss.accept_connections = 1;
+    assert_int_equal(fr_quic_endpoint_new(&e->client, &ccb, &cs,
+                                          fr_sim_client_ud(e->sim)),
+                     0);
+    assert_int_equal(fr_quic_endpoint_new(&e->server, &scb, &ss,
+                                          fr_sim_server_ud(e->sim)),
+                     0);
+    fr_sim_set_endpoints(e->sim, e->client, e->server);
+    assert_int_equal(fr_quic_endpoint_connect(e->client, &e->conn,
+                                              fr_sim_client_path(),
+                                              "198.18.0.2", NULL,
+                                              fr_sim_now(e->sim)),
+                     0);
+    fr_moq_settings_default(&ms);
+    if (moq_client)
+        assert_int_equal(fr_moq_session_new(&T.cs, e->conn, &moq_cb, &ms,
+                                            NULL),
+                         0);
+}
+
+static void teardown(env *e)
+{
+    if (T.cs)
+        fr_moq_session_del(T.cs);
+    if (T.ss)
+        fr_moq_session_del(T.ss);
+    fr_quic_endpoint_del(e->client);
+    fr_quic_endpoint_del(e->server);
+    fr_cert_del(e->cert);
+    fr_sim_del(e->sim);
+    fr_moq_cache_del(T.cache);
+}
+
+static int is_ready(void *a)
+{
+    (void)a;
+    return T.ready && T.ss;
+}
+
+static int subscribed(void *a)
+{
+    (void)a;
+    return T.sub_ok || T.sub_done;
+}
+
+static int sub_finished(void *a)
+{
+    (void)a;
+    return T.sub_done;
+}
+
+static int fetch_finished(void *a)
+{
+    (void)a;
+    return T.fetch_done;
+}
+
+static int client_closed(void *a)
+{
+    (void)a;
+    return T.closed_client;
+}
+
+static void publish_group(uint64_t g, int n)
+{
+    fr_moq_subgroup_info info = {.group = g, .publisher_priority = 128,
+                                 .end_of_group = 1, .first_object = 1};
+    fr_moq_subgroup *sg;
+    char payload[32];
+
+    assert_int_equal(fr_moq_pub_open_subgroup(T.pub, &info, &sg), 0);
+    for (int o = 0; o < n; o++) {
+        fr_moq_object obj = {.loc = {g, (uint64_t)o},
+                             .publisher_priority = 128};
+        snprintf(payload, sizeof(payload), "g%llu-o%d",
+                 (unsigned long long)g, o);
+        obj.payload = (const uint8_t *)payload;
+        obj.payload_len = strlen(payload);
+        assert_int_equal(fr_moq_subgroup_write_object(sg, &obj), 0);
+        assert_int_equal(fr_moq_cache_add(T.cache, &obj), 0);
+    }
+    assert_int_equal(fr_moq_subgroup_close(sg), 0);
+}
+
+static void test_subscribe_publish_done(void **state)
+{
+    env e;
+    fr_moq_name name;
+
+    (void)state;
+    setup(&e);
+    assert_true(fr_sim_run(e.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_name_set(&name, "live/cam", "video"), 0);
+    assert_int_equal(fr_moq_subscribe(T.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_true(fr_sim_run(e.sim, subscribed, NULL, 5 * FR_SECONDS));
+    assert_true(T.sub_ok);
+    assert_non_null(T.pub);
+    for (uint64_t g = 0; g < 3; g++)
+        publish_group(g, 10);
+    /* PUBLISH_DONE goes out at once, but the subscription ends only when
+     * all three streams have delivered. */
+    assert_int_equal(fr_moq_pub_done(T.pub, FR_MOQ_DONE_TRACK_ENDED, "end"),
+                     0);
+    assert_true(fr_sim_run(e.sim, sub_finished, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.objects, 30);
+    assert_int_equal(T.bad_payload, 0);
+    assert_int_equal(T.sub_rejected, 0);
+    assert_int_equal(T.sub_code, FR_MOQ_DONE_TRACK_ENDED);
+    teardown(&e);
+}
+
+static void test_subscribe_rejected(void **state)
+{
+    env e;
+    fr_moq_name name;
+
+    (void)state;
+    setup(&e);
+    T.reject_code = FR_MOQ_REQ_DOES_NOT_EXIST;
+    assert_true(fr_sim_run(e.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_name_set(&name, "live", "nothing"), 0);
+    assert_int_equal(fr_moq_subscribe(T.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_true(fr_sim_run(e.sim, sub_finished, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.sub_rejected, 1);
+    assert_int_equal(T.sub_code, FR_MOQ_REQ_DOES_NOT_EXIST);
+    assert_false(T.closed_client); /* a rejection is not a session error */
+    teardown(&e);
+}
+
+static void test_fetch_from_cache(void **state)
+{
+    env e;
+    fr_moq_name name;
+    fr_moq_fetch *f;
+
+    (void)state;
+    setup(&e);
+    assert_true(fr_sim_run(e.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_name_set(&name, "live", "video"), 0);
+    assert_int_equal(fr_moq_subscribe(T.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_true(fr_sim_run(e.sim, subscribed, NULL, 5 * FR_SECONDS));
+    publish_group(5, 4);
+    publish_group(6, 4);
+    /* Group 5 and the first two objects of group 6 (end exclusive). */
+    assert_int_equal(fr_moq_fetch_range(T.cs, &name,
+                                        (fr_moq_location){5, 0},
+                                        (fr_moq_location){6, 2}, &f, NULL),
+                     0);
+    assert_true(fr_sim_run(e.sim, fetch_finished, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.fetched, 6);
+    assert_int_equal(T.bad_payload, 0);
+    teardown(&e);
+}
+
+/* Raw bytes from a peer that does not follow the protocol. */
+
+static int raw_ready(void *a)
+{
+    env *e = a;
+    return fr_quic_conn_is_handshake_completed(e->conn) && T.ss;
+}
+
+static void raw_violation(const uint8_t *bytes, size_t len, int uni,
+                          uint64_t want_code)
+{
+    env e;
+    int64_t sid;
+
+    moq_client = 0;
+    setup(&e);
+    moq_client = 1;
+    assert_true(fr_sim_run(e.sim, raw_ready, &e, 5 * FR_SECONDS));
+    assert_int_equal(uni ? fr_quic_conn_open_uni_stream(e.conn, &sid)
+                         : fr_quic_conn_open_bidi_stream(e.conn, &sid),
+                     0);
+    assert_int_equal(fr_quic_conn_stream_write(e.conn, sid, bytes, len, 0), 0);
+    assert_true(fr_sim_run(e.sim, client_closed, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.close_code, want_code);
+    teardown(&e);
+}
+
+static void test_unknown_stream_type(void **state)
+{
+    const uint8_t bytes[] = {0x3f, 1, 2, 3}; /* 0x3f: no such stream type */
+
+    (void)state;
+    raw_violation(bytes, sizeof(bytes), 1, 0x3 /* PROTOCOL_VIOLATION */);
+}
+
+static void test_control_second_setup(void **state)
+{
+    /* A control stream carrying two SETUP messages. */
+    const uint8_t bytes[] = {0xaf, 0x00, 0x00, 0x00, 0xaf, 0x00, 0x00, 0x00};
+
+    (void)state;
+    raw_violation(bytes, sizeof(bytes), 1, 0x3);
+}
+
+static void test_request_stream_needs_request(void **state)
+{
+    /* A bidirectional stream opening with SUBSCRIBE_OK (not a request). */
+    const uint8_t bytes[] = {0x04, 0x00, 0x02, 0x01, 0x00};
+
+    (void)state;
+    raw_violation(bytes, sizeof(bytes), 0, 0x3);
+}
+
+static void test_bad_request_id(void **state)
+{
+    /* SUBSCRIBE from the client with an odd (server-side) request ID. */
+    const uint8_t bytes[] = {0x03, 0x00, 0x07, 0x01, 0x01, 0x01, 'a',
+                             0x01, 'v', 0x00};
+
+    (void)state;
+    raw_violation(bytes, sizeof(bytes), 0, 0x4 /* INVALID_REQUEST_ID */);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_subscribe_publish_done),
+        cmocka_unit_test(test_subscribe_rejected),
+        cmocka_unit_test(test_fetch_from_cache),
+        cmocka_unit_test(test_unknown_stream_type),
+        cmocka_unit_test(test_control_second_setup),
+        cmocka_unit_test(test_request_stream_needs_request),
+        cmocka_unit_test(test_bad_request_id),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
