@@ -37,6 +37,7 @@ typedef struct opts {
     int ntracks;
     uint64_t fps, gop, bitrate;
     const char *input;
+    int push;                /* offer tracks with PUBLISH */
     uint64_t duration_ns;
     uint64_t stats_interval_ns;
     const char *json;
@@ -115,6 +116,9 @@ static void usage(FILE *f)
             "  --input FILE.ivf      publish this VP8/VP9/AV1 file instead\n"
             "                        (one track; starts with the first\n"
             "                        subscriber; groups start at key frames)\n"
+            "  --publish             with --connect: push the tracks with\n"
+            "                        PUBLISH instead of announcing the\n"
+            "                        namespace and waiting for SUBSCRIBE\n"
             "  --duration S          stop publishing after S seconds\n"
             "                        (default: until SIGINT/SIGTERM or the\n"
             "                        end of --input)\n"
@@ -143,6 +147,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"gop", required_argument, NULL, 'g'},
         {"bitrate", required_argument, NULL, 'b'},
         {"input", required_argument, NULL, 'i'},
+        {"publish", no_argument, NULL, 'P'},
         {"duration", required_argument, NULL, 'd'},
         {"stats-interval", required_argument, NULL, 's'},
         {"json", required_argument, NULL, 'j'},
@@ -185,6 +190,7 @@ static int parse_args(int argc, char **argv, opts *o)
                 return cli_fail(err);
             break;
         case 'i': o->input = optarg; break;
+        case 'P': o->push = 1; break;
         case 'd':
             if (fr_tool_duration(PROG, "--duration", optarg, 0,
                                  &o->duration_ns))
@@ -216,6 +222,8 @@ static int parse_args(int argc, char **argv, opts *o)
         o->tracks[o->ntracks++] = "video";
     if (o->input && o->ntracks > 1)
         return cli_fail("--input publishes one track");
+    if (o->push && !o->connect)
+        return cli_fail("--publish needs --connect");
     return fr_tool_tls_check(PROG, &o->tls, o->listen != NULL,
                              o->connect != NULL);
 }
@@ -466,6 +474,30 @@ static track *track_of(app *a, const fr_moq_name *name)
     return NULL;
 }
 
+static void track_info(const track *t, fr_moq_track_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->track_alias = t->alias;
+    info->has_largest = t->has_largest;
+    info->largest = t->largest;
+    info->group_order = FR_MOQ_ORDER_ASCENDING;
+    info->publisher_priority = PRIO_DELTA;
+}
+
+/* A new subscription to `t` gets every object after the largest one; a
+ * joining FETCH gets it the start of the current group. */
+static void pub_add(track *t, pubctx *pc)
+{
+    pc->t = t;
+    pc->has_joining = t->has_largest;
+    pc->joining = t->largest;
+    pc->next = t->pubs;
+    t->pubs = pc;
+    t->a->subscribers++;
+    if (t->a->o.input)
+        start_media(t->a);
+}
+
 static void on_subscribe(fr_moq_session *s, uint64_t req,
                          const fr_moq_name *name, const fr_moq_sub_params *p,
                          void *ud)
@@ -486,26 +518,12 @@ static void on_subscribe(fr_moq_session *s, uint64_t req,
         fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR, "out of memory");
         return;
     }
-    memset(&info, 0, sizeof(info));
-    info.track_alias = t->alias;
-    info.has_largest = t->has_largest;
-    info.largest = t->largest;
-    info.group_order = FR_MOQ_ORDER_ASCENDING;
-    info.publisher_priority = PRIO_DELTA;
+    track_info(t, &info);
     if (fr_moq_accept_subscribe(s, req, &info, &pc->pub, pc) != 0) {
         free(pc);
         return;
     }
-    pc->t = t;
-    /* It gets every object after the largest one; a joining FETCH gets it
-     * the start of the current group. */
-    pc->has_joining = t->has_largest;
-    pc->joining = t->largest;
-    pc->next = t->pubs;
-    t->pubs = pc;
-    a->subscribers++;
-    if (a->o.input)
-        start_media(a);
+    pub_add(t, pc);
 }
 
 static void on_pub_done(fr_moq_pub *pub, void *ud)
@@ -540,6 +558,26 @@ static void on_track_status(fr_moq_session *s, uint64_t req,
     fr_moq_accept_track_status(s, req, &info);
 }
 
+/* --publish: offers every track to the relay. */
+static void push_tracks(app *a, fr_moq_session *s)
+{
+    for (int i = 0; i < a->o.ntracks; i++) {
+        track *t = &a->tracks[i];
+        fr_moq_track_info info;
+        pubctx *pc = calloc(1, sizeof(*pc));
+
+        track_info(t, &info);
+        if (!pc || fr_moq_publish(s, &t->name, &info, &pc->pub, pc) != 0) {
+            free(pc);
+            fprintf(stderr, PROG ": cannot publish a track\n");
+            a->failed = 1;
+            ev_break(a->loop, EVBREAK_ALL);
+            return;
+        }
+        pub_add(t, pc);
+    }
+}
+
 static void on_session_ready(fr_moq_session *s, void *ud)
 {
     app *a = ud;
@@ -547,6 +585,10 @@ static void on_session_ready(fr_moq_session *s, void *ud)
 
     if (s != a->session)
         return;
+    if (a->o.push) {
+        push_tracks(a, s);
+        return;
+    }
     ns.track.len = 0;
     if (fr_moq_publish_namespace(s, &ns, NULL) != 0) {
         fprintf(stderr, PROG ": cannot announce the namespace\n");

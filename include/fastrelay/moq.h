@@ -81,6 +81,7 @@ typedef struct fr_moq_location {
 #define FR_MOQ_REQ_DUPLICATE_SUBSCRIPTION 0x19
 #define FR_MOQ_REQ_UNINTERESTED 0x20
 #define FR_MOQ_REQ_INVALID_JOINING_REQUEST_ID 0x32
+#define FR_MOQ_REQ_UNSUPPORTED_EXTENSION 0x33
 
 /* PUBLISH_DONE status codes. */
 #define FR_MOQ_DONE_INTERNAL_ERROR 0x0
@@ -195,6 +196,10 @@ typedef struct fr_moq_callbacks {
      * ended). */
     void (*publish_namespace_done)(fr_moq_session *s, uint64_t req,
                                    void *user_data);
+    /* A peer offers a track (PUBLISH): take it with fr_moq_accept_publish
+     * (objects then arrive as for a subscription) or fr_moq_reject. */
+    void (*publish)(fr_moq_session *s, uint64_t req, const fr_moq_name *name,
+                    const fr_moq_track_info *info, void *user_data);
     /* TRACK_STATUS: answer with fr_moq_accept_track_status or reject. */
     void (*track_status)(fr_moq_session *s, uint64_t req,
                          const fr_moq_name *name, void *user_data);
@@ -299,6 +304,11 @@ FR_EXTERN fr_moq_session *fr_moq_sub_session(const fr_moq_sub *sub);
 FR_EXTERN void *fr_moq_sub_get_user_data(const fr_moq_sub *sub);
 FR_EXTERN void fr_moq_sub_set_user_data(fr_moq_sub *sub, void *ud);
 
+/* Takes a track the peer offered (PUBLISH_OK with `p`); NULL p: defaults. */
+FR_EXTERN int fr_moq_accept_publish(fr_moq_session *s, uint64_t req,
+                                    const fr_moq_sub_params *p,
+                                    fr_moq_sub **psub, void *sub_user_data);
+
 /* Joining fetch of `sub`: from `start` groups before the joining location
  * (relative) or from group `start` (absolute). */
 FR_EXTERN int fr_moq_fetch_joining(fr_moq_sub *sub, int relative,
@@ -318,6 +328,13 @@ FR_EXTERN int fr_moq_publish_namespace(fr_moq_session *s,
                                        const fr_moq_name *ns, uint64_t *preq);
 
 /* Publisher side. */
+
+/* Offers a track to the peer (PUBLISH) without waiting for a SUBSCRIBE;
+ * objects may be sent at once. The peer's answer arrives through
+ * pub_updated (accepted, with its parameters) or pub_done (refused). */
+FR_EXTERN int fr_moq_publish(fr_moq_session *s, const fr_moq_name *name,
+                             const fr_moq_track_info *info, fr_moq_pub **ppub,
+                             void *pub_user_data);
 FR_EXTERN int fr_moq_accept_subscribe(fr_moq_session *s, uint64_t req,
                                       const fr_moq_track_info *info,
                                       fr_moq_pub **ppub, void *pub_user_data);

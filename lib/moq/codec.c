@@ -1075,7 +1075,7 @@ static int enc_request_update(wr *w, const fr_moq_msg *m)
 
 static int dec_publish(rd *r, fr_moq_msg *m, fr_moq_error *err)
 {
-    fr_moq_publish *p = &m->u.publish;
+    fr_moq_msg_publish *p = &m->u.publish;
 
     TRY(rd_varint(r, &p->request_id));
     TRY(rd_track(r, &p->track, err));
@@ -1086,7 +1086,7 @@ static int dec_publish(rd *r, fr_moq_msg *m, fr_moq_error *err)
 
 static int enc_publish(wr *w, const fr_moq_msg *m)
 {
-    const fr_moq_publish *p = &m->u.publish;
+    const fr_moq_msg_publish *p = &m->u.publish;
 
     wr_varint(w, p->request_id);
     TRYW(wr_track(w, &p->track.ns, p->track.name));

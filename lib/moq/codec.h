@@ -290,13 +290,13 @@ typedef struct fr_moq_request_update {
     fr_moq_params params;
 } fr_moq_request_update;
 
-typedef struct fr_moq_publish {
+typedef struct fr_moq_msg_publish {
     uint64_t request_id;
     fr_moq_track_ref track;
     uint64_t track_alias;
     fr_moq_params params;
     fr_moq_bytes track_properties;
-} fr_moq_publish;
+} fr_moq_msg_publish;
 
 typedef struct fr_moq_publish_done {
     uint64_t status_code;
@@ -352,7 +352,7 @@ typedef struct fr_moq_msg {
         fr_moq_request_ok request_ok;           /* REQUEST_OK, PUBLISH_OK */
         fr_moq_request_error request_error;
         fr_moq_request_update request_update;
-        fr_moq_publish publish;
+        fr_moq_msg_publish publish;
         fr_moq_publish_done publish_done;
         fr_moq_msg_fetch fetch;
         fr_moq_fetch_ok fetch_ok;

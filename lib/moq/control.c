@@ -208,6 +208,37 @@ static void on_publish_namespace(fr_moq_session *s, fr_moq_rstream *rs,
                       "namespaces not accepted");
 }
 
+static void on_publish(fr_moq_session *s, fr_moq_rstream *rs,
+                       const fr_moq_msg_publish *m)
+{
+    fr_moq_name name;
+    fr_moq_req *r = in_request(s, rs, FR_REQ_IN_PUBLISH, m->request_id);
+
+    if (!r)
+        return;
+    fr_moq_name_from_wire(&name, &m->track);
+    if (fr_moq_name_copy_set(&r->name, &name) != 0) {
+        fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    r->info.track_alias = m->track_alias;
+    r->info.has_largest = (m->params.present & FR_MOQ_P_LARGEST_OBJECT) != 0;
+    r->info.largest = m->params.largest_object;
+    if (fr_moq_track_props_decode(m->track_properties.base,
+                                  m->track_properties.len,
+                                  &r->info.publisher_priority,
+                                  &r->info.group_order) != 0) {
+        fr_moq_reject(s, r->id, FR_MOQ_REQ_UNSUPPORTED_EXTENSION,
+                      "unsupported track property");
+        return;
+    }
+    if (s->cb.publish)
+        s->cb.publish(s, r->id, &r->name.name, &r->info, s->user_data);
+    else
+        fr_moq_reject(s, r->id, FR_MOQ_REQ_UNINTERESTED,
+                      "not taking published tracks");
+}
+
 /* The first message of a request stream the peer opened. */
 static void on_new_request(fr_moq_session *s, fr_moq_rstream *rs,
                            const fr_moq_msg *m)
@@ -228,8 +259,8 @@ static void on_new_request(fr_moq_session *s, fr_moq_rstream *rs,
         on_publish_namespace(s, rs, &m->u.ns_request);
         return;
     case FR_MOQ_MSG_PUBLISH:
-        r = in_request(s, rs, FR_REQ_IN_OTHER, m->u.publish.request_id);
-        break;
+        on_publish(s, rs, &m->u.publish);
+        return;
     case FR_MOQ_MSG_SUBSCRIBE_NAMESPACE:
     case FR_MOQ_MSG_SUBSCRIBE_TRACKS:
         r = in_request(s, rs, FR_REQ_IN_OTHER, m->u.ns_request.request_id);
@@ -356,6 +387,35 @@ static void on_response(fr_moq_session *s, fr_moq_req *r, const fr_moq_msg *m)
             fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
                         "unexpected answer to PUBLISH_NAMESPACE");
         }
+        return;
+    case FR_REQ_PUBLISH:
+        if ((m->type == FR_MOQ_MSG_REQUEST_OK ||
+             m->type == FR_MOQ_MSG_PUBLISH_OK) &&
+            !r->answered) {
+            r->answered = 1;
+            fr_moq_params_from_wire(&r->pub->params, &m->u.request_ok.params);
+            if (s->cb.pub_updated)
+                s->cb.pub_updated(r->pub, &r->pub->params, s->user_data);
+            return;
+        }
+        if (m->type == FR_MOQ_MSG_REQUEST_ERROR && !r->answered) {
+            fr_moq_pub_end(r->pub);
+            return;
+        }
+        /* Accepted, it behaves as a subscription the peer made. */
+        if (r->answered && m->type == FR_MOQ_MSG_REQUEST_UPDATE) {
+            fr_moq_msg ok;
+            fr_moq_params_from_wire(&r->pub->params,
+                                    &m->u.request_update.params);
+            memset(&ok, 0, sizeof(ok));
+            ok.type = FR_MOQ_MSG_REQUEST_OK;
+            fr_moq_send_msg(s, r->stream_id, &ok, 0);
+            if (s->cb.pub_updated)
+                s->cb.pub_updated(r->pub, &r->pub->params, s->user_data);
+            return;
+        }
+        fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
+                    "unexpected answer to PUBLISH");
         return;
     case FR_REQ_IN_SUBSCRIBE:
         if (m->type == FR_MOQ_MSG_REQUEST_UPDATE && r->pub) {

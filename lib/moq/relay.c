@@ -299,30 +299,40 @@ static void track_end(relay_track *t, uint64_t status, uint64_t code,
     track_free(t);
 }
 
-static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
-                              fr_moq_session *up)
+/* A new track in the registry, with no upstream yet. */
+static relay_track *track_alloc(fr_relay *r, const fr_moq_name *name)
 {
     relay_track *t = calloc(1, sizeof(*t));
-    fr_moq_sub_params p;
 
     if (!t)
         return NULL;
     t->r = r;
-    if (fr_moq_name_copy_set(&t->name, name) != 0) {
-        free(t);
-        return NULL;
-    }
-    fr_moq_sub_params_default(&p);
-    if (fr_moq_cache_new(&t->cache, r->settings.cache_groups,
-                         r->settings.cache_bytes) != 0 ||
-        fr_moq_subscribe(up, &t->name.name, &p, &t->up, t) != 0) {
-        fr_moq_cache_del(t->cache);
+    if (fr_moq_name_copy_set(&t->name, name) != 0 ||
+        fr_moq_cache_new(&t->cache, r->settings.cache_groups,
+                         r->settings.cache_bytes) != 0) {
         fr_moq_name_copy_free(&t->name);
         free(t);
         return NULL;
     }
     t->next = r->tracks;
     r->tracks = t;
+    return t;
+}
+
+/* A track fed by a subscription to `up`. */
+static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
+                              fr_moq_session *up)
+{
+    relay_track *t = track_alloc(r, name);
+    fr_moq_sub_params p;
+
+    if (!t)
+        return NULL;
+    fr_moq_sub_params_default(&p);
+    if (fr_moq_subscribe(up, &t->name.name, &p, &t->up, t) != 0) {
+        track_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -544,6 +554,36 @@ static void on_fetch(fr_moq_session *s, uint64_t req,
     fr_moq_cache_each(t->cache, start, end, f->group_order, fetch_one, &fc);
     fr_moq_fetch_close(fc.f);
     r->stats.fetches_served++;
+}
+
+/* A publisher pushes a track (PUBLISH): it becomes the track's upstream
+ * subscription without a SUBSCRIBE. */
+static void on_publish(fr_moq_session *s, uint64_t req,
+                       const fr_moq_name *name, const fr_moq_track_info *info,
+                       void *ud)
+{
+    fr_relay *r = relay_of(ud);
+    relay_track *t;
+
+    if (track_find(r, name)) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_DUPLICATE_SUBSCRIPTION,
+                      "the relay already has this track");
+        return;
+    }
+    t = track_alloc(r, name);
+    if (!t) {
+        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    if (fr_moq_accept_publish(s, req, NULL, &t->up, t) != 0) {
+        track_free(t);
+        return;
+    }
+    t->established = 1;
+    t->info = *info;
+    t->has_largest = info->has_largest;
+    t->largest = info->largest;
+    r->stats.tracks++;
 }
 
 static void on_publish_namespace(fr_moq_session *s, uint64_t req,
@@ -845,6 +885,7 @@ static const fr_moq_callbacks relay_callbacks = {
     .subscribe = on_subscribe,
     .pub_done = on_pub_done,
     .fetch = on_fetch,
+    .publish = on_publish,
     .publish_namespace = on_publish_namespace,
     .publish_namespace_done = on_publish_namespace_done,
     .track_status = on_track_status,

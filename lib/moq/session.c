@@ -607,6 +607,7 @@ static fr_moq_req *pending_in(fr_moq_session *s, uint64_t req)
     case FR_REQ_IN_FETCH:
     case FR_REQ_IN_PUBLISH_NS:
     case FR_REQ_IN_TRACK_STATUS:
+    case FR_REQ_IN_PUBLISH:
     case FR_REQ_IN_OTHER:
         return r;
     default:
@@ -680,6 +681,118 @@ int fr_moq_accept_track_status(fr_moq_session *s, uint64_t req,
     r->write_closed = 1;
     fr_moq_req_free(r);
     return rv;
+}
+
+int fr_moq_publish(fr_moq_session *s, const fr_moq_name *name,
+                   const fr_moq_track_info *info, fr_moq_pub **ppub,
+                   void *pub_user_data)
+{
+    fr_moq_pub *pub;
+    fr_moq_req *r;
+    uint8_t props[32];
+    ssize_t plen;
+    fr_moq_msg m;
+    int rv;
+
+    if (!s || !name || !info || !ppub)
+        return FR_ERR_INVALID_ARGUMENT;
+    pub = calloc(1, sizeof(*pub));
+    if (!pub)
+        return FR_ERR_NOMEM;
+    rv = req_open(s, FR_REQ_PUBLISH, &r);
+    if (rv) {
+        free(pub);
+        return rv;
+    }
+    if (fr_moq_name_copy_set(&r->name, name) != 0) {
+        fr_moq_req_free(r);
+        free(pub);
+        return FR_ERR_NOMEM;
+    }
+    pub->s = s;
+    pub->req = r;
+    fr_moq_sub_params_default(&pub->params);
+    pub->info = *info;
+    if (!pub->info.group_order)
+        pub->info.group_order = FR_MOQ_ORDER_ASCENDING;
+    pub->user_data = pub_user_data;
+    plen = info_props(props, sizeof(props), &pub->info);
+    memset(&m, 0, sizeof(m));
+    m.type = FR_MOQ_MSG_PUBLISH;
+    m.u.publish.request_id = r->id;
+    fr_moq_name_to_wire(&m.u.publish.track, &r->name.name);
+    m.u.publish.track_alias = info->track_alias;
+    if (info->has_largest) {
+        m.u.publish.params.present |= FR_MOQ_P_LARGEST_OBJECT;
+        m.u.publish.params.largest_object.group = info->largest.group;
+        m.u.publish.params.largest_object.object = info->largest.object;
+    }
+    m.u.publish.track_properties.base = props;
+    m.u.publish.track_properties.len = plen > 0 ? (size_t)plen : 0;
+    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    if (rv) {
+        fr_moq_req_free(r);
+        free(pub);
+        return rv;
+    }
+    r->pub = pub;
+    *ppub = pub;
+    return 0;
+}
+
+int fr_moq_accept_publish(fr_moq_session *s, uint64_t req,
+                          const fr_moq_sub_params *p, fr_moq_sub **psub,
+                          void *sub_user_data)
+{
+    fr_moq_req *r = pending_in(s, req);
+    fr_moq_sub_params defaults;
+    fr_moq_sub *sub;
+    fr_moq_msg m;
+    int rv;
+
+    if (!r || r->kind != FR_REQ_IN_PUBLISH || !psub)
+        return FR_ERR_INVALID_ARGUMENT;
+    if (!p) {
+        fr_moq_sub_params_default(&defaults);
+        p = &defaults;
+    }
+    if (fr_hmap_find_u64(&s->aliases, r->info.track_alias)) {
+        fr_moq_fail(s, FR_MOQ_DUPLICATE_TRACK_ALIAS, "track alias in use");
+        return FR_ERR_PROTO;
+    }
+    sub = calloc(1, sizeof(*sub));
+    if (!sub || fr_moq_name_copy_set(&sub->name, &r->name.name) != 0) {
+        free(sub);
+        return FR_ERR_NOMEM;
+    }
+    if (fr_hmap_insert_u64(&s->aliases, r->info.track_alias, sub) != 0) {
+        fr_moq_name_copy_free(&sub->name);
+        free(sub);
+        return FR_ERR_NOMEM;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = FR_MOQ_MSG_REQUEST_OK; /* PUBLISH_OK */
+    params_to_wire(&m.u.request_ok.params, p);
+    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    if (rv) {
+        fr_hmap_remove_u64(&s->aliases, r->info.track_alias);
+        fr_moq_name_copy_free(&sub->name);
+        free(sub);
+        return rv;
+    }
+    sub->s = s;
+    sub->req = r;
+    sub->params = *p;
+    sub->info = r->info;
+    sub->established = 1;
+    sub->user_data = sub_user_data;
+    /* From here on it is a subscription like one we made. */
+    r->kind = FR_REQ_SUBSCRIBE;
+    r->answered = 1;
+    r->sub = sub;
+    *psub = sub;
+    fr_moq_alias_ready(s, sub->info.track_alias);
+    return 0;
 }
 
 int fr_moq_accept_subscribe(fr_moq_session *s, uint64_t req,

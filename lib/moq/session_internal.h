@@ -41,11 +41,14 @@ typedef enum fr_moq_req_kind {
     FR_REQ_SUBSCRIBE = 1,   /* we subscribe (fr_moq_sub) */
     FR_REQ_FETCH,           /* we fetch (fr_moq_fetch) */
     FR_REQ_PUBLISH_NS,      /* we announce a namespace */
+    FR_REQ_PUBLISH,         /* we offer a track (fr_moq_pub) */
     FR_REQ_IN_SUBSCRIBE,    /* the peer subscribes (fr_moq_pub once
                                accepted) */
     FR_REQ_IN_FETCH,        /* the peer fetches */
     FR_REQ_IN_PUBLISH_NS,   /* the peer announces a namespace */
     FR_REQ_IN_TRACK_STATUS,
+    FR_REQ_IN_PUBLISH,      /* the peer offers a track; once accepted it
+                               runs as FR_REQ_SUBSCRIBE */
     FR_REQ_IN_OTHER         /* answered with an error at once */
 } fr_moq_req_kind;
 
@@ -63,8 +66,9 @@ typedef struct fr_moq_req {
     int64_t stream_id;
     int answered;          /* response sent or received */
     int write_closed;      /* we sent FIN on the request stream */
-    fr_moq_name_copy name; /* incoming SUBSCRIBE/FETCH/TRACK_STATUS */
+    fr_moq_name_copy name; /* the track or namespace it is about */
     fr_moq_sub_params params;
+    fr_moq_track_info info; /* incoming PUBLISH */
     fr_moq_sub *sub;
     fr_moq_pub *pub;
     fr_moq_fetch *fetch;
