@@ -38,10 +38,7 @@ typedef struct opts {
     uint64_t fps, gop, bitrate;
     const char *input;
     int push;                /* offer tracks with PUBLISH */
-    uint64_t duration_ns;
-    uint64_t stats_interval_ns;
-    const char *json;
-    fr_tool_tls tls;
+    fr_tool_opts t;
 } opts;
 
 typedef struct track track;
@@ -148,13 +145,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"bitrate", required_argument, NULL, 'b'},
         {"input", required_argument, NULL, 'i'},
         {"publish", no_argument, NULL, 'P'},
-        {"duration", required_argument, NULL, 'd'},
-        {"stats-interval", required_argument, NULL, 's'},
-        {"json", required_argument, NULL, 'j'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        FR_TOOL_TLS_OPTIONS,
+        FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
     int ch;
@@ -163,7 +154,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->fps = 30;
     o->gop = 30;
     o->bitrate = 2000000;
-    o->stats_interval_ns = FR_SECONDS;
+    fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->connect = optarg; break;
@@ -191,31 +182,13 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case 'i': o->input = optarg; break;
         case 'P': o->push = 1; break;
-        case 'd':
-            if (fr_tool_duration(PROG, "--duration", optarg, 0,
-                                 &o->duration_ns))
-                return -1;
-            break;
-        case 's':
-            if (fr_tool_duration(PROG, "--stats-interval", optarg, 1,
-                                 &o->stats_interval_ns))
-                return -1;
-            break;
-        case 'j': o->json = optarg; break;
-        case 'v': o->tls.verbose++; break;
-        case 'V': frt_cli_print_version(stdout, PROG, fr_version()); exit(0);
-        case 'h': usage(stdout); exit(0);
         default:
-            if (fr_tool_tls_option(&o->tls, ch, optarg))
-                break;
-            usage(stderr);
-            return -1;
+            if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
+                return -1;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+    if (fr_tool_no_args(PROG, argc, argv))
         return -1;
-    }
     if (!o->connect == !o->listen)
         return cli_fail("give exactly one of --connect or --listen");
     if (o->ntracks == 0)
@@ -224,7 +197,7 @@ static int parse_args(int argc, char **argv, opts *o)
         return cli_fail("--input publishes one track");
     if (o->push && !o->connect)
         return cli_fail("--publish needs --connect");
-    return fr_tool_tls_check(PROG, &o->tls, o->listen != NULL,
+    return fr_tool_tls_check(PROG, &o->t.tls, o->listen != NULL,
                              o->connect != NULL);
 }
 
@@ -425,7 +398,7 @@ static void on_drain(struct ev_loop *loop, ev_timer *w, int revents)
     for (fr_quic_conn *c = fr_quic_endpoint_next_conn(qep, NULL); c;
          c = fr_quic_endpoint_next_conn(qep, c))
         queued += fr_quic_conn_send_buffered(c);
-    if (queued == 0 || fr_quic_ev_now() - a->start > a->o.duration_ns +
+    if (queued == 0 || fr_quic_ev_now() - a->start > a->o.t.duration_ns +
                                                          10 * FR_SECONDS)
         ev_break(loop, EVBREAK_ALL);
 }
@@ -702,11 +675,11 @@ static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
 
 static int write_json(app *a)
 {
-    FILE *f = fopen(a->o.json, "w");
+    FILE *f = fopen(a->o.t.json, "w");
     frt_json j;
 
     if (!f) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.json,
+        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.t.json,
                 strerror(errno));
         return -1;
     }
@@ -777,7 +750,7 @@ int main(int argc, char **argv)
         return 2;
     if (setup_tracks(&a))
         return 1;
-    if (fr_tool_quic_settings(PROG, &a.o.tls, a.o.listen ? host : NULL, &qs,
+    if (fr_tool_quic_settings(PROG, &a.o.t.tls, a.o.listen ? host : NULL, &qs,
                               &cert))
         return 1;
     a.loop = EV_DEFAULT;
@@ -820,15 +793,15 @@ int main(int argc, char **argv)
     a.start = fr_quic_ev_now();
     if (!a.o.input)
         start_media(&a);
-    if (a.o.stats_interval_ns) {
-        double iv = (double)a.o.stats_interval_ns / 1e9;
+    if (a.o.t.stats_interval_ns) {
+        double iv = (double)a.o.t.stats_interval_ns / 1e9;
         ev_timer_init(&a.status, on_status, iv, iv);
         a.status.data = &a;
         ev_timer_start(a.loop, &a.status);
         ev_unref(a.loop);
     }
-    if (a.o.duration_ns) {
-        ev_timer_init(&a.stop, on_stop, (double)a.o.duration_ns / 1e9, 0);
+    if (a.o.t.duration_ns) {
+        ev_timer_init(&a.stop, on_stop, (double)a.o.t.duration_ns / 1e9, 0);
         a.stop.data = &a;
         ev_timer_start(a.loop, &a.stop);
     }
@@ -837,7 +810,7 @@ int main(int argc, char **argv)
 
     print_status(&a, "summary: ");
     rv = a.failed;
-    if (a.o.json && write_json(&a) != 0)
+    if (a.o.t.json && write_json(&a) != 0)
         rv = 1;
     fr_moq_endpoint_shutdown(a.ep, 0, "origin done");
     ev_run(a.loop, EVRUN_NOWAIT);

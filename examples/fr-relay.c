@@ -22,10 +22,7 @@ typedef struct opts {
     const char *listen;
     const char *upstream;
     uint64_t cache_groups;
-    uint64_t stats_interval_ns;
-    uint64_t duration_ns;
-    const char *json;
-    fr_tool_tls tls;
+    fr_tool_opts t;
 } opts;
 
 typedef struct app {
@@ -75,19 +72,13 @@ static int parse_args(int argc, char **argv, opts *o)
         {"listen", required_argument, NULL, 'l'},
         {"upstream", required_argument, NULL, 'u'},
         {"cache-groups", required_argument, NULL, 'c'},
-        {"stats-interval", required_argument, NULL, 's'},
-        {"duration", required_argument, NULL, 'd'},
-        {"json", required_argument, NULL, 'j'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        FR_TOOL_TLS_OPTIONS,
+        FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
     int ch;
 
     o->cache_groups = 4;
-    o->stats_interval_ns = FR_SECONDS;
+    fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'l': o->listen = optarg; break;
@@ -99,36 +90,18 @@ static int parse_args(int argc, char **argv, opts *o)
                 return -1;
             }
             break;
-        case 's':
-            if (fr_tool_duration(PROG, "--stats-interval", optarg, 1,
-                                 &o->stats_interval_ns))
-                return -1;
-            break;
-        case 'd':
-            if (fr_tool_duration(PROG, "--duration", optarg, 0,
-                                 &o->duration_ns))
-                return -1;
-            break;
-        case 'j': o->json = optarg; break;
-        case 'v': o->tls.verbose++; break;
-        case 'V': frt_cli_print_version(stdout, PROG, fr_version()); exit(0);
-        case 'h': usage(stdout); exit(0);
         default:
-            if (fr_tool_tls_option(&o->tls, ch, optarg))
-                break;
-            usage(stderr);
-            return -1;
+            if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
+                return -1;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+    if (fr_tool_no_args(PROG, argc, argv))
         return -1;
-    }
     if (!o->listen) {
         fprintf(stderr, PROG ": --listen ADDR:PORT is required\n");
         return -1;
     }
-    return fr_tool_tls_check(PROG, &o->tls, 1, o->upstream != NULL);
+    return fr_tool_tls_check(PROG, &o->t.tls, 1, o->upstream != NULL);
 }
 
 static void print_status(app *a, FILE *f, const char *prefix)
@@ -205,12 +178,12 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
 
 static int write_json(app *a)
 {
-    FILE *f = fopen(a->o.json, "w");
+    FILE *f = fopen(a->o.t.json, "w");
     fr_relay_stats st;
     frt_json j;
 
     if (!f) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.json,
+        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.t.json,
                 strerror(errno));
         return -1;
     }
@@ -250,7 +223,7 @@ int main(int argc, char **argv)
          fr_tool_addr(PROG, "--upstream", a.o.upstream, &a.up_addr,
                       &a.up_len, a.up_host, sizeof(a.up_host))))
         return 2;
-    if (fr_tool_quic_settings(PROG, &a.o.tls, host, &qs, &cert))
+    if (fr_tool_quic_settings(PROG, &a.o.t.tls, host, &qs, &cert))
         return 1;
     a.loop = EV_DEFAULT;
     fr_relay_settings_default(&rs);
@@ -293,22 +266,22 @@ int main(int argc, char **argv)
     fprintf(stderr, PROG ": listening on %s%s%s\n", a.o.listen,
             a.o.upstream ? ", upstream " : "",
             a.o.upstream ? a.o.upstream : "");
-    if (a.o.stats_interval_ns) {
-        double iv = (double)a.o.stats_interval_ns / 1e9;
+    if (a.o.t.stats_interval_ns) {
+        double iv = (double)a.o.t.stats_interval_ns / 1e9;
         ev_timer_init(&a.status, on_status, iv, iv);
         a.status.data = &a;
         ev_timer_start(a.loop, &a.status);
         ev_unref(a.loop);
     }
-    if (a.o.duration_ns) {
-        ev_timer_init(&a.stop, on_stop, (double)a.o.duration_ns / 1e9, 0);
+    if (a.o.t.duration_ns) {
+        ev_timer_init(&a.stop, on_stop, (double)a.o.t.duration_ns / 1e9, 0);
         ev_timer_start(a.loop, &a.stop);
     }
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
 
     print_status(&a, stderr, "summary: ");
-    if (a.o.json && write_json(&a) != 0)
+    if (a.o.t.json && write_json(&a) != 0)
         rv = 1;
     ev_timer_stop(a.loop, &a.reconnect);
     /* Peers get a CONNECTION_CLOSE before the sockets go. */

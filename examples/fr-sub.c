@@ -27,14 +27,11 @@ typedef struct opts {
     const char *connect;
     const char *ns;
     const char *track;
-    uint64_t duration_ns;
     uint64_t connections;
     const char *output;
     int fetch;               /* --fetch: one standalone FETCH instead */
     uint64_t fetch_group;
-    uint64_t stats_interval_ns;
-    const char *json;
-    fr_tool_tls tls;
+    fr_tool_opts t;
 } opts;
 
 /* A frame waiting for its turn to be written to the IVF output. */
@@ -131,16 +128,10 @@ static int parse_args(int argc, char **argv, opts *o)
         {"connect", required_argument, NULL, 'c'},
         {"namespace", required_argument, NULL, 'n'},
         {"track", required_argument, NULL, 't'},
-        {"duration", required_argument, NULL, 'd'},
         {"connections", required_argument, NULL, 'N'},
         {"output", required_argument, NULL, 'o'},
         {"fetch", required_argument, NULL, 'F'},
-        {"stats-interval", required_argument, NULL, 's'},
-        {"json", required_argument, NULL, 'j'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        FR_TOOL_TLS_OPTIONS,
+        FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
     int ch;
@@ -148,17 +139,12 @@ static int parse_args(int argc, char **argv, opts *o)
     o->ns = "live";
     o->track = "video";
     o->connections = 1;
-    o->stats_interval_ns = FR_SECONDS;
+    fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->connect = optarg; break;
         case 'n': o->ns = optarg; break;
         case 't': o->track = optarg; break;
-        case 'd':
-            if (fr_tool_duration(PROG, "--duration", optarg, 0,
-                                 &o->duration_ns))
-                return -1;
-            break;
         case 'N':
             if (frt_cli_parse_uint("--connections", optarg, 1,
                                    MAX_CONNECTIONS, &o->connections, err,
@@ -172,31 +158,18 @@ static int parse_args(int argc, char **argv, opts *o)
                 return cli_fail(err);
             o->fetch = 1;
             break;
-        case 's':
-            if (fr_tool_duration(PROG, "--stats-interval", optarg, 1,
-                                 &o->stats_interval_ns))
-                return -1;
-            break;
-        case 'j': o->json = optarg; break;
-        case 'v': o->tls.verbose++; break;
-        case 'V': frt_cli_print_version(stdout, PROG, fr_version()); exit(0);
-        case 'h': usage(stdout); exit(0);
         default:
-            if (fr_tool_tls_option(&o->tls, ch, optarg))
-                break;
-            usage(stderr);
-            return -1;
+            if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
+                return -1;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+    if (fr_tool_no_args(PROG, argc, argv))
         return -1;
-    }
     if (!o->connect)
         return cli_fail("--connect ADDR:PORT is required");
     if (o->output && o->connections != 1)
         return cli_fail("--output needs --connections 1");
-    return fr_tool_tls_check(PROG, &o->tls, 0, 1);
+    return fr_tool_tls_check(PROG, &o->t.tls, 0, 1);
 }
 
 /* IVF output: frames are written in sequence order. */
@@ -578,11 +551,11 @@ static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
 
 static int write_json(app *a)
 {
-    FILE *f = fopen(a->o.json, "w");
+    FILE *f = fopen(a->o.t.json, "w");
     frt_json j;
 
     if (!f) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.json,
+        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.t.json,
                 strerror(errno));
         return -1;
     }
@@ -699,7 +672,7 @@ int main(int argc, char **argv)
                 a.o.ns, a.o.track);
         return 2;
     }
-    if (fr_tool_quic_settings(PROG, &a.o.tls, NULL, &qs, &cert))
+    if (fr_tool_quic_settings(PROG, &a.o.t.tls, NULL, &qs, &cert))
         return 1;
     a.sessions = calloc(a.o.connections, sizeof(*a.sessions));
     if (!a.sessions)
@@ -731,14 +704,14 @@ int main(int argc, char **argv)
     ev_timer_init(&a.check, on_check, 0.1, 0.1);
     a.check.data = &a;
     ev_timer_start(a.loop, &a.check);
-    if (a.o.stats_interval_ns) {
-        double iv = (double)a.o.stats_interval_ns / 1e9;
+    if (a.o.t.stats_interval_ns) {
+        double iv = (double)a.o.t.stats_interval_ns / 1e9;
         ev_timer_init(&a.status, on_status, iv, iv);
         a.status.data = &a;
         ev_timer_start(a.loop, &a.status);
     }
-    if (a.o.duration_ns) {
-        ev_timer_init(&a.stop, on_stop, (double)a.o.duration_ns / 1e9, 0);
+    if (a.o.t.duration_ns) {
+        ev_timer_init(&a.stop, on_stop, (double)a.o.t.duration_ns / 1e9, 0);
         ev_timer_start(a.loop, &a.stop);
     }
     fr_tool_signals(a.loop, &sigint, &sigterm);
@@ -753,7 +726,7 @@ int main(int argc, char **argv)
     }
     print_status(&a, "summary: ");
     rv = summarize(&a) || a.output_failed;
-    if (a.o.json && write_json(&a) != 0)
+    if (a.o.t.json && write_json(&a) != 0)
         rv = 1;
     fr_moq_endpoint_shutdown(a.ep, 0, "subscriber done");
     ev_run(a.loop, EVRUN_NOWAIT);

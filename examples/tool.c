@@ -4,12 +4,13 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "tool.h"
 
-int fr_tool_tls_option(fr_tool_tls *t, int opt, const char *arg)
+static int tls_option(fr_tool_tls *t, int opt, const char *arg)
 {
     switch (opt - FR_TOOL_OPT_BASE) {
     case 0: t->cleartext = 1; return 1;
@@ -22,6 +23,54 @@ int fr_tool_tls_option(fr_tool_tls *t, int opt, const char *arg)
     }
 }
 
+void fr_tool_opts_init(fr_tool_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->stats_interval_ns = FR_SECONDS;
+}
+
+int fr_tool_option(const char *prog, fr_tool_opts *o, int ch, const char *arg,
+                   void (*usage)(FILE *f))
+{
+    switch (ch) {
+    case FR_TOOL_OPT_BASE + 10:
+        return fr_tool_duration(prog, "--duration", arg, 0, &o->duration_ns)
+                   ? -1
+                   : 1;
+    case FR_TOOL_OPT_BASE + 11:
+        return fr_tool_duration(prog, "--stats-interval", arg, 1,
+                                &o->stats_interval_ns)
+                   ? -1
+                   : 1;
+    case FR_TOOL_OPT_BASE + 12:
+        o->json = arg;
+        return 1;
+    case 'v':
+        o->tls.verbose++;
+        return 1;
+    case 'V':
+        frt_cli_print_version(stdout, prog, fr_version());
+        exit(0);
+    case 'h':
+        usage(stdout);
+        exit(0);
+    default:
+        if (tls_option(&o->tls, ch, arg))
+            return 1;
+        fprintf(stderr, "Try '%s --help' for the options.\n", prog);
+        return ch == '?' ? -1 : 0;
+    }
+}
+
+int fr_tool_no_args(const char *prog, int argc, char **argv)
+{
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
 int fr_tool_tls_check(const char *prog, const fr_tool_tls *t, int server,
                       int client)
 {
@@ -30,7 +79,8 @@ int fr_tool_tls_check(const char *prog, const fr_tool_tls *t, int server,
         return -1;
     }
     if (!server && (t->cert || t->write_cert)) {
-        fprintf(stderr, "%s: --cert/--key/--write-cert need --listen\n",
+        fprintf(stderr, "%s: --cert/--key/--write-cert are for a listening "
+                        "server (--listen)\n",
                 prog);
         return -1;
     }

@@ -45,8 +45,32 @@ typedef struct fr_tool_tls {
     "  --ca FILE             trust this CA or pinned certificate (PEM)\n"     \
     "  --insecure            do not verify the server's certificate\n"
 
-/* Handles one of the FR_TOOL_TLS_OPTIONS; returns 1 if `opt` was one. */
-int fr_tool_tls_option(fr_tool_tls *t, int opt, const char *arg);
+/* Options every tool takes besides the transport ones. */
+typedef struct fr_tool_opts {
+    uint64_t duration_ns;       /* 0: no limit */
+    uint64_t stats_interval_ns; /* 0: no status line; default 1 s */
+    const char *json;
+    fr_tool_tls tls;
+} fr_tool_opts;
+
+#define FR_TOOL_OPTIONS                                                       \
+    FR_TOOL_TLS_OPTIONS,                                                      \
+        {"duration", required_argument, NULL, FR_TOOL_OPT_BASE + 10},         \
+        {"stats-interval", required_argument, NULL, FR_TOOL_OPT_BASE + 11},   \
+        {"json", required_argument, NULL, FR_TOOL_OPT_BASE + 12},             \
+        {"verbose", no_argument, NULL, 'v'},                                  \
+        {"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'}
+
+void fr_tool_opts_init(fr_tool_opts *o);
+
+/* Handles an option of FR_TOOL_OPTIONS (--help prints `usage` and exits,
+ * --version exits). Returns 1 if `ch` was one, 0 if it is not, -1 after
+ * printing what was wrong. */
+int fr_tool_option(const char *prog, fr_tool_opts *o, int ch, const char *arg,
+                   void (*usage)(FILE *f));
+
+/* After option parsing: fails (with a message) on leftover arguments. */
+int fr_tool_no_args(const char *prog, int argc, char **argv);
 
 /* Checks option combinations. `server` and `client` say which roles the
  * tool takes with these options. Prints an error and returns -1. */
