@@ -22,6 +22,7 @@ typedef struct opts {
     const char *listen;
     const char *upstream;
     uint64_t cache_groups;
+    uint64_t max_queue;
     fr_tool_opts t;
 } opts;
 
@@ -56,6 +57,9 @@ static void usage(FILE *f)
             "  --listen ADDR:PORT    where subscribers and publishers connect\n"
             "  --upstream ADDR:PORT  origin or relay to subscribe to\n"
             "  --cache-groups N      groups cached per track (default 4)\n"
+            "  --max-queue BYTES     data queued for one subscriber at most;\n"
+            "                        past it, it loses whole subgroups\n"
+            "                        (default 2097152)\n"
             "  --stats-interval S    status line every S seconds (default 1;\n"
             "                        0: none)\n"
             "  --duration S          exit after S seconds (default: run until\n"
@@ -72,16 +76,26 @@ static int parse_args(int argc, char **argv, opts *o)
         {"listen", required_argument, NULL, 'l'},
         {"upstream", required_argument, NULL, 'u'},
         {"cache-groups", required_argument, NULL, 'c'},
+        {"max-queue", required_argument, NULL, 'q'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
     int ch;
 
     o->cache_groups = 4;
+    o->max_queue = 2 * 1024 * 1024;
     fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'l': o->listen = optarg; break;
+        case 'q':
+            if (frt_cli_parse_uint("--max-queue", optarg, 65536,
+                                   UINT64_C(1) << 32, &o->max_queue, err,
+                                   sizeof(err))) {
+                fprintf(stderr, PROG ": %s\n", err);
+                return -1;
+            }
+            break;
         case 'u': o->upstream = optarg; break;
         case 'c':
             if (frt_cli_parse_uint("--cache-groups", optarg, 0, 1000,
@@ -233,7 +247,7 @@ int main(int argc, char **argv)
     ms.log = qs.log;
     ms.implementation = "libfastrelay fr-relay";
     /* A subscriber that falls this far behind loses whole subgroups. */
-    ms.max_queued = 8 * 1024 * 1024;
+    ms.max_queued = a.o.max_queue;
     if (fr_relay_new(&a.relay, &rs, &a) != 0)
         return 1;
     cb = *fr_relay_moq_callbacks();

@@ -18,7 +18,7 @@ typedef struct relay_down relay_down;
 /* A downstream copy of one upstream subgroup. */
 typedef struct relay_out {
     relay_down *down;
-    fr_moq_subgroup *sg;
+    fr_moq_subgroup *sg;     /* NULL: given up for this subscriber */
     int raw;                 /* forwarding bytes (else whole objects) */
     struct relay_out *next;
 } relay_out;
@@ -150,17 +150,6 @@ static fr_moq_session *upstream_for(fr_relay *r, const fr_moq_name *name)
 
 /* Downstream subscriptions. */
 
-static void out_remove(relay_subgroup *rsg, relay_out *o)
-{
-    relay_out **pp = &rsg->outs;
-
-    while (*pp && *pp != o)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = o->next;
-    free(o);
-}
-
 /* Forgets every output of `down` (its subgroups are already gone). */
 static void outs_drop_down(relay_track *t, relay_down *down)
 {
@@ -258,8 +247,11 @@ static void track_free(relay_track *t)
     while (t->subgroups) {
         relay_subgroup *rsg = t->subgroups;
         t->subgroups = rsg->next;
-        while (rsg->outs)
-            out_remove(rsg, rsg->outs);
+        while (rsg->outs) {
+            relay_out *o = rsg->outs;
+            rsg->outs = o->next;
+            free(o);
+        }
         free(rsg);
     }
     while (t->waits) {
@@ -284,7 +276,8 @@ static void track_end(relay_track *t, uint64_t status, uint64_t code,
     for (relay_subgroup *rsg = t->subgroups; rsg; rsg = rsg->next)
         while (rsg->outs) {
             relay_out *o = rsg->outs;
-            fr_moq_subgroup_reset(o->sg, FR_MOQ_STREAM_CANCELLED);
+            if (o->sg)
+                fr_moq_subgroup_reset(o->sg, FR_MOQ_STREAM_CANCELLED);
             rsg->outs = o->next;
             free(o);
         }
@@ -683,34 +676,34 @@ static int down_wants(const relay_down *d, uint64_t group, uint64_t object)
            group <= p->end_group;
 }
 
-/* Opens a downstream copy of `rsg` for `d`. */
-static relay_out *out_open(relay_subgroup *rsg, relay_down *d, int raw)
+/* Opens a downstream copy of `rsg` for `d`. A subscriber too far behind
+ * to take it keeps an entry without a stream: it skips this subgroup. */
+static void out_open(relay_subgroup *rsg, relay_down *d, int raw)
 {
     relay_out *o = calloc(1, sizeof(*o));
+    fr_relay *r = d->t->r;
 
     if (!o)
-        return NULL;
-    if (fr_moq_pub_open_subgroup(d->pub, &rsg->info, &o->sg) != 0) {
-        free(o);
-        return NULL;
-    }
+        return;
     o->down = d;
     o->raw = raw;
     o->next = rsg->outs;
     rsg->outs = o;
-    d->t->r->stats.subgroups_forwarded++;
-    return o;
+    if (fr_moq_pub_open_subgroup(d->pub, &rsg->info, &o->sg) != 0) {
+        o->sg = NULL;
+        r->stats.subgroups_reset++;
+        return;
+    }
+    r->stats.subgroups_forwarded++;
 }
 
 /* A write to a subscriber failed (it fell behind, or left): give up on the
- * whole subgroup for it. */
-static void out_fail(relay_subgroup *rsg, relay_out *o)
+ * whole subgroup for it, and do not come back to it. */
+static void out_fail(relay_out *o)
 {
-    fr_relay *r = o->down->t->r;
-
     fr_moq_subgroup_reset(o->sg, FR_MOQ_STREAM_TOO_FAR_BEHIND);
-    r->stats.subgroups_reset++;
-    out_remove(rsg, o);
+    o->sg = NULL;
+    o->down->t->r->stats.subgroups_reset++;
 }
 
 static void on_subgroup_begin(fr_moq_sub *sub, uint64_t stream,
@@ -744,8 +737,8 @@ static void on_subgroup_data(fr_moq_sub *sub, uint64_t stream,
         return;
     for (o = rsg->outs; o; o = next) {
         next = o->next;
-        if (o->raw && fr_moq_subgroup_write_raw(o->sg, data, len) != 0)
-            out_fail(rsg, o);
+        if (o->sg && o->raw && fr_moq_subgroup_write_raw(o->sg, data, len))
+            out_fail(o);
     }
 }
 
@@ -764,9 +757,9 @@ static void on_subgroup_end(fr_moq_sub *sub, uint64_t stream, int reset,
     *pp = rsg->next;
     while (rsg->outs) {
         relay_out *o = rsg->outs;
-        if (reset)
+        if (o->sg && reset)
             fr_moq_subgroup_reset(o->sg, code);
-        else
+        else if (o->sg)
             fr_moq_subgroup_close(o->sg);
         rsg->outs = o->next;
         free(o);
@@ -824,10 +817,11 @@ static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
         if (!has_out(rsg, d) &&
             down_wants(d, obj->loc.group, obj->loc.object))
             out_open(rsg, d, 0);
-    for (relay_out *o = rsg->outs, *next; o; o = next) {
-        next = o->next;
+    for (relay_out *o = rsg->outs; o; o = o->next) {
+        if (!o->sg)
+            continue;
         if (!o->raw && fr_moq_subgroup_write_object(o->sg, obj) != 0) {
-            out_fail(rsg, o);
+            out_fail(o);
             continue;
         }
         r->stats.objects_forwarded++;
