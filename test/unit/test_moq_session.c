@@ -7,11 +7,9 @@
 
 #include <fastrelay/fastrelay.h>
 
-#include "quic_sim.h"
+#include "moq_pair.h"
 
 typedef struct moq_test {
-    fr_moq_session *cs;      /* client (subscriber) session */
-    fr_moq_session *ss;      /* server (publisher) session */
     int ready;
     /* Publisher side. */
     int reject_code;         /* nonzero: reject subscriptions with it */
@@ -33,11 +31,12 @@ typedef struct moq_test {
 } moq_test;
 
 static moq_test T;
+static fr_moq_pair P;
 
 static void on_ready(fr_moq_session *s, void *ud)
 {
     (void)ud;
-    if (s == T.cs)
+    if (s == P.cs)
         T.ready = 1;
 }
 
@@ -46,13 +45,13 @@ static void on_closed(fr_moq_session *s, uint64_t code, const char *reason,
 {
     (void)reason;
     (void)ud;
-    if (s == T.cs) {
+    if (s == P.cs) {
         T.closed_client = 1;
         T.close_code = code;
-        T.cs = NULL;
-    } else if (s == T.ss) {
+        P.cs = NULL;
+    } else if (s == P.ss) {
         T.closed_server = 1;
-        T.ss = NULL;
+        P.ss = NULL;
     }
 }
 
@@ -166,130 +165,23 @@ static const fr_moq_callbacks moq_cb = {
     .fetch_done = on_fetch_done,
 };
 
-/* QUIC glue: each connection runs a session (the client's only when
- * `moq_client` is set, so tests can speak raw bytes instead). */
-
-static int moq_client = 1;
-
-static fr_moq_session *session(fr_quic_conn *c)
+static void setup(int raw_client)
 {
-    return fr_quic_conn_get_user_data(c);
-}
-
-static int q_accept(fr_quic_conn *c, void *ud)
-{
-    fr_moq_settings ms;
-
-    (void)ud;
-    fr_moq_settings_default(&ms);
-    return fr_moq_session_new(&T.ss, c, &moq_cb, &ms, NULL);
-}
-
-static int q_handshake(fr_quic_conn *c, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_handshake(session(c));
-    return 0;
-}
-
-static int q_data(fr_quic_conn *c, int64_t sid, const uint8_t *d, size_t len,
-                  int fin, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_stream_data(session(c), sid, d, len, fin);
-    return 0;
-}
-
-static int q_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_stream_reset(session(c), sid, code);
-    return 0;
-}
-
-static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
-                     void *ud)
-{
-    (void)ud;
-    if (session(c)) {
-        fr_moq_session_on_closed(session(c), info);
-    } else if (!fr_quic_conn_is_server(c)) {
-        T.closed_client = 1;
-        T.close_code = info->error_code;
-    }
-}
-
-typedef struct env {
-    fr_sim *sim;
-    fr_quic_endpoint *client;
-    fr_quic_endpoint *server;
-    fr_cert *cert;
-    fr_quic_conn *conn;
-} env;
-
-static void setup(env *e)
-{
-    fr_quic_callbacks ccb = {0}, scb = {0};
-    fr_quic_settings cs, ss;
-    fr_moq_settings ms;
-    size_t len;
-
     memset(&T, 0, sizeof(T));
     assert_int_equal(fr_moq_cache_new(&T.cache, 4, 1 << 20), 0);
-    e->sim = fr_sim_new(2 * FR_MILLISECONDS);
-    ccb.handshake_completed = scb.handshake_completed = q_handshake;
-    ccb.stream_data = scb.stream_data = q_data;
-    ccb.stream_reset = scb.stream_reset = q_reset;
-    ccb.closed = scb.closed = q_closed;
-    scb.accept = q_accept;
-    fr_sim_bind(e->sim, &ccb, &scb);
-    assert_int_equal(fr_cert_generate(&e->cert, "198.18.0.2"), 0);
-    fr_quic_settings_default(&cs);
-    fr_quic_settings_default(&ss);
-    cs.alpn = ss.alpn = "moqt-18";
-    cs.ca_pem = fr_cert_pem(e->cert, &len);
-    cs.ca_pem_len = len;
-    ss.cert = e->cert;
-    ss.accept_connections = 1;
-    assert_int_equal(fr_quic_endpoint_new(&e->client, &ccb, &cs,
-                                          fr_sim_client_ud(e->sim)),
-                     0);
-    assert_int_equal(fr_quic_endpoint_new(&e->server, &scb, &ss,
-                                          fr_sim_server_ud(e->sim)),
-                     0);
-    fr_sim_set_endpoints(e->sim, e->client, e->server);
-    assert_int_equal(fr_quic_endpoint_connect(e->client, &e->conn,
-                                              fr_sim_client_path(),
-                                              "198.18.0.2", NULL,
-                                              fr_sim_now(e->sim)),
-                     0);
-    fr_moq_settings_default(&ms);
-    if (moq_client)
-        assert_int_equal(fr_moq_session_new(&T.cs, e->conn, &moq_cb, &ms,
-                                            NULL),
-                         0);
+    fr_moq_pair_setup(&P, &moq_cb, NULL, FR_CRYPTO_TLS, raw_client, NULL);
 }
 
-static void teardown(env *e)
+static void teardown(void)
 {
-    if (T.cs)
-        fr_moq_session_del(T.cs);
-    if (T.ss)
-        fr_moq_session_del(T.ss);
-    fr_quic_endpoint_del(e->client);
-    fr_quic_endpoint_del(e->server);
-    fr_cert_del(e->cert);
-    fr_sim_del(e->sim);
+    fr_moq_pair_teardown(&P);
     fr_moq_cache_del(T.cache);
 }
 
 static int is_ready(void *a)
 {
     (void)a;
-    return T.ready && T.ss;
+    return T.ready && P.ss;
 }
 
 static int subscribed(void *a)
@@ -310,10 +202,10 @@ static int fetch_finished(void *a)
     return T.fetch_done;
 }
 
-static int client_closed(void *a)
+static int raw_closed(void *a)
 {
     (void)a;
-    return T.closed_client;
+    return P.raw_closed;
 }
 
 static void publish_group(uint64_t g, int n)
@@ -339,15 +231,14 @@ static void publish_group(uint64_t g, int n)
 
 static void test_subscribe_publish_done(void **state)
 {
-    env e;
     fr_moq_name name;
 
     (void)state;
-    setup(&e);
-    assert_true(fr_sim_run(e.sim, is_ready, NULL, 5 * FR_SECONDS));
+    setup(0);
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
     assert_int_equal(fr_moq_name_set(&name, "live/cam", "video"), 0);
-    assert_int_equal(fr_moq_subscribe(T.cs, &name, NULL, &T.sub, NULL), 0);
-    assert_true(fr_sim_run(e.sim, subscribed, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_true(fr_sim_run(P.sim, subscribed, NULL, 5 * FR_SECONDS));
     assert_true(T.sub_ok);
     assert_non_null(T.pub);
     for (uint64_t g = 0; g < 3; g++)
@@ -356,82 +247,77 @@ static void test_subscribe_publish_done(void **state)
      * all three streams have delivered. */
     assert_int_equal(fr_moq_pub_done(T.pub, FR_MOQ_DONE_TRACK_ENDED, "end"),
                      0);
-    assert_true(fr_sim_run(e.sim, sub_finished, NULL, 5 * FR_SECONDS));
+    assert_true(fr_sim_run(P.sim, sub_finished, NULL, 5 * FR_SECONDS));
     assert_int_equal(T.objects, 30);
     assert_int_equal(T.bad_payload, 0);
     assert_int_equal(T.sub_rejected, 0);
     assert_int_equal(T.sub_code, FR_MOQ_DONE_TRACK_ENDED);
-    teardown(&e);
+    teardown();
 }
 
 static void test_subscribe_rejected(void **state)
 {
-    env e;
     fr_moq_name name;
 
     (void)state;
-    setup(&e);
+    setup(0);
     T.reject_code = FR_MOQ_REQ_DOES_NOT_EXIST;
-    assert_true(fr_sim_run(e.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
     assert_int_equal(fr_moq_name_set(&name, "live", "nothing"), 0);
-    assert_int_equal(fr_moq_subscribe(T.cs, &name, NULL, &T.sub, NULL), 0);
-    assert_true(fr_sim_run(e.sim, sub_finished, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_true(fr_sim_run(P.sim, sub_finished, NULL, 5 * FR_SECONDS));
     assert_int_equal(T.sub_rejected, 1);
     assert_int_equal(T.sub_code, FR_MOQ_REQ_DOES_NOT_EXIST);
     assert_false(T.closed_client); /* a rejection is not a session error */
-    teardown(&e);
+    teardown();
 }
 
 static void test_fetch_from_cache(void **state)
 {
-    env e;
     fr_moq_name name;
     fr_moq_fetch *f;
 
     (void)state;
-    setup(&e);
-    assert_true(fr_sim_run(e.sim, is_ready, NULL, 5 * FR_SECONDS));
+    setup(0);
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
     assert_int_equal(fr_moq_name_set(&name, "live", "video"), 0);
-    assert_int_equal(fr_moq_subscribe(T.cs, &name, NULL, &T.sub, NULL), 0);
-    assert_true(fr_sim_run(e.sim, subscribed, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_true(fr_sim_run(P.sim, subscribed, NULL, 5 * FR_SECONDS));
     publish_group(5, 4);
     publish_group(6, 4);
     /* Group 5 and the first two objects of group 6 (end exclusive). */
-    assert_int_equal(fr_moq_fetch_range(T.cs, &name,
+    assert_int_equal(fr_moq_fetch_range(P.cs, &name,
                                         (fr_moq_location){5, 0},
                                         (fr_moq_location){6, 2}, &f, NULL),
                      0);
-    assert_true(fr_sim_run(e.sim, fetch_finished, NULL, 5 * FR_SECONDS));
+    assert_true(fr_sim_run(P.sim, fetch_finished, NULL, 5 * FR_SECONDS));
     assert_int_equal(T.fetched, 6);
     assert_int_equal(T.bad_payload, 0);
-    teardown(&e);
+    teardown();
 }
 
 /* Raw bytes from a peer that does not follow the protocol. */
 
 static int raw_ready(void *a)
 {
-    env *e = a;
-    return fr_quic_conn_is_handshake_completed(e->conn) && T.ss;
+    (void)a;
+    return fr_quic_conn_is_handshake_completed(P.conn) && P.ss;
 }
 
 static void raw_violation(const uint8_t *bytes, size_t len, int uni,
                           uint64_t want_code)
 {
-    env e;
     int64_t sid;
 
-    moq_client = 0;
-    setup(&e);
-    moq_client = 1;
-    assert_true(fr_sim_run(e.sim, raw_ready, &e, 5 * FR_SECONDS));
-    assert_int_equal(uni ? fr_quic_conn_open_uni_stream(e.conn, &sid)
-                         : fr_quic_conn_open_bidi_stream(e.conn, &sid),
+    setup(1);
+    assert_true(fr_sim_run(P.sim, raw_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(uni ? fr_quic_conn_open_uni_stream(P.conn, &sid)
+                         : fr_quic_conn_open_bidi_stream(P.conn, &sid),
                      0);
-    assert_int_equal(fr_quic_conn_stream_write(e.conn, sid, bytes, len, 0), 0);
-    assert_true(fr_sim_run(e.sim, client_closed, NULL, 5 * FR_SECONDS));
-    assert_int_equal(T.close_code, want_code);
-    teardown(&e);
+    assert_int_equal(fr_quic_conn_stream_write(P.conn, sid, bytes, len, 0), 0);
+    assert_true(fr_sim_run(P.sim, raw_closed, NULL, 5 * FR_SECONDS));
+    assert_int_equal(P.raw_close_code, want_code);
+    teardown();
 }
 
 static void test_unknown_stream_type(void **state)

@@ -1,0 +1,545 @@
+/*
+ * Kernel fast path: the upstream-ingress program.
+ *
+ * Runs on tc ingress of the relay's upstream-facing interface. For 1-RTT
+ * (short header, cleartext) packets of registered upstream connections it
+ * walks the frames and, for each STREAM frame at offset 0 of a
+ * unidirectional stream, parses the MoQT SUBGROUP_HEADER and records the
+ * stream's track alias, group, subgroup and priority. A packet whose every
+ * frame is PADDING, PING or STREAM data of a known media stream is
+ * forwardable; with one ACK frame besides (common: the origin acknowledges
+ * the relay's flow-control updates) it is forwardable once the egress
+ * takes the ACK out. Every packet goes on up to the stack unchanged: userspace
+ * sees every byte.
+ *
+ * Cloning to subscribers comes next (docs/FASTPATH.md step 3); for now the
+ * program records and counts.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "fastpath_kern_user.h"
+
+#define TC_ACT_UNSPEC (-1)
+#define ETH_HLEN 14
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_UDP_ 17
+#define QUIC_TAG_LEN 16
+#define MAX_FRAMES 32
+#define HDR_BUF 128         /* scratch bytes for a header (power of two) */
+#define PADDING_CHUNKS 192  /* 8-byte chunks checked for padding */
+#define MAX_ACK_RANGES 16
+
+/* Length of our connection IDs (fr_quic_settings.cid_len), set at load. */
+const volatile __u8 dcid_len = 8;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, FR_FP_MAX_UPSTREAM_CIDS);
+    __type(key, struct fr_fp_cid_key);
+    __type(value, struct fr_fp_upstream);
+} fr_fp_upstream_cids SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, FR_FP_MAX_STREAMS);
+    __type(key, struct fr_fp_stream_key);
+    __type(value, struct fr_fp_stream);
+} fr_fp_streams SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct fr_fp_stream_key);
+    __type(value, struct fr_fp_pending);
+} fr_fp_pending SEC(".maps");
+
+/* Room to assemble a subgroup header; a map value, so that bytes can be
+ * written at a variable offset. */
+struct scratch {
+    __u8 b[HDR_BUF];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} fr_fp_scratch SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, FR_FP_REASONS);
+    __type(key, __u32);
+    __type(value, __u64);
+} fr_fp_reasons SEC(".maps");
+
+static __always_inline void count(__u32 reason)
+{
+    __u64 *c = bpf_map_lookup_elem(&fr_fp_reasons, &reason);
+
+    if (c)
+        *c += 1;
+}
+
+/* Finds the UDP payload: sets *off to its start and *end past it. */
+static __always_inline int udp_payload(struct __sk_buff *skb, __u32 *off,
+                                       __u32 *end)
+{
+    __u32 l4;
+    __u16 ulen;
+    __u8 proto;
+
+    if (skb->protocol == bpf_htons(ETH_P_IP)) {
+        __u8 vihl;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, &vihl, 1) ||
+            bpf_skb_load_bytes(skb, ETH_HLEN + 9, &proto, 1))
+            return -1;
+        l4 = ETH_HLEN + (vihl & 0x0f) * 4;
+    } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+        if (bpf_skb_load_bytes(skb, ETH_HLEN + 6, &proto, 1))
+            return -1;
+        l4 = ETH_HLEN + 40;
+    } else {
+        return -1;
+    }
+    if (proto != IPPROTO_UDP_ ||
+        bpf_skb_load_bytes(skb, l4 + 4, &ulen, 2))
+        return -1;
+    ulen = bpf_ntohs(ulen);
+    if (ulen < 8 || l4 + ulen > skb->len)
+        return -1;
+    *off = l4 + 8;
+    *end = l4 + ulen;
+    return 0;
+}
+
+/* A QUIC variable-length integer at `off` (before `end`). Returns its
+ * length, or -1. A global function: the verifier checks it once, not at
+ * every call site. */
+__noinline int fr_fp_quic_varint(struct __sk_buff *skb, __u32 off, __u32 end,
+                                 __u64 *v)
+{
+    __u8 b[8];
+    __u32 len;
+
+    if (!v || off >= end || bpf_skb_load_bytes(skb, off, b, 1))
+        return -1;
+    len = 1u << (b[0] >> 6);
+    if (off + len > end)
+        return -1;
+    switch (len) {
+    case 1:
+        *v = b[0] & 0x3f;
+        break;
+    case 2:
+        if (bpf_skb_load_bytes(skb, off, b, 2))
+            return -1;
+        *v = (__u64)(b[0] & 0x3f) << 8 | b[1];
+        break;
+    case 4:
+        if (bpf_skb_load_bytes(skb, off, b, 4))
+            return -1;
+        *v = (__u64)(b[0] & 0x3f) << 24 | (__u64)b[1] << 16 |
+             (__u64)b[2] << 8 | b[3];
+        break;
+    default:
+        if (bpf_skb_load_bytes(skb, off, b, 8))
+            return -1;
+        *v = (__u64)(b[0] & 0x3f) << 56 | (__u64)b[1] << 48 |
+             (__u64)b[2] << 40 | (__u64)b[3] << 32 | (__u64)b[4] << 24 |
+             (__u64)b[5] << 16 | (__u64)b[6] << 8 | b[7];
+        break;
+    }
+    return (int)len;
+}
+
+/* Reads a QUIC varint at *off and advances it. */
+static __always_inline int quic_varint(struct __sk_buff *skb, __u32 *off,
+                                       __u32 end, __u64 *v)
+{
+    int n = fr_fp_quic_varint(skb, *off, end, v);
+
+    if (n < 0)
+        return -1;
+    *off += (__u32)n;
+    return 0;
+}
+
+/* Number of leading one bits of a byte: a draft-18 varint's length - 1. */
+static __always_inline __u32 leading_ones(__u8 b)
+{
+    if (b < 0x80)
+        return 0;
+    if (b < 0xc0)
+        return 1;
+    if (b < 0xe0)
+        return 2;
+    if (b < 0xf0)
+        return 3;
+    if (b < 0xf8)
+        return 4;
+    if (b < 0xfc)
+        return 5;
+    if (b < 0xfe)
+        return 6;
+    return b == 0xfe ? 7 : 8;
+}
+
+/* A MoQT draft-18 varint (length from the leading one bits, 1-9 bytes) at
+ * buf[*off] with `len` valid bytes; advances *off. */
+static __always_inline int moq_varint(const __u8 *buf, __u32 len, __u32 *off,
+                                      __u64 *v)
+{
+    __u32 o = *off, n;
+    __u8 first;
+
+    if (o >= len || o >= HDR_BUF)
+        return -1;
+    first = buf[o & (HDR_BUF - 1)];
+    n = leading_ones(first);
+    if (o + n + 1 > len)
+        return -1;
+    *v = n < 7 ? first & (0x7f >> n) : 0;
+#pragma unroll
+    for (__u32 i = 1; i <= 8; i++)
+        if (i <= n)
+            *v = *v << 8 | buf[(o + i) & (HDR_BUF - 1)];
+    *off = o + n + 1;
+    return 0;
+}
+
+/* Parses a SUBGROUP_HEADER from the first `n` bytes of a stream. Returns
+ * 0, 1 if more bytes are needed, -1 if it is no subgroup header. Global,
+ * so verified once. */
+__noinline int fr_fp_parse_header(struct scratch *sc, __u32 n,
+                                  struct fr_fp_stream *st)
+{
+    __u32 o = 0;
+    __u64 type;
+    int more = n < FR_FP_HEADER_MAX ? 1 : -1;
+
+    if (!sc || !st)
+        return -1;
+    if (moq_varint(sc->b, n, &o, &type))
+        return more;
+    /* 0b0XX1XXXX with subgroup ID mode 3 reserved. */
+    if ((type & ~0x6fULL) != 0x10 || ((type >> 1) & 3) == 3)
+        return -1;
+    st->header_type = type;
+    st->subgroup = 0;
+    st->has_priority = !(type & 0x20);
+    st->priority = 128;
+    if (moq_varint(sc->b, n, &o, &st->track_alias) ||
+        moq_varint(sc->b, n, &o, &st->group) ||
+        (((type >> 1) & 3) == 2 && moq_varint(sc->b, n, &o, &st->subgroup)))
+        return more;
+    if (st->has_priority) {
+        if (o >= n || o >= HDR_BUF)
+            return more;
+        st->priority = sc->b[o & (HDR_BUF - 1)];
+    }
+    return 0;
+}
+
+static __always_inline struct scratch *scratch(void)
+{
+    __u32 zero = 0;
+
+    return bpf_map_lookup_elem(&fr_fp_scratch, &zero);
+}
+
+/* Records a stream whose header parsed. */
+static __always_inline void record(struct fr_fp_stream_key *key,
+                                   struct fr_fp_stream *st)
+{
+    bpf_map_update_elem(&fr_fp_streams, key, st, BPF_ANY);
+    count(FR_FP_NEW_SUBGROUP);
+}
+
+/* The first STREAM frame of a stream (offset 0, `len` bytes at `data`).
+ * Returns a fr_fp_reason, 0 for media. */
+static __always_inline int stream_start(struct __sk_buff *skb, __u32 data,
+                                        __u64 len,
+                                        struct fr_fp_stream_key *key)
+{
+    struct fr_fp_pending pend = {0};
+    struct fr_fp_stream st = {0};
+    struct scratch *sc = scratch();
+    __u32 n = len < FR_FP_HEADER_MAX ? (__u32)len : FR_FP_HEADER_MAX;
+    int r;
+
+    if (!sc || n == 0 || bpf_skb_load_bytes(skb, data, sc->b, n))
+        return FR_FP_NOT_MEDIA;
+    r = fr_fp_parse_header(sc, n, &st);
+    if (r == 0) {
+        record(key, &st);
+        return 0;
+    }
+    if (r > 0) {
+        /* The header goes on in the stream's next frame. */
+        pend.len = (__u8)n;
+        __builtin_memcpy(pend.bytes, sc->b, FR_FP_HEADER_MAX);
+        bpf_map_update_elem(&fr_fp_pending, key, &pend, BPF_ANY);
+    }
+    return FR_FP_NOT_MEDIA;
+}
+
+/* A later STREAM frame of a stream whose header was cut short: completes
+ * and records the header. The stream's start went up the normal path, so
+ * this packet is not forwardable as it is. */
+static __always_inline int stream_rest(struct __sk_buff *skb, __u32 data,
+                                       __u64 len, __u64 offset,
+                                       struct fr_fp_stream_key *key)
+{
+    struct fr_fp_pending *pend = bpf_map_lookup_elem(&fr_fp_pending, key);
+    struct fr_fp_stream st = {0};
+    struct scratch *sc = scratch();
+    __u32 have, m;
+
+    if (!sc || !pend || pend->len != offset ||
+        pend->len >= FR_FP_HEADER_MAX)
+        return FR_FP_NOT_MEDIA;
+    have = pend->len;
+    __builtin_memcpy(sc->b, pend->bytes, FR_FP_HEADER_MAX);
+    m = len < FR_FP_HEADER_MAX - have ? (__u32)len : FR_FP_HEADER_MAX - have;
+    if (m == 0 || m > FR_FP_HEADER_MAX ||
+        bpf_skb_load_bytes(skb, data, sc->b + (have & 63),
+                           m))
+        return FR_FP_NOT_MEDIA;
+    switch (fr_fp_parse_header(sc, have + m, &st)) {
+    case 0:
+        record(key, &st);
+        count(FR_FP_SPLIT_HEADER);
+        bpf_map_delete_elem(&fr_fp_pending, key);
+        break;
+    case 1:
+        pend->len = (__u8)(have + m);
+        __builtin_memcpy(pend->bytes, sc->b, FR_FP_HEADER_MAX);
+        break;
+    default:
+        bpf_map_delete_elem(&fr_fp_pending, key);
+        break;
+    }
+    return FR_FP_NOT_MEDIA;
+}
+
+/* True if every byte of [off, end) is zero (PADDING frames to the end). */
+static __always_inline int all_padding(struct __sk_buff *skb, __u32 off,
+                                       __u32 end)
+{
+    __u64 chunk;
+    __u8 byte;
+
+    for (int i = 0; i < PADDING_CHUNKS; i++) {
+        if (off + 8 > end)
+            break;
+        if (bpf_skb_load_bytes(skb, off, &chunk, 8) || chunk)
+            return 0;
+        off += 8;
+    }
+    for (int i = 0; i < 8; i++) {
+        if (off >= end)
+            return 1;
+        if (bpf_skb_load_bytes(skb, off, &byte, 1) || byte)
+            return 0;
+        off++;
+    }
+    return off >= end;
+}
+
+/* One STREAM frame whose type byte is at `off`, of the upstream
+ * connection slot << 8 | frame type (BPF functions take five arguments);
+ * stores the offset after it in *next. Returns a fr_fp_reason, 0 when the
+ * frame is media. Global, so the verifier checks it once rather than in
+ * every frame-walk state. */
+__noinline int fr_fp_stream_frame(struct __sk_buff *skb, __u32 off, __u32 end,
+                                  __u32 slot_type, __u32 *next)
+{
+    struct fr_fp_stream_key key = {.slot = slot_type >> 8};
+    __u32 type = slot_type & 0xff;
+    __u64 offset = 0, len;
+    __u32 data;
+
+    if (!next)
+        return FR_FP_MALFORMED;
+    off += 1;
+    if (quic_varint(skb, &off, end, &key.stream_id) ||
+        ((type & 0x04) && quic_varint(skb, &off, end, &offset)))
+        return FR_FP_MALFORMED;
+    if (type & 0x02) {
+        if (quic_varint(skb, &off, end, &len))
+            return FR_FP_MALFORMED;
+    } else {
+        len = end - off;
+    }
+    data = off;
+    if (len > end - data)
+        return FR_FP_MALFORMED;
+    *next = data + (__u32)len;
+    if (!(key.stream_id & 0x02))
+        return FR_FP_NOT_MEDIA; /* bidirectional: requests, not media */
+    if (offset == 0)
+        return stream_start(skb, data, len, &key);
+    if (bpf_map_lookup_elem(&fr_fp_streams, &key))
+        return 0;
+    return stream_rest(skb, data, len, offset, &key);
+}
+
+/* Skips an ACK frame whose type byte is at `off`: ACKs in upstream
+ * packets are for the relay's own packets and must not reach subscribers.
+ * Returns the offset after it, or -1. Global, so verified once. */
+__noinline int fr_fp_skip_ack(struct __sk_buff *skb, __u32 off, __u32 end,
+                              __u32 type)
+{
+    __u64 count, v;
+    int n;
+
+    off += 1;
+    for (int i = 0; i < 4; i++) { /* largest, delay, count, first range */
+        n = fr_fp_quic_varint(skb, off, end, &v);
+        if (n < 0)
+            return -1;
+        off += (__u32)n;
+        if (i == 2)
+            count = v;
+    }
+    if (count > MAX_ACK_RANGES)
+        return -1;
+    /* Gap and length per further range, then three ECN counts. */
+    count = count * 2 + (type == 0x03 ? 3 : 0);
+    for (__u32 i = 0; i < 2 * MAX_ACK_RANGES + 3; i++) {
+        if (i >= count)
+            break;
+        n = fr_fp_quic_varint(skb, off, end, &v);
+        if (n < 0)
+            return -1;
+        off += (__u32)n;
+    }
+    return (int)off;
+}
+
+/* State of the frame walk, shared with its bpf_loop callback (which the
+ * verifier checks once instead of once per frame). */
+struct walk {
+    struct __sk_buff *skb;
+    __u32 off;
+    __u32 end;
+    __u32 slot;
+    int verdict;
+    int media;              /* a STREAM frame of a media stream was seen */
+    int ack;                /* ACK frames were skipped (a flag, not a count:
+                               a count keeps the verifier from converging
+                               on the loop body) */
+};
+
+/* One frame; returns 1 to stop the walk. */
+static long walk_frame(__u32 index, void *arg)
+{
+    struct walk *w = arg;
+    __u32 next = w->end;
+    __u8 type;
+    int r;
+
+    if (w->off >= w->end)
+        return 1;
+    if (bpf_skb_load_bytes(w->skb, w->off, &type, 1)) {
+        w->verdict = FR_FP_MALFORMED;
+        return 1;
+    }
+    if (type == 0x00) {
+        if (!all_padding(w->skb, w->off, w->end))
+            w->verdict = FR_FP_UNKNOWN_FRAME;
+        w->off = w->end;
+        return 1;
+    }
+    if (type == 0x01) {
+        w->off++;
+        return 0;
+    }
+    if (type == 0x02 || type == 0x03) {
+        int next = fr_fp_skip_ack(w->skb, w->off, w->end, type);
+        if (next < 0) {
+            w->verdict = FR_FP_MALFORMED;
+            return 1;
+        }
+        w->off = (__u32)next;
+        w->ack = 1;
+        return 0;
+    }
+    if ((type & 0xf8) != 0x08) {
+        w->verdict = FR_FP_UNKNOWN_FRAME;
+        return 1;
+    }
+    r = fr_fp_stream_frame(w->skb, w->off, w->end, w->slot << 8 | type,
+                           &next);
+    w->off = next;
+    if (r == 0)
+        w->media = 1;
+    /* Later frames may still carry subgroup headers worth recording; the
+     * first problem decides the packet. */
+    if (r && w->verdict == FR_FP_FORWARDABLE)
+        w->verdict = r;
+    return r == FR_FP_MALFORMED;
+}
+
+/* Classifies a short-header packet's frames; returns a fr_fp_reason. */
+static __always_inline int frames(struct __sk_buff *skb, __u32 off, __u32 end,
+                                  __u32 slot)
+{
+    struct walk w = {.skb = skb, .off = off, .end = end, .slot = slot,
+                     .verdict = FR_FP_FORWARDABLE};
+
+    bpf_loop(MAX_FRAMES, walk_frame, &w, 0);
+    if (w.verdict == FR_FP_FORWARDABLE && w.off < w.end)
+        return FR_FP_UNKNOWN_FRAME; /* more frames than we walk */
+    if (w.verdict == FR_FP_FORWARDABLE && !w.media)
+        return FR_FP_NOT_MEDIA; /* ACK, PING or padding alone */
+    if (w.verdict == FR_FP_FORWARDABLE && w.ack)
+        return FR_FP_NEEDS_ACK_STRIP;
+    return w.verdict;
+}
+
+SEC("tc")
+int fr_upstream_ingress(struct __sk_buff *skb)
+{
+    struct fr_fp_cid_key key = {0};
+    struct fr_fp_upstream *up;
+    __u32 off, end, pnlen;
+    __u8 first;
+    int verdict;
+
+    count(FR_FP_SEEN);
+    if (udp_payload(skb, &off, &end) ||
+        bpf_skb_load_bytes(skb, off, &first, 1)) {
+        count(FR_FP_NOT_QUIC);
+        return TC_ACT_UNSPEC;
+    }
+    if (first & 0x80) {
+        count(FR_FP_LONG_HEADER);
+        return TC_ACT_UNSPEC;
+    }
+    key.len = dcid_len;
+    if (dcid_len == 0 || dcid_len > FR_FP_CID_MAX ||
+        off + 1 + dcid_len + 4 + QUIC_TAG_LEN > end ||
+        bpf_skb_load_bytes(skb, off + 1, key.cid, dcid_len & 0x1f)) {
+        count(FR_FP_NOT_QUIC);
+        return TC_ACT_UNSPEC;
+    }
+    up = bpf_map_lookup_elem(&fr_fp_upstream_cids, &key);
+    if (!up) {
+        count(FR_FP_UNKNOWN_CID);
+        return TC_ACT_UNSPEC;
+    }
+    /* Cleartext mode: header protection is the identity, so the packet
+     * number length is readable in the first byte. */
+    pnlen = (first & 0x03) + 1;
+    verdict = frames(skb, off + 1 + dcid_len + pnlen, end - QUIC_TAG_LEN,
+                     up->slot);
+    count(verdict);
+    return TC_ACT_UNSPEC;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,86 @@
+/*
+ * Maps and events of the kernel fast path, shared by bpf/fastpath.bpf.c and
+ * lib/fastpath/ (and its tests). Every structure that crosses the
+ * kernel/user boundary is defined here once: fixed-width fields, explicit
+ * padding, sizes asserted.
+ */
+#ifndef FR_FASTPATH_KERN_USER_H
+#define FR_FASTPATH_KERN_USER_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define FR_FP_CID_MAX 20
+/* Streams tracked per upstream connection at most (LRU). */
+#define FR_FP_MAX_STREAMS 65536
+#define FR_FP_MAX_UPSTREAM_CIDS 1024
+
+/* Key of fr_fp_upstream_cids: one of our CIDs on an upstream connection. */
+struct fr_fp_cid_key {
+    __u8 len;
+    __u8 cid[FR_FP_CID_MAX];
+    __u8 pad[3];
+};
+_Static_assert(sizeof(struct fr_fp_cid_key) == 24, "fr_fp_cid_key layout");
+
+/* Value of fr_fp_upstream_cids. */
+struct fr_fp_upstream {
+    __u32 slot;              /* upstream connection slot */
+    __u32 pad;
+};
+_Static_assert(sizeof(struct fr_fp_upstream) == 8, "fr_fp_upstream layout");
+
+/* Key of fr_fp_streams: an upstream connection's stream. */
+struct fr_fp_stream_key {
+    __u32 slot;
+    __u32 pad;
+    __u64 stream_id;
+};
+_Static_assert(sizeof(struct fr_fp_stream_key) == 16,
+               "fr_fp_stream_key layout");
+
+/* Value of fr_fp_streams: what its MoQT SUBGROUP_HEADER said. */
+struct fr_fp_stream {
+    __u64 track_alias;
+    __u64 group;
+    __u64 subgroup;
+    __u64 header_type;       /* the SUBGROUP_HEADER type */
+    __u8 priority;           /* publisher priority (the header's or 128
+                                when it inherits the track default) */
+    __u8 has_priority;
+    __u8 pad[6];
+};
+_Static_assert(sizeof(struct fr_fp_stream) == 40, "fr_fp_stream layout");
+
+/* The longest SUBGROUP_HEADER (type, alias, group, subgroup as 9-byte
+ * varints and a priority byte) is 37 bytes. */
+#define FR_FP_HEADER_MAX 48
+
+/* Value of fr_fp_pending: the first bytes of a stream whose header did not
+ * fit its first STREAM frame (senders split frames at packet ends). */
+struct fr_fp_pending {
+    __u8 len;
+    __u8 pad[7];
+    __u8 bytes[FR_FP_HEADER_MAX];
+};
+_Static_assert(sizeof(struct fr_fp_pending) == 56, "fr_fp_pending layout");
+
+/* Why the upstream ingress program did what it did with a packet; counted
+ * in the per-CPU array fr_fp_reasons. */
+enum fr_fp_reason {
+    FR_FP_SEEN = 0,          /* every packet the program ran on */
+    FR_FP_NOT_QUIC,          /* not IPv4/IPv6 UDP, or too short */
+    FR_FP_LONG_HEADER,       /* handshake packets */
+    FR_FP_UNKNOWN_CID,       /* not an upstream connection of ours */
+    FR_FP_UNKNOWN_FRAME,     /* a frame other than PADDING, PING, STREAM */
+    FR_FP_NOT_MEDIA,         /* a stream with no known subgroup header */
+    FR_FP_MALFORMED,         /* frames that do not parse */
+    FR_FP_NEW_SUBGROUP,      /* a subgroup header was recorded */
+    FR_FP_SPLIT_HEADER,      /* ... of which it spanned STREAM frames */
+    FR_FP_FORWARDABLE,       /* every frame is understood media */
+    FR_FP_NEEDS_ACK_STRIP,   /* media once its ACK frames are taken out */
+    FR_FP_REASONS
+};
+
+#endif

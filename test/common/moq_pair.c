@@ -1,0 +1,124 @@
+/* Two MoQT sessions over the simulated link, for tests. */
+#include "fr_test.h"
+
+#include "moq_pair.h"
+
+static fr_moq_session *session(fr_quic_conn *c)
+{
+    return fr_quic_conn_get_user_data(c);
+}
+
+static int q_accept(fr_quic_conn *c, void *ud)
+{
+    fr_moq_pair *p = fr_sim_app(ud);
+    fr_moq_settings ms;
+
+    fr_moq_settings_default(&ms);
+    return fr_moq_session_new(&p->ss, c, &p->cb, &ms, p->ud);
+}
+
+static int q_handshake(fr_quic_conn *c, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_handshake(session(c));
+    return 0;
+}
+
+static int q_data(fr_quic_conn *c, int64_t sid, const uint8_t *d, size_t len,
+                  int fin, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_stream_data(session(c), sid, d, len, fin);
+    return 0;
+}
+
+static int q_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_stream_reset(session(c), sid, code);
+    return 0;
+}
+
+static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
+                     void *ud)
+{
+    fr_moq_pair *p = fr_sim_app(ud);
+
+    if (session(c)) {
+        fr_moq_session_on_closed(session(c), info);
+    } else if (!fr_quic_conn_is_server(c)) {
+        p->raw_closed = 1;
+        p->raw_close_code = info->error_code;
+    }
+}
+
+void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
+                       fr_crypto_mode mode, int raw_client,
+                       void (*client_quic)(fr_quic_callbacks *cb))
+{
+    fr_quic_callbacks ccb = {0}, scb = {0};
+    fr_quic_settings cs, ss;
+    fr_moq_settings ms;
+    size_t len;
+
+    memset(p, 0, sizeof(*p));
+    p->cb = *cb;
+    p->ud = ud;
+    p->sim = fr_sim_new(2 * FR_MILLISECONDS);
+    fr_sim_set_app(p->sim, p);
+    ccb.handshake_completed = scb.handshake_completed = q_handshake;
+    ccb.stream_data = scb.stream_data = q_data;
+    ccb.stream_reset = scb.stream_reset = q_reset;
+    ccb.closed = scb.closed = q_closed;
+    scb.accept = q_accept;
+    if (client_quic)
+        client_quic(&ccb);
+    fr_sim_bind(p->sim, &ccb, &scb);
+    assert_int_equal(fr_cert_generate(&p->cert, "198.18.0.2"), 0);
+    fr_quic_settings_default(&cs);
+    fr_quic_settings_default(&ss);
+    cs.alpn = ss.alpn = "moqt-18";
+    cs.crypto_mode = ss.crypto_mode = mode;
+    cs.ca_pem = fr_cert_pem(p->cert, &len);
+    cs.ca_pem_len = len;
+    ss.cert = p->cert;
+    ss.accept_connections = 1;
+    assert_int_equal(fr_quic_endpoint_new(&p->client, &ccb, &cs,
+                                          fr_sim_client_ud(p->sim)),
+                     0);
+    assert_int_equal(fr_quic_endpoint_new(&p->server, &scb, &ss,
+                                          fr_sim_server_ud(p->sim)),
+                     0);
+    fr_sim_set_endpoints(p->sim, p->client, p->server);
+    assert_int_equal(fr_quic_endpoint_connect(p->client, &p->conn,
+                                              fr_sim_client_path(),
+                                              "198.18.0.2", NULL,
+                                              fr_sim_now(p->sim)),
+                     0);
+    fr_moq_settings_default(&ms);
+    if (!raw_client)
+        assert_int_equal(fr_moq_session_new(&p->cs, p->conn, &p->cb, &ms,
+                                            p->ud),
+                         0);
+}
+
+static void del_sessions(fr_quic_endpoint *ep)
+{
+    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
+         c = fr_quic_endpoint_next_conn(ep, c))
+        if (session(c))
+            fr_moq_session_del(session(c));
+}
+
+void fr_moq_pair_teardown(fr_moq_pair *p)
+{
+    del_sessions(p->client);
+    del_sessions(p->server);
+    fr_quic_endpoint_del(p->client);
+    fr_quic_endpoint_del(p->server);
+    fr_cert_del(p->cert);
+    fr_sim_del(p->sim);
+}
