@@ -119,12 +119,7 @@ static void usage(FILE *f)
             "  --duration S          stop publishing after S seconds\n"
             "                        (default: until SIGINT/SIGTERM or the\n"
             "                        end of --input)\n"
-            "  --stats-interval S    status line every S seconds (default 1;\n"
-            "                        0: none)\n"
-            "  --json FILE           write a summary as JSON at exit\n" FR_TOOL_TLS_USAGE
-            "  -v, --verbose         more log output (twice: debug)\n"
-            "  -V, --version         print the version\n"
-            "  -h, --help            this text\n");
+            FR_TOOL_TLS_USAGE FR_TOOL_USAGE);
 }
 
 static int cli_fail(const char *err)
@@ -793,18 +788,8 @@ int main(int argc, char **argv)
     a.start = fr_quic_ev_now();
     if (!a.o.input)
         start_media(&a);
-    if (a.o.t.stats_interval_ns) {
-        double iv = (double)a.o.t.stats_interval_ns / 1e9;
-        ev_timer_init(&a.status, on_status, iv, iv);
-        a.status.data = &a;
-        ev_timer_start(a.loop, &a.status);
-        ev_unref(a.loop);
-    }
-    if (a.o.t.duration_ns) {
-        ev_timer_init(&a.stop, on_stop, (double)a.o.t.duration_ns / 1e9, 0);
-        a.stop.data = &a;
-        ev_timer_start(a.loop, &a.stop);
-    }
+    fr_tool_start_timers(a.loop, &a.o.t, &a.status, on_status, &a.stop,
+                         on_stop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
 

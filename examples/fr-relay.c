@@ -60,14 +60,9 @@ static void usage(FILE *f)
             "  --max-queue BYTES     data queued for one subscriber at most;\n"
             "                        past it, it loses whole subgroups\n"
             "                        (default 2097152)\n"
-            "  --stats-interval S    status line every S seconds (default 1;\n"
-            "                        0: none)\n"
             "  --duration S          exit after S seconds (default: run until\n"
-            "                        SIGINT/SIGTERM)\n"
-            "  --json FILE           write a summary as JSON at exit\n" FR_TOOL_TLS_USAGE
-            "  -v, --verbose         more log output (twice: debug)\n"
-            "  -V, --version         print the version\n"
-            "  -h, --help            this text\n");
+            "                        SIGINT/SIGTERM)\n" FR_TOOL_TLS_USAGE
+            FR_TOOL_USAGE);
 }
 
 static int parse_args(int argc, char **argv, opts *o)
@@ -141,13 +136,6 @@ static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     print_status(w->data, stderr, "");
-}
-
-static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_break(loop, EVBREAK_ALL);
 }
 
 static int connect_upstream(app *a)
@@ -280,17 +268,8 @@ int main(int argc, char **argv)
     fprintf(stderr, PROG ": listening on %s%s%s\n", a.o.listen,
             a.o.upstream ? ", upstream " : "",
             a.o.upstream ? a.o.upstream : "");
-    if (a.o.t.stats_interval_ns) {
-        double iv = (double)a.o.t.stats_interval_ns / 1e9;
-        ev_timer_init(&a.status, on_status, iv, iv);
-        a.status.data = &a;
-        ev_timer_start(a.loop, &a.status);
-        ev_unref(a.loop);
-    }
-    if (a.o.t.duration_ns) {
-        ev_timer_init(&a.stop, on_stop, (double)a.o.t.duration_ns / 1e9, 0);
-        ev_timer_start(a.loop, &a.stop);
-    }
+    fr_tool_start_timers(a.loop, &a.o.t, &a.status, on_status, &a.stop,
+                         fr_tool_stop_loop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
 

@@ -104,16 +104,7 @@ static void usage(FILE *f)
             "                        from fr-origin --input; one connection)\n"
             "  --fetch GROUP         fetch that whole group (from the relay's\n"
             "                        cache) instead of subscribing\n"
-            "  --stats-interval S    status line every S seconds (default 1;\n"
-            "                        0: none)\n"
-            "  --json FILE           write per-session results as JSON\n"
-            "  --cleartext           cleartext 1-RTT packets (must match the\n"
-            "                        relay)\n"
-            "  --ca FILE             trust this CA or pinned certificate\n"
-            "  --insecure            do not verify the relay's certificate\n"
-            "  -v, --verbose         more log output (twice: debug)\n"
-            "  -V, --version         print the version\n"
-            "  -h, --help            this text\n");
+            FR_TOOL_CLIENT_TLS_USAGE FR_TOOL_USAGE);
 }
 
 static int cli_fail(const char *err)
@@ -542,13 +533,6 @@ static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
     print_status(w->data, "");
 }
 
-static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_break(loop, EVBREAK_ALL);
-}
-
 static int write_json(app *a)
 {
     FILE *f = fopen(a->o.t.json, "w");
@@ -704,16 +688,8 @@ int main(int argc, char **argv)
     ev_timer_init(&a.check, on_check, 0.1, 0.1);
     a.check.data = &a;
     ev_timer_start(a.loop, &a.check);
-    if (a.o.t.stats_interval_ns) {
-        double iv = (double)a.o.t.stats_interval_ns / 1e9;
-        ev_timer_init(&a.status, on_status, iv, iv);
-        a.status.data = &a;
-        ev_timer_start(a.loop, &a.status);
-    }
-    if (a.o.t.duration_ns) {
-        ev_timer_init(&a.stop, on_stop, (double)a.o.t.duration_ns / 1e9, 0);
-        ev_timer_start(a.loop, &a.stop);
-    }
+    fr_tool_start_timers(a.loop, &a.o.t, &a.status, on_status, &a.stop,
+                         fr_tool_stop_loop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
 

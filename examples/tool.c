@@ -62,6 +62,27 @@ int fr_tool_option(const char *prog, fr_tool_opts *o, int ch, const char *arg,
     }
 }
 
+void fr_tool_start_timers(struct ev_loop *loop, const fr_tool_opts *o,
+                          ev_timer *status,
+                          void (*status_cb)(struct ev_loop *, ev_timer *, int),
+                          ev_timer *stop,
+                          void (*stop_cb)(struct ev_loop *, ev_timer *, int),
+                          void *data)
+{
+    if (o->stats_interval_ns) {
+        double iv = (double)o->stats_interval_ns / 1e9;
+        ev_timer_init(status, status_cb, iv, iv);
+        status->data = data;
+        ev_timer_start(loop, status);
+        ev_unref(loop);
+    }
+    if (o->duration_ns) {
+        ev_timer_init(stop, stop_cb, (double)o->duration_ns / 1e9, 0);
+        stop->data = data;
+        ev_timer_start(loop, stop);
+    }
+}
+
 int fr_tool_no_args(const char *prog, int argc, char **argv)
 {
     if (optind < argc) {
@@ -216,6 +237,13 @@ void fr_tool_any_addr(const struct sockaddr_storage *like,
     any->ss_family = like->ss_family;
     *len = like->ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                       : sizeof(struct sockaddr_in6);
+}
+
+void fr_tool_stop_loop(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)

@@ -33,7 +33,12 @@ typedef struct fr_tool_tls {
         {"ca", required_argument, NULL, FR_TOOL_OPT_BASE + 4},                \
         {"insecure", no_argument, NULL, FR_TOOL_OPT_BASE + 5}
 
-/* Usage lines for those options. */
+/* Usage lines for those options: all of them, and the client's. */
+#define FR_TOOL_CLIENT_TLS_USAGE                                              \
+    "  --cleartext           cleartext 1-RTT packets (must match the\n"      \
+    "                        server)\n"                                       \
+    "  --ca FILE             trust this CA or pinned certificate (PEM)\n"     \
+    "  --insecure            do not verify the server's certificate\n"
 #define FR_TOOL_TLS_USAGE                                                     \
     "  --cleartext           cleartext 1-RTT packets (for the kernel fast\n"  \
     "                        path; both ends must use it; never on an\n"      \
@@ -61,7 +66,27 @@ typedef struct fr_tool_opts {
         {"verbose", no_argument, NULL, 'v'},                                  \
         {"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'}
 
+/* Usage lines of FR_TOOL_OPTIONS other than --duration (whose meaning
+ * each tool states). */
+#define FR_TOOL_USAGE                                                         \
+    "  --stats-interval S    status line every S seconds (default 1;\n"      \
+    "                        0: none)\n"                                      \
+    "  --json FILE           write the summary as JSON at exit\n"             \
+    "  -v, --verbose         more log output (twice: debug)\n"                \
+    "  -V, --version         print the version\n"                             \
+    "  -h, --help            this text\n"
+
 void fr_tool_opts_init(fr_tool_opts *o);
+
+/* Starts the periodic status timer (unless stats_interval is 0; it does
+ * not keep the loop alive) and the --duration timer (unless 0). Both
+ * watchers get `data`. */
+void fr_tool_start_timers(struct ev_loop *loop, const fr_tool_opts *o,
+                          ev_timer *status,
+                          void (*status_cb)(struct ev_loop *, ev_timer *, int),
+                          ev_timer *stop,
+                          void (*stop_cb)(struct ev_loop *, ev_timer *, int),
+                          void *data);
 
 /* Handles an option of FR_TOOL_OPTIONS (--help prints `usage` and exits,
  * --version exits). Returns 1 if `ch` was one, 0 if it is not, -1 after
@@ -103,6 +128,9 @@ int fr_tool_duration(const char *prog, const char *flag, const char *arg,
 /* A wildcard address of the same family as `like`. */
 void fr_tool_any_addr(const struct sockaddr_storage *like,
                       struct sockaddr_storage *any, socklen_t *len);
+
+/* A timer callback that stops the loop (for --duration). */
+void fr_tool_stop_loop(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* Stops `loop` on SIGINT and SIGTERM. */
 void fr_tool_signals(struct ev_loop *loop, ev_signal *sigint,
