@@ -1688,15 +1688,6 @@ ssize_t fr_moq_fetch_object_decode_ordered(const uint8_t *buf, size_t len,
                          buf);
 }
 
-ssize_t fr_moq_fetch_object_decode(const uint8_t *buf, size_t len,
-                                   const fr_moq_fetch_object *prev,
-                                   fr_moq_fetch_object *o, fr_moq_error *err)
-{
-    return fr_moq_fetch_object_decode_ordered(buf, len,
-                                              FR_MOQ_ORDER_ASCENDING, prev, o,
-                                              err);
-}
-
 /* The Group ID Delta that leads from prev to group. */
 static int fetch_group_delta(uint8_t order, const fr_moq_fetch_object *prev,
                              uint64_t group, uint64_t *delta)
@@ -1833,14 +1824,6 @@ ssize_t fr_moq_fetch_object_encode_ordered(uint8_t *buf, size_t len,
     return wr_result(&w);
 }
 
-ssize_t fr_moq_fetch_object_encode(uint8_t *buf, size_t len,
-                                   const fr_moq_fetch_object *prev,
-                                   const fr_moq_fetch_object *o)
-{
-    return fr_moq_fetch_object_encode_ordered(buf, len,
-                                              FR_MOQ_ORDER_ASCENDING, prev,
-                                              o);
-}
 
 static uint64_t fetch_subgroup_flags(const fr_moq_fetch_object *prev,
                                      const fr_moq_fetch_object *o)

@@ -482,15 +482,9 @@ typedef struct fr_moq_fetch_object {
     int no_prior_object;     /* End of Range: no actual object precedes it */
 } fr_moq_fetch_object;
 
-/* These two assume Ascending group order (the FETCH default). */
-ssize_t fr_moq_fetch_object_decode(const uint8_t *buf, size_t len,
-                                   const fr_moq_fetch_object *prev,
-                                   fr_moq_fetch_object *o, fr_moq_error *err);
-ssize_t fr_moq_fetch_object_encode(uint8_t *buf, size_t len,
-                                   const fr_moq_fetch_object *prev,
-                                   const fr_moq_fetch_object *o);
-/* The same for the FETCH's group order (FR_MOQ_ORDER_DESCENDING makes a
- * Group ID Delta count down; anything else counts up). */
+/* Decodes and encodes fetch entries for the FETCH's group order
+ * (FR_MOQ_ORDER_DESCENDING makes a Group ID Delta count down; anything
+ * else counts up). */
 ssize_t fr_moq_fetch_object_decode_ordered(const uint8_t *buf, size_t len,
                                            uint8_t group_order,
                                            const fr_moq_fetch_object *prev,

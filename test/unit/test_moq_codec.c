@@ -1187,7 +1187,7 @@ static void test_fetch_flags(void **state)
         if (ok) {
             check_fetch_object(FR_MOQ_ORDER_ASCENDING, NULL, &o);
         } else {
-            assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, NULL,
+            assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, NULL,
                                                         &o),
                              FR_MOQ_INVALID);
         }
@@ -1307,16 +1307,16 @@ static void test_fetch_end_of_range(void **state)
     prev.is_datagram = 0;
     fr_moq_fetch_end_of_range(&e, &prev, FR_MOQ_FETCH_END_OF_NONEXISTENT_RANGE,
                               (fr_moq_location){50, 7});
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &e), 4);
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &e), 4);
     assert_memory_equal(g_buf, "\x80\x8C\x32\x07", 4);
     check_fetch_object(FR_MOQ_ORDER_ASCENDING, &prev, &e);
     /* A marker whose carried fields disagree with prev is refused. */
     e.publisher_priority = 8;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &e),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &e),
                      FR_MOQ_INVALID);
     e.publisher_priority = 9;
     e.payload_len = 1;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &e),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &e),
                      FR_MOQ_INVALID);
     /* An object right after: object 8 of group 50 is "prior + 1". */
     e.payload_len = 0;
@@ -1480,31 +1480,31 @@ static void test_encode_invalid(void **state)
     o.subgroup = 1;
     o.publisher_priority = 2;
     o.flags = 0x01;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &o), 2);
-    assert_int_equal(fr_moq_fetch_object_decode(g_buf, 2, &prev, &o, NULL),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &o), 2);
+    assert_int_equal(fr_moq_fetch_object_decode_ordered(g_buf, 2, FR_MOQ_ORDER_ASCENDING, &prev, &o, NULL),
                      2);
     assert_int_equal(o.loc.object, 5);
     o.is_datagram = 1;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &o),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &o),
                      FR_MOQ_INVALID);
     o.is_datagram = 0;
     o.publisher_priority = 3;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &o),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &o),
                      FR_MOQ_INVALID);
     o.publisher_priority = 2;
     o.properties = props();
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &o),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &o),
                      FR_MOQ_INVALID);
     o.properties.len = 0;
     o.loc.group = 5;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &o),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &o),
                      FR_MOQ_INVALID);
     o.loc = (fr_moq_location){4, 3};
     o.flags = 0x01 | FR_MOQ_FETCH_OBJECT_ID;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &o),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &o),
                      FR_MOQ_INVALID);
     o.flags = FR_MOQ_FETCH_END_OF_UNKNOWN_RANGE;
-    assert_int_equal(fr_moq_fetch_object_encode(g_buf, BUFSZ, &prev, &o),
+    assert_int_equal(fr_moq_fetch_object_encode_ordered(g_buf, BUFSZ, FR_MOQ_ORDER_ASCENDING, &prev, &o),
                      FR_MOQ_INVALID);
 
     /* Datagrams whose fields contradict their type. */
