@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../../lib/fastpath/attach.h"
 #include "impair.skel.h"
 #include "impair_kern_user.h"
 
@@ -28,7 +29,6 @@
 #define TC_HANDLE 1
 #define TC_PRIORITY 1
 
-enum attach_mode { ATTACH_AUTO, ATTACH_TCX, ATTACH_TC };
 
 static const char *const attach_mode_names[] = {"auto", "tcx", "tc"};
 
@@ -38,19 +38,12 @@ struct options {
     bool egress;
     bool direction_set;
     struct impair_config config;
-    enum attach_mode mode;
+    fr_fp_attach_mode mode;
     unsigned interval_s; /* periodic counters; 0 = none */
     unsigned duration_s; /* run time; 0 = until a signal */
 };
 
 /* What was attached, so that it can be undone. */
-struct attachment {
-    struct bpf_link *link; /* tcx mode */
-    struct bpf_tc_hook hook; /* tc mode */
-    bool filter_attached;
-    bool qdisc_created;
-};
-
 static void usage(FILE *out)
 {
     fputs(
@@ -127,11 +120,11 @@ static bool parse_percent(const char *s, uint32_t *ppm)
     return true;
 }
 
-static bool parse_attach_mode(const char *s, enum attach_mode *mode)
+static bool parse_attach_mode(const char *s, fr_fp_attach_mode *mode)
 {
-    enum attach_mode m;
+    fr_fp_attach_mode m;
 
-    for (m = ATTACH_AUTO; m <= ATTACH_TC; m++) {
+    for (m = FR_FP_ATTACH_AUTO; m <= FR_FP_ATTACH_TC; m++) {
         if (!strcmp(s, attach_mode_names[m])) {
             *mode = m;
             return true;
@@ -217,119 +210,18 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
-static int attach_tcx(struct impair *skel, const struct options *o,
-                      struct attachment *a)
-{
-    a->link = bpf_program__attach_tcx(skel->progs.impair, o->ifindex, NULL);
-    return a->link ? 0 : -errno;
-}
-
-static int attach_tc(struct impair *skel, const struct options *o,
-                     struct attachment *a)
-{
-    LIBBPF_OPTS(bpf_tc_opts, filter, .handle = TC_HANDLE,
-                .priority = TC_PRIORITY,
-                .prog_fd = bpf_program__fd(skel->progs.impair));
-    libbpf_print_fn_t print;
-    int err;
-
-    /* libbpf rejects options whose padding is not zero. */
-    memset(&a->hook, 0, sizeof(a->hook));
-    a->hook.sz = sizeof(a->hook);
-    a->hook.ifindex = o->ifindex;
-    a->hook.attach_point = o->egress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
-    /* An existing clsact qdisc (EEXIST) is fine; keep libbpf from logging
-     * the kernel's message about it. */
-    print = libbpf_set_print(NULL);
-    err = bpf_tc_hook_create(&a->hook);
-    libbpf_set_print(print);
-    if (err && err != -EEXIST)
-        return err;
-    a->qdisc_created = !err;
-    err = bpf_tc_attach(&a->hook, &filter);
-    if (err)
-        return err;
-    a->filter_attached = true;
-    return 0;
-}
-
-/* True when the hook holds no filter at fr-impair's handle and priority. */
-static bool hook_lacks_our_filter(const struct bpf_tc_hook *hook)
-{
-    LIBBPF_OPTS(bpf_tc_opts, filter, .handle = TC_HANDLE,
-                .priority = TC_PRIORITY);
-    libbpf_print_fn_t print = libbpf_set_print(NULL);
-    int err;
-
-    /* The kernel answers EINVAL for a hook without any filter (and libbpf
-     * would log its message), ENOENT for a hook without ours. */
-    err = bpf_tc_query(hook, &filter);
-    libbpf_set_print(print);
-    return err == -EINVAL || err == -ENOENT;
-}
-
-/* Removes our filter, and the clsact qdisc if we created it and no other
- * fr-impair filter (the other direction) still uses it. */
-static void detach_tc(struct attachment *a)
-{
-    LIBBPF_OPTS(bpf_tc_opts, filter, .handle = TC_HANDLE,
-                .priority = TC_PRIORITY);
-    LIBBPF_OPTS(bpf_tc_hook, other, .ifindex = a->hook.ifindex,
-                .attach_point = a->hook.attach_point == BPF_TC_EGRESS
-                                    ? BPF_TC_INGRESS
-                                    : BPF_TC_EGRESS);
-    int err;
-
-    if (a->filter_attached) {
-        err = bpf_tc_detach(&a->hook, &filter);
-        if (err)
-            fprintf(stderr, "fr-impair: removing the tc filter failed: %s\n",
-                    strerror(-err));
-    }
-    if (!a->qdisc_created)
-        return;
-    if (!hook_lacks_our_filter(&other))
-        return;
-    a->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-    err = bpf_tc_hook_destroy(&a->hook);
-    if (err)
-        fprintf(stderr, "fr-impair: removing the clsact qdisc failed: %s\n",
-                strerror(-err));
-}
-
-static void detach(struct attachment *a)
-{
-    if (a->link)
-        bpf_link__destroy(a->link);
-    if (a->filter_attached || a->qdisc_created)
-        detach_tc(a);
-}
-
 /* Attaches in the requested mode; returns the mode used, or -1. */
 static int attach(struct impair *skel, const struct options *o,
-                  struct attachment *a)
+                  fr_fp_attachment *a)
 {
-    int err;
+    char why[256];
 
-    if (o->mode != ATTACH_TC) {
-        err = attach_tcx(skel, o, a);
-        if (!err)
-            return ATTACH_TCX;
-        fprintf(stderr, "fr-impair: tcx attach to %s failed: %s\n", o->dev,
-                strerror(-err));
-        if (o->mode == ATTACH_TCX)
-            return -1;
-        fputs("fr-impair: falling back to tc clsact\n", stderr);
+    if (fr_fp_attach(a, skel->progs.impair, o->ifindex, o->egress, o->mode,
+                     TC_HANDLE, TC_PRIORITY, why, sizeof(why)) != 0) {
+        fprintf(stderr, "fr-impair: cannot attach to %s: %s\n", o->dev, why);
+        return -1;
     }
-    err = attach_tc(skel, o, a);
-    if (!err)
-        return ATTACH_TC;
-    fprintf(stderr, "fr-impair: tc clsact attach to %s failed: %s%s\n",
-            o->dev, strerror(-err),
-            err == -EEXIST ? " (handle 1, priority 1 taken: another fr-impair?)"
-                           : "");
-    detach(a);
-    return -1;
+    return (int)a->mode;
 }
 
 static void print_stats(struct impair *skel, const char *tag)
@@ -391,7 +283,7 @@ static void run_until_stopped(struct impair *skel, const struct options *o,
 int main(int argc, char **argv)
 {
     const uint32_t key = 0;
-    struct attachment att = {0};
+    fr_fp_attachment att;
     struct impair *skel;
     struct options o;
     sigset_t stop;
@@ -422,9 +314,8 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
-    if (o.mode != ATTACH_TC)
-        bpf_program__set_expected_attach_type(
-            skel->progs.impair, o.egress ? BPF_TCX_EGRESS : BPF_TCX_INGRESS);
+    if (o.mode != FR_FP_ATTACH_TC)
+        fr_fp_set_direction(skel->progs.impair, o.egress);
     ret = impair__load(skel);
     if (ret) {
         fprintf(stderr, "fr-impair: loading the BPF program failed: %s%s\n",
@@ -453,7 +344,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     run_until_stopped(skel, &o, &stop);
-    detach(&att);
+    fr_fp_detach(&att);
     print_stats(skel, "final");
 out:
     impair__destroy(skel);
