@@ -542,4 +542,259 @@ int fr_upstream_ingress(struct __sk_buff *skb)
     return TC_ACT_UNSPEC;
 }
 
+/*
+ * Subscriber egress: rewrites a clone of an upstream packet for one
+ * subscriber (docs/FASTPATH.md, step 3). The front of the packet (UDP
+ * header, short header, the first STREAM frame's type and stream ID) is
+ * replaced in one go, its size change made with one adjust_room, so the
+ * payload never moves.
+ */
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#define IPV4_HLEN 20
+#define CSUM_CHUNK 256
+#define CSUM_CHUNKS 8       /* 2 KiB of UDP payload at most */
+#define HEAD_MAX 64         /* UDP + short header + first frame head */
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FR_FP_MAX_SLOTS);
+    __type(key, __u32);
+    __type(value, struct fr_fp_slot);
+} fr_fp_slots SEC(".maps");
+
+/* Next wire packet number of each slot, shared with userspace (mmapable)
+ * so that both senders draw from one sequence. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FR_FP_MAX_SLOTS);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __type(key, __u32);
+    __type(value, __u64);
+} fr_fp_pn SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, FR_FP_MAX_STREAMS);
+    __type(key, struct fr_fp_substream_key);
+    __type(value, __u64);
+} fr_fp_substreams SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, FR_FP_EG_REASONS);
+    __type(key, __u32);
+    __type(value, __u64);
+} fr_fp_egress_reasons SEC(".maps");
+
+/* Length of the upstream connections' DCID (the relay's own CIDs). */
+const volatile __u8 upstream_dcid_len = 8;
+
+struct head {
+    __u8 b[HEAD_MAX];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct head);
+} fr_fp_head SEC(".maps");
+
+struct csum_buf {
+    __u8 b[CSUM_CHUNK];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct csum_buf);
+} fr_fp_csum SEC(".maps");
+
+static __always_inline int egress_verdict(__u32 reason, int verdict)
+{
+    __u64 *c = bpf_map_lookup_elem(&fr_fp_egress_reasons, &reason);
+
+    if (c)
+        *c += 1;
+    return verdict;
+}
+
+static __always_inline __u32 varint_len(__u64 v)
+{
+    return v < 64 ? 1 : v < 16384 ? 2 : v < (1u << 30) ? 4 : 8;
+}
+
+/* Writes v as a QUIC varint of `len` bytes at h->b[off]. */
+static __always_inline void put_varint(struct head *h, __u32 off, __u64 v,
+                                       __u32 len)
+{
+    __u8 prefix = len == 1 ? 0x00 : len == 2 ? 0x40 : len == 4 ? 0x80 : 0xc0;
+
+#pragma unroll
+    for (__u32 i = 0; i < 8; i++)
+        if (i < len)
+            h->b[(off + i) & (HEAD_MAX - 1)] =
+                (__u8)(v >> (8 * (len - 1 - i)));
+    h->b[off & (HEAD_MAX - 1)] |= prefix;
+}
+
+/* Folds a 32-bit partial sum (as bpf_csum_diff returns it) to the 16-bit
+ * checksum, complemented, ready to store as it is. */
+static __always_inline __u16 csum_finish(__s64 partial)
+{
+    __u32 sum = (__u32)partial;
+
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (__u16)~sum;
+}
+
+/* Partial sum of the UDP segment [l4, l4 + len), read in zero-padded
+ * chunks (zeros add nothing; chunks keep 16-bit alignment). Returns the
+ * sum folded in with `seed`, or a negative value. */
+static __always_inline __s64 segment_sum(struct __sk_buff *skb, __u32 l4,
+                                         __u32 len, __s64 seed)
+{
+    __u32 zero = 0, done = 0;
+    struct csum_buf *buf = bpf_map_lookup_elem(&fr_fp_csum, &zero);
+    __s64 sum = seed;
+
+    if (!buf)
+        return -1;
+    for (int i = 0; i < CSUM_CHUNKS; i++) {
+        __u32 n = len - done;
+        if (done >= len)
+            break;
+        if (n > CSUM_CHUNK)
+            n = CSUM_CHUNK;
+        __builtin_memset(buf->b, 0, CSUM_CHUNK);
+        if (n == 0 || n > CSUM_CHUNK ||
+            bpf_skb_load_bytes(skb, l4 + done, buf->b, n))
+            return -1;
+        sum = bpf_csum_diff(NULL, 0, (__be32 *)buf->b, CSUM_CHUNK,
+                            (__wsum)sum);
+        if (sum < 0)
+            return -1;
+        done += n;
+    }
+    return done >= len ? sum : -1;
+}
+
+SEC("tc")
+int fr_subscriber_egress(struct __sk_buff *skb)
+{
+    struct fr_fp_substream_key skey = {0};
+    struct fr_fp_slot *slot;
+    __u32 zero = 0, slot_id, off, end, l4, oldhead, newhead, pnlen, fo, o;
+    __u64 sid, *sub, *pnp, pn;
+    struct {
+        __be32 src;
+        __be32 dst;
+        __u8 zero;
+        __u8 proto;
+        __be16 len;
+    } pseudo = {0};
+    __s64 sum;
+    __u16 word;
+    struct head *h;
+    __u8 first, type, ip[IPV4_HLEN] __attribute__((aligned(4)));
+    int delta;
+
+    egress_verdict(FR_FP_EG_SEEN, 0);
+    if ((skb->mark & FR_FP_MARK_MASK) != FR_FP_MARK_MAGIC)
+        return egress_verdict(FR_FP_EG_NOT_CLONE, TC_ACT_UNSPEC);
+    slot_id = skb->mark & 0xffff;
+    slot = bpf_map_lookup_elem(&fr_fp_slots, &slot_id);
+    pnp = bpf_map_lookup_elem(&fr_fp_pn, &slot_id);
+    h = bpf_map_lookup_elem(&fr_fp_head, &zero);
+    if (!slot || !pnp || !h || !slot->active)
+        return egress_verdict(FR_FP_EG_NO_SLOT, TC_ACT_SHOT);
+    if (skb->protocol != bpf_htons(ETH_P_IP) || udp_payload(skb, &off, &end) ||
+        bpf_skb_load_bytes(skb, ETH_HLEN, ip, IPV4_HLEN) || (ip[0] & 0x0f) != 5)
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    l4 = ETH_HLEN + IPV4_HLEN;
+    /* The upstream short header and the first frame, which must be STREAM. */
+    if (bpf_skb_load_bytes(skb, off, &first, 1) || (first & 0x80) ||
+        upstream_dcid_len > FR_FP_CID_MAX)
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    pnlen = (first & 3) + 1;
+    fo = off + 1 + upstream_dcid_len + pnlen;
+    if (bpf_skb_load_bytes(skb, fo, &type, 1) || (type & 0xf8) != 0x08)
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    o = fo + 1;
+    if (quic_varint(skb, &o, end, &sid))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    skey.slot = slot_id;
+    skey.upstream_stream = sid;
+    sub = bpf_map_lookup_elem(&fr_fp_substreams, &skey);
+    if (!sub)
+        return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
+
+    /* Old head: UDP header to the end of the stream ID; new head: the
+     * same for the subscriber's CID, a 4-byte packet number, its stream. */
+    oldhead = o - l4;
+    newhead = 8 + 1 + slot->dcid_len + 4 + 1 + varint_len(*sub);
+    if (slot->dcid_len > FR_FP_CID_MAX || newhead > HEAD_MAX)
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    pn = __sync_fetch_and_add(pnp, 1);
+
+    __builtin_memset(h->b, 0, HEAD_MAX);
+    /* UDP header: ports now, length and checksum below. */
+    __builtin_memcpy(&h->b[0], &slot->src_port, 2);
+    __builtin_memcpy(&h->b[2], &slot->dst_port, 2);
+    h->b[8] = 0x40 | (slot->key_phase ? 0x04 : 0) | 0x03;
+    for (__u32 i = 0; i < FR_FP_CID_MAX; i++)
+        if (i < slot->dcid_len)
+            h->b[(9 + i) & (HEAD_MAX - 1)] = slot->dcid[i];
+    o = 9 + slot->dcid_len;
+    h->b[o & (HEAD_MAX - 1)] = (__u8)(pn >> 24);
+    h->b[(o + 1) & (HEAD_MAX - 1)] = (__u8)(pn >> 16);
+    h->b[(o + 2) & (HEAD_MAX - 1)] = (__u8)(pn >> 8);
+    h->b[(o + 3) & (HEAD_MAX - 1)] = (__u8)pn;
+    h->b[(o + 4) & (HEAD_MAX - 1)] = type;
+    put_varint(h, o + 5, *sub, varint_len(*sub));
+
+    delta = (int)newhead - (int)oldhead;
+    if (delta && bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_NET, 0))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    end = (__u32)((int)end + delta);
+    word = bpf_htons((__u16)(end - l4));
+    __builtin_memcpy(&h->b[4], &word, 2);
+    if (newhead == 0 || newhead > HEAD_MAX ||
+        bpf_skb_store_bytes(skb, l4, h->b, newhead, 0))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+
+    /* IPv4 header: addresses, length, checksum. */
+    __builtin_memcpy(&ip[12], &slot->src_ip, 4);
+    __builtin_memcpy(&ip[16], &slot->dst_ip, 4);
+    word = bpf_htons((__u16)(end - ETH_HLEN));
+    __builtin_memcpy(&ip[2], &word, 2);
+    ip[10] = ip[11] = 0;
+    word = csum_finish(bpf_csum_diff(NULL, 0, (__be32 *)ip, IPV4_HLEN, 0));
+    __builtin_memcpy(&ip[10], &word, 2);
+    if (bpf_skb_store_bytes(skb, ETH_HLEN, ip, IPV4_HLEN, 0) ||
+        bpf_skb_store_bytes(skb, 0, slot->dst_mac, 6, 0) ||
+        bpf_skb_store_bytes(skb, 6, slot->src_mac, 6, 0))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+
+    /* UDP checksum over the pseudo-header and the whole segment (its
+     * checksum field still zero). */
+    pseudo.src = slot->src_ip;
+    pseudo.dst = slot->dst_ip;
+    pseudo.proto = IPPROTO_UDP_;
+    pseudo.len = bpf_htons((__u16)(end - l4));
+    sum = bpf_csum_diff(NULL, 0, (__be32 *)&pseudo, sizeof(pseudo), 0);
+    if (sum < 0 || (sum = segment_sum(skb, l4, end - l4, sum)) < 0)
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    word = csum_finish(sum);
+    if (word == 0)
+        word = 0xffff; /* zero means "no checksum" in UDP */
+    if (bpf_skb_store_bytes(skb, l4 + 6, &word, 2, 0))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    return egress_verdict(FR_FP_EG_SENT, TC_ACT_OK);
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

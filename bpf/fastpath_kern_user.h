@@ -53,6 +53,51 @@ struct fr_fp_stream {
 };
 _Static_assert(sizeof(struct fr_fp_stream) == 40, "fr_fp_stream layout");
 
+/* Clones for subscribers carry this in skb->mark, with the slot in the
+ * low 16 bits. */
+#define FR_FP_MARK_MAGIC 0xfa570000u
+#define FR_FP_MARK_MASK 0xffff0000u
+#define FR_FP_MAX_SLOTS 4096
+
+/* Value of fr_fp_slots: where and how a subscriber's copies go. Addresses
+ * and ports are in network byte order. */
+struct fr_fp_slot {
+    __u8 dst_mac[6];
+    __u8 src_mac[6];
+    __u32 src_ip;
+    __u32 dst_ip;
+    __u16 src_port;
+    __u16 dst_port;
+    __u8 active;
+    __u8 key_phase;          /* of the newest packet ngtcp2 wrote */
+    __u8 dcid_len;
+    __u8 dcid[FR_FP_CID_MAX];
+    __u8 pad[5];
+};
+_Static_assert(sizeof(struct fr_fp_slot) == 52, "fr_fp_slot layout");
+
+/* Key of fr_fp_substreams: an upstream stream as one subscriber gets it;
+ * the value is the subscriber's stream ID (__u64). */
+struct fr_fp_substream_key {
+    __u32 slot;
+    __u32 pad;
+    __u64 upstream_stream;
+};
+_Static_assert(sizeof(struct fr_fp_substream_key) == 16,
+               "fr_fp_substream_key layout");
+
+/* Why the subscriber egress program did what it did; counted in the
+ * per-CPU array fr_fp_egress_reasons. */
+enum fr_fp_egress_reason {
+    FR_FP_EG_SEEN = 0,       /* every packet the program ran on */
+    FR_FP_EG_NOT_CLONE,      /* not one of our clones: untouched */
+    FR_FP_EG_NO_SLOT,        /* a clone for an inactive slot: dropped */
+    FR_FP_EG_UNSUPPORTED,    /* a clone we cannot rewrite: dropped */
+    FR_FP_EG_NO_STREAM,      /* no subscriber stream for it: dropped */
+    FR_FP_EG_SENT,           /* rewritten and sent */
+    FR_FP_EG_REASONS
+};
+
 /* The longest SUBGROUP_HEADER (type, alias, group, subgroup as 9-byte
  * varints and a priority byte) is 37 bytes. */
 #define FR_FP_HEADER_MAX 48

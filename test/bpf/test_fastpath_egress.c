@@ -1,0 +1,315 @@
+/*
+ * The subscriber-egress program through BPF_PROG_TEST_RUN: fixture clones
+ * in, the exact bytes a subscriber must receive out (MACs, addresses,
+ * ports, IPv4 and UDP checksums, CIDs of several lengths, the 4-byte wire
+ * packet number from the slot's counter, key phase, translated stream ID),
+ * and the packets it must leave alone or drop.
+ */
+#include "fr_test.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "fastpath.skel.h"
+#include "fastpath_kern_user.h"
+
+#define SLOT 5
+#define UP_SID 7
+#define SUB_SID 70 /* a 2-byte varint where the upstream ID takes 1 */
+#define DATA_LEN 100
+
+static const uint8_t up_cid[8] = {0xa0, 0xa1, 0xa2, 0xa3,
+                                  0xa4, 0xa5, 0xa6, 0xa7};
+
+/* RFC 1071 checksum of the given bytes with an initial sum. */
+static uint16_t inet_sum(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Writes Ethernet + IPv4 + UDP headers (checksums filled) around the UDP
+ * payload already at out + 42; returns the frame length. */
+static size_t wrap(uint8_t *out, size_t payload, const uint8_t *dmac,
+                   const uint8_t *smac, const char *src, const char *dst,
+                   uint16_t sport, uint16_t dport)
+{
+    uint8_t *ip = out + 14, *udp = ip + 20, pseudo[12];
+    uint16_t total = (uint16_t)(20 + 8 + payload), ulen = (uint16_t)(8 + payload);
+    uint16_t c;
+
+    memcpy(out, dmac, 6);
+    memcpy(out + 6, smac, 6);
+    out[12] = 0x08;
+    out[13] = 0x00;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)(total >> 8);
+    ip[3] = (uint8_t)total;
+    ip[8] = 64;
+    ip[9] = 17;
+    inet_pton(AF_INET, src, ip + 12);
+    inet_pton(AF_INET, dst, ip + 16);
+    c = inet_sum(ip, 20, 0);
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    udp[0] = (uint8_t)(sport >> 8);
+    udp[1] = (uint8_t)sport;
+    udp[2] = (uint8_t)(dport >> 8);
+    udp[3] = (uint8_t)dport;
+    udp[4] = (uint8_t)(ulen >> 8);
+    udp[5] = (uint8_t)ulen;
+    udp[6] = udp[7] = 0;
+    memcpy(pseudo, ip + 12, 8);
+    pseudo[8] = 0;
+    pseudo[9] = 17;
+    pseudo[10] = (uint8_t)(ulen >> 8);
+    pseudo[11] = (uint8_t)ulen;
+    {
+        uint32_t sum = 0;
+        for (size_t i = 0; i < 12; i += 2)
+            sum += (uint32_t)pseudo[i] << 8 | pseudo[i + 1];
+        c = inet_sum(udp, ulen, sum);
+    }
+    if (c == 0)
+        c = 0xffff;
+    udp[6] = (uint8_t)(c >> 8);
+    udp[7] = (uint8_t)c;
+    return 42 + payload;
+}
+
+static const uint8_t up_dmac[6] = {2, 0, 0, 0, 0, 1};
+static const uint8_t up_smac[6] = {2, 0, 0, 0, 0, 2};
+static const uint8_t sub_dmac[6] = {2, 0, 0, 0, 0xbb, 1};
+static const uint8_t sub_smac[6] = {2, 0, 0, 0, 0xbb, 2};
+
+/* The STREAM frame's fields after its stream ID, data, and the tag. */
+static size_t frame_rest(uint8_t *p)
+{
+    size_t n = 0;
+
+    p[n++] = 0x45; /* offset 1400 */
+    p[n++] = 0x78;
+    p[n++] = 0x40; /* length 100 */
+    p[n++] = DATA_LEN;
+    for (int i = 0; i < DATA_LEN; i++)
+        p[n++] = (uint8_t)(i * 3);
+    memset(p + n, 0, 16);
+    return n + 16;
+}
+
+/* An upstream packet as the relay received it. */
+static size_t upstream_packet(uint8_t *out)
+{
+    uint8_t *q = out + 42;
+    size_t n = 0;
+
+    q[n++] = 0x41; /* short header, 2-byte packet number */
+    memcpy(q + n, up_cid, 8);
+    n += 8;
+    q[n++] = 0x12;
+    q[n++] = 0x34;
+    q[n++] = 0x0e; /* STREAM with OFF and LEN */
+    q[n++] = UP_SID;
+    n += frame_rest(q + n);
+    return wrap(out, n, up_dmac, up_smac, "198.18.1.1", "198.18.1.2", 4433,
+                4433);
+}
+
+/* What the subscriber must get. */
+static size_t expected_packet(uint8_t *out, const uint8_t *cid, size_t cidlen,
+                              uint32_t pn)
+{
+    uint8_t *q = out + 42;
+    size_t n = 0;
+
+    q[n++] = 0x40 | 0x04 | 0x03; /* key phase 1, 4-byte packet number */
+    memcpy(q + n, cid, cidlen);
+    n += cidlen;
+    q[n++] = (uint8_t)(pn >> 24);
+    q[n++] = (uint8_t)(pn >> 16);
+    q[n++] = (uint8_t)(pn >> 8);
+    q[n++] = (uint8_t)pn;
+    q[n++] = 0x0e;
+    q[n++] = 0x40 | (SUB_SID >> 8);
+    q[n++] = SUB_SID & 0xff;
+    n += frame_rest(q + n);
+    return wrap(out, n, sub_dmac, sub_smac, "198.18.2.1", "198.18.2.2", 4433,
+                51000);
+}
+
+static struct fastpath *load(void)
+{
+    struct fastpath *skel = fastpath__open();
+
+    assert_non_null(skel);
+    skel->rodata->upstream_dcid_len = 8;
+    assert_int_equal(fastpath__load(skel), 0);
+    return skel;
+}
+
+static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
+                     int active)
+{
+    struct fr_fp_slot s;
+    uint32_t key = SLOT;
+
+    memset(&s, 0, sizeof(s));
+    memcpy(s.dst_mac, sub_dmac, 6);
+    memcpy(s.src_mac, sub_smac, 6);
+    inet_pton(AF_INET, "198.18.2.1", &s.src_ip);
+    inet_pton(AF_INET, "198.18.2.2", &s.dst_ip);
+    s.src_port = htons(4433);
+    s.dst_port = htons(51000);
+    s.active = (uint8_t)active;
+    s.key_phase = 1;
+    s.dcid_len = (uint8_t)cidlen;
+    memcpy(s.dcid, cid, cidlen);
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), &s, sizeof(s), 0),
+                     0);
+}
+
+static void set_stream(struct fastpath *skel)
+{
+    struct fr_fp_substream_key k = {.slot = SLOT, .upstream_stream = UP_SID};
+    uint64_t sub = SUB_SID;
+
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_substreams, &k,
+                                          sizeof(k), &sub, sizeof(sub), 0),
+                     0);
+}
+
+static void set_pn(struct fastpath *skel, uint64_t pn)
+{
+    uint32_t key = SLOT;
+
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_pn, &key,
+                                          sizeof(key), &pn, sizeof(pn), 0),
+                     0);
+}
+
+static uint64_t get_pn(struct fastpath *skel)
+{
+    uint32_t key = SLOT;
+    uint64_t pn;
+
+    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_pn, &key,
+                                          sizeof(key), &pn, sizeof(pn), 0),
+                     0);
+    return pn;
+}
+
+/* Runs one packet with skb->mark; returns the verdict, output in out. */
+static int run(struct fastpath *skel, uint32_t mark, const uint8_t *in,
+               size_t inlen, uint8_t *out, uint32_t *outlen)
+{
+    struct __sk_buff ctx = {.mark = mark};
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)inlen,
+                .data_out = out, .data_size_out = *outlen, .ctx_in = &ctx,
+                .ctx_size_in = sizeof(ctx));
+
+    assert_int_equal(bpf_prog_test_run_opts(
+                         bpf_program__fd(skel->progs.fr_subscriber_egress),
+                         &opts),
+                     0);
+    *outlen = opts.data_size_out;
+    return (int)opts.retval;
+}
+
+static void rewrite_with_cid(size_t cidlen)
+{
+    static const uint8_t cid[20] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6,
+                                    0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd,
+                                    0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3};
+    uint8_t in[512], out[512], want[512];
+    uint32_t outlen = sizeof(out);
+    size_t inlen, wantlen;
+    struct fastpath *skel = load();
+
+    set_slot(skel, cid, cidlen, 1);
+    set_stream(skel);
+    set_pn(skel, 0x01020304);
+    inlen = upstream_packet(in);
+    wantlen = expected_packet(want, cid, cidlen, 0x01020304);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     0 /* TC_ACT_OK */);
+    assert_int_equal(outlen, wantlen);
+    assert_memory_equal(out, want, wantlen);
+    assert_int_equal(get_pn(skel), 0x01020305);
+    fastpath__destroy(skel);
+}
+
+static void test_rewrite_cid_lengths(void **state)
+{
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    rewrite_with_cid(0);
+    rewrite_with_cid(8);
+    rewrite_with_cid(12);
+    rewrite_with_cid(20);
+}
+
+static void test_untouched_and_dropped(void **state)
+{
+    static const uint8_t cid[4] = {1, 2, 3, 4};
+    uint8_t in[512], out[512];
+    uint32_t outlen;
+    size_t inlen;
+    struct fastpath *skel;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = load();
+    inlen = upstream_packet(in);
+
+    /* Not one of our clones: passes unchanged. */
+    outlen = sizeof(out);
+    assert_int_equal(run(skel, 0, in, inlen, out, &outlen), -1);
+    assert_int_equal(outlen, inlen);
+    assert_memory_equal(out, in, inlen);
+
+    /* A clone for a slot that is not active: dropped. */
+    set_slot(skel, cid, sizeof(cid), 0);
+    outlen = sizeof(out);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     2 /* TC_ACT_SHOT */);
+
+    /* Active, but the stream has no subscriber stream: dropped, and the
+     * packet number is not spent. */
+    set_slot(skel, cid, sizeof(cid), 1);
+    set_pn(skel, 9);
+    outlen = sizeof(out);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     2);
+    assert_int_equal(get_pn(skel), 9);
+
+    /* A long-header packet is never rewritten. */
+    set_stream(skel);
+    in[42] = 0xc0;
+    outlen = sizeof(out);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     2);
+    assert_int_equal(get_pn(skel), 9);
+    fastpath__destroy(skel);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rewrite_cid_lengths),
+        cmocka_unit_test(test_untouched_and_dropped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
