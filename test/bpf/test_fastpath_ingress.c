@@ -15,6 +15,7 @@
 #include "fastpath.skel.h"
 #include "fastpath_kern_user.h"
 #include "moq_pair.h"
+#include "packet.h"
 
 #define ALIAS 300              /* a 2-byte draft-18 varint */
 #define FIRST_GROUP 70000      /* 3-byte varints */
@@ -169,37 +170,18 @@ static void publish(void)
     }
 }
 
-/* Wraps a UDP payload in Ethernet, IPv4 and UDP headers. */
-static size_t frame(uint8_t *out, const uint8_t *payload, size_t len,
-                    uint8_t proto)
-{
-    uint8_t *ip = out + 14, *udp = ip + 20;
-    uint16_t total = (uint16_t)(20 + 8 + len);
-
-    memset(out, 0, 42);
-    out[12] = 0x08; /* IPv4 */
-    ip[0] = 0x45;
-    ip[2] = (uint8_t)(total >> 8);
-    ip[3] = (uint8_t)total;
-    ip[8] = 64;
-    ip[9] = proto;
-    inet_pton(AF_INET, "198.18.0.2", ip + 12);
-    inet_pton(AF_INET, "198.18.0.1", ip + 16);
-    udp[0] = 0x11;
-    udp[1] = 0x51;
-    udp[2] = 0x13;
-    udp[3] = 0x88;
-    udp[4] = (uint8_t)((8 + len) >> 8);
-    udp[5] = (uint8_t)(8 + len);
-    memcpy(udp + 8, payload, len);
-    return 42 + len;
-}
+static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1};
+static const uint8_t mac_b[6] = {2, 0, 0, 0, 0, 2};
 
 static int run_packet(struct fastpath *skel, const uint8_t *data, size_t len,
                       uint8_t proto)
 {
     uint8_t buf[2048];
-    size_t n = frame(buf, data, len, proto);
+    size_t n;
+
+    memcpy(buf + FR_TEST_L4_OFFSET, data, len);
+    n = fr_test_frame(buf, len, mac_a, mac_b, "198.18.0.2", "198.18.0.1",
+                      4433, 5000, proto);
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = n);
 
     assert_int_equal(bpf_prog_test_run_opts(
