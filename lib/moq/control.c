@@ -191,12 +191,7 @@ static void on_publish_namespace(fr_moq_session *s, fr_moq_rstream *rs,
 
     if (!r)
         return;
-    memset(&ns, 0, sizeof(ns));
-    ns.nfields = m->ns.nfields;
-    for (size_t i = 0; i < m->ns.nfields; i++) {
-        ns.ns[i].data = m->ns.fields[i].base;
-        ns.ns[i].len = m->ns.fields[i].len;
-    }
+    fr_moq_ns_from_wire(&ns, &m->ns);
     if (fr_moq_name_copy_set(&r->name, &ns) != 0) {
         fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "out of memory");
         return;

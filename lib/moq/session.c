@@ -81,24 +81,35 @@ void fr_moq_name_copy_free(fr_moq_name_copy *c)
     c->bytes = NULL;
 }
 
+void fr_moq_ns_from_wire(fr_moq_name *n, const fr_moq_namespace *ns)
+{
+    memset(n, 0, sizeof(*n));
+    n->nfields = ns->nfields;
+    for (size_t i = 0; i < ns->nfields; i++) {
+        n->ns[i].data = ns->fields[i].base;
+        n->ns[i].len = ns->fields[i].len;
+    }
+}
+
+void fr_moq_ns_to_wire(fr_moq_namespace *ns, const fr_moq_name *n)
+{
+    ns->nfields = n->nfields;
+    for (size_t i = 0; i < n->nfields; i++) {
+        ns->fields[i].base = n->ns[i].data;
+        ns->fields[i].len = n->ns[i].len;
+    }
+}
+
 void fr_moq_name_from_wire(fr_moq_name *n, const fr_moq_track_ref *t)
 {
-    n->nfields = t->ns.nfields;
-    for (size_t i = 0; i < t->ns.nfields; i++) {
-        n->ns[i].data = t->ns.fields[i].base;
-        n->ns[i].len = t->ns.fields[i].len;
-    }
+    fr_moq_ns_from_wire(n, &t->ns);
     n->track.data = t->name.base;
     n->track.len = t->name.len;
 }
 
 void fr_moq_name_to_wire(fr_moq_track_ref *t, const fr_moq_name *n)
 {
-    t->ns.nfields = n->nfields;
-    for (size_t i = 0; i < n->nfields; i++) {
-        t->ns.fields[i].base = n->ns[i].data;
-        t->ns.fields[i].len = n->ns[i].len;
-    }
+    fr_moq_ns_to_wire(&t->ns, n);
     t->name.base = n->track.data;
     t->name.len = n->track.len;
 }
@@ -579,11 +590,7 @@ int fr_moq_publish_namespace(fr_moq_session *s, const fr_moq_name *ns,
     memset(&m, 0, sizeof(m));
     m.type = FR_MOQ_MSG_PUBLISH_NAMESPACE;
     m.u.ns_request.request_id = r->id;
-    m.u.ns_request.ns.nfields = ns->nfields;
-    for (size_t i = 0; i < ns->nfields; i++) {
-        m.u.ns_request.ns.fields[i].base = ns->ns[i].data;
-        m.u.ns_request.ns.fields[i].len = ns->ns[i].len;
-    }
+    fr_moq_ns_to_wire(&m.u.ns_request.ns, ns);
     rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
     if (rv) {
         fr_moq_req_free(r);

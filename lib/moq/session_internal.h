@@ -193,6 +193,10 @@ void fr_moq_req_free(fr_moq_req *r);
 void fr_moq_req_close(fr_moq_req *r);
 int fr_moq_name_copy_set(fr_moq_name_copy *dst, const fr_moq_name *src);
 void fr_moq_name_copy_free(fr_moq_name_copy *c);
+/* Namespaces and full names between the API's and the codec's form
+ * (views, no copies). */
+void fr_moq_ns_from_wire(fr_moq_name *n, const fr_moq_namespace *ns);
+void fr_moq_ns_to_wire(fr_moq_namespace *ns, const fr_moq_name *n);
 void fr_moq_name_from_wire(fr_moq_name *n, const fr_moq_track_ref *t);
 void fr_moq_name_to_wire(fr_moq_track_ref *t, const fr_moq_name *n);
 /* Stream priority for a subscription's data: after control and request
