@@ -417,6 +417,11 @@ int fr_moq_rstream_reset(fr_moq_session *s, fr_moq_rstream *rs,
 {
     if (rs->kind == FR_RS_SUBGROUP && rs->hdr_done)
         return subgroup_end(s, rs, 1, code);
+    if (rs->kind == FR_RS_UNKNOWN || rs->kind == FR_RS_SUBGROUP) {
+        rstream_drop(s, rs);
+        fr_moq_unattributed_stream(s);
+        return 0;
+    }
     if (rs->kind == FR_RS_FETCH && rs->fetch) {
         fr_moq_fetch *f = rs->fetch;
         rstream_drop(s, rs);

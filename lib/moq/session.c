@@ -387,9 +387,35 @@ void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,
 
 void fr_moq_sub_maybe_done(fr_moq_sub *sub)
 {
-    if (sub->done_pending && sub->streams_open == 0 &&
-        sub->streams_seen >= sub->streams_expected)
+    fr_moq_session *s = sub->s;
+    uint64_t missing;
+
+    if (!sub->done_pending || sub->streams_open)
+        return;
+    /* Streams reset before their header (a publisher giving up on a
+     * subscriber that fell behind) never show whose they were; count
+     * them for the subscription that still waits for streams. */
+    missing = sub->streams_expected > sub->streams_seen
+                  ? sub->streams_expected - sub->streams_seen
+                  : 0;
+    if (missing && s->unattributed >= missing) {
+        s->unattributed -= missing;
+        sub->streams_seen += missing;
+    }
+    if (sub->streams_seen >= sub->streams_expected)
         fr_moq_sub_end(sub, 0, sub->done_status, sub->done_reason);
+}
+
+void fr_moq_unattributed_stream(fr_moq_session *s)
+{
+    s->unattributed++;
+    for (fr_moq_req *r = s->reqs, *next; r; r = next) {
+        next = r->next;
+        if (r->sub && r->sub->done_pending) {
+            fr_moq_sub_maybe_done(r->sub);
+            return; /* one stream ends at most one wait */
+        }
+    }
 }
 
 int fr_moq_unsubscribe(fr_moq_sub *sub)
@@ -1188,8 +1214,14 @@ static int stream_reset(fr_moq_session *s, int64_t sid, uint64_t code)
 {
     fr_moq_rstream *rs = fr_hmap_find_u64(&s->rstreams, (uint64_t)sid);
 
-    if (!rs || s->closed)
+    if (s->closed)
         return 0;
+    if (!rs) {
+        /* A unidirectional stream reset before any of its bytes came. */
+        if (sid & 2)
+            fr_moq_unattributed_stream(s);
+        return 0;
+    }
     switch (rs->kind) {
     case FR_RS_CONTROL:
         fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION, "control stream reset");

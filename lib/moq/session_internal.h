@@ -167,6 +167,9 @@ struct fr_moq_session {
     char gone_reason[256];
     uint64_t next_request_id;
     uint64_t next_alias;
+    /* Data streams reset before their header said whose they were: they
+     * count towards subscriptions whose PUBLISH_DONE waits for streams. */
+    uint64_t unattributed;
     fr_hmap rstreams;     /* stream id -> fr_moq_rstream */
     fr_hmap requests;     /* request id -> fr_moq_req */
     fr_hmap aliases;      /* track alias -> fr_moq_sub */
@@ -185,6 +188,9 @@ void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,
                     const char *reason);
 /* Ends a subscription whose PUBLISH_DONE came once its streams are done. */
 void fr_moq_sub_maybe_done(fr_moq_sub *sub);
+/* A data stream ended before it could be attributed: recheck waiting
+ * subscriptions. */
+void fr_moq_unattributed_stream(fr_moq_session *s);
 void fr_moq_fetch_end(fr_moq_fetch *f, int rejected, uint64_t code,
                       const char *reason);
 void fr_moq_pub_end(fr_moq_pub *pub);
