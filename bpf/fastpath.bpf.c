@@ -32,8 +32,9 @@
 #define PADDING_CHUNKS 192  /* 8-byte chunks checked for padding */
 #define MAX_ACK_RANGES 16
 
-/* Length of our connection IDs (fr_quic_settings.cid_len), set at load. */
-const volatile __u8 dcid_len = 8;
+/* Length of the relay's own connection IDs (fr_quic_settings.cid_len),
+ * which upstream packets carry as DCID; set at load. */
+const volatile __u8 upstream_dcid_len = 8;
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -75,6 +76,34 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } fr_fp_reasons SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FR_FP_MAX_SLOTS);
+    __type(key, __u32);
+    __type(value, struct fr_fp_slot);
+} fr_fp_slots SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, FR_FP_MAX_STREAMS);
+    __type(key, struct fr_fp_substream_key);
+    __type(value, __u64);
+} fr_fp_substreams SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct fr_fp_track_key);
+    __type(value, struct fr_fp_subscribers);
+} fr_fp_track_slots SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FR_FP_MAX_SLOTS);
+    __type(key, __u32);
+    __type(value, struct fr_fp_pool);
+} fr_fp_pools SEC(".maps");
 
 static __always_inline void count(__u32 reason)
 {
@@ -350,20 +379,27 @@ static __always_inline int all_padding(struct __sk_buff *skb, __u32 off,
     return off >= end;
 }
 
+/* What fr_fp_stream_frame found. */
+struct frame_out {
+    __u32 next;             /* offset after the frame */
+    __u32 pad;
+    __u64 stream_id;
+    __u64 offset;           /* stream offset of its data */
+};
+
 /* One STREAM frame whose type byte is at `off`, of the upstream
- * connection slot << 8 | frame type (BPF functions take five arguments);
- * stores the offset after it in *next. Returns a fr_fp_reason, 0 when the
- * frame is media. Global, so the verifier checks it once rather than in
- * every frame-walk state. */
+ * connection slot << 8 | frame type (BPF functions take five arguments).
+ * Returns a fr_fp_reason, 0 when the frame is media. Global, so the
+ * verifier checks it once rather than in every frame-walk state. */
 __noinline int fr_fp_stream_frame(struct __sk_buff *skb, __u32 off, __u32 end,
-                                  __u32 slot_type, __u32 *next)
+                                  __u32 slot_type, struct frame_out *out)
 {
     struct fr_fp_stream_key key = {.slot = slot_type >> 8};
     __u32 type = slot_type & 0xff;
     __u64 offset = 0, len;
     __u32 data;
 
-    if (!next)
+    if (!out)
         return FR_FP_MALFORMED;
     off += 1;
     if (quic_varint(skb, &off, end, &key.stream_id) ||
@@ -378,7 +414,9 @@ __noinline int fr_fp_stream_frame(struct __sk_buff *skb, __u32 off, __u32 end,
     data = off;
     if (len > end - data)
         return FR_FP_MALFORMED;
-    *next = data + (__u32)len;
+    out->next = data + (__u32)len;
+    out->stream_id = key.stream_id;
+    out->offset = offset;
     if (!(key.stream_id & 0x02))
         return FR_FP_NOT_MEDIA; /* bidirectional: requests, not media */
     if (offset == 0)
@@ -430,6 +468,9 @@ struct walk {
     __u32 slot;
     int verdict;
     int media;              /* a STREAM frame of a media stream was seen */
+    int multi;              /* ... and another one after it */
+    __u64 stream_id;        /* the first media frame's stream */
+    __u64 offset;           /* and its offset */
     int ack;                /* ACK frames were skipped (a flag, not a count:
                                a count keeps the verifier from converging
                                on the loop body) */
@@ -439,7 +480,7 @@ struct walk {
 static long walk_frame(__u32 index, void *arg)
 {
     struct walk *w = arg;
-    __u32 next = w->end;
+    struct frame_out fo = {.next = w->end};
     __u8 type;
     int r;
 
@@ -473,11 +514,15 @@ static long walk_frame(__u32 index, void *arg)
         w->verdict = FR_FP_UNKNOWN_FRAME;
         return 1;
     }
-    r = fr_fp_stream_frame(w->skb, w->off, w->end, w->slot << 8 | type,
-                           &next);
-    w->off = next;
-    if (r == 0)
+    r = fr_fp_stream_frame(w->skb, w->off, w->end, w->slot << 8 | type, &fo);
+    w->off = fo.next;
+    if (r == 0 && w->media) {
+        w->multi = 1;
+    } else if (r == 0) {
         w->media = 1;
+        w->stream_id = fo.stream_id;
+        w->offset = fo.offset;
+    }
     /* Later frames may still carry subgroup headers worth recording; the
      * first problem decides the packet. */
     if (r && w->verdict == FR_FP_FORWARDABLE)
@@ -485,21 +530,102 @@ static long walk_frame(__u32 index, void *arg)
     return r == FR_FP_MALFORMED;
 }
 
-/* Classifies a short-header packet's frames; returns a fr_fp_reason. */
-static __always_inline int frames(struct __sk_buff *skb, __u32 off, __u32 end,
-                                  __u32 slot)
+/* Classifies a short-header packet's frames (walk state in *w); returns a
+ * fr_fp_reason. */
+static __always_inline int frames(struct walk *w)
 {
-    struct walk w = {.skb = skb, .off = off, .end = end, .slot = slot,
-                     .verdict = FR_FP_FORWARDABLE};
-
-    bpf_loop(MAX_FRAMES, walk_frame, &w, 0);
-    if (w.verdict == FR_FP_FORWARDABLE && w.off < w.end)
+    w->verdict = FR_FP_FORWARDABLE;
+    bpf_loop(MAX_FRAMES, walk_frame, w, 0);
+    if (w->verdict == FR_FP_FORWARDABLE && w->off < w->end)
         return FR_FP_UNKNOWN_FRAME; /* more frames than we walk */
-    if (w.verdict == FR_FP_FORWARDABLE && !w.media)
+    if (w->verdict == FR_FP_FORWARDABLE && !w->media)
         return FR_FP_NOT_MEDIA; /* ACK, PING or padding alone */
-    if (w.verdict == FR_FP_FORWARDABLE && w.ack)
+    if (w->verdict == FR_FP_FORWARDABLE && w->ack)
         return FR_FP_NEEDS_ACK_STRIP;
-    return w.verdict;
+    /* The egress translates the first frame's stream ID only. */
+    if (w->verdict == FR_FP_FORWARDABLE && w->multi)
+        return FR_FP_MULTI_STREAM;
+    return w->verdict;
+}
+
+/* Copies of one packet, one per subscriber slot of its track. */
+struct fanout {
+    struct __sk_buff *skb;
+    struct fr_fp_subscribers *subs;
+    __u64 stream_id;
+    __u64 offset;
+};
+
+/* The subscriber stream that an upstream stream maps to for `slot_id`:
+ * taken from the slot's pool at the stream's first packet. */
+static __always_inline int substream(__u32 slot_id, __u64 stream_id,
+                                     __u64 offset)
+{
+    struct fr_fp_substream_key k = {.slot = slot_id,
+                                    .upstream_stream = stream_id};
+    struct fr_fp_pool *pool;
+    __u64 id;
+    __u32 i;
+
+    if (bpf_map_lookup_elem(&fr_fp_substreams, &k))
+        return 0;
+    if (offset != 0)
+        return -1; /* its start went up to userspace */
+    pool = bpf_map_lookup_elem(&fr_fp_pools, &slot_id);
+    if (!pool)
+        return -1;
+    /* One compare-and-swap: head never passes tail, so an ID is never
+     * skipped; losing the race to another CPU counts as empty. */
+    i = pool->head;
+    if (i == pool->tail ||
+        __sync_val_compare_and_swap(&pool->head, i, i + 1) != i)
+        return -1;
+    id = pool->ids[i % FR_FP_POOL_SIZE];
+    return bpf_map_update_elem(&fr_fp_substreams, &k, &id, BPF_NOEXIST);
+}
+
+static long fan_one(__u32 i, void *arg)
+{
+    struct fanout *f = arg;
+    struct fr_fp_slot *slot;
+    __u32 slot_id;
+
+    if (i >= FR_FP_MAX_FANOUT)
+        return 1;
+    slot_id = f->subs->slots[i];
+    slot = bpf_map_lookup_elem(&fr_fp_slots, &slot_id);
+    if (!slot || !slot->active)
+        return 0;
+    if (substream(slot_id, f->stream_id, f->offset)) {
+        count(FR_FP_NO_SUBSTREAM);
+        return 0;
+    }
+    f->skb->mark = FR_FP_MARK_MAGIC | slot_id;
+    if (bpf_clone_redirect(f->skb, slot->ifindex, 0) == 0)
+        count(FR_FP_CLONES);
+    return 0;
+}
+
+/* Sends a copy of the packet to every subscriber of its track. */
+static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
+                                    const struct walk *w)
+{
+    struct fr_fp_stream_key sk = {.slot = up_slot, .stream_id = w->stream_id};
+    struct fr_fp_track_key tk = {.upstream_slot = up_slot};
+    struct fanout f = {.skb = skb, .stream_id = w->stream_id,
+                       .offset = w->offset};
+    struct fr_fp_stream *st = bpf_map_lookup_elem(&fr_fp_streams, &sk);
+    __u32 n;
+
+    if (!st)
+        return;
+    tk.track_alias = st->track_alias;
+    f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
+    if (!f.subs)
+        return;
+    n = f.subs->count < FR_FP_MAX_FANOUT ? f.subs->count : FR_FP_MAX_FANOUT;
+    bpf_loop(n, fan_one, &f, 0);
+    skb->mark = 0;
 }
 
 SEC("tc")
@@ -507,6 +633,7 @@ int fr_upstream_ingress(struct __sk_buff *skb)
 {
     struct fr_fp_cid_key key = {0};
     struct fr_fp_upstream *up;
+    struct walk w = {0};
     __u32 off, end, pnlen;
     __u8 first;
     int verdict;
@@ -521,10 +648,10 @@ int fr_upstream_ingress(struct __sk_buff *skb)
         count(FR_FP_LONG_HEADER);
         return TC_ACT_UNSPEC;
     }
-    key.len = dcid_len;
-    if (dcid_len == 0 || dcid_len > FR_FP_CID_MAX ||
-        off + 1 + dcid_len + 4 + QUIC_TAG_LEN > end ||
-        bpf_skb_load_bytes(skb, off + 1, key.cid, dcid_len & 0x1f)) {
+    key.len = upstream_dcid_len;
+    if (upstream_dcid_len == 0 || upstream_dcid_len > FR_FP_CID_MAX ||
+        off + 1 + upstream_dcid_len + 4 + QUIC_TAG_LEN > end ||
+        bpf_skb_load_bytes(skb, off + 1, key.cid, upstream_dcid_len & 0x1f)) {
         count(FR_FP_NOT_QUIC);
         return TC_ACT_UNSPEC;
     }
@@ -536,9 +663,14 @@ int fr_upstream_ingress(struct __sk_buff *skb)
     /* Cleartext mode: header protection is the identity, so the packet
      * number length is readable in the first byte. */
     pnlen = (first & 0x03) + 1;
-    verdict = frames(skb, off + 1 + dcid_len + pnlen, end - QUIC_TAG_LEN,
-                     up->slot);
+    w.skb = skb;
+    w.off = off + 1 + upstream_dcid_len + pnlen;
+    w.end = end - QUIC_TAG_LEN;
+    w.slot = up->slot;
+    verdict = frames(&w);
     count(verdict);
+    if (verdict == FR_FP_FORWARDABLE)
+        fan_out(skb, up->slot, &w);
     return TC_ACT_UNSPEC;
 }
 
@@ -557,13 +689,6 @@ int fr_upstream_ingress(struct __sk_buff *skb)
 #define CSUM_CHUNKS 8       /* 2 KiB of UDP payload at most */
 #define HEAD_MAX 64         /* UDP + short header + first frame head */
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, FR_FP_MAX_SLOTS);
-    __type(key, __u32);
-    __type(value, struct fr_fp_slot);
-} fr_fp_slots SEC(".maps");
-
 /* Next wire packet number of each slot, shared with userspace (mmapable)
  * so that both senders draw from one sequence. */
 struct {
@@ -575,21 +700,11 @@ struct {
 } fr_fp_pn SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, FR_FP_MAX_STREAMS);
-    __type(key, struct fr_fp_substream_key);
-    __type(value, __u64);
-} fr_fp_substreams SEC(".maps");
-
-struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, FR_FP_EG_REASONS);
     __type(key, __u32);
     __type(value, __u64);
 } fr_fp_egress_reasons SEC(".maps");
-
-/* Length of the upstream connections' DCID (the relay's own CIDs). */
-const volatile __u8 upstream_dcid_len = 8;
 
 struct head {
     __u8 b[HEAD_MAX];

@@ -68,11 +68,12 @@ struct fr_fp_slot {
     __u32 dst_ip;
     __u16 src_port;
     __u16 dst_port;
+    __u32 ifindex;           /* where its copies leave */
     __u8 active;
     __u8 key_phase;          /* of the newest packet ngtcp2 wrote */
     __u8 dcid_len;
     __u8 dcid[FR_FP_CID_MAX];
-    __u8 pad[5];
+    __u8 pad;
 };
 _Static_assert(sizeof(struct fr_fp_slot) == 52, "fr_fp_slot layout");
 
@@ -85,6 +86,35 @@ struct fr_fp_substream_key {
 };
 _Static_assert(sizeof(struct fr_fp_substream_key) == 16,
                "fr_fp_substream_key layout");
+
+/* Key of fr_fp_track_slots: a track of an upstream connection; the value
+ * lists the subscriber slots that get it. */
+#define FR_FP_MAX_FANOUT 63
+struct fr_fp_track_key {
+    __u32 upstream_slot;
+    __u32 pad;
+    __u64 track_alias;
+};
+_Static_assert(sizeof(struct fr_fp_track_key) == 16, "fr_fp_track_key layout");
+
+struct fr_fp_subscribers {
+    __u32 count;
+    __u32 slots[FR_FP_MAX_FANOUT];
+};
+_Static_assert(sizeof(struct fr_fp_subscribers) == 256,
+               "fr_fp_subscribers layout");
+
+/* Value of fr_fp_pools (one per slot): unidirectional stream IDs userspace
+ * opened on the subscriber's connection for the kernel to use. head and
+ * tail count freely (wrapping); the kernel takes ids[head % size] while
+ * head != tail, userspace refills ids[tail % size] and then moves tail. */
+#define FR_FP_POOL_SIZE 32
+struct fr_fp_pool {
+    __u32 head;
+    __u32 tail;
+    __u64 ids[FR_FP_POOL_SIZE];
+};
+_Static_assert(sizeof(struct fr_fp_pool) == 264, "fr_fp_pool layout");
 
 /* Why the subscriber egress program did what it did; counted in the
  * per-CPU array fr_fp_egress_reasons. */
@@ -125,6 +155,11 @@ enum fr_fp_reason {
     FR_FP_SPLIT_HEADER,      /* ... of which it spanned STREAM frames */
     FR_FP_FORWARDABLE,       /* every frame is understood media */
     FR_FP_NEEDS_ACK_STRIP,   /* media once its ACK frames are taken out */
+    FR_FP_MULTI_STREAM,      /* media of several streams in one packet */
+    FR_FP_CLONES,            /* copies sent towards subscribers */
+    FR_FP_NO_SUBSTREAM,      /* a subscriber missed a copy: no stream of
+                                its own for it (its start went up to
+                                userspace, or its pool was empty) */
     FR_FP_REASONS
 };
 

@@ -4,11 +4,8 @@
  * vanish with the process that held them; a tc filter left by a process
  * that died is found and removed by fr_fp_remove_stale.
  */
-#define _GNU_SOURCE /* unshare */
 #include "fr_test.h"
 
-#include <net/if.h>
-#include <sched.h>
 #include <sys/wait.h>
 
 #include <bpf/bpf.h>
@@ -16,6 +13,7 @@
 
 #include "../../lib/fastpath/attach.h"
 #include "fastpath.skel.h"
+#include "veth.h"
 
 #define HANDLE 0xfa57
 #define PRIORITY 0xfa
@@ -27,13 +25,7 @@ static int setup(void **state)
     (void)state;
     if (geteuid() != 0)
         return 0;
-    /* A private network namespace: nothing here touches the host's. */
-    if (unshare(CLONE_NEWNET) != 0 ||
-        system("ip link add fra type veth peer name frb && "
-               "ip link set fra up && ip link set frb up") != 0)
-        return -1;
-    ifindex = (int)if_nametoindex("fra");
-    return ifindex ? 0 : -1;
+    return fr_test_private_veth("fra", "frb", &ifindex, NULL);
 }
 
 static struct fastpath *load(int egress)

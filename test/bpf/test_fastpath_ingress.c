@@ -14,6 +14,7 @@
 
 #include "fastpath.skel.h"
 #include "fastpath_kern_user.h"
+#include "bpfmap.h"
 #include "moq_pair.h"
 #include "packet.h"
 
@@ -193,17 +194,7 @@ static int run_packet(struct fastpath *skel, const uint8_t *data, size_t len,
 
 static uint64_t reason(struct fastpath *skel, uint32_t r)
 {
-    int ncpu = libbpf_num_possible_cpus();
-    uint64_t vals[512], sum = 0;
-
-    assert_true(ncpu > 0 && ncpu <= 512);
-    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_reasons, &r,
-                                          sizeof(r), vals,
-                                          sizeof(uint64_t) * (size_t)ncpu, 0),
-                     0);
-    for (int i = 0; i < ncpu; i++)
-        sum += vals[i];
-    return sum;
+    return fr_test_percpu_sum(skel->maps.fr_fp_reasons, r);
 }
 
 static int count_streams(struct fastpath *skel)
@@ -256,7 +247,7 @@ static void test_ingress_records_subgroups(void **state)
 
     skel = fastpath__open();
     assert_non_null(skel);
-    skel->rodata->dcid_len = (uint8_t)C.cidlen[0];
+    skel->rodata->upstream_dcid_len = (uint8_t)C.cidlen[0];
     assert_int_equal(fastpath__load(skel), 0);
 
     /* Unregistered connection: nothing is recorded. */
@@ -333,7 +324,7 @@ static void test_ingress_ack_and_other_frames(void **state)
     FR_TEST_REQUIRE_ROOT();
     skel = fastpath__open();
     assert_non_null(skel);
-    skel->rodata->dcid_len = 8;
+    skel->rodata->upstream_dcid_len = 8;
     assert_int_equal(fastpath__load(skel), 0);
     memcpy(k.cid, cid, 8);
     assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_upstream_cids, &k,

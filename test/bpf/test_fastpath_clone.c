@@ -1,0 +1,355 @@
+/*
+ * Ingress fan-out to the wire, in a network namespace of the test's own
+ * (veth pair fca/fcb): the upstream-ingress program runs on an upstream
+ * packet (BPF_PROG_TEST_RUN) and clones it to fca once per subscriber of
+ * its track; the subscriber-egress program attached to fca rewrites each
+ * clone; what arrives on fcb must be, byte for byte, each subscriber's
+ * packet. A subscriber whose stream-ID pool is empty, or who joined after
+ * the stream began, gets no copy and is counted.
+ */
+#include "fr_test.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../../lib/fastpath/attach.h"
+#include "bpfmap.h"
+#include "fastpath.skel.h"
+#include "fastpath_kern_user.h"
+#include "packet.h"
+#include "veth.h"
+
+#define UP_SLOT 1
+#define ALIAS 3
+#define UP_SID 7
+#define NSUBS 3
+#define PAYLOAD 60
+
+static const uint32_t sub_slot[NSUBS] = {5, 6, 9};
+/* Stream IDs in each subscriber's pool; the last pool is empty. */
+static const uint64_t sub_sid[NSUBS] = {70, 3, 0};
+static const uint8_t up_cid[8] = {0xa0, 0xa1, 0xa2, 0xa3,
+                                  0xa4, 0xa5, 0xa6, 0xa7};
+static const uint8_t up_mac[6] = {2, 0, 0, 0, 0, 1};
+static const uint8_t relay_mac[6] = {2, 0, 0, 0, 0, 2};
+static const uint8_t sub_mac[6] = {2, 0, 0, 0, 0xcc, 1};
+
+static int ifindex_a, ifindex_b;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        return 0;
+    return fr_test_private_veth("fca", "fcb", &ifindex_a, &ifindex_b);
+}
+
+/* Subscriber i's connection ID: 4 + 4 * i bytes. */
+static size_t sub_cid(int i, uint8_t *cid)
+{
+    size_t len = 4 + 4 * (size_t)i;
+
+    for (size_t k = 0; k < len; k++)
+        cid[k] = (uint8_t)(0xc0 + 16 * i + k);
+    return len;
+}
+
+static uint16_t sub_port(int i)
+{
+    return (uint16_t)(51000 + i);
+}
+
+/* The STREAM frame's data after its type and stream ID (an OFF frame's
+ * offset comes first), then the AEAD tag. */
+static size_t frame_rest(uint8_t *p, uint64_t offset)
+{
+    size_t n = 0;
+
+    if (offset) {
+        p[n++] = (uint8_t)(0x40 | offset >> 8);
+        p[n++] = (uint8_t)offset;
+    }
+    p[n++] = PAYLOAD;
+    if (!offset) {
+        /* SUBGROUP_HEADER: type 0x10 (subgroup 0, priority present),
+         * track alias, group 5, publisher priority 0x80. */
+        p[n++] = 0x10;
+        p[n++] = ALIAS;
+        p[n++] = 5;
+        p[n++] = 0x80;
+    }
+    for (; n < PAYLOAD + 1u + (offset ? 2u : 0u); n++)
+        p[n] = (uint8_t)(n * 7);
+    memset(p + n, 0, 16);
+    return n + 16;
+}
+
+static uint8_t frame_type(uint64_t offset)
+{
+    return offset ? 0x0e : 0x0a; /* STREAM with LEN, and OFF if not 0 */
+}
+
+static size_t upstream_packet(uint8_t *out, uint64_t offset)
+{
+    uint8_t *q = out + FR_TEST_L4_OFFSET;
+    size_t n = 0;
+
+    q[n++] = 0x41; /* short header, 2-byte packet number */
+    memcpy(q + n, up_cid, sizeof(up_cid));
+    n += sizeof(up_cid);
+    q[n++] = 0x12;
+    q[n++] = 0x34;
+    q[n++] = frame_type(offset);
+    q[n++] = UP_SID;
+    n += frame_rest(q + n, offset);
+    return fr_test_frame(out, n, relay_mac, up_mac, "198.18.1.1",
+                         "198.18.1.2", 4433, 4433, 17);
+}
+
+/* The stream's packet at offset 300 with a second STREAM frame of the
+ * same stream (offset 360) before the tag. */
+static size_t two_frame_packet(uint8_t *out)
+{
+    size_t udp = upstream_packet(out, 300) - FR_TEST_L4_OFFSET;
+    uint8_t *q = out + FR_TEST_L4_OFFSET + udp - 16;
+    size_t n = 0;
+
+    q[n++] = 0x0e;
+    q[n++] = UP_SID;
+    q[n++] = 0x41; /* offset 360 */
+    q[n++] = 0x68;
+    q[n++] = PAYLOAD;
+    memset(q + n, 0x5a, PAYLOAD);
+    n += PAYLOAD;
+    memset(q + n, 0, 16);
+    return fr_test_frame(out, udp + n, relay_mac, up_mac, "198.18.1.1",
+                         "198.18.1.2", 4433, 4433, 17);
+}
+
+static size_t expected_packet(uint8_t *out, int i, uint32_t pn,
+                              uint64_t offset)
+{
+    uint8_t *q = out + FR_TEST_L4_OFFSET;
+    size_t n = 0;
+
+    q[n++] = 0x40 | 0x03; /* key phase 0, 4-byte packet number */
+    n += sub_cid(i, q + n);
+    q[n++] = (uint8_t)(pn >> 24);
+    q[n++] = (uint8_t)(pn >> 16);
+    q[n++] = (uint8_t)(pn >> 8);
+    q[n++] = (uint8_t)pn;
+    q[n++] = frame_type(offset);
+    if (sub_sid[i] < 64) {
+        q[n++] = (uint8_t)sub_sid[i];
+    } else {
+        q[n++] = (uint8_t)(0x40 | sub_sid[i] >> 8);
+        q[n++] = (uint8_t)sub_sid[i];
+    }
+    n += frame_rest(q + n, offset);
+    return fr_test_frame(out, n, sub_mac, relay_mac, "198.18.2.1",
+                         "198.18.2.2", 4433, sub_port(i), 17);
+}
+
+static void put(struct bpf_map *map, const void *key, size_t klen,
+                const void *val, size_t vlen)
+{
+    assert_int_equal(bpf_map__update_elem(map, key, klen, val, vlen, 0), 0);
+}
+
+/* One upstream connection whose track ALIAS has NSUBS subscribers. */
+static void configure(struct fastpath *skel)
+{
+    struct fr_fp_cid_key ck = {.len = sizeof(up_cid)};
+    struct fr_fp_upstream up = {.slot = UP_SLOT};
+    struct fr_fp_track_key tk = {.upstream_slot = UP_SLOT,
+                                 .track_alias = ALIAS};
+    struct fr_fp_subscribers subs = {.count = NSUBS};
+
+    memcpy(ck.cid, up_cid, sizeof(up_cid));
+    put(skel->maps.fr_fp_upstream_cids, &ck, sizeof(ck), &up, sizeof(up));
+    for (int i = 0; i < NSUBS; i++) {
+        struct fr_fp_slot s;
+        struct fr_fp_pool pool = {0};
+        uint64_t pn = 100 * (uint64_t)(i + 1);
+        uint32_t key = sub_slot[i];
+
+        memset(&s, 0, sizeof(s));
+        memcpy(s.dst_mac, sub_mac, 6);
+        memcpy(s.src_mac, relay_mac, 6);
+        inet_pton(AF_INET, "198.18.2.1", &s.src_ip);
+        inet_pton(AF_INET, "198.18.2.2", &s.dst_ip);
+        s.src_port = htons(4433);
+        s.dst_port = htons(sub_port(i));
+        s.ifindex = (uint32_t)ifindex_a;
+        s.active = 1;
+        s.dcid_len = (uint8_t)sub_cid(i, s.dcid);
+        put(skel->maps.fr_fp_slots, &key, sizeof(key), &s, sizeof(s));
+        if (sub_sid[i]) {
+            pool.ids[0] = sub_sid[i];
+            pool.tail = 1;
+        }
+        put(skel->maps.fr_fp_pools, &key, sizeof(key), &pool, sizeof(pool));
+        put(skel->maps.fr_fp_pn, &key, sizeof(key), &pn, sizeof(pn));
+        subs.slots[i] = key;
+    }
+    put(skel->maps.fr_fp_track_slots, &tk, sizeof(tk), &subs, sizeof(subs));
+}
+
+/* A raw socket that sees every frame arriving on fcb. */
+static int capture(void)
+{
+    struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+                              .sll_protocol = htons(ETH_P_ALL),
+                              .sll_ifindex = ifindex_b};
+    struct timeval tv = {.tv_sec = 1};
+    int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+                     0);
+    return fd;
+}
+
+/* Receives the subscribers' UDP frames (others, such as IPv6 neighbour
+ * discovery, are skipped) until `want` arrived or a second passed with
+ * none; each lands in got[subscriber]. Returns how many arrived. */
+static int receive(int fd, uint8_t got[NSUBS][512], size_t gotlen[NSUBS],
+                   int want)
+{
+    int n = 0;
+
+    while (n < want) {
+        uint8_t buf[512];
+        ssize_t len = recv(fd, buf, sizeof(buf), 0);
+
+        if (len < 0)
+            break;
+        if (len < FR_TEST_L4_OFFSET || buf[12] != 0x08 || buf[13] != 0 ||
+            buf[23] != 17)
+            continue;
+        for (int i = 0; i < NSUBS; i++) {
+            if (((uint16_t)buf[36] << 8 | buf[37]) == sub_port(i)) {
+                memcpy(got[i], buf, (size_t)len);
+                gotlen[i] = (size_t)len;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+static void run_ingress(struct fastpath *skel, const uint8_t *in, size_t len)
+{
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+                .data_size_in = (uint32_t)len);
+
+    assert_int_equal(bpf_prog_test_run_opts(
+                         bpf_program__fd(skel->progs.fr_upstream_ingress),
+                         &opts),
+                     0);
+    assert_int_equal((int)opts.retval, -1 /* TC_ACT_UNSPEC: original goes on */);
+}
+
+static uint64_t reason(struct fastpath *skel, uint32_t r)
+{
+    return fr_test_percpu_sum(skel->maps.fr_fp_reasons, r);
+}
+
+/* Sends one upstream packet at `offset` and checks that each subscriber
+ * with a stream got exactly its packet, numbered 100 * (i + 1) + pn_step,
+ * and the one without got nothing. */
+static void send_and_check(struct fastpath *skel, int fd, uint64_t offset,
+                           uint32_t pn_step)
+{
+    static uint8_t got[NSUBS][512];
+    size_t gotlen[NSUBS] = {0};
+    uint8_t in[512], want[512];
+    size_t inlen = upstream_packet(in, offset);
+
+    run_ingress(skel, in, inlen);
+    assert_int_equal(receive(fd, got, gotlen, NSUBS - 1), NSUBS - 1);
+    for (int i = 0; i < NSUBS; i++) {
+        size_t wantlen;
+
+        if (!sub_sid[i]) {
+            assert_int_equal(gotlen[i], 0);
+            continue;
+        }
+        wantlen = expected_packet(want, i, 100 * (uint32_t)(i + 1) + pn_step,
+                                  offset);
+        assert_int_equal(gotlen[i], wantlen);
+        assert_memory_equal(got[i], want, wantlen);
+    }
+}
+
+static void test_clone_to_each_subscriber(void **state)
+{
+    struct fastpath *skel;
+    fr_fp_attachment att;
+    char why[256] = "";
+    int fd;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = fastpath__open();
+    assert_non_null(skel);
+    fr_fp_set_direction(skel->progs.fr_subscriber_egress, 1);
+    assert_int_equal(fastpath__load(skel), 0);
+    configure(skel);
+    if (fr_fp_attach(&att, skel->progs.fr_subscriber_egress, ifindex_a, 1,
+                     FR_FP_ATTACH_AUTO, 0xfa57, 0xfa, why, sizeof(why)))
+        fail_msg("attach: %s", why);
+    fd = capture();
+
+    /* The stream's first packet: the first two subscribers take a stream
+     * from their pools; the third has none and misses it. */
+    send_and_check(skel, fd, 0, 0);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 2);
+    assert_int_equal(reason(skel, FR_FP_NO_SUBSTREAM), 1);
+
+    /* Its next packet goes on the same streams, each subscriber's packet
+     * number one further; the third still has no stream for it, even
+     * with a refilled pool (the stream's start went to userspace). */
+    {
+        uint32_t key = sub_slot[2];
+        struct fr_fp_pool pool = {.tail = 1, .ids = {11}};
+
+        put(skel->maps.fr_fp_pools, &key, sizeof(key), &pool, sizeof(pool));
+    }
+    send_and_check(skel, fd, 300, 1);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 4);
+    assert_int_equal(reason(skel, FR_FP_NO_SUBSTREAM), 2);
+
+    /* Two STREAM frames in one packet: the egress would translate only the
+     * first one's stream ID, so the packet is left to userspace. */
+    {
+        static uint8_t got[NSUBS][512];
+        size_t gotlen[NSUBS] = {0};
+        uint8_t in[512];
+        size_t inlen = two_frame_packet(in);
+
+        run_ingress(skel, in, inlen);
+        assert_int_equal(reason(skel, FR_FP_MULTI_STREAM), 1);
+        assert_int_equal(receive(fd, got, gotlen, 1), 0);
+        assert_int_equal(reason(skel, FR_FP_CLONES), 4);
+    }
+
+    close(fd);
+    fr_fp_detach(&att);
+    fastpath__destroy(skel);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clone_to_each_subscriber),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
