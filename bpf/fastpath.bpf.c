@@ -706,6 +706,12 @@ struct {
     __type(value, __u64);
 } fr_fp_egress_reasons SEC(".maps");
 
+/* Copies sent, for the splice layer (struct fr_fp_sent_event). */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 20);
+} fr_fp_sent SEC(".maps");
+
 struct head {
     __u8 b[HEAD_MAX];
 };
@@ -798,6 +804,30 @@ static __always_inline __s64 segment_sum(struct __sk_buff *skb, __u32 l4,
     return done >= len ? sum : -1;
 }
 
+/* Offset, length and FIN of the STREAM frame of `type` whose fields after
+ * the stream ID start at `o` (the packet's AEAD tag ends at `end`). */
+static __always_inline int stream_frame_data(struct __sk_buff *skb, __u32 o,
+                                             __u32 end, __u8 type,
+                                             struct fr_fp_sent_event *ev)
+{
+    __u64 len;
+
+    ev->offset = 0;
+    if ((type & 0x04) && quic_varint(skb, &o, end, &ev->offset))
+        return -1;
+    if (type & 0x02) {
+        if (quic_varint(skb, &o, end, &len))
+            return -1;
+    } else {
+        len = end - QUIC_TAG_LEN - o; /* to the end of the packet */
+    }
+    if (o + QUIC_TAG_LEN > end || len > end - QUIC_TAG_LEN - o)
+        return -1;
+    ev->length = (__u32)len;
+    ev->fin = type & 0x01;
+    return 0;
+}
+
 SEC("tc")
 int fr_subscriber_egress(struct __sk_buff *skb)
 {
@@ -812,6 +842,7 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         __u8 proto;
         __be16 len;
     } pseudo = {0};
+    struct fr_fp_sent_event ev = {0};
     __s64 sum;
     __u16 word;
     struct head *h;
@@ -847,6 +878,8 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     sub = bpf_map_lookup_elem(&fr_fp_substreams, &skey);
     if (!sub)
         return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
+    if (stream_frame_data(skb, o, end, type, &ev))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
 
     /* Old head: UDP header to the end of the stream ID; new head: the
      * same for the subscriber's CID, a 4-byte packet number, its stream. */
@@ -909,6 +942,15 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         word = 0xffff; /* zero means "no checksum" in UDP */
     if (bpf_skb_store_bytes(skb, l4 + 6, &word, 2, 0))
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+
+    ev.time_ns = bpf_ktime_get_ns();
+    ev.pn = pn;
+    ev.upstream_stream = sid;
+    ev.stream = *sub;
+    ev.slot = slot_id;
+    ev.packet_len = (__u16)(end - l4 - 8);
+    if (bpf_ringbuf_output(&fr_fp_sent, &ev, sizeof(ev), 0))
+        return egress_verdict(FR_FP_EG_NO_ROOM, TC_ACT_SHOT);
     return egress_verdict(FR_FP_EG_SENT, TC_ACT_OK);
 }
 

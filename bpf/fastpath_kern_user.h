@@ -116,6 +116,24 @@ struct fr_fp_pool {
 };
 _Static_assert(sizeof(struct fr_fp_pool) == 264, "fr_fp_pool layout");
 
+/* Record of the ring buffer fr_fp_sent, one per copy the egress program
+ * sent: what the splice layer needs to register the packet with the
+ * subscriber's connection as if ngtcp2 had sent it. */
+struct fr_fp_sent_event {
+    __u64 time_ns;           /* CLOCK_MONOTONIC, when it left */
+    __u64 pn;                /* its packet number on the subscriber's side */
+    __u64 upstream_stream;
+    __u64 stream;            /* the subscriber's stream */
+    __u64 offset;            /* of its STREAM frame's data */
+    __u32 length;            /* ... and that data's length */
+    __u32 slot;
+    __u16 packet_len;        /* UDP payload bytes */
+    __u8 fin;
+    __u8 pad[5];
+};
+_Static_assert(sizeof(struct fr_fp_sent_event) == 56,
+               "fr_fp_sent_event layout");
+
 /* Why the subscriber egress program did what it did; counted in the
  * per-CPU array fr_fp_egress_reasons. */
 enum fr_fp_egress_reason {
@@ -125,6 +143,9 @@ enum fr_fp_egress_reason {
     FR_FP_EG_UNSUPPORTED,    /* a clone we cannot rewrite: dropped */
     FR_FP_EG_NO_STREAM,      /* no subscriber stream for it: dropped */
     FR_FP_EG_SENT,           /* rewritten and sent */
+    FR_FP_EG_NO_ROOM,        /* fr_fp_sent was full: dropped, since the
+                                subscriber's connection could not learn
+                                of it (its packet number is skipped) */
     FR_FP_EG_REASONS
 };
 

@@ -3,7 +3,8 @@
  * in, the exact bytes a subscriber must receive out (MACs, addresses,
  * ports, IPv4 and UDP checksums, CIDs of several lengths, the 4-byte wire
  * packet number from the slot's counter, key phase, translated stream ID),
- * and the packets it must leave alone or drop.
+ * the record the splice layer gets of each copy sent, and the packets it
+ * must leave alone or drop.
  */
 #include "fr_test.h"
 
@@ -163,6 +164,29 @@ static int run(struct fastpath *skel, uint32_t mark, const uint8_t *in,
     return (int)opts.retval;
 }
 
+static int on_sent(void *ctx, void *data, size_t len)
+{
+    struct fr_fp_sent_event *ev = ctx;
+
+    assert_int_equal(len, sizeof(*ev));
+    memcpy(ev, data, sizeof(*ev));
+    return 0;
+}
+
+/* Takes every record waiting in fr_fp_sent; *ev holds the last one.
+ * Returns how many there were. */
+static int take_events(struct fastpath *skel, struct fr_fp_sent_event *ev)
+{
+    struct ring_buffer *rb = ring_buffer__new(
+        bpf_map__fd(skel->maps.fr_fp_sent), on_sent, ev, NULL);
+    int n;
+
+    assert_non_null(rb);
+    n = ring_buffer__consume(rb);
+    ring_buffer__free(rb);
+    return n;
+}
+
 static void rewrite_with_cid(size_t cidlen)
 {
     static const uint8_t cid[20] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6,
@@ -171,6 +195,7 @@ static void rewrite_with_cid(size_t cidlen)
     uint8_t in[512], out[512], want[512];
     uint32_t outlen = sizeof(out);
     size_t inlen, wantlen;
+    struct fr_fp_sent_event ev;
     struct fastpath *skel = load();
 
     set_slot(skel, cid, cidlen, 1);
@@ -184,6 +209,18 @@ static void rewrite_with_cid(size_t cidlen)
     assert_int_equal(outlen, wantlen);
     assert_memory_equal(out, want, wantlen);
     assert_int_equal(get_pn(skel), 0x01020305);
+
+    /* What the splice layer learns of it. */
+    assert_int_equal(take_events(skel, &ev), 1);
+    assert_int_equal(ev.pn, 0x01020304);
+    assert_int_equal(ev.slot, SLOT);
+    assert_int_equal(ev.upstream_stream, UP_SID);
+    assert_int_equal(ev.stream, SUB_SID);
+    assert_int_equal(ev.offset, 1400);
+    assert_int_equal(ev.length, DATA_LEN);
+    assert_int_equal(ev.fin, 0);
+    assert_int_equal(ev.packet_len, wantlen - 42);
+    assert_true(ev.time_ns > 0);
     fastpath__destroy(skel);
 }
 
@@ -197,12 +234,42 @@ static void test_rewrite_cid_lengths(void **state)
     rewrite_with_cid(20);
 }
 
+/* A last STREAM frame without a length field runs to the tag; FIN set. */
+static void test_event_of_unsized_final_frame(void **state)
+{
+    static const uint8_t cid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t in[512], out[512];
+    uint32_t outlen = sizeof(out);
+    size_t inlen;
+    struct fr_fp_sent_event ev;
+    struct fastpath *skel;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = load();
+    set_slot(skel, cid, sizeof(cid), 1);
+    set_stream(skel);
+    set_pn(skel, 40);
+    inlen = upstream_packet(in);
+    in[42 + 1 + 8 + 2] = 0x0d; /* STREAM with OFF and FIN, no LEN */
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     0);
+    assert_int_equal(take_events(skel, &ev), 1);
+    assert_int_equal(ev.pn, 40);
+    assert_int_equal(ev.offset, 1400);
+    assert_int_equal(ev.length, DATA_LEN + 2); /* the old length bytes too */
+    assert_int_equal(ev.fin, 1);
+    fastpath__destroy(skel);
+}
+
 static void test_untouched_and_dropped(void **state)
 {
     static const uint8_t cid[4] = {1, 2, 3, 4};
     uint8_t in[512], out[512];
     uint32_t outlen;
     size_t inlen;
+    struct fr_fp_sent_event ev;
     struct fastpath *skel;
 
     (void)state;
@@ -241,6 +308,9 @@ static void test_untouched_and_dropped(void **state)
                          &outlen),
                      2);
     assert_int_equal(get_pn(skel), 9);
+
+    /* Nothing dropped is reported as sent. */
+    assert_int_equal(take_events(skel, &ev), 0);
     fastpath__destroy(skel);
 }
 
@@ -248,6 +318,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rewrite_cid_lengths),
+        cmocka_unit_test(test_event_of_unsized_final_frame),
         cmocka_unit_test(test_untouched_and_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
