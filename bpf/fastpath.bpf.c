@@ -77,8 +77,10 @@ struct {
     __type(value, __u64);
 } fr_fp_reasons SEC(".maps");
 
+/* A hash, not an array: an update replaces the whole value at once, so a
+ * program never reads a slot half-rewritten (say, during a CID change). */
 struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, FR_FP_MAX_SLOTS);
     __type(key, __u32);
     __type(value, struct fr_fp_slot);
@@ -98,9 +100,12 @@ struct {
     __type(value, struct fr_fp_subscribers);
 } fr_fp_track_slots SEC(".maps");
 
+/* Mmapable: userspace refills a pool in place while the kernel takes from
+ * it (a whole-value update would race with the kernel's head). */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, FR_FP_MAX_SLOTS);
+    __uint(map_flags, BPF_F_MMAPABLE);
     __type(key, __u32);
     __type(value, struct fr_fp_pool);
 } fr_fp_pools SEC(".maps");
