@@ -34,6 +34,8 @@ extern "C" {
     X(FR_ERR_CERT, -214, "cannot load or generate certificate")               \
     X(FR_ERR_CONN_CLOSED, -215, "connection is closed")                       \
     X(FR_ERR_UNSUPPORTED, -216, "not supported")                              \
+    X(FR_ERR_LIMIT, -217, "a fixed capacity is used up")                      \
+    X(FR_ERR_BPF, -218, "cannot load, attach or update the BPF programs")     \
     X(FR_ERR_CALLBACK_FAILURE, -501, "application callback failed")           \
     X(FR_ERR_NOMEM, -502, "out of memory")                                    \
     X(FR_ERR_INTERNAL, -503, "internal error")

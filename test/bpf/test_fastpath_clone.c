@@ -4,8 +4,10 @@
  * packet (BPF_PROG_TEST_RUN) and clones it to fca once per subscriber of
  * its track; the subscriber-egress program attached to fca rewrites each
  * clone; what arrives on fcb must be, byte for byte, each subscriber's
- * packet. A subscriber whose stream-ID pool is empty, or who joined after
- * the stream began, gets no copy and is counted.
+ * packet, and userspace must hear of each copy. A subscriber whose
+ * stream-ID pool is empty, or who joined after the stream began, gets no
+ * copy and is counted; one that left gets none. Everything is set up
+ * through lib/fastpath/kernel, the module that owns the maps.
  */
 #include "fr_test.h"
 
@@ -18,20 +20,19 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "../../lib/fastpath/attach.h"
+#include <fastrelay/error.h>
+
+#include "../../lib/fastpath/kernel.h"
 #include "bpfmap.h"
 #include "fastpath.skel.h"
-#include "fastpath_kern_user.h"
 #include "packet.h"
 #include "veth.h"
 
-#define UP_SLOT 1
 #define ALIAS 3
 #define UP_SID 7
 #define NSUBS 3
 #define PAYLOAD 60
 
-static const uint32_t sub_slot[NSUBS] = {5, 6, 9};
 /* Stream IDs in each subscriber's pool; the last pool is empty. */
 static const uint64_t sub_sid[NSUBS] = {70, 3, 0};
 static const uint8_t up_cid[8] = {0xa0, 0xa1, 0xa2, 0xa3,
@@ -156,29 +157,23 @@ static size_t expected_packet(uint8_t *out, int i, uint32_t pn,
                          "198.18.2.2", 4433, sub_port(i), 17);
 }
 
-static void put(struct bpf_map *map, const void *key, size_t klen,
-                const void *val, size_t vlen)
-{
-    assert_int_equal(bpf_map__update_elem(map, key, klen, val, vlen, 0), 0);
-}
+static uint32_t up_slot, sub_slot[NSUBS];
 
-/* One upstream connection whose track ALIAS has NSUBS subscribers. */
-static void configure(struct fastpath *skel)
+/* One upstream connection whose track ALIAS has NSUBS subscribers, set up
+ * through the module that owns the maps. */
+static void configure(fr_fp_kernel *k)
 {
-    struct fr_fp_cid_key ck = {.len = sizeof(up_cid)};
-    struct fr_fp_upstream up = {.slot = UP_SLOT};
-    struct fr_fp_track_key tk = {.upstream_slot = UP_SLOT,
-                                 .track_alias = ALIAS};
-    struct fr_fp_subscribers subs = {.count = NSUBS};
+    uint32_t up;
 
-    memcpy(ck.cid, up_cid, sizeof(up_cid));
-    put(skel->maps.fr_fp_upstream_cids, &ck, sizeof(ck), &up, sizeof(up));
+    assert_int_equal(fr_fp_kernel_slot_alloc(k, &up_slot), 0);
+    up = up_slot;
+    assert_int_equal(fr_fp_kernel_upstream_cid_add(k, up, up_cid,
+                                                   sizeof(up_cid)),
+                     0);
     for (int i = 0; i < NSUBS; i++) {
         struct fr_fp_slot s;
-        struct fr_fp_pool pool = {0};
-        uint64_t pn = 100 * (uint64_t)(i + 1);
-        uint32_t key = sub_slot[i];
 
+        assert_int_equal(fr_fp_kernel_slot_alloc(k, &sub_slot[i]), 0);
         memset(&s, 0, sizeof(s));
         memcpy(s.dst_mac, sub_mac, 6);
         memcpy(s.src_mac, relay_mac, 6);
@@ -189,16 +184,18 @@ static void configure(struct fastpath *skel)
         s.ifindex = (uint32_t)ifindex_a;
         s.active = 1;
         s.dcid_len = (uint8_t)sub_cid(i, s.dcid);
-        put(skel->maps.fr_fp_slots, &key, sizeof(key), &s, sizeof(s));
-        if (sub_sid[i]) {
-            pool.ids[0] = sub_sid[i];
-            pool.tail = 1;
-        }
-        put(skel->maps.fr_fp_pools, &key, sizeof(key), &pool, sizeof(pool));
-        put(skel->maps.fr_fp_pn, &key, sizeof(key), &pn, sizeof(pn));
-        subs.slots[i] = key;
+        assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[i], &s), 0);
+        if (sub_sid[i])
+            assert_int_equal(fr_fp_kernel_pool_refill(k, sub_slot[i],
+                                                      &sub_sid[i], 1),
+                             1);
+        *fr_fp_kernel_pn(k, sub_slot[i]) = 100 * (uint64_t)(i + 1);
+        assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, sub_slot[i]),
+                         0);
     }
-    put(skel->maps.fr_fp_track_slots, &tk, sizeof(tk), &subs, sizeof(subs));
+    /* Joining twice is refused. */
+    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, sub_slot[0]),
+                     FR_ERR_INVALID_STATE);
 }
 
 /* A raw socket that sees every frame arriving on fcb. */
@@ -289,23 +286,31 @@ static void send_and_check(struct fastpath *skel, int fd, uint64_t offset,
     }
 }
 
+static void on_sent(const struct fr_fp_sent_event *ev, void *user_data)
+{
+    struct fr_fp_sent_event *events = user_data;
+
+    for (int i = 0; i < NSUBS; i++)
+        if (ev->slot == sub_slot[i])
+            events[i] = *ev;
+}
+
 static void test_clone_to_each_subscriber(void **state)
 {
+    struct fr_fp_sent_event events[NSUBS];
     struct fastpath *skel;
-    fr_fp_attachment att;
+    fr_fp_kernel *k;
     char why[256] = "";
     int fd;
 
     (void)state;
     FR_TEST_REQUIRE_ROOT();
-    skel = fastpath__open();
-    assert_non_null(skel);
-    fr_fp_set_direction(skel->progs.fr_subscriber_egress, 1);
-    assert_int_equal(fastpath__load(skel), 0);
-    configure(skel);
-    if (fr_fp_attach(&att, skel->progs.fr_subscriber_egress, ifindex_a, 1,
-                     FR_FP_ATTACH_AUTO, 0xfa57, 0xfa, why, sizeof(why)))
-        fail_msg("attach: %s", why);
+    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
+        fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
+                            FR_FP_ATTACH_AUTO, why, sizeof(why)))
+        fail_msg("fast path: %s", why);
+    skel = fr_fp_kernel_skeleton(k);
+    configure(k);
     fd = capture();
 
     /* The stream's first packet: the first two subscribers take a stream
@@ -313,19 +318,31 @@ static void test_clone_to_each_subscriber(void **state)
     send_and_check(skel, fd, 0, 0);
     assert_int_equal(reason(skel, FR_FP_CLONES), 2);
     assert_int_equal(reason(skel, FR_FP_NO_SUBSTREAM), 1);
+    assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[0]), 0);
+
+    /* Userspace learns of both copies. */
+    memset(events, 0, sizeof(events));
+    assert_int_equal(fr_fp_kernel_poll_sent(k, on_sent, events), 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(events[i].pn, 100 * (i + 1));
+        assert_int_equal(events[i].stream, sub_sid[i]);
+        assert_int_equal(events[i].upstream_stream, UP_SID);
+        assert_int_equal(events[i].offset, 0);
+        assert_int_equal(events[i].length, PAYLOAD);
+    }
 
     /* Its next packet goes on the same streams, each subscriber's packet
      * number one further; the third still has no stream for it, even
      * with a refilled pool (the stream's start went to userspace). */
     {
-        uint32_t key = sub_slot[2];
-        struct fr_fp_pool pool = {.tail = 1, .ids = {11}};
+        const uint64_t id = 11;
 
-        put(skel->maps.fr_fp_pools, &key, sizeof(key), &pool, sizeof(pool));
+        assert_int_equal(fr_fp_kernel_pool_refill(k, sub_slot[2], &id, 1), 1);
     }
     send_and_check(skel, fd, 300, 1);
     assert_int_equal(reason(skel, FR_FP_CLONES), 4);
     assert_int_equal(reason(skel, FR_FP_NO_SUBSTREAM), 2);
+    assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[2]), 1);
 
     /* Two STREAM frames in one packet: the egress would translate only the
      * first one's stream ID, so the packet is left to userspace. */
@@ -341,9 +358,22 @@ static void test_clone_to_each_subscriber(void **state)
         assert_int_equal(reason(skel, FR_FP_CLONES), 4);
     }
 
+    /* A subscriber that leaves gets no more copies. */
+    assert_int_equal(fr_fp_kernel_track_leave(k, up_slot, ALIAS, sub_slot[1]), 0);
+    {
+        static uint8_t got[NSUBS][512];
+        size_t gotlen[NSUBS] = {0};
+        uint8_t in[512];
+        size_t inlen = upstream_packet(in, 400);
+
+        run_ingress(skel, in, inlen);
+        assert_int_equal(receive(fd, got, gotlen, 2), 1);
+        assert_int_not_equal(gotlen[0], 0);
+        assert_int_equal(gotlen[1], 0);
+    }
+
     close(fd);
-    fr_fp_detach(&att);
-    fastpath__destroy(skel);
+    fr_fp_kernel_close(k);
 }
 
 int main(void)

@@ -1,0 +1,88 @@
+/*
+ * The kernel side of the fast path, owned from userspace: the loaded
+ * programs, their attachments and every map. Upstream connections and
+ * subscriber connections get slots (small integers the maps are keyed
+ * by); this module hands them out and writes what the programs read.
+ * Not thread-safe: one relay loop owns it.
+ */
+#ifndef FR_FP_KERNEL_H
+#define FR_FP_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attach.h"
+#include "fastpath_kern_user.h"
+
+struct fastpath;
+
+typedef struct fr_fp_kernel fr_fp_kernel;
+
+typedef enum fr_fp_role {
+    FR_FP_ROLE_UPSTREAM,   /* ingress program: packets from origins */
+    FR_FP_ROLE_SUBSCRIBERS /* egress program: copies towards subscribers */
+} fr_fp_role;
+
+/* Loads the programs for upstream CIDs of `cid_len` bytes (the relay's
+ * own CID length, fr_quic_settings.cid_len). Returns 0 or a negative
+ * FR_ERR_*. Here and below, `why` (whylen bytes, NULL if whylen is 0)
+ * gets a readable reason on failure. */
+int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, char *why,
+                      size_t whylen);
+
+/* Detaches everything attached and unloads. NULL is ignored. */
+void fr_fp_kernel_close(fr_fp_kernel *k);
+
+/* Attaches the program of `role` to ifindex (ingress for upstream,
+ * egress for subscribers); at most once per interface and role. */
+int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
+                        fr_fp_attach_mode mode, char *why, size_t whylen);
+
+/* The loaded skeleton, for tests that run the programs directly. */
+struct fastpath *fr_fp_kernel_skeleton(fr_fp_kernel *k);
+
+/* A free slot, for an upstream or a subscriber connection; released with
+ * fr_fp_kernel_slot_free. */
+int fr_fp_kernel_slot_alloc(fr_fp_kernel *k, uint32_t *slot);
+
+/* Deactivates the slot, forgets its streams' translations, empties its
+ * pool and frees it. Its track memberships must be left first. */
+void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot);
+
+/* Where copies for subscriber `slot` go and how they look. */
+int fr_fp_kernel_slot_set(fr_fp_kernel *k, uint32_t slot,
+                          const struct fr_fp_slot *s);
+
+/* Packets with this DCID belong to upstream connection `slot`. */
+int fr_fp_kernel_upstream_cid_add(fr_fp_kernel *k, uint32_t slot,
+                                  const uint8_t *cid, size_t len);
+int fr_fp_kernel_upstream_cid_remove(fr_fp_kernel *k, const uint8_t *cid,
+                                     size_t len);
+
+/* Subscriber `sub` gets, or stops getting, track `alias` of upstream
+ * connection `up`. */
+int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
+                            uint32_t sub);
+int fr_fp_kernel_track_leave(fr_fp_kernel *k, uint32_t up, uint64_t alias,
+                             uint32_t sub);
+
+/* Hands up to n stream IDs to subscriber `slot`'s pool; returns how many
+ * it took (the pool holds FR_FP_POOL_SIZE). */
+size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
+                                const uint64_t *ids, size_t n);
+
+/* IDs the pool still holds. */
+size_t fr_fp_kernel_pool_level(fr_fp_kernel *k, uint32_t slot);
+
+/* The next wire packet number of subscriber `slot`, shared with the
+ * kernel: take numbers with __atomic_fetch_add. */
+uint64_t *fr_fp_kernel_pn(fr_fp_kernel *k, uint32_t slot);
+
+/* Calls `on_sent` for each copy the kernel reported sending since the
+ * last call; returns how many, or a negative FR_ERR_*. */
+typedef void (*fr_fp_sent_cb)(const struct fr_fp_sent_event *ev,
+                              void *user_data);
+int fr_fp_kernel_poll_sent(fr_fp_kernel *k, fr_fp_sent_cb on_sent,
+                           void *user_data);
+
+#endif
