@@ -476,9 +476,12 @@ struct walk {
     int multi;              /* ... and another one after it */
     __u64 stream_id;        /* the first media frame's stream */
     __u64 offset;           /* and its offset */
-    int ack;                /* ACK frames were skipped (a flag, not a count:
-                               a count keeps the verifier from converging
-                               on the loop body) */
+    /* Flags, not counts (a count keeps the verifier from converging on
+     * the loop body). */
+    int ack_lead;           /* the first frame is an ACK */
+    int ack_other;          /* an ACK frame elsewhere */
+    int media_late;         /* the media frame is not first (or second,
+                               behind a leading ACK) */
 };
 
 /* One frame; returns 1 to stop the walk. */
@@ -512,7 +515,10 @@ static long walk_frame(__u32 index, void *arg)
             return 1;
         }
         w->off = (__u32)next;
-        w->ack = 1;
+        if (index == 0)
+            w->ack_lead = 1;
+        else
+            w->ack_other = 1;
         return 0;
     }
     if ((type & 0xf8) != 0x08) {
@@ -524,6 +530,8 @@ static long walk_frame(__u32 index, void *arg)
     if (r == 0 && w->media) {
         w->multi = 1;
     } else if (r == 0) {
+        if (index != (w->ack_lead ? 1u : 0u))
+            w->media_late = 1;
         w->media = 1;
         w->stream_id = fo.stream_id;
         w->offset = fo.offset;
@@ -545,12 +553,17 @@ static __always_inline int frames(struct walk *w)
         return FR_FP_UNKNOWN_FRAME; /* more frames than we walk */
     if (w->verdict == FR_FP_FORWARDABLE && !w->media)
         return FR_FP_NOT_MEDIA; /* ACK, PING or padding alone */
-    if (w->verdict == FR_FP_FORWARDABLE && w->ack)
+    if (w->verdict != FR_FP_FORWARDABLE)
+        return w->verdict;
+    /* The egress rewrites the packet's front: one ACK frame at most, then
+     * the media frame, whose stream ID is the only one it translates. */
+    if (w->ack_other)
         return FR_FP_NEEDS_ACK_STRIP;
-    /* The egress translates the first frame's stream ID only. */
-    if (w->verdict == FR_FP_FORWARDABLE && w->multi)
+    if (w->media_late)
+        return FR_FP_MEDIA_NOT_FIRST;
+    if (w->multi)
         return FR_FP_MULTI_STREAM;
-    return w->verdict;
+    return w->ack_lead ? FR_FP_LEADING_ACK : FR_FP_FORWARDABLE;
 }
 
 /* Copies of one packet, one per subscriber slot of its track. */
@@ -674,7 +687,7 @@ int fr_upstream_ingress(struct __sk_buff *skb)
     w.slot = up->slot;
     verdict = frames(&w);
     count(verdict);
-    if (verdict == FR_FP_FORWARDABLE)
+    if (verdict == FR_FP_FORWARDABLE || verdict == FR_FP_LEADING_ACK)
         fan_out(skb, up->slot, &w);
     return TC_ACT_UNSPEC;
 }
@@ -873,7 +886,18 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
     pnlen = (first & 3) + 1;
     fo = off + 1 + upstream_dcid_len + pnlen;
-    if (bpf_skb_load_bytes(skb, fo, &type, 1) || (type & 0xf8) != 0x08)
+    if (bpf_skb_load_bytes(skb, fo, &type, 1))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    /* A leading ACK acknowledges the relay's packets, not the
+     * subscriber's: it falls inside the replaced head and is left out. */
+    if (type == 0x02 || type == 0x03) {
+        int next = fr_fp_skip_ack(skb, fo, end - QUIC_TAG_LEN, type);
+
+        if (next < 0 || bpf_skb_load_bytes(skb, (__u32)next, &type, 1))
+            return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+        fo = (__u32)next;
+    }
+    if ((type & 0xf8) != 0x08)
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
     o = fo + 1;
     if (quic_varint(skb, &o, end, &sid))

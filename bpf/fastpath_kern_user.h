@@ -175,12 +175,16 @@ enum fr_fp_reason {
     FR_FP_NEW_SUBGROUP,      /* a subgroup header was recorded */
     FR_FP_SPLIT_HEADER,      /* ... of which it spanned STREAM frames */
     FR_FP_FORWARDABLE,       /* every frame is understood media */
-    FR_FP_NEEDS_ACK_STRIP,   /* media once its ACK frames are taken out */
+    FR_FP_NEEDS_ACK_STRIP,   /* media with ACK frames elsewhere than
+                                first: left to userspace */
     FR_FP_MULTI_STREAM,      /* media of several streams in one packet */
     FR_FP_CLONES,            /* copies sent towards subscribers */
     FR_FP_NO_SUBSTREAM,      /* a subscriber missed a copy: no stream of
                                 its own for it (its start went up to
                                 userspace, or its pool was empty) */
+    FR_FP_LEADING_ACK,       /* media behind one leading ACK frame, which
+                                egress leaves out: forwarded */
+    FR_FP_MEDIA_NOT_FIRST,   /* media behind other frames (PING...) */
     FR_FP_REASONS
 };
 

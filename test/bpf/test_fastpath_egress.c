@@ -45,9 +45,12 @@ static size_t frame_rest(uint8_t *p)
     return n + 16;
 }
 
-/* An upstream packet as the relay received it. */
-static size_t upstream_packet(uint8_t *out)
+/* An upstream packet as the relay received it; with `ack`, an ACK frame
+ * (for the relay's own packets) comes first. */
+static size_t upstream_packet_ack(uint8_t *out, int ack)
 {
+    static const uint8_t ack_frame[] = {0x02, 0x45, 0x00, 0x00, 0x01,
+                                        0x03, 0x02, 0x00}; /* 2 ranges */
     uint8_t *q = out + 42;
     size_t n = 0;
 
@@ -56,11 +59,20 @@ static size_t upstream_packet(uint8_t *out)
     n += 8;
     q[n++] = 0x12;
     q[n++] = 0x34;
+    if (ack) {
+        memcpy(q + n, ack_frame, sizeof(ack_frame));
+        n += sizeof(ack_frame);
+    }
     q[n++] = 0x0e; /* STREAM with OFF and LEN */
     q[n++] = UP_SID;
     n += frame_rest(q + n);
     return fr_test_frame(out, n, up_dmac, up_smac, "198.18.1.1",
                          "198.18.1.2", 4433, 4433, 17);
+}
+
+static size_t upstream_packet(uint8_t *out)
+{
+    return upstream_packet_ack(out, 0);
 }
 
 /* What the subscriber must get. */
@@ -224,6 +236,35 @@ static void rewrite_with_cid(size_t cidlen)
     fastpath__destroy(skel);
 }
 
+/* A leading ACK frame is left out; the rest is as without it. */
+static void test_leading_ack_left_out(void **state)
+{
+    static const uint8_t cid[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+    uint8_t in[512], out[512], want[512];
+    uint32_t outlen = sizeof(out);
+    size_t inlen, wantlen;
+    struct fr_fp_sent_event ev;
+    struct fastpath *skel;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = load();
+    set_slot(skel, cid, sizeof(cid), 1);
+    set_stream(skel);
+    set_pn(skel, 77);
+    inlen = upstream_packet_ack(in, 1);
+    wantlen = expected_packet(want, cid, sizeof(cid), 77);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     0);
+    assert_int_equal(outlen, wantlen);
+    assert_memory_equal(out, want, wantlen);
+    assert_int_equal(take_events(skel, &ev), 1);
+    assert_int_equal(ev.offset, 1400);
+    assert_int_equal(ev.length, DATA_LEN);
+    fastpath__destroy(skel);
+}
+
 static void test_rewrite_cid_lengths(void **state)
 {
     (void)state;
@@ -318,6 +359,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rewrite_cid_lengths),
+        cmocka_unit_test(test_leading_ack_left_out),
         cmocka_unit_test(test_event_of_unsized_final_frame),
         cmocka_unit_test(test_untouched_and_dropped),
     };

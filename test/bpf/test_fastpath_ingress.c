@@ -288,11 +288,15 @@ static void test_ingress_records_subgroups(void **state)
     fprintf(stderr,
             "ingress: %d datagrams, %u CIDs, %d of %d subgroups recorded "
             "(%llu split across packets), %llu forwardable, %llu after "
-            "taking out an ACK, %llu with other frames, %llu handshake\n",
+            "leaving out a leading ACK, %llu with several streams or "
+            "misplaced ACKs, %llu with other frames, %llu handshake\n",
             C.ndgrams, slot_key_count, recorded, C.nsubgroups,
             (unsigned long long)reason(skel, FR_FP_SPLIT_HEADER),
             (unsigned long long)reason(skel, FR_FP_FORWARDABLE),
-            (unsigned long long)reason(skel, FR_FP_NEEDS_ACK_STRIP),
+            (unsigned long long)reason(skel, FR_FP_LEADING_ACK),
+            (unsigned long long)(reason(skel, FR_FP_MULTI_STREAM) +
+                                 reason(skel, FR_FP_NEEDS_ACK_STRIP) +
+                                 reason(skel, FR_FP_MEDIA_NOT_FIRST)),
             (unsigned long long)(reason(skel, FR_FP_UNKNOWN_FRAME) +
                                  reason(skel, FR_FP_NOT_MEDIA)),
             (unsigned long long)reason(skel, FR_FP_LONG_HEADER));
@@ -349,7 +353,7 @@ static void test_ingress_ack_and_other_frames(void **state)
     memset(pkt + n, 0, 16); /* the cleartext tag */
     n += 16;
     assert_int_equal(run_packet(skel, pkt, n, 17), -1);
-    assert_int_equal(reason(skel, FR_FP_NEEDS_ACK_STRIP), 1);
+    assert_int_equal(reason(skel, FR_FP_LEADING_ACK), 1);
     assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_streams, &sk,
                                           sizeof(sk), &st, sizeof(st), 0),
                      0);
