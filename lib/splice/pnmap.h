@@ -1,0 +1,48 @@
+/*
+ * Packet numbers of one subscriber connection in two spaces: the wire
+ * numbers the subscriber sees (one counter shared by the kernel and
+ * userspace) and ngtcp2's own numbers. One ngtcp2 packet may travel in
+ * several wire packets (kernel-sent stream data plus userspace-sent extra
+ * frames); it counts as acknowledged once all of them are. ACKs from the
+ * subscriber name wire numbers; this map turns them into ngtcp2 numbers,
+ * holding acknowledgements of wire packets not registered yet (the ACK can
+ * overtake the kernel's ring-buffer event) until they are.
+ *
+ * Numbers older than the window (FR_PNMAP_WINDOW packets behind the newest)
+ * are forgotten: an ACK for them is ignored.
+ */
+#ifndef FR_SPLICE_PNMAP_H
+#define FR_SPLICE_PNMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FR_PNMAP_WINDOW 8192 /* power of two */
+#define FR_PNMAP_MAX_WIRES 4 /* wire packets per ngtcp2 packet */
+
+/* Packet numbers first..last, inclusive. */
+typedef struct fr_pn_range {
+    uint64_t first;
+    uint64_t last;
+} fr_pn_range;
+
+typedef struct fr_pnmap fr_pnmap;
+
+fr_pnmap *fr_pnmap_new(void);
+void fr_pnmap_del(fr_pnmap *m);
+
+/* ngtcp2 packet `pkt` went out in wire packets wires[0..n). Returns 0, or
+ * FR_ERR_INVALID_ARGUMENT (n out of 1..FR_PNMAP_MAX_WIRES, a wire number
+ * or pkt already registered). */
+int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
+                      size_t n);
+
+/* The subscriber acknowledged these wire numbers (ranges in any order). */
+void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n);
+
+/* Takes ngtcp2 packets whose every wire packet is now acknowledged, as at
+ * most `max` ranges, largest first (an ACK frame for ngtcp2); the rest wait
+ * for the next call. Returns the number of ranges written. */
+size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max);
+
+#endif
