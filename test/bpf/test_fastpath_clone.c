@@ -372,6 +372,32 @@ static void test_clone_to_each_subscriber(void **state)
         assert_int_equal(gotlen[1], 0);
     }
 
+    /* Freeing its slot forgets its stream translations and pool, and the
+     * slot is handed out again. */
+    {
+        struct fr_fp_substream_key sk = {.slot = sub_slot[1],
+                                         .upstream_stream = UP_SID};
+        uint64_t sid;
+        uint32_t again;
+
+        assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_substreams,
+                                              &sk, sizeof(sk), &sid,
+                                              sizeof(sid), 0),
+                         0);
+        assert_int_equal(fr_fp_kernel_pool_refill(k, sub_slot[1],
+                                                  (uint64_t[]){7, 11}, 2),
+                         2);
+        fr_fp_kernel_slot_free(k, sub_slot[1]);
+        assert_int_not_equal(bpf_map__lookup_elem(skel->maps.fr_fp_substreams,
+                                                  &sk, sizeof(sk), &sid,
+                                                  sizeof(sid), 0),
+                             0);
+        assert_int_equal(fr_fp_kernel_slot_alloc(k, &again), 0);
+        assert_int_equal(again, sub_slot[1]);
+        assert_int_equal(fr_fp_kernel_pool_level(k, again), 0);
+        assert_int_equal(*fr_fp_kernel_pn(k, again), 0);
+    }
+
     close(fd);
     fr_fp_kernel_close(k);
 }
