@@ -1,10 +1,13 @@
-/* Unit tests of the splice layer's packet-number map: wire numbers the
- * subscriber acknowledges, turned into ngtcp2's numbers. */
+/* Unit tests of the splice layer: the packet-number map (wire numbers the
+ * subscriber acknowledges, turned into ngtcp2's), QUIC varints and the
+ * rewrite of a subscriber packet's ACK frames. */
 #include "fr_test.h"
 
 #include <fastrelay/fastrelay.h>
 
+#include "../../lib/splice/ack_rewrite.h"
 #include "../../lib/splice/pnmap.h"
+#include "../../lib/util/qvarint.h"
 
 static void reg(fr_pnmap *m, uint64_t pkt, const uint64_t *wires, size_t n)
 {
@@ -138,6 +141,130 @@ static void test_window(void **state)
     fr_pnmap_del(m);
 }
 
+static void test_qvarint(void **state)
+{
+    static const uint64_t values[] = {0,        63,        64,
+                                      16383,    16384,     (1u << 30) - 1,
+                                      1u << 30, FR_QVARINT_MAX};
+    static const size_t lens[] = {1, 1, 2, 2, 4, 4, 8, 8};
+    uint8_t buf[8];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        size_t pos = 0, rpos = 0;
+        uint64_t v;
+
+        assert_int_equal(fr_qvarint_len(values[i]), lens[i]);
+        assert_int_equal(fr_qvarint_put(buf, sizeof(buf), &pos, values[i]),
+                         0);
+        assert_int_equal(pos, lens[i]);
+        assert_int_equal(fr_qvarint_get(buf, pos, &rpos, &v), 0);
+        assert_int_equal(v, values[i]);
+        assert_int_equal(rpos, pos);
+        /* One byte short does not parse. */
+        rpos = 0;
+        assert_int_equal(fr_qvarint_get(buf, pos - 1, &rpos, &v), -1);
+    }
+    {
+        size_t pos = 0;
+
+        assert_int_equal(fr_qvarint_put(buf, sizeof(buf), &pos,
+                                        FR_QVARINT_MAX + 1),
+                         -1);
+        pos = 7;
+        assert_int_equal(fr_qvarint_put(buf, sizeof(buf), &pos, 64), -1);
+    }
+}
+
+/* Wire packets 100..103 carry ngtcp2 packets 0..3. */
+static fr_pnmap *four_packets(void)
+{
+    fr_pnmap *m = fr_pnmap_new();
+
+    assert_non_null(m);
+    for (uint64_t p = 0; p < 4; p++)
+        reg(m, p, (uint64_t[]){100 + p}, 1);
+    return m;
+}
+
+static void test_ack_rewrite(void **state)
+{
+    /* ACK: largest 103, delay 5, one more range; first range 1 (102-103);
+     * gap 0, length 0 (100). Then STREAM 0 "abc" and MAX_DATA 1000. */
+    static const uint8_t in[] = {0x02, 0x40, 103, 5, 1, 1, 0, 0,
+                                 0x0a, 0x00, 3,    'a', 'b', 'c',
+                                 0x10, 0x43, 0xe8};
+    /* ACK: largest 3, delay 5, first range 1 (2-3), gap 0, length 0 (0);
+     * the other frames unchanged. */
+    static const uint8_t want[] = {0x02, 3,    5,   1,   1,   0,
+                                   0,    0x0a, 0x00, 3,   'a', 'b',
+                                   'c',  0x10, 0x43, 0xe8};
+    uint8_t out[sizeof(in) + FR_ACK_REWRITE_ROOM];
+    fr_pnmap *m = four_packets();
+
+    (void)state;
+    assert_int_equal(fr_ack_rewrite(m, in, sizeof(in), out, sizeof(out)),
+                     sizeof(want));
+    assert_memory_equal(out, want, sizeof(want));
+    fr_pnmap_del(m);
+}
+
+/* ACK_ECN becomes a plain ACK; a second ACK frame merges into the first;
+ * an ACK of nothing registered leaves a PADDING frame. */
+static void test_ack_rewrite_merge_and_empty(void **state)
+{
+    static const uint8_t two[] = {0x03, 0x40, 101, 0, 0, 1, 7, 8, 9, 0x01,
+                                  0x02, 0x40, 103, 0, 0, 0};
+    /* ngtcp2 packets 3 and 0-1: largest 3, first range 0, gap 0,
+     * length 1; then the PING. */
+    static const uint8_t want[] = {0x02, 3, 0, 1, 0, 0, 1, 0x01};
+    static const uint8_t unknown[] = {0x02, 0x40, 200, 0, 0, 0};
+    uint8_t out[sizeof(two) + FR_ACK_REWRITE_ROOM];
+    fr_pnmap *m = four_packets();
+
+    (void)state;
+    assert_int_equal(fr_ack_rewrite(m, two, sizeof(two), out, sizeof(out)),
+                     sizeof(want));
+    assert_memory_equal(out, want, sizeof(want));
+    assert_int_equal(fr_ack_rewrite(m, unknown, sizeof(unknown), out,
+                                    sizeof(out)),
+                     1);
+    assert_int_equal(out[0], 0x00);
+    /* Held: once wire 200 is registered, the next ACK reports it. */
+    reg(m, 9, (uint64_t[]){200}, 1);
+    assert_int_equal(fr_ack_rewrite(m, unknown, sizeof(unknown), out,
+                                    sizeof(out)),
+                     5);
+    assert_memory_equal(out, ((uint8_t[]){0x02, 9, 0, 0, 0}), 5);
+    fr_pnmap_del(m);
+}
+
+static void test_ack_rewrite_rejects(void **state)
+{
+    static const struct {
+        const char *what;
+        uint8_t bytes[8];
+        size_t len;
+    } bad[] = {
+        {"unknown frame type", {0x01, 0x21}, 2},
+        {"truncated ACK", {0x02, 0x40}, 2},
+        {"range below zero", {0x02, 5, 0, 1, 1, 7, 0}, 7},
+        {"STREAM longer than the packet", {0x0a, 0x00, 9, 'a'}, 4},
+    };
+    uint8_t out[64 + FR_ACK_REWRITE_ROOM];
+    fr_pnmap *m = four_packets();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (fr_ack_rewrite(m, bad[i].bytes, bad[i].len, out, sizeof(out)) !=
+            -1)
+            fail_msg("accepted: %s", bad[i].what);
+    }
+    /* Too small an output buffer is refused up front. */
+    assert_int_equal(fr_ack_rewrite(m, bad[0].bytes, 1, out, 1), -1);
+    fr_pnmap_del(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +274,10 @@ int main(void)
         cmocka_unit_test(test_ranges_and_limit),
         cmocka_unit_test(test_bad_registrations),
         cmocka_unit_test(test_window),
+        cmocka_unit_test(test_qvarint),
+        cmocka_unit_test(test_ack_rewrite),
+        cmocka_unit_test(test_ack_rewrite_merge_and_empty),
+        cmocka_unit_test(test_ack_rewrite_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
