@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the MoQT codec fuzz targets with libFuzzer, seeds each with valid
+# Builds the fuzz targets of the parsers that read peer input (MoQT codec,
+# the splice layer's ACK rewrite) with libFuzzer, seeds each with valid
 # encodings, and runs each for FR_FUZZ_SECONDS (default 60).
 #
 # Usage: run_fuzz.sh BUILD_DIR
@@ -18,7 +19,13 @@ build=$1
 seconds=${FR_FUZZ_SECONDS:-60}
 cc=${CC_FUZZ:-clang}
 src=$(cd "$(dirname "$0")/../.." && pwd)
-codec=$src/lib/moq/codec.c
+
+# Each target and the library sources it needs.
+targets=(
+    "fuzz_moq_control:lib/moq/codec.c"
+    "fuzz_moq_data:lib/moq/codec.c"
+    "fuzz_ack_rewrite:lib/splice/ack_rewrite.c lib/splice/pnmap.c lib/util/qvarint.c"
+)
 
 warn=(-std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes
       -Wmissing-prototypes -Werror)
@@ -29,16 +36,20 @@ seed_flags=(-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 
 mkdir -p "$build"
 status=0
-for target in control data; do
-    name=fuzz_moq_$target
+for target in "${targets[@]}"; do
+    name=${target%%:*}
+    sources=()
+    for f in ${target#*:}; do
+        sources+=("$src/$f")
+    done
     target_src=$src/test/fuzz/$name.c
     corpus=$build/corpus_$name
     log=$build/$name.log
 
-    "$cc" "${warn[@]}" "${fuzz_flags[@]}" -I"$src/include" "$codec" "$target_src" \
-        -o "$build/$name"
-    "$cc" "${warn[@]}" "${seed_flags[@]}" -I"$src/include" "$codec" "$target_src" \
-        -o "$build/${name}_seeds"
+    "$cc" "${warn[@]}" "${fuzz_flags[@]}" -I"$src/include" "${sources[@]}" \
+        "$target_src" -o "$build/$name"
+    "$cc" "${warn[@]}" "${seed_flags[@]}" -I"$src/include" "${sources[@]}" \
+        "$target_src" -o "$build/${name}_seeds"
     mkdir -p "$corpus"
     "$build/${name}_seeds" "$corpus"
 
