@@ -599,7 +599,12 @@ static __always_inline int substream(__u32 slot_id, __u64 stream_id,
         __sync_val_compare_and_swap(&pool->head, i, i + 1) != i)
         return -1;
     id = pool->ids[i % FR_FP_POOL_SIZE];
-    return bpf_map_update_elem(&fr_fp_substreams, &k, &id, BPF_NOEXIST);
+    /* Another CPU may have mapped the stream meanwhile: then its ID
+     * stands and this one is not given back (it stays an unused stream
+     * on the subscriber's connection). */
+    if (bpf_map_update_elem(&fr_fp_substreams, &k, &id, BPF_NOEXIST))
+        return bpf_map_lookup_elem(&fr_fp_substreams, &k) ? 0 : -1;
+    return 0;
 }
 
 static long fan_one(__u32 i, void *arg)
