@@ -4,10 +4,11 @@
  * packet (BPF_PROG_TEST_RUN) and clones it to fca once per subscriber of
  * its track; the subscriber-egress program attached to fca rewrites each
  * clone; what arrives on fcb must be, byte for byte, each subscriber's
- * packet, and userspace must hear of each copy. A subscriber whose
- * stream-ID pool is empty, or who joined after the stream began, gets no
- * copy and is counted; one that left gets none. Everything is set up
- * through lib/fastpath/kernel, the module that owns the maps.
+ * packet (an ACK in front of the media left out), and userspace must
+ * hear of each copy. A subscriber whose stream-ID pool is empty, or who
+ * joined after the stream began, gets no copy and is counted; one that
+ * left gets none. Everything is set up through lib/fastpath/kernel, the
+ * module that owns the maps.
  */
 #include "fr_test.h"
 
@@ -96,8 +97,11 @@ static uint8_t frame_type(uint64_t offset)
     return offset ? 0x0e : 0x0a; /* STREAM with LEN, and OFF if not 0 */
 }
 
-static size_t upstream_packet(uint8_t *out, uint64_t offset)
+/* The stream's packet at `offset`; with `ack`, an ACK frame (for the
+ * relay's own packets) comes first. */
+static size_t upstream_packet(uint8_t *out, uint64_t offset, int ack)
 {
+    static const uint8_t ack_frame[] = {0x02, 0x05, 0x00, 0x00, 0x00};
     uint8_t *q = out + FR_TEST_L4_OFFSET;
     size_t n = 0;
 
@@ -106,6 +110,10 @@ static size_t upstream_packet(uint8_t *out, uint64_t offset)
     n += sizeof(up_cid);
     q[n++] = 0x12;
     q[n++] = 0x34;
+    if (ack) {
+        memcpy(q + n, ack_frame, sizeof(ack_frame));
+        n += sizeof(ack_frame);
+    }
     q[n++] = frame_type(offset);
     q[n++] = UP_SID;
     n += frame_rest(q + n, offset);
@@ -117,7 +125,7 @@ static size_t upstream_packet(uint8_t *out, uint64_t offset)
  * same stream (offset 360) before the tag. */
 static size_t two_frame_packet(uint8_t *out)
 {
-    size_t udp = upstream_packet(out, 300) - FR_TEST_L4_OFFSET;
+    size_t udp = upstream_packet(out, 300, 0) - FR_TEST_L4_OFFSET;
     uint8_t *q = out + FR_TEST_L4_OFFSET + udp - 16;
     size_t n = 0;
 
@@ -259,16 +267,17 @@ static uint64_t reason(struct fastpath *skel, uint32_t r)
     return fr_test_percpu_sum(skel->maps.fr_fp_reasons, r);
 }
 
-/* Sends one upstream packet at `offset` and checks that each subscriber
- * with a stream got exactly its packet, numbered 100 * (i + 1) + pn_step,
- * and the one without got nothing. */
+/* Sends one upstream packet at `offset` (behind an ACK frame if `ack`)
+ * and checks that each subscriber with a stream got exactly its packet,
+ * numbered 100 * (i + 1) + pn_step and without any ACK, and the one
+ * without got nothing. */
 static void send_and_check(struct fastpath *skel, int fd, uint64_t offset,
-                           uint32_t pn_step)
+                           uint32_t pn_step, int ack)
 {
     static uint8_t got[NSUBS][512];
     size_t gotlen[NSUBS] = {0};
     uint8_t in[512], want[512];
-    size_t inlen = upstream_packet(in, offset);
+    size_t inlen = upstream_packet(in, offset, ack);
 
     run_ingress(skel, in, inlen);
     assert_int_equal(receive(fd, got, gotlen, NSUBS - 1), NSUBS - 1);
@@ -315,7 +324,7 @@ static void test_clone_to_each_subscriber(void **state)
 
     /* The stream's first packet: the first two subscribers take a stream
      * from their pools; the third has none and misses it. */
-    send_and_check(skel, fd, 0, 0);
+    send_and_check(skel, fd, 0, 0, 0);
     assert_int_equal(reason(skel, FR_FP_CLONES), 2);
     assert_int_equal(reason(skel, FR_FP_NO_SUBSTREAM), 1);
     assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[0]), 0);
@@ -339,7 +348,7 @@ static void test_clone_to_each_subscriber(void **state)
 
         assert_int_equal(fr_fp_kernel_pool_refill(k, sub_slot[2], &id, 1), 1);
     }
-    send_and_check(skel, fd, 300, 1);
+    send_and_check(skel, fd, 300, 1, 0);
     assert_int_equal(reason(skel, FR_FP_CLONES), 4);
     assert_int_equal(reason(skel, FR_FP_NO_SUBSTREAM), 2);
     assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[2]), 1);
@@ -358,13 +367,18 @@ static void test_clone_to_each_subscriber(void **state)
         assert_int_equal(reason(skel, FR_FP_CLONES), 4);
     }
 
+    /* Media behind a leading ACK: forwarded, the ACK left out. */
+    send_and_check(skel, fd, 360, 2, 1);
+    assert_int_equal(reason(skel, FR_FP_LEADING_ACK), 1);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 6);
+
     /* A subscriber that leaves gets no more copies. */
     assert_int_equal(fr_fp_kernel_track_leave(k, up_slot, ALIAS, sub_slot[1]), 0);
     {
         static uint8_t got[NSUBS][512];
         size_t gotlen[NSUBS] = {0};
         uint8_t in[512];
-        size_t inlen = upstream_packet(in, 400);
+        size_t inlen = upstream_packet(in, 400, 0);
 
         run_ingress(skel, in, inlen);
         assert_int_equal(receive(fd, got, gotlen, 2), 1);
