@@ -122,12 +122,6 @@ static void usage(FILE *f)
             FR_TOOL_TLS_USAGE FR_TOOL_USAGE);
 }
 
-static int cli_fail(const char *err)
-{
-    fprintf(stderr, PROG ": %s\n", err);
-    return -1;
-}
-
 static int parse_args(int argc, char **argv, opts *o)
 {
     static const struct option longopts[] = {
@@ -157,23 +151,23 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'n': o->ns = optarg; break;
         case 't':
             if (o->ntracks == MAX_TRACKS)
-                return cli_fail("at most 16 --track");
+                return fr_tool_fail(PROG, "at most 16 --track");
             o->tracks[o->ntracks++] = optarg;
             break;
         case 'f':
             if (frt_cli_parse_uint("--fps", optarg, 1, FRT_SYNTH_MAX_FPS,
                                    &o->fps, err, sizeof(err)))
-                return cli_fail(err);
+                return fr_tool_fail(PROG, err);
             break;
         case 'g':
             if (frt_cli_parse_uint("--gop", optarg, 1, FRT_SYNTH_MAX_GOP,
                                    &o->gop, err, sizeof(err)))
-                return cli_fail(err);
+                return fr_tool_fail(PROG, err);
             break;
         case 'b':
             if (frt_cli_parse_bitrate("--bitrate", optarg, &o->bitrate, err,
                                       sizeof(err)))
-                return cli_fail(err);
+                return fr_tool_fail(PROG, err);
             break;
         case 'i': o->input = optarg; break;
         case 'P': o->push = 1; break;
@@ -185,13 +179,13 @@ static int parse_args(int argc, char **argv, opts *o)
     if (fr_tool_no_args(PROG, argc, argv))
         return -1;
     if (!o->connect == !o->listen)
-        return cli_fail("give exactly one of --connect or --listen");
+        return fr_tool_fail(PROG, "give exactly one of --connect or --listen");
     if (o->ntracks == 0)
         o->tracks[o->ntracks++] = "video";
     if (o->input && o->ntracks > 1)
-        return cli_fail("--input publishes one track");
+        return fr_tool_fail(PROG, "--input publishes one track");
     if (o->push && !o->connect)
-        return cli_fail("--publish needs --connect");
+        return fr_tool_fail(PROG, "--publish needs --connect");
     return fr_tool_tls_check(PROG, &o->t.tls, o->listen != NULL,
                              o->connect != NULL);
 }

@@ -86,18 +86,14 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'q':
             if (frt_cli_parse_uint("--max-queue", optarg, 65536,
                                    UINT64_C(1) << 32, &o->max_queue, err,
-                                   sizeof(err))) {
-                fprintf(stderr, PROG ": %s\n", err);
-                return -1;
-            }
+                                   sizeof(err)))
+                return fr_tool_fail(PROG, err);
             break;
         case 'u': o->upstream = optarg; break;
         case 'c':
             if (frt_cli_parse_uint("--cache-groups", optarg, 0, 1000,
-                                   &o->cache_groups, err, sizeof(err))) {
-                fprintf(stderr, PROG ": %s\n", err);
-                return -1;
-            }
+                                   &o->cache_groups, err, sizeof(err)))
+                return fr_tool_fail(PROG, err);
             break;
         default:
             if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)

@@ -107,12 +107,6 @@ static void usage(FILE *f)
             FR_TOOL_CLIENT_TLS_USAGE FR_TOOL_USAGE);
 }
 
-static int cli_fail(const char *err)
-{
-    fprintf(stderr, PROG ": %s\n", err);
-    return -1;
-}
-
 static int parse_args(int argc, char **argv, opts *o)
 {
     static const struct option longopts[] = {
@@ -140,13 +134,13 @@ static int parse_args(int argc, char **argv, opts *o)
             if (frt_cli_parse_uint("--connections", optarg, 1,
                                    MAX_CONNECTIONS, &o->connections, err,
                                    sizeof(err)))
-                return cli_fail(err);
+                return fr_tool_fail(PROG, err);
             break;
         case 'o': o->output = optarg; break;
         case 'F':
             if (frt_cli_parse_uint("--fetch", optarg, 0, UINT64_MAX / 2,
                                    &o->fetch_group, err, sizeof(err)))
-                return cli_fail(err);
+                return fr_tool_fail(PROG, err);
             o->fetch = 1;
             break;
         default:
@@ -157,9 +151,9 @@ static int parse_args(int argc, char **argv, opts *o)
     if (fr_tool_no_args(PROG, argc, argv))
         return -1;
     if (!o->connect)
-        return cli_fail("--connect ADDR:PORT is required");
+        return fr_tool_fail(PROG, "--connect ADDR:PORT is required");
     if (o->output && o->connections != 1)
-        return cli_fail("--output needs --connections 1");
+        return fr_tool_fail(PROG, "--output needs --connections 1");
     return fr_tool_tls_check(PROG, &o->t.tls, 0, 1);
 }
 

@@ -214,6 +214,12 @@ int fr_tool_addr(const char *prog, const char *flag, const char *arg,
     return 0;
 }
 
+int fr_tool_fail(const char *prog, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", prog, msg);
+    return -1;
+}
+
 int fr_tool_duration(const char *prog, const char *flag, const char *arg,
                      int allow_zero, uint64_t *ns)
 {
@@ -223,10 +229,8 @@ int fr_tool_duration(const char *prog, const char *flag, const char *arg,
         *ns = 0;
         return 0;
     }
-    if (frt_cli_parse_duration(flag, arg, ns, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        return -1;
-    }
+    if (frt_cli_parse_duration(flag, arg, ns, err, sizeof(err)) != 0)
+        return fr_tool_fail(prog, err);
     return 0;
 }
 

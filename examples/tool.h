@@ -94,6 +94,10 @@ void fr_tool_start_timers(struct ev_loop *loop, const fr_tool_opts *o,
 int fr_tool_option(const char *prog, fr_tool_opts *o, int ch, const char *arg,
                    void (*usage)(FILE *f));
 
+/* Prints "prog: msg" to stderr; returns -1, for `return fr_tool_fail(...)`
+ * in option parsing. */
+int fr_tool_fail(const char *prog, const char *msg);
+
 /* After option parsing: fails (with a message) on leftover arguments. */
 int fr_tool_no_args(const char *prog, int argc, char **argv);
 
