@@ -392,6 +392,26 @@ struct frame_out {
     __u64 offset;           /* stream offset of its data */
 };
 
+/* The fields of a STREAM frame of `type` after its stream ID, which start
+ * at *off: the offset (0 without OFF) and the data's length (up to `end`
+ * without LEN). Leaves *off at the data. Returns 0, or -1 if they do not
+ * fit before `end`. Ingress and egress read frames with it alike. */
+static __always_inline int stream_fields(struct __sk_buff *skb, __u32 *off,
+                                         __u32 end, __u32 type,
+                                         __u64 *offset, __u64 *len)
+{
+    *offset = 0;
+    if ((type & 0x04) && quic_varint(skb, off, end, offset))
+        return -1;
+    if (type & 0x02) {
+        if (quic_varint(skb, off, end, len))
+            return -1;
+    } else {
+        *len = end - *off; /* to the end of the packet */
+    }
+    return *off > end || *len > end - *off ? -1 : 0;
+}
+
 /* One STREAM frame whose type byte is at `off`, of the upstream
  * connection slot << 8 | frame type (BPF functions take five arguments).
  * Returns a fr_fp_reason, 0 when the frame is media. Global, so the
@@ -401,24 +421,16 @@ __noinline int fr_fp_stream_frame(struct __sk_buff *skb, __u32 off, __u32 end,
 {
     struct fr_fp_stream_key key = {.slot = slot_type >> 8};
     __u32 type = slot_type & 0xff;
-    __u64 offset = 0, len;
+    __u64 offset, len;
     __u32 data;
 
     if (!out)
         return FR_FP_MALFORMED;
     off += 1;
     if (quic_varint(skb, &off, end, &key.stream_id) ||
-        ((type & 0x04) && quic_varint(skb, &off, end, &offset)))
+        stream_fields(skb, &off, end, type, &offset, &len))
         return FR_FP_MALFORMED;
-    if (type & 0x02) {
-        if (quic_varint(skb, &off, end, &len))
-            return FR_FP_MALFORMED;
-    } else {
-        len = end - off;
-    }
     data = off;
-    if (len > end - data)
-        return FR_FP_MALFORMED;
     out->next = data + (__u32)len;
     out->stream_id = key.stream_id;
     out->offset = offset;
@@ -835,16 +847,8 @@ static __always_inline int stream_frame_data(struct __sk_buff *skb, __u32 o,
 {
     __u64 len;
 
-    ev->offset = 0;
-    if ((type & 0x04) && quic_varint(skb, &o, end, &ev->offset))
-        return -1;
-    if (type & 0x02) {
-        if (quic_varint(skb, &o, end, &len))
-            return -1;
-    } else {
-        len = end - QUIC_TAG_LEN - o; /* to the end of the packet */
-    }
-    if (o + QUIC_TAG_LEN > end || len > end - QUIC_TAG_LEN - o)
+    if (o + QUIC_TAG_LEN > end ||
+        stream_fields(skb, &o, end - QUIC_TAG_LEN, type, &ev->offset, &len))
         return -1;
     ev->length = (__u32)len;
     ev->fin = type & 0x01;
