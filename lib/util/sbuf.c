@@ -58,18 +58,20 @@ int fr_sbuf_append(fr_sbuf *sb, const uint8_t *data, size_t len)
     return 0;
 }
 
-size_t fr_sbuf_peek(const fr_sbuf *sb, uint64_t off, struct iovec *v,
-                    size_t maxv)
+size_t fr_sbuf_peek(const fr_sbuf *sb, uint64_t off, uint64_t end,
+                    struct iovec *v, size_t maxv)
 {
     uint64_t boff = sb->head_off;
     size_t n = 0;
 
-    for (fr_sbuf_block *b = sb->head; b && n < maxv; b = b->next) {
+    for (fr_sbuf_block *b = sb->head; b && n < maxv && boff < end;
+         b = b->next) {
         uint64_t bend = boff + b->len;
-        if (off < bend) {
+        if (off < bend && off < end) {
             size_t skip = off > boff ? (size_t)(off - boff) : 0;
+            size_t cut = bend > end ? (size_t)(bend - end) : 0;
             v[n].iov_base = b->data + skip;
-            v[n].iov_len = b->len - skip;
+            v[n].iov_len = b->len - skip - cut;
             n++;
         }
         boff = bend;

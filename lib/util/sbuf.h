@@ -31,9 +31,10 @@ void fr_sbuf_free(fr_sbuf *sb);
 /* Appends a copy of data. Returns 0 or FR_ERR_NOMEM. */
 int fr_sbuf_append(fr_sbuf *sb, const uint8_t *data, size_t len);
 
-/* Fills up to maxv iovecs covering [off, end_off). Returns how many. */
-size_t fr_sbuf_peek(const fr_sbuf *sb, uint64_t off, struct iovec *v,
-                    size_t maxv);
+/* Fills up to maxv iovecs covering [off, min(end, end_off)). Returns how
+ * many. */
+size_t fr_sbuf_peek(const fr_sbuf *sb, uint64_t off, uint64_t end,
+                    struct iovec *v, size_t maxv);
 
 /* Frees every block lying wholly below offset `upto`. */
 void fr_sbuf_release(fr_sbuf *sb, uint64_t upto);

@@ -80,18 +80,28 @@ static void test_sbuf(void **state)
     assert_int_equal(fr_sbuf_append(&sb, data + 100, sizeof(data) - 100), 0);
     assert_int_equal(sb.end_off, sizeof(data));
     /* Peek from an offset inside the second block. */
-    n = fr_sbuf_peek(&sb, 20000, v, 8);
+    n = fr_sbuf_peek(&sb, 20000, UINT64_MAX, v, 8);
     assert_true(n >= 1);
+    total = 0;
     for (size_t i = 0; i < n; i++) {
         assert_memory_equal(v[i].iov_base, data + 20000 + total,
                             v[i].iov_len);
         total += v[i].iov_len;
     }
     assert_int_equal(total, sizeof(data) - 20000);
+    /* A range ending inside a block is cut there. */
+    n = fr_sbuf_peek(&sb, 16380, 16390, v, 8);
+    total = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_memory_equal(v[i].iov_base, data + 16380 + total,
+                            v[i].iov_len);
+        total += v[i].iov_len;
+    }
+    assert_int_equal(total, 10);
     /* Release frees whole blocks only; data above stays addressable. */
     fr_sbuf_release(&sb, 20000);
     assert_true(sb.head_off <= 20000);
-    n = fr_sbuf_peek(&sb, 30000, v, 1);
+    n = fr_sbuf_peek(&sb, 30000, UINT64_MAX, v, 1);
     assert_int_equal(n, 1);
     assert_memory_equal(v[0].iov_base, data + 30000, 16);
     fr_sbuf_release(&sb, sizeof(data));
