@@ -20,7 +20,9 @@
  * the first one's place gets a single ACK of the ngtcp2 packets now
  * complete, with that frame's ACK delay (no ECN counts: the relay does not
  * use ECN); later ACK frames are left out, every other frame is copied
- * unchanged. With nothing to acknowledge and nothing else left, the
+ * unchanged. A packet without ACK frames gets one in front (delay 0) if
+ * packets completed meanwhile (acknowledgements held until their wire
+ * packets were registered). With nothing to acknowledge and nothing else left, the
  * output is one PADDING frame, so the packet stays valid. Returns the
  * output length, or -1 if a frame does not parse or `cap` (at least
  * inlen + FR_ACK_REWRITE_ROOM) is too small. */

@@ -24,7 +24,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 targets=(
     "fuzz_moq_control:lib/moq/codec.c"
     "fuzz_moq_data:lib/moq/codec.c"
-    "fuzz_ack_rewrite:lib/splice/ack_rewrite.c lib/splice/pnmap.c lib/util/qvarint.c"
+    "fuzz_ack_rewrite:lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c lib/util/qvarint.c"
 )
 
 warn=(-std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes
