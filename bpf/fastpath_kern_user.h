@@ -116,6 +116,19 @@ struct fr_fp_pool {
 };
 _Static_assert(sizeof(struct fr_fp_pool) == 264, "fr_fp_pool layout");
 
+/* Send state of one subscriber connection, shared by its egress copies and
+ * the library's send path (one entry per slot of an mmapable array, so
+ * the three fields change together). */
+struct fr_fp_tx {
+    __u64 next_pn;           /* next wire packet number (atomic add) */
+    __s64 budget;            /* UDP payload bytes the kernel may still send
+                              * (compare-and-swap); userspace sets it to 0
+                              * around every ngtcp2 call and republishes */
+    __u32 key_phase;         /* of the newest packet ngtcp2 wrote */
+    __u32 pad;
+};
+_Static_assert(sizeof(struct fr_fp_tx) == 24, "fr_fp_tx layout");
+
 /* Record of the ring buffer fr_fp_sent, one per copy the egress program
  * sent: what the splice layer needs to register the packet with the
  * subscriber's connection as if ngtcp2 had sent it. */

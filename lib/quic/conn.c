@@ -12,6 +12,7 @@
 #include <fastrelay/error.h>
 
 #include "quic_internal.h"
+#include "../splice/splice.h"
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 {
@@ -100,13 +101,14 @@ static void start_closing(fr_quic_conn *c, const ngtcp2_ccerr *ccerr,
     ngtcp2_path_storage_zero(&ps);
     buf = fr_ep_tx_slot(ep);
     n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, buf,
-                                           ep->settings.max_udp_payload_size,
-                                           ccerr, now);
+                                           fr_conn_tx_buflen(c), ccerr, now);
     if (n <= 0) {
         /* Nothing can be sent (for example before any key exists). */
         enter_dead(c, reason, what);
         return;
     }
+    if (c->splice)
+        n = (ngtcp2_ssize)fr_splice_tx(c, buf, (size_t)n);
     c->close_pkt = malloc((size_t)n);
     if (c->close_pkt) {
         memcpy(c->close_pkt, buf, (size_t)n);
@@ -507,7 +509,13 @@ static void fill_settings(ngtcp2_settings *ns, ngtcp2_transport_params *tp,
 
     ngtcp2_settings_default(ns);
     ns->initial_ts = now;
-    ns->max_tx_udp_payload_size = s->max_udp_payload_size;
+    ns->max_tx_udp_payload_size = fr_conn_tx_buflen(c);
+    if (c->splice) {
+        /* Kernel packets and ngtcp2's must be the same size: no path MTU
+         * probing, no shaping down to 1200 bytes (DESIGN.md section 6). */
+        ns->no_pmtud = 1;
+        ns->no_tx_udp_payload_size_shaping = 1;
+    }
     ns->handshake_timeout = s->handshake_timeout;
     ns->qlog_write = qlog_cb;
     if (fr_log_enabled(&s->log, FR_LOG_DEBUG))
@@ -629,6 +637,10 @@ int fr_conn_new_server(fr_quic_conn **pc, fr_quic_endpoint *ep,
 
     if (!c)
         return FR_ERR_NOMEM;
+    if (ep->splice && fr_splice_new(c) != 0) {
+        free(c);
+        return FR_ERR_NOMEM;
+    }
     fill_callbacks(&cb, 1, ep->settings.crypto_mode);
     fill_settings(&ns, &tp, c, now);
     to_ngtcp2_path(&np, &c->path);
@@ -673,6 +685,8 @@ fail:
         fr_ep_unregister_cid(ep, &c->scids[i]);
     if (c->conn)
         ngtcp2_conn_del(c->conn);
+    if (c->splice)
+        fr_splice_free(c);
     free(c);
     return rv;
 }
@@ -693,6 +707,8 @@ void fr_conn_free(fr_quic_conn *c)
     if (c->odcid_registered)
         fr_ep_unregister_cid(ep, &c->odcid);
     fr_streams_free(c);
+    if (c->splice)
+        fr_splice_free(c);
     ngtcp2_conn_del(c->conn);
     gnutls_deinit(c->session);
     free(c->close_pkt);
@@ -721,6 +737,19 @@ int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
     c->stats.pkts_recv++;
     c->stats.bytes_recv += len;
     to_ngtcp2_path(&np, &p);
+    if (c->splice) {
+        const uint8_t *rewritten;
+        ssize_t n;
+
+        fr_splice_sync(c, now);
+        n = fr_splice_rx(c, data, len, &rewritten);
+        if (n < 0)
+            return 0;
+        if (n > 0) {
+            data = rewritten;
+            len = (size_t)n;
+        }
+    }
     rv = ngtcp2_conn_read_pkt(c->conn, &np, &pi, data, len, now);
     if (rv == 0)
         return 0;
@@ -762,7 +791,11 @@ int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now)
     case FR_CONN_ACTIVE:
         break;
     }
+    if (c->splice)
+        fr_splice_sync(c, now);
     rv = ngtcp2_conn_handle_expiry(c->conn, now);
+    if (c->splice)
+        fr_splice_publish(c);
     if (rv == 0)
         return 0;
     if (rv == NGTCP2_ERR_IDLE_CLOSE)

@@ -20,6 +20,8 @@
 #define FR_TX_BATCH 32
 /* Largest UDP payload handled. */
 #define FR_MAX_UDP_PAYLOAD 1500
+/* Pieces of a stream's send buffer handed to ngtcp2 at once. */
+#define FR_MAX_IOV 16
 /* Length of the stateless-reset secret. */
 #define FR_STATIC_SECRET_LEN 32
 
@@ -33,6 +35,11 @@ typedef struct fr_stream {
     unsigned blocked : 1;   /* stream flow control; waits for credit */
     unsigned reset : 1;     /* we reset it: no more writes */
     unsigned on_ready : 1;
+    unsigned kernel : 1;    /* spliced: the kernel sends its bytes */
+    /* Kernel stream: offset of the earliest kernel packet not registered
+     * yet (UINT64_MAX: none); the write loop sends only what lies before
+     * it, the bytes the kernel declined. */
+    uint64_t kernel_next;
     struct fr_stream *next_ready;
 } fr_stream;
 
@@ -86,6 +93,8 @@ struct fr_quic_conn {
     ngtcp2_cid odcid;
     int odcid_registered;
 
+    struct fr_splice *splice; /* spliced subscriber connection, or NULL */
+
     struct fr_quic_conn *next; /* endpoint's list of connections */
     struct fr_quic_conn *prev;
 };
@@ -105,6 +114,10 @@ struct fr_quic_endpoint {
     fr_hmap cids;  /* our CID -> fr_quic_conn */
     fr_quic_conn *conns;
     size_t nconns;
+    /* Splice every server connection (see lib/splice/splice.h). */
+    int splice;
+    void (*splice_drain)(void *arg);
+    void *splice_drain_arg;
 
     /* Transmit batch. */
     uint8_t txbuf[FR_TX_BATCH][FR_MAX_UDP_PAYLOAD];
@@ -131,8 +144,21 @@ void fr_conn_fail(fr_quic_conn *c, int liberr, fr_tstamp now);
 
 /* stream.c */
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now);
+void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np);
+/* Sends a packet ngtcp2 wrote for `c` into the endpoint's slot buf. */
+void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *path,
+                       uint8_t *buf, size_t n);
 /* Sets up our state of a stream the peer opened. */
 int fr_stream_peer_opened(fr_quic_conn *c, int64_t stream_id);
+fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t stream_id);
+/* Opens a stream of ours; NULL with *perr set on failure. */
+fr_stream *fr_stream_open(fr_quic_conn *c, int *perr, int uni);
+/* Puts a stream back on the ready list if it has something to send. */
+void fr_stream_requeue(fr_quic_conn *c, fr_stream *s);
+/* Bytes of `s` the write loop may send: up to the first kernel packet. */
+uint64_t fr_stream_send_end(const fr_stream *s);
+/* Size of the buffer ngtcp2 writes a packet into. */
+size_t fr_conn_tx_buflen(const fr_quic_conn *c);
 /* Drops our state of a stream ngtcp2 closed. */
 void fr_stream_forget(fr_quic_conn *c, int64_t stream_id);
 /* Stops sending on a stream the peer asked to stop. */

@@ -13,10 +13,10 @@
 #include <fastrelay/error.h>
 
 #include "quic_internal.h"
+#include "../splice/splice.h"
 
-#define FR_MAX_IOV 16
 
-static fr_stream *find_stream(const fr_quic_conn *c, int64_t id)
+fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t id)
 {
     return fr_hmap_find_u64(&c->streams, (uint64_t)id);
 }
@@ -28,6 +28,7 @@ static fr_stream *stream_new(fr_quic_conn *c, int64_t id)
     if (!s)
         return NULL;
     s->id = id;
+    s->kernel_next = UINT64_MAX;
     fr_sbuf_init(&s->sbuf);
     if (fr_hmap_insert_u64(&c->streams, (uint64_t)id, s) != 0) {
         free(s);
@@ -36,10 +37,20 @@ static fr_stream *stream_new(fr_quic_conn *c, int64_t id)
     return s;
 }
 
+uint64_t fr_stream_send_end(const fr_stream *s)
+{
+    return s->kernel && s->kernel_next < s->sbuf.end_off ? s->kernel_next
+                                                         : s->sbuf.end_off;
+}
+
 static int stream_has_work(const fr_stream *s)
 {
+    uint64_t end = fr_stream_send_end(s);
+
     return !s->reset && !s->blocked &&
-           (s->sent_off < s->sbuf.end_off || (s->fin_queued && !s->fin_sent));
+           (s->sent_off < end || (s->fin_queued && !s->fin_sent &&
+                                  end == s->sbuf.end_off &&
+                                  s->kernel_next == UINT64_MAX));
 }
 
 /* Queues a stream with work behind every ready stream of the same or more
@@ -60,6 +71,11 @@ static void ready_push(fr_quic_conn *c, fr_stream *s)
     *pp = s;
     if (!s->next_ready)
         c->ready_tail = s;
+}
+
+void fr_stream_requeue(fr_quic_conn *c, fr_stream *s)
+{
+    ready_push(c, s);
 }
 
 /* Takes the first stream of the ready list that still has work. */
@@ -124,7 +140,7 @@ void fr_stream_forget(fr_quic_conn *c, int64_t stream_id)
 
 void fr_stream_abandon(fr_quic_conn *c, int64_t stream_id)
 {
-    fr_stream *s = find_stream(c, stream_id);
+    fr_stream *s = fr_stream_find(c, stream_id);
 
     if (s) {
         s->reset = 1;
@@ -134,7 +150,7 @@ void fr_stream_abandon(fr_quic_conn *c, int64_t stream_id)
 
 void fr_stream_acked(fr_quic_conn *c, int64_t stream_id, uint64_t upto)
 {
-    fr_stream *s = find_stream(c, stream_id);
+    fr_stream *s = fr_stream_find(c, stream_id);
     uint64_t before;
 
     if (!s)
@@ -146,7 +162,7 @@ void fr_stream_acked(fr_quic_conn *c, int64_t stream_id, uint64_t upto)
 
 void fr_stream_unblock(fr_quic_conn *c, int64_t stream_id)
 {
-    fr_stream *s = find_stream(c, stream_id);
+    fr_stream *s = fr_stream_find(c, stream_id);
 
     if (s && s->blocked) {
         s->blocked = 0;
@@ -178,24 +194,39 @@ void fr_streams_free(fr_quic_conn *c)
 
 /* Public stream API. */
 
-static int open_stream(fr_quic_conn *c, int64_t *pid, int uni)
+fr_stream *fr_stream_open(fr_quic_conn *c, int *perr, int uni)
 {
+    fr_stream *s;
     int64_t id;
     int rv;
 
-    if (c->state != FR_CONN_ACTIVE)
-        return FR_ERR_CONN_CLOSED;
+    if (c->state != FR_CONN_ACTIVE) {
+        *perr = FR_ERR_CONN_CLOSED;
+        return NULL;
+    }
     rv = uni ? ngtcp2_conn_open_uni_stream(c->conn, &id, NULL)
              : ngtcp2_conn_open_bidi_stream(c->conn, &id, NULL);
-    if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
-        return FR_ERR_STREAM_LIMIT;
-    if (rv != 0)
-        return FR_ERR_INTERNAL;
-    if (!stream_new(c, id)) {
-        ngtcp2_conn_shutdown_stream(c->conn, 0, id, 0);
-        return FR_ERR_NOMEM;
+    if (rv != 0) {
+        *perr = rv == NGTCP2_ERR_STREAM_ID_BLOCKED ? FR_ERR_STREAM_LIMIT
+                                                   : FR_ERR_INTERNAL;
+        return NULL;
     }
-    *pid = id;
+    s = stream_new(c, id);
+    if (!s) {
+        ngtcp2_conn_shutdown_stream(c->conn, 0, id, 0);
+        *perr = FR_ERR_NOMEM;
+    }
+    return s;
+}
+
+static int open_stream(fr_quic_conn *c, int64_t *pid, int uni)
+{
+    int err;
+    fr_stream *s = fr_stream_open(c, &err, uni);
+
+    if (!s)
+        return err;
+    *pid = s->id;
     return 0;
 }
 
@@ -219,7 +250,7 @@ int fr_quic_conn_stream_write(fr_quic_conn *c, int64_t stream_id,
         return FR_ERR_CONN_CLOSED;
     if (len && !data)
         return FR_ERR_INVALID_ARGUMENT;
-    s = find_stream(c, stream_id);
+    s = fr_stream_find(c, stream_id);
     if (!s)
         return FR_ERR_STREAM_NOT_FOUND;
     if (s->fin_queued || s->reset)
@@ -239,7 +270,7 @@ int fr_quic_conn_stream_write(fr_quic_conn *c, int64_t stream_id,
 int fr_quic_conn_stream_reset(fr_quic_conn *c, int64_t stream_id,
                               uint64_t app_error_code)
 {
-    fr_stream *s = find_stream(c, stream_id);
+    fr_stream *s = fr_stream_find(c, stream_id);
     int rv;
 
     if (c->state != FR_CONN_ACTIVE)
@@ -257,7 +288,7 @@ int fr_quic_conn_stream_reset(fr_quic_conn *c, int64_t stream_id,
 int fr_quic_conn_stream_set_priority(fr_quic_conn *c, int64_t stream_id,
                                      uint64_t priority)
 {
-    fr_stream *s = find_stream(c, stream_id);
+    fr_stream *s = fr_stream_find(c, stream_id);
 
     if (!s)
         return FR_ERR_STREAM_NOT_FOUND;
@@ -271,7 +302,7 @@ int fr_quic_conn_stream_set_priority(fr_quic_conn *c, int64_t stream_id,
 
 uint64_t fr_quic_conn_stream_unacked(const fr_quic_conn *c, int64_t stream_id)
 {
-    const fr_stream *s = find_stream(c, stream_id);
+    const fr_stream *s = fr_stream_find(c, stream_id);
 
     return s ? fr_sbuf_held(&s->sbuf) : 0;
 }
@@ -348,7 +379,7 @@ static void dgram_pop(fr_quic_conn *c)
     free(d);
 }
 
-static void path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np)
+void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np)
 {
     memcpy(&p->local, np->local.addr, np->local.addrlen);
     p->local_len = (socklen_t)np->local.addrlen;
@@ -386,14 +417,16 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
                                  uint8_t *buf, size_t buflen, fr_tstamp now)
 {
     struct iovec iov[FR_MAX_IOV];
-    size_t niov = fr_sbuf_peek(&s->sbuf, s->sent_off, iov, FR_MAX_IOV);
+    size_t niov = fr_sbuf_peek(&s->sbuf, s->sent_off, fr_stream_send_end(s),
+                               iov, FR_MAX_IOV);
     uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
     uint64_t peeked = 0;
     ngtcp2_ssize datalen = -1, n;
 
     for (size_t i = 0; i < niov; i++)
         peeked += iov[i].iov_len;
-    if (s->fin_queued && s->sent_off + peeked == s->sbuf.end_off)
+    if (s->fin_queued && s->sent_off + peeked == s->sbuf.end_off &&
+        s->kernel_next == UINT64_MAX)
         flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     n = ngtcp2_conn_writev_stream(c->conn, path, pi, buf, buflen, &datalen,
                                   flags, s->id, (const ngtcp2_vec *)iov, niov,
@@ -401,6 +434,8 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
     if (datalen >= 0) {
         s->sent_off += (uint64_t)datalen;
         c->stats.stream_bytes_sent += (uint64_t)datalen;
+        if (s->kernel)
+            fr_splice_declined_sent(c, (uint64_t)datalen);
         if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) &&
             s->sent_off == s->sbuf.end_off)
             s->fin_sent = 1;
@@ -421,20 +456,29 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
     return n;
 }
 
+size_t fr_conn_tx_buflen(const fr_quic_conn *c)
+{
+    /* A spliced connection's packets grow by up to 3 bytes when they get
+     * their 4-byte wire number. */
+    return c->ep->settings.max_udp_payload_size - (c->splice ? 3 : 0);
+}
+
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
 {
     fr_quic_endpoint *ep = c->ep;
-    size_t buflen = ep->settings.max_udp_payload_size;
-    size_t quantum = ngtcp2_conn_get_send_quantum(c->conn);
-    size_t max_pkts = quantum / buflen + 1;
+    size_t buflen = fr_conn_tx_buflen(c);
+    size_t quantum, max_pkts;
     ngtcp2_path_storage ps;
     ngtcp2_pkt_info pi;
-    fr_quic_path path;
 
     if (c->state != FR_CONN_ACTIVE)
         return 0;
+    if (c->splice)
+        fr_splice_sync(c, now);
+    quantum = ngtcp2_conn_get_send_quantum(c->conn);
+    max_pkts = quantum / buflen + 1;
     ngtcp2_path_storage_zero(&ps);
-    for (size_t npkts = 0; npkts < max_pkts;) {
+    for (size_t npkts = 0; npkts < max_pkts && c->state == FR_CONN_ACTIVE;) {
         uint8_t *buf = fr_ep_tx_slot(ep);
         ngtcp2_ssize n;
         fr_stream *s;
@@ -457,12 +501,29 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
         }
         if (n == 0)
             break;
-        path_from_ngtcp2(&path, &ps.path);
-        fr_ep_tx_commit(ep, &path, (size_t)n);
-        c->stats.pkts_sent++;
-        c->stats.bytes_sent += (uint64_t)n;
+        fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
         npkts++;
+        if (c->splice)
+            fr_splice_retry(c, now);
     }
-    ngtcp2_conn_update_pkt_tx_time(c->conn, now);
+    if (c->splice)
+        fr_splice_publish(c);
+    else
+        /* Pacing is not used on spliced connections: shadow writes would
+         * count toward it and then hold registrations back. */
+        ngtcp2_conn_update_pkt_tx_time(c->conn, now);
     return 0;
+}
+
+void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
+                       size_t n)
+{
+    fr_quic_path path;
+
+    if (c->splice)
+        n = fr_splice_tx(c, buf, n);
+    fr_path_from_ngtcp2(&path, np);
+    fr_ep_tx_commit(c->ep, &path, n);
+    c->stats.pkts_sent++;
+    c->stats.bytes_sent += (uint64_t)n;
 }

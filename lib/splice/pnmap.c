@@ -20,18 +20,26 @@ struct wire {
 
 struct pkt {
     uint64_t pkt;
+    uint64_t maxwire;  /* the last of its wire packets */
     uint8_t used;
     uint8_t remaining; /* wire packets not yet acknowledged */
+    uint8_t taken;     /* reported to ngtcp2 */
 };
 
 struct fr_pnmap {
     struct wire wires[FR_PNMAP_WINDOW];
     struct pkt pkts[FR_PNMAP_WINDOW];
-    uint64_t done[FR_PNMAP_WINDOW]; /* complete, not yet taken */
-    size_t ndone;
+    uint64_t low;        /* lowest ngtcp2 number that may be untaken */
+    uint64_t high;       /* one past the largest registered */
+    uint64_t wire_acked; /* largest wire number acknowledged */
+    int started;
+    int any_acked;
+    uint64_t scratch[FR_PNMAP_WINDOW];
 };
 
 #define SLOT(n) ((n) & (FR_PNMAP_WINDOW - 1))
+/* QUIC's packet reordering threshold (RFC 9002 section 6.1.1). */
+#define REORDER_THRESHOLD 3
 
 fr_pnmap *fr_pnmap_new(void)
 {
@@ -41,14 +49,6 @@ fr_pnmap *fr_pnmap_new(void)
 void fr_pnmap_del(fr_pnmap *m)
 {
     free(m);
-}
-
-static void complete(fr_pnmap *m, uint64_t pkt)
-{
-    /* Full only if the window's worth was never taken; then the oldest
-     * news is lost, as numbers behind the window are. */
-    if (m->ndone < FR_PNMAP_WINDOW)
-        m->done[m->ndone++] = pkt;
 }
 
 static int wire_registered(const fr_pnmap *m, uint64_t wire)
@@ -87,9 +87,20 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
     }
     p->pkt = pkt;
     p->used = 1;
+    p->taken = 0;
     p->remaining = (uint8_t)remaining;
-    if (remaining == 0)
-        complete(m, pkt);
+    p->maxwire = 0;
+    for (size_t i = 0; i < n; i++)
+        if (wires[i] > p->maxwire)
+            p->maxwire = wires[i];
+    if (!m->started || pkt < m->low) {
+        m->low = pkt;
+        m->started = 1;
+    }
+    if (pkt >= m->high)
+        m->high = pkt + 1;
+    if (m->high - m->low > FR_PNMAP_WINDOW)
+        m->low = m->high - FR_PNMAP_WINDOW;
     return 0;
 }
 
@@ -98,6 +109,10 @@ static void ack_one(fr_pnmap *m, uint64_t wire)
     struct wire *w = &m->wires[SLOT(wire)];
     struct pkt *p;
 
+    if (!m->any_acked || wire > m->wire_acked) {
+        m->wire_acked = wire;
+        m->any_acked = 1;
+    }
     if (w->state == WIRE_EMPTY ||
         (w->wire < wire && w->state != WIRE_SENT)) {
         w->wire = wire;
@@ -113,9 +128,8 @@ static void ack_one(fr_pnmap *m, uint64_t wire)
         return; /* acknowledged before */
     w->state = WIRE_DONE;
     p = &m->pkts[SLOT(w->pkt)];
-    if (p->used && p->pkt == w->pkt && p->remaining > 0 &&
-        --p->remaining == 0)
-        complete(m, w->pkt);
+    if (p->used && p->pkt == w->pkt && p->remaining > 0)
+        p->remaining--;
 }
 
 void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n)
@@ -136,24 +150,53 @@ void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n)
     }
 }
 
-static int descending(const void *a, const void *b)
+static struct pkt *live(fr_pnmap *m, uint64_t pkt)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    struct pkt *p = &m->pkts[SLOT(pkt)];
 
-    return x < y ? 1 : x > y ? -1 : 0;
+    return p->used && p->pkt == pkt && !p->taken ? p : NULL;
+}
+
+/* The subscriber has seen wire packets far enough beyond this one that
+ * QUIC would call it lost. */
+static int wire_lost(const fr_pnmap *m, uint64_t wire)
+{
+    return m->any_acked && m->wire_acked >= wire + REORDER_THRESHOLD;
 }
 
 size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max)
 {
-    size_t nr = 0, used = 0;
+    uint64_t blocker = 0;
+    size_t n = 0, nr = 0;
+    int blocked = 0;
 
-    if (max == 0 || m->ndone == 0)
+    if (max == 0)
         return 0;
-    qsort(m->done, m->ndone, sizeof(m->done[0]), descending);
-    while (used < m->ndone) {
-        uint64_t pn = m->done[used];
+    while (m->low < m->high && !live(m, m->low))
+        m->low++;
+    /* In ngtcp2's order, a complete packet is reported unless an earlier
+     * one still on its way left after it on the wire: ngtcp2 would take
+     * that one for lost (its number is lower, the kernel's packet was
+     * registered later than it was sent). */
+    for (uint64_t q = m->low; q < m->high; q++) {
+        struct pkt *p = live(m, q);
 
-        /* Each packet completes once, so there are no duplicates. */
+        if (!p)
+            continue;
+        if (p->remaining > 0) {
+            if (!wire_lost(m, p->maxwire)) {
+                if (!blocked || p->maxwire > blocker)
+                    blocker = p->maxwire;
+                blocked = 1;
+            }
+            continue;
+        }
+        if (!blocked || p->maxwire > blocker)
+            m->scratch[n++] = q;
+    }
+    for (size_t i = n; i-- > 0;) {
+        uint64_t pn = m->scratch[i];
+
         if (nr > 0 && pn + 1 == out[nr - 1].first) {
             out[nr - 1].first = pn;
         } else if (nr == max) {
@@ -162,10 +205,7 @@ size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max)
             out[nr].first = out[nr].last = pn;
             nr++;
         }
-        used++;
+        m->pkts[SLOT(pn)].taken = 1;
     }
-    for (size_t i = used; i < m->ndone; i++)
-        m->done[i - used] = m->done[i];
-    m->ndone -= used;
     return nr;
 }

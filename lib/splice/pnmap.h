@@ -42,7 +42,11 @@ void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n);
 
 /* Takes ngtcp2 packets whose every wire packet is now acknowledged, as at
  * most `max` ranges, largest first (an ACK frame for ngtcp2); the rest wait
- * for the next call. Returns the number of ranges written. */
+ * for the next call. A complete packet also waits while a packet with a
+ * lower ngtcp2 number but sent later on the wire is still unacknowledged
+ * and not yet overtaken by three wire numbers (QUIC's reordering
+ * threshold): a kernel packet registered after ngtcp2 sent others must not
+ * make ngtcp2 declare those lost. Returns the number of ranges written. */
 size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max);
 
 #endif

@@ -31,6 +31,9 @@ struct fr_sim {
     fr_sim_tap tap;
     void *tap_arg;
     void *app;
+    unsigned loss_permille; /* of datagrams towards the client */
+    uint64_t rng;
+    uint64_t dropped;
 };
 
 static fr_quic_path client_path;
@@ -76,34 +79,76 @@ void fr_sim_del(fr_sim *sim)
     free(sim);
 }
 
+/* xorshift64: the same drops for the same seed. */
+static int sim_drop(fr_sim *sim)
+{
+    if (!sim->loss_permille)
+        return 0;
+    sim->rng ^= sim->rng << 13;
+    sim->rng ^= sim->rng >> 7;
+    sim->rng ^= sim->rng << 17;
+    if (sim->rng % 1000 >= sim->loss_permille)
+        return 0;
+    sim->dropped++;
+    return 1;
+}
+
+/* Queues a datagram for the other side; `path` as the receiver sees it. */
+static void sim_queue(fr_sim *sim, int to_server, const fr_quic_path *path,
+                      const uint8_t *data, size_t len)
+{
+    sim_pkt *p;
+
+    if (sim->tap)
+        sim->tap(to_server, data, len, sim->tap_arg);
+    if (!to_server && sim_drop(sim))
+        return;
+    p = malloc(sizeof(*p) + len);
+    p->next = NULL;
+    p->arrival = sim->now + sim->delay;
+    p->to_server = to_server;
+    p->path = *path;
+    p->len = len;
+    memcpy(p->data, data, len);
+    if (sim->tail)
+        sim->tail->next = p;
+    else
+        sim->head = p;
+    sim->tail = p;
+}
+
 static int sim_send(fr_quic_endpoint *ep, const fr_quic_path *path,
                     const struct iovec *dgrams, size_t n, void *user_data)
 {
     sim_side *side = user_data;
-    fr_sim *sim = side->sim;
+    fr_quic_path seen;
 
     (void)ep;
-    for (size_t i = 0; i < n; i++) {
-        sim_pkt *p = malloc(sizeof(*p) + dgrams[i].iov_len);
-        p->next = NULL;
-        p->arrival = sim->now + sim->delay;
-        p->to_server = side->is_client;
-        /* The receiver sees the path mirrored. */
-        p->path.local = path->remote;
-        p->path.local_len = path->remote_len;
-        p->path.remote = path->local;
-        p->path.remote_len = path->local_len;
-        p->len = dgrams[i].iov_len;
-        memcpy(p->data, dgrams[i].iov_base, p->len);
-        if (sim->tap)
-            sim->tap(side->is_client, p->data, p->len, sim->tap_arg);
-        if (sim->tail)
-            sim->tail->next = p;
-        else
-            sim->head = p;
-        sim->tail = p;
-    }
+    /* The receiver sees the path mirrored. */
+    seen.local = path->remote;
+    seen.local_len = path->remote_len;
+    seen.remote = path->local;
+    seen.remote_len = path->local_len;
+    for (size_t i = 0; i < n; i++)
+        sim_queue(side->sim, side->is_client, &seen, dgrams[i].iov_base,
+                  dgrams[i].iov_len);
     return 0;
+}
+
+void fr_sim_inject_to_client(fr_sim *sim, const uint8_t *data, size_t len)
+{
+    sim_queue(sim, 0, fr_sim_client_path(), data, len);
+}
+
+void fr_sim_set_loss(fr_sim *sim, unsigned permille, uint64_t seed)
+{
+    sim->loss_permille = permille;
+    sim->rng = seed ? seed : 1;
+}
+
+uint64_t fr_sim_dropped(const fr_sim *sim)
+{
+    return sim->dropped;
 }
 
 void fr_sim_bind(fr_sim *sim, fr_quic_callbacks *client_cb,

@@ -37,6 +37,15 @@ const fr_quic_path *fr_sim_client_path(void);
 
 fr_tstamp fr_sim_now(const fr_sim *sim);
 
+/* Puts a datagram on the wire towards the client as if the server had sent
+ * it on the client's path (what the kernel fast path does). */
+void fr_sim_inject_to_client(fr_sim *sim, const uint8_t *data, size_t len);
+/* Drops `permille` of the datagrams towards the client, chosen by a
+ * generator seeded with `seed`. */
+void fr_sim_set_loss(fr_sim *sim, unsigned permille, uint64_t seed);
+/* Datagrams dropped so far. */
+uint64_t fr_sim_dropped(const fr_sim *sim);
+
 /* Runs the simulation until done(arg) is true or `limit` of virtual time has
  * passed. Returns nonzero if done() became true. */
 int fr_sim_run(fr_sim *sim, int (*done)(void *arg), void *arg,

@@ -1,0 +1,474 @@
+/* The splice layer of one subscriber connection (see splice.h). */
+#include "splice.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <fastrelay/error.h>
+
+#include "../util/qvarint.h"
+#include "ack_rewrite.h"
+#include "frames.h"
+#include "pnmap.h"
+#include "wire.h"
+
+#define TAG_LEN 16
+/* ngtcp2 packets one registration may take (retransmissions ngtcp2 puts
+ * first, then the kernel's bytes, then what did not fit). */
+#define MAX_WRITES 4
+/* Bytes by which a kernel packet may fall short of the size of ngtcp2's
+ * packet of the same data (packet number and frame header widths). */
+#define CWND_MARGIN 64
+
+/* A kernel packet waiting for registration. */
+typedef struct pending {
+    struct fr_fp_sent_event ev; /* offset/length: what is left to write */
+    int shadowed; /* its first ngtcp2 packet is registered; the rest of
+                     its bytes go out in packets of their own */
+} pending;
+
+enum outcome { KEEP, DONE, DROP };
+
+typedef struct fr_splice fr_splice;
+
+struct fr_splice {
+    fr_pnmap *map;
+    struct fr_fp_tx own;
+    struct fr_fp_tx *tx;
+    int64_t unreg;     /* UDP bytes the kernel sent, not yet registered */
+    int64_t published; /* budget last handed to the kernel */
+    uint64_t ng_largest;
+    int ng_any;
+    int syncing;
+    pending *q;
+    size_t nq;
+    size_t capq;
+    fr_splice_stats stats;
+    uint8_t rxbuf[FR_MAX_UDP_PAYLOAD + FR_ACK_REWRITE_ROOM];
+    uint8_t xbuf[FR_MAX_UDP_PAYLOAD];
+};
+
+void fr_splice_enable(fr_quic_endpoint *ep, void (*drain)(void *arg),
+                      void *arg)
+{
+    ep->splice = 1;
+    ep->splice_drain = drain;
+    ep->splice_drain_arg = arg;
+}
+
+int fr_splice_new(fr_quic_conn *c)
+{
+    fr_splice *sp = calloc(1, sizeof(*sp));
+
+    if (!sp)
+        return FR_ERR_NOMEM;
+    sp->map = fr_pnmap_new();
+    if (!sp->map) {
+        free(sp);
+        return FR_ERR_NOMEM;
+    }
+    sp->tx = &sp->own;
+    c->splice = sp;
+    return 0;
+}
+
+void fr_splice_free(fr_quic_conn *c)
+{
+    fr_splice *sp = c->splice;
+
+    fr_pnmap_del(sp->map);
+    free(sp->q);
+    free(sp);
+    c->splice = NULL;
+}
+
+struct fr_fp_tx *fr_splice_tx_state(fr_quic_conn *c)
+{
+    return c->splice->tx;
+}
+
+void fr_splice_use_tx(fr_quic_conn *c, struct fr_fp_tx *shared)
+{
+    fr_splice *sp = c->splice;
+
+    shared->key_phase = sp->tx->key_phase;
+    shared->budget = 0;
+    __atomic_store_n(&shared->next_pn, sp->tx->next_pn, __ATOMIC_RELEASE);
+    sp->tx = shared;
+    sp->published = 0;
+}
+
+int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id)
+{
+    int err;
+    fr_stream *s = fr_stream_open(c, &err, 1);
+
+    if (!s)
+        return err;
+    s->kernel = 1;
+    *pstream_id = s->id;
+    return 0;
+}
+
+int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev)
+{
+    fr_splice *sp = c->splice;
+
+    if (sp->nq == sp->capq) {
+        size_t cap = sp->capq ? 2 * sp->capq : 64;
+        pending *q = realloc(sp->q, cap * sizeof(*q));
+
+        if (!q)
+            return FR_ERR_NOMEM;
+        sp->q = q;
+        sp->capq = cap;
+    }
+    sp->q[sp->nq].ev = *ev;
+    sp->q[sp->nq].shadowed = 0;
+    sp->nq++;
+    sp->stats.kernel_packets++;
+    return 0;
+}
+
+void fr_splice_declined_sent(fr_quic_conn *c, uint64_t bytes)
+{
+    c->splice->stats.userspace_bytes += bytes;
+}
+
+void fr_splice_get_stats(const fr_quic_conn *c, fr_splice_stats *stats)
+{
+    *stats = c->splice->stats;
+}
+
+/* Packet numbers. */
+
+static uint64_t ngtcp2_number(fr_splice *sp, const fr_short_hdr *h)
+{
+    uint64_t pkt = fr_wire_pn_decode(sp->ng_any, sp->ng_largest, h->pn_trunc,
+                                     h->pn_len);
+
+    if (!sp->ng_any || pkt > sp->ng_largest)
+        sp->ng_largest = pkt;
+    sp->ng_any = 1;
+    return pkt;
+}
+
+/* Takes the next wire number for a packet with this key phase; the phase
+ * is published first, so a kernel copy numbered after it carries it. */
+static uint64_t next_wire(fr_splice *sp, int key_phase)
+{
+    __atomic_store_n(&sp->tx->key_phase, (uint32_t)key_phase,
+                     __ATOMIC_RELEASE);
+    return __atomic_fetch_add(&sp->tx->next_pn, 1, __ATOMIC_ACQ_REL);
+}
+
+static int find_short(const fr_quic_conn *c, const uint8_t *d, size_t len,
+                      size_t *at, fr_short_hdr *h)
+{
+    ssize_t pos = fr_wire_find_short(d, len);
+
+    if (pos < 0 ||
+        fr_wire_parse_short(d + pos, len - (size_t)pos,
+                            ngtcp2_conn_get_dcid(c->conn)->datalen, h))
+        return -1;
+    *at = (size_t)pos;
+    return 0;
+}
+
+size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n)
+{
+    fr_splice *sp = c->splice;
+    fr_short_hdr h;
+    uint64_t pkt, wire;
+    size_t at;
+
+    if (find_short(c, buf, n, &at, &h))
+        return n; /* handshake packets only: their spaces are not ours */
+    pkt = ngtcp2_number(sp, &h);
+    wire = next_wire(sp, h.key_phase);
+    n = at + fr_wire_set_pn(buf + at, n - at, &h, wire);
+    fr_pnmap_register(sp->map, pkt, &wire, 1);
+    return n;
+}
+
+/* Receive path. */
+
+ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
+                     const uint8_t **out)
+{
+    fr_splice *sp = c->splice;
+    size_t hdr, payload;
+    ssize_t pos = fr_wire_find_short(d, len), r;
+    fr_short_hdr h;
+
+    if (pos < 0 || fr_wire_parse_short(d + pos, len - (size_t)pos,
+                                       c->ep->settings.cid_len, &h))
+        return 0;
+    hdr = (size_t)pos + h.pn_off + h.pn_len;
+    if (len - hdr < TAG_LEN)
+        return 0;
+    /* A packet whose tag is not ours (a stateless reset) is left for
+     * ngtcp2 to recognise. */
+    for (size_t i = len - TAG_LEN; i < len; i++)
+        if (d[i])
+            return 0;
+    if (len > FR_MAX_UDP_PAYLOAD)
+        return -1;
+    payload = len - hdr - TAG_LEN;
+    memcpy(sp->rxbuf, d, hdr);
+    r = fr_ack_rewrite(sp->map, d + hdr, payload, sp->rxbuf + hdr,
+                       sizeof(sp->rxbuf) - hdr - TAG_LEN);
+    if (r < 0)
+        return -1;
+    memset(sp->rxbuf + hdr + (size_t)r, 0, TAG_LEN);
+    *out = sp->rxbuf;
+    return (ssize_t)(hdr + (size_t)r + TAG_LEN);
+}
+
+/* Registration. */
+
+/* Copies to xbuf what ngtcp2's packet buf[0..n) holds besides the kernel's
+ * STREAM frame (stream `id` at `off`) and PADDING: coalesced long-header
+ * packets, and the short packet's other frames under its header. Returns
+ * the length (0: nothing else), with *frames set if the short packet kept
+ * any frame. */
+static size_t extras(fr_splice *sp, const uint8_t *buf, size_t n, size_t at,
+                     const fr_short_hdr *h, int64_t id, uint64_t off,
+                     int *frames)
+{
+    size_t start = at + h->pn_off + h->pn_len, end = n - TAG_LEN;
+    size_t pos = start, o = start;
+
+    *frames = 0;
+    memcpy(sp->xbuf, buf, start);
+    while (pos < end) {
+        size_t f = pos, q;
+        uint64_t type, sid, soff = 0;
+        int skip;
+
+        if (fr_qvarint_get(buf, end, &pos, &type))
+            break;
+        q = pos;
+        skip = type == FR_FRAME_PADDING;
+        if (FR_FRAME_IS_STREAM(type) &&
+            !fr_qvarint_get(buf, end, &q, &sid) &&
+            (!(type & 0x04) || !fr_qvarint_get(buf, end, &q, &soff)))
+            skip = (int64_t)sid == id && soff == off;
+        if (fr_frame_skip_body(buf, end, &pos, type))
+            break;
+        if (!skip) {
+            memcpy(sp->xbuf + o, buf + f, pos - f);
+            o += pos - f;
+            *frames = 1;
+        }
+    }
+    if (*frames) {
+        memset(sp->xbuf + o, 0, TAG_LEN);
+        return o + TAG_LEN;
+    }
+    return at;
+}
+
+/* ngtcp2's packet buf[0..n) carries, from `off`, the bytes the kernel sent
+ * in wire packet p->ev.pn: registers it under that number, and sends what
+ * else ngtcp2 put in it in a wire packet of its own. */
+static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
+                   uint64_t off, const ngtcp2_path *np)
+{
+    fr_splice *sp = c->splice;
+    uint64_t wires[2] = {p->ev.pn, 0}, pkt;
+    size_t at, xlen, nw = 1;
+    fr_short_hdr h;
+    int frames;
+
+    if (find_short(c, buf, n, &at, &h)) {
+        fr_conn_tx_commit(c, np, buf, n); /* cannot happen in 1-RTT */
+        return;
+    }
+    pkt = ngtcp2_number(sp, &h);
+    xlen = extras(sp, buf, n, at, &h, (int64_t)p->ev.stream, off, &frames);
+    if (xlen > 0) {
+        fr_quic_path path;
+
+        if (frames) {
+            wires[nw++] = next_wire(sp, h.key_phase);
+            xlen = at + fr_wire_set_pn(sp->xbuf + at, xlen - at, &h, wires[1]);
+        }
+        memcpy(buf, sp->xbuf, xlen);
+        fr_path_from_ngtcp2(&path, np);
+        fr_ep_tx_commit(c->ep, &path, xlen);
+        c->stats.pkts_sent++;
+        c->stats.bytes_sent += xlen;
+        sp->stats.extra_packets++;
+    }
+    fr_pnmap_register(sp->map, pkt, wires, nw);
+    sp->stats.registered++;
+    p->shadowed = 1;
+}
+
+static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
+{
+    struct fr_fp_sent_event *ev = &p->ev;
+    fr_stream *s = fr_stream_find(c, (int64_t)ev->stream);
+    uint64_t end = ev->offset + ev->length;
+    ngtcp2_path_storage ps;
+    ngtcp2_pkt_info pi;
+
+    if (!s || s->reset || !s->kernel)
+        return DROP;
+    if (ev->offset < s->sent_off || (ev->length == 0 && s->fin_sent))
+        return DROP; /* userspace sent these bytes already */
+    if (ev->offset > s->sent_off || s->sbuf.end_off < end ||
+        (ev->fin && !(s->fin_queued && s->sbuf.end_off == end)))
+        return KEEP; /* earlier bytes, or these, not queued yet */
+    ngtcp2_path_storage_zero(&ps);
+    for (int i = 0; i < MAX_WRITES; i++) {
+        struct iovec iov[FR_MAX_IOV];
+        size_t niov = fr_sbuf_peek(&s->sbuf, s->sent_off, end, iov,
+                                   FR_MAX_IOV);
+        uint8_t *buf = fr_ep_tx_slot(c->ep);
+        uint64_t off = s->sent_off;
+        ngtcp2_ssize datalen = -1, n;
+
+        n = ngtcp2_conn_writev_stream(
+            c->conn, &ps.path, &pi, buf, fr_conn_tx_buflen(c), &datalen,
+            ev->fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0, s->id,
+            (const ngtcp2_vec *)iov, niov, now);
+        if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
+            s->blocked = 1;
+            return KEEP;
+        }
+        if (n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND)
+            return DROP;
+        if (n < 0) {
+            fr_conn_fail(c, (int)n, now);
+            return DROP;
+        }
+        if (n == 0)
+            return KEEP; /* congestion-limited: after the next ACK */
+        if (datalen < 0) {
+            /* ngtcp2 had to send something else first. */
+            fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
+            continue;
+        }
+        s->sent_off += (uint64_t)datalen;
+        c->stats.stream_bytes_sent += (uint64_t)datalen;
+        if (ev->fin && s->sent_off == end)
+            s->fin_sent = 1;
+        if (!p->shadowed) {
+            shadow(c, p, buf, (size_t)n, off, &ps.path);
+        } else {
+            fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
+            c->splice->stats.userspace_bytes += (uint64_t)datalen;
+        }
+        ev->offset = s->sent_off;
+        ev->length = (uint32_t)(end - s->sent_off);
+        if (ev->length == 0 && (!ev->fin || s->fin_sent))
+            return DONE;
+    }
+    return KEEP;
+}
+
+/* Registers what can be registered, in as many passes as make progress
+ * (records of one stream may arrive out of order). */
+static void register_pending(fr_quic_conn *c, fr_tstamp now)
+{
+    fr_splice *sp = c->splice;
+    int progress = 1;
+
+    for (size_t i = 0; i < sp->nq; i++) {
+        fr_stream *s = fr_stream_find(c, (int64_t)sp->q[i].ev.stream);
+        if (s)
+            s->kernel_next = UINT64_MAX;
+    }
+    for (int pass = 0; progress && pass < 4 && c->state == FR_CONN_ACTIVE;
+         pass++) {
+        size_t keep = 0;
+
+        progress = 0;
+        for (size_t i = 0; i < sp->nq; i++) {
+            pending *p = &sp->q[i];
+            fr_stream *s;
+
+            switch (register_one(c, p, now)) {
+            case KEEP:
+                sp->q[keep++] = *p;
+                break;
+            case DROP:
+                if (!p->shadowed)
+                    sp->stats.stale++;
+                /* fall through */
+            case DONE:
+                sp->unreg -= p->ev.packet_len;
+                progress = 1;
+                s = fr_stream_find(c, (int64_t)p->ev.stream);
+                if (s)
+                    fr_stream_requeue(c, s);
+                break;
+            }
+        }
+        sp->nq = keep;
+    }
+    for (size_t i = 0; i < sp->nq; i++) {
+        fr_stream *s = fr_stream_find(c, (int64_t)sp->q[i].ev.stream);
+        if (s && sp->q[i].ev.offset < s->kernel_next)
+            s->kernel_next = sp->q[i].ev.offset;
+    }
+}
+
+void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
+{
+    fr_splice *sp = c->splice;
+    int64_t left;
+
+    if (sp->syncing)
+        return;
+    sp->syncing = 1;
+    left = __atomic_exchange_n(&sp->tx->budget, 0, __ATOMIC_ACQ_REL);
+    sp->unreg += sp->published - left;
+    sp->published = 0;
+    if (c->ep->splice_drain)
+        c->ep->splice_drain(c->ep->splice_drain_arg);
+    if (sp->nq)
+        register_pending(c, now);
+    sp->syncing = 0;
+}
+
+void fr_splice_retry(fr_quic_conn *c, fr_tstamp now)
+{
+    fr_splice *sp = c->splice;
+
+    if (sp->nq && !sp->syncing) {
+        sp->syncing = 1;
+        register_pending(c, now);
+        sp->syncing = 0;
+    }
+}
+
+void fr_splice_publish(fr_quic_conn *c)
+{
+    fr_splice *sp = c->splice;
+    int64_t budget = 0;
+
+    if (c->state == FR_CONN_ACTIVE && c->handshake_completed) {
+        uint64_t cwnd = ngtcp2_conn_get_cwnd_left(c->conn);
+        uint64_t data = ngtcp2_conn_get_max_data_left(c->conn);
+        uint64_t room;
+
+        /* ngtcp2 sends a whole packet while any congestion window is
+         * left; so may the kernel (less a margin for ngtcp2's packet of
+         * the same bytes being a little longer). Flow-control credit is
+         * exact. */
+        if (cwnd > 0)
+            cwnd += fr_conn_tx_buflen(c) - CWND_MARGIN;
+        room = cwnd < data ? cwnd : data;
+
+        if (room > INT64_MAX)
+            room = INT64_MAX;
+        budget = (int64_t)room - sp->unreg;
+        if (budget < 0)
+            budget = 0;
+    }
+    __atomic_store_n(&sp->tx->budget, budget, __ATOMIC_RELEASE);
+    sp->published = budget;
+}

@@ -1,0 +1,81 @@
+/*
+ * The splice layer of one subscriber connection: ngtcp2 stays the one source
+ * of truth while the kernel pre-sends media on it (DESIGN.md section 6).
+ *
+ * Every 1-RTT packet ngtcp2 writes is renumbered from the connection's wire
+ * counter (shared with the kernel) and recorded in the packet-number map;
+ * every packet the kernel sent is registered by a shadow write (the same
+ * stream bytes written through ngtcp2, kept off the wire); every ACK from
+ * the subscriber is rewritten from wire numbers to ngtcp2's. The kernel's
+ * budget is withdrawn around each ngtcp2 call and republished afterwards.
+ *
+ * A kernel-owned stream's bytes are queued by the application as usual;
+ * the write loop sends only what no kernel packet carries (what the kernel
+ * declined), everything else is registered from the kernel's records.
+ */
+#ifndef FR_SPLICE_SPLICE_H
+#define FR_SPLICE_SPLICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../../bpf/fastpath_kern_user.h"
+#include "../quic/quic_internal.h"
+
+typedef struct fr_splice_stats {
+    uint64_t kernel_packets;  /* records of packets the kernel sent */
+    uint64_t registered;      /* ... registered by a shadow write */
+    uint64_t stale;           /* ... whose bytes ngtcp2 had sent already */
+    uint64_t extra_packets;   /* frames ngtcp2 bundled, sent on their own */
+    uint64_t userspace_bytes; /* kernel-stream bytes userspace sent */
+} fr_splice_stats;
+
+/* Makes every server connection of `ep` a spliced one. `drain` is called
+ * before each ngtcp2 call on such a connection and must hand over, through
+ * fr_splice_kernel_sent, every record of a packet the kernel sent so far.
+ * Call before the endpoint accepts connections. */
+void fr_splice_enable(fr_quic_endpoint *ep, void (*drain)(void *arg),
+                      void *arg);
+
+int fr_splice_new(fr_quic_conn *c);
+void fr_splice_free(fr_quic_conn *c);
+
+/* The send state shared with the kernel: the local one until
+ * fr_splice_use_tx moves it (counter and key phase carried over) into a
+ * kernel slot's entry. */
+struct fr_fp_tx *fr_splice_tx_state(fr_quic_conn *c);
+void fr_splice_use_tx(fr_quic_conn *c, struct fr_fp_tx *shared);
+
+/* Opens a uni stream whose data the kernel sends, for a pool. */
+int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id);
+
+/* A record of a packet the kernel sent on this connection. */
+int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev);
+
+/* Before every ngtcp2 call that may read, time out or write: withdraws the
+ * kernel's budget, drains and registers the kernel's packets. */
+void fr_splice_sync(fr_quic_conn *c, fr_tstamp now);
+/* After the write loop sent a packet: registers kernel packets it may have
+ * unblocked (bytes the kernel declined sent before them). */
+void fr_splice_retry(fr_quic_conn *c, fr_tstamp now);
+/* After it: publishes the budget ngtcp2's state allows. */
+void fr_splice_publish(fr_quic_conn *c);
+
+/* Rewrites a datagram from the subscriber (its 1-RTT packet's ACKs) into
+ * the splice's buffer. Returns the new length with *out set, 0 to hand
+ * ngtcp2 the datagram unchanged, or -1 to drop it. */
+ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
+                     const uint8_t **out);
+
+/* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
+ * its wire number and records it. Returns the new length. */
+size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n);
+
+/* The write loop sent `bytes` of a kernel stream (bytes the kernel
+ * declined). */
+void fr_splice_declined_sent(fr_quic_conn *c, uint64_t bytes);
+
+void fr_splice_get_stats(const fr_quic_conn *c, fr_splice_stats *stats);
+
+#endif
