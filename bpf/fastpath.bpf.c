@@ -724,15 +724,20 @@ int fr_upstream_ingress(struct __sk_buff *skb)
 #define CSUM_CHUNKS 8       /* 2 KiB of UDP payload at most */
 #define HEAD_MAX 64         /* UDP + short header + first frame head */
 
-/* Next wire packet number of each slot, shared with userspace (mmapable)
- * so that both senders draw from one sequence. */
+/* Send state of each slot, shared with userspace (mmapable) so that both
+ * senders draw wire numbers from one sequence and the kernel stays inside
+ * the budget userspace publishes. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, FR_FP_MAX_SLOTS);
     __uint(map_flags, BPF_F_MMAPABLE);
     __type(key, __u32);
-    __type(value, __u64);
-} fr_fp_pn SEC(".maps");
+    __type(value, struct fr_fp_tx);
+} fr_fp_tx SEC(".maps");
+
+#define BUDGET_TRIES 4
+/* A field userspace changes concurrently, read once. */
+#define ONCE(x) (*(volatile typeof(x) *)&(x))
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -855,13 +860,41 @@ static __always_inline int stream_frame_data(struct __sk_buff *skb, __u32 o,
     return 0;
 }
 
+/* Takes `len` bytes of the slot's budget, all or nothing. */
+static __always_inline int take_budget(struct fr_fp_tx *tx, __u32 len)
+{
+    for (int i = 0; i < BUDGET_TRIES; i++) {
+        __s64 b = ONCE(tx->budget);
+
+        if (b < (__s64)len)
+            return -1;
+        if (__sync_val_compare_and_swap(&tx->budget, b, b - len) == b)
+            return 0;
+    }
+    return -1;
+}
+
+/* A copy that failed halfway (it cannot, short of a kernel bug): its
+ * record is withdrawn and its budget given back. Its packet number is
+ * skipped, which QUIC allows. */
+static __always_inline int egress_abort(struct fr_fp_sent_event *rec,
+                                        struct fr_fp_tx *tx, __u32 len)
+{
+    bpf_ringbuf_discard(rec, 0);
+    __sync_fetch_and_add(&tx->budget, (__s64)len);
+    return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+}
+
 SEC("tc")
 int fr_subscriber_egress(struct __sk_buff *skb)
 {
     struct fr_fp_substream_key skey = {0};
+    struct fr_fp_sent_event *rec;
     struct fr_fp_slot *slot;
+    struct fr_fp_tx *tx;
     __u32 zero = 0, slot_id, off, end, l4, oldhead, newhead, pnlen, fo, o;
-    __u64 sid, *sub, *pnp, pn;
+    __u32 plen;
+    __u64 sid, *sub, pn;
     struct {
         __be32 src;
         __be32 dst;
@@ -881,9 +914,9 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         return egress_verdict(FR_FP_EG_NOT_CLONE, TC_ACT_UNSPEC);
     slot_id = skb->mark & 0xffff;
     slot = bpf_map_lookup_elem(&fr_fp_slots, &slot_id);
-    pnp = bpf_map_lookup_elem(&fr_fp_pn, &slot_id);
+    tx = bpf_map_lookup_elem(&fr_fp_tx, &slot_id);
     h = bpf_map_lookup_elem(&fr_fp_head, &zero);
-    if (!slot || !pnp || !h || !slot->active)
+    if (!slot || !tx || !h || !slot->active)
         return egress_verdict(FR_FP_EG_NO_SLOT, TC_ACT_SHOT);
     if (skb->protocol != bpf_htons(ETH_P_IP) || udp_payload(skb, &off, &end) ||
         bpf_skb_load_bytes(skb, ETH_HLEN, ip, IPV4_HLEN) || (ip[0] & 0x0f) != 5)
@@ -925,13 +958,25 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     newhead = 8 + 1 + slot->dcid_len + 4 + 1 + varint_len(*sub);
     if (slot->dcid_len > FR_FP_CID_MAX || newhead > HEAD_MAX)
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
-    pn = __sync_fetch_and_add(pnp, 1);
+    delta = (int)newhead - (int)oldhead;
+    plen = (__u32)((int)end + delta) - l4 - 8;
+
+    /* Nothing is changed before the copy is sure to be reported and
+     * inside the budget. */
+    rec = bpf_ringbuf_reserve(&fr_fp_sent, sizeof(*rec), 0);
+    if (!rec)
+        return egress_verdict(FR_FP_EG_NO_ROOM, TC_ACT_SHOT);
+    if (take_budget(tx, plen)) {
+        bpf_ringbuf_discard(rec, 0);
+        return egress_verdict(FR_FP_EG_NO_BUDGET, TC_ACT_SHOT);
+    }
+    pn = __sync_fetch_and_add(&tx->next_pn, 1);
 
     __builtin_memset(h->b, 0, HEAD_MAX);
     /* UDP header: ports now, length and checksum below. */
     __builtin_memcpy(&h->b[0], &slot->src_port, 2);
     __builtin_memcpy(&h->b[2], &slot->dst_port, 2);
-    h->b[8] = 0x40 | (slot->key_phase ? 0x04 : 0) | 0x03;
+    h->b[8] = 0x40 | (ONCE(tx->key_phase) ? 0x04 : 0) | 0x03;
     for (__u32 i = 0; i < FR_FP_CID_MAX; i++)
         if (i < slot->dcid_len)
             h->b[(9 + i) & (HEAD_MAX - 1)] = slot->dcid[i];
@@ -943,15 +988,14 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     h->b[(o + 4) & (HEAD_MAX - 1)] = type;
     put_varint(h, o + 5, *sub, varint_len(*sub));
 
-    delta = (int)newhead - (int)oldhead;
     if (delta && bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_NET, 0))
-        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+        return egress_abort(rec, tx, plen);
     end = (__u32)((int)end + delta);
     word = bpf_htons((__u16)(end - l4));
     __builtin_memcpy(&h->b[4], &word, 2);
     if (newhead == 0 || newhead > HEAD_MAX ||
         bpf_skb_store_bytes(skb, l4, h->b, newhead, 0))
-        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+        return egress_abort(rec, tx, plen);
 
     /* IPv4 header: addresses, length, checksum. */
     __builtin_memcpy(&ip[12], &slot->src_ip, 4);
@@ -964,7 +1008,7 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     if (bpf_skb_store_bytes(skb, ETH_HLEN, ip, IPV4_HLEN, 0) ||
         bpf_skb_store_bytes(skb, 0, slot->dst_mac, 6, 0) ||
         bpf_skb_store_bytes(skb, 6, slot->src_mac, 6, 0))
-        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+        return egress_abort(rec, tx, plen);
 
     /* UDP checksum over the pseudo-header and the whole segment (its
      * checksum field still zero). */
@@ -974,21 +1018,21 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     pseudo.len = bpf_htons((__u16)(end - l4));
     sum = bpf_csum_diff(NULL, 0, (__be32 *)&pseudo, sizeof(pseudo), 0);
     if (sum < 0 || (sum = segment_sum(skb, l4, end - l4, sum)) < 0)
-        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+        return egress_abort(rec, tx, plen);
     word = csum_finish(sum);
     if (word == 0)
         word = 0xffff; /* zero means "no checksum" in UDP */
     if (bpf_skb_store_bytes(skb, l4 + 6, &word, 2, 0))
-        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+        return egress_abort(rec, tx, plen);
 
     ev.time_ns = bpf_ktime_get_ns();
     ev.pn = pn;
     ev.upstream_stream = sid;
     ev.stream = *sub;
     ev.slot = slot_id;
-    ev.packet_len = (__u16)(end - l4 - 8);
-    if (bpf_ringbuf_output(&fr_fp_sent, &ev, sizeof(ev), 0))
-        return egress_verdict(FR_FP_EG_NO_ROOM, TC_ACT_SHOT);
+    ev.packet_len = (__u16)plen;
+    __builtin_memcpy(rec, &ev, sizeof(ev));
+    bpf_ringbuf_submit(rec, 0);
     return egress_verdict(FR_FP_EG_SENT, TC_ACT_OK);
 }
 

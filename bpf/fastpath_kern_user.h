@@ -70,10 +70,9 @@ struct fr_fp_slot {
     __u16 dst_port;
     __u32 ifindex;           /* where its copies leave */
     __u8 active;
-    __u8 key_phase;          /* of the newest packet ngtcp2 wrote */
     __u8 dcid_len;
     __u8 dcid[FR_FP_CID_MAX];
-    __u8 pad;
+    __u8 pad[2];
 };
 _Static_assert(sizeof(struct fr_fp_slot) == 52, "fr_fp_slot layout");
 
@@ -116,9 +115,9 @@ struct fr_fp_pool {
 };
 _Static_assert(sizeof(struct fr_fp_pool) == 264, "fr_fp_pool layout");
 
-/* Send state of one subscriber connection, shared by its egress copies and
- * the library's send path (one entry per slot of an mmapable array, so
- * the three fields change together). */
+/* Value of fr_fp_tx (an mmapable array indexed by slot): the send state of
+ * one subscriber connection, shared by the egress program and the
+ * library's send path, kept in one entry so the fields change together. */
 struct fr_fp_tx {
     __u64 next_pn;           /* next wire packet number (atomic add) */
     __s64 budget;            /* UDP payload bytes the kernel may still send
@@ -158,7 +157,10 @@ enum fr_fp_egress_reason {
     FR_FP_EG_SENT,           /* rewritten and sent */
     FR_FP_EG_NO_ROOM,        /* fr_fp_sent was full: dropped, since the
                                 subscriber's connection could not learn
-                                of it (its packet number is skipped) */
+                                of it */
+    FR_FP_EG_NO_BUDGET,      /* the subscriber's congestion window or
+                                flow-control credit is used up: dropped,
+                                userspace sends those bytes */
     FR_FP_EG_REASONS
 };
 

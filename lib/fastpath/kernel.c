@@ -31,8 +31,8 @@ struct fr_fp_kernel {
     struct ring_buffer *sent;
     struct fr_fp_pool *pools; /* mmapped fr_fp_pools */
     size_t pools_size;
-    uint64_t *pn;             /* mmapped fr_fp_pn */
-    size_t pn_size;
+    struct fr_fp_tx *tx;      /* mmapped fr_fp_tx */
+    size_t tx_size;
     uint8_t used[FR_FP_MAX_SLOTS / 8];
     struct attached att[MAX_ATTACHMENTS];
     int natt;
@@ -101,10 +101,10 @@ int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, char *why,
         goto fail;
     }
     k->pools = map_mmap(k->skel->maps.fr_fp_pools, &k->pools_size);
-    k->pn = map_mmap(k->skel->maps.fr_fp_pn, &k->pn_size);
+    k->tx = map_mmap(k->skel->maps.fr_fp_tx, &k->tx_size);
     k->sent = ring_buffer__new(bpf_map__fd(k->skel->maps.fr_fp_sent),
                                on_ring, k, NULL);
-    if (!k->pools || !k->pn || !k->sent) {
+    if (!k->pools || !k->tx || !k->sent) {
         snprintf(why, whylen, "cannot map the BPF maps: %s",
                  strerror(errno));
         goto fail;
@@ -125,8 +125,8 @@ void fr_fp_kernel_close(fr_fp_kernel *k)
     ring_buffer__free(k->sent);
     if (k->pools)
         munmap(k->pools, k->pools_size);
-    if (k->pn)
-        munmap(k->pn, k->pn_size);
+    if (k->tx)
+        munmap(k->tx, k->tx_size);
     fastpath__destroy(k->skel);
     free(k);
 }
@@ -212,7 +212,7 @@ void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot)
     forget_substreams(k, slot);
     __atomic_store_n(&k->pools[slot].tail, k->pools[slot].head,
                      __ATOMIC_RELEASE);
-    k->pn[slot] = 0;
+    memset(&k->tx[slot], 0, sizeof(k->tx[slot]));
     k->used[slot / 8] &= (uint8_t)~(1u << (slot % 8));
 }
 
@@ -339,9 +339,9 @@ size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
     return take;
 }
 
-uint64_t *fr_fp_kernel_pn(fr_fp_kernel *k, uint32_t slot)
+struct fr_fp_tx *fr_fp_kernel_tx(fr_fp_kernel *k, uint32_t slot)
 {
-    return slot_valid(k, slot) ? &k->pn[slot] : NULL;
+    return slot_valid(k, slot) ? &k->tx[slot] : NULL;
 }
 
 int fr_fp_kernel_poll_sent(fr_fp_kernel *k, fr_fp_sent_cb on_sent,

@@ -74,9 +74,10 @@ size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
 /* IDs the pool still holds. */
 size_t fr_fp_kernel_pool_level(fr_fp_kernel *k, uint32_t slot);
 
-/* The next wire packet number of subscriber `slot`, shared with the
- * kernel: take numbers with __atomic_fetch_add. */
-uint64_t *fr_fp_kernel_pn(fr_fp_kernel *k, uint32_t slot);
+/* The send state of subscriber `slot`, shared with the kernel (wire
+ * numbers, budget, key phase; see struct fr_fp_tx). Zero while the slot
+ * is free; a spliced connection moves its own into it. */
+struct fr_fp_tx *fr_fp_kernel_tx(fr_fp_kernel *k, uint32_t slot);
 
 /* Calls `on_sent` for each copy the kernel reported sending since the
  * last call; returns how many, or a negative FR_ERR_*. */

@@ -197,7 +197,8 @@ static void configure(fr_fp_kernel *k)
             assert_int_equal(fr_fp_kernel_pool_refill(k, sub_slot[i],
                                                       &sub_sid[i], 1),
                              1);
-        *fr_fp_kernel_pn(k, sub_slot[i]) = 100 * (uint64_t)(i + 1);
+        fr_fp_kernel_tx(k, sub_slot[i])->next_pn = 100 * (uint64_t)(i + 1);
+        fr_fp_kernel_tx(k, sub_slot[i])->budget = 1000000;
         assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, sub_slot[i]),
                          0);
     }
@@ -409,7 +410,8 @@ static void test_clone_to_each_subscriber(void **state)
         assert_int_equal(fr_fp_kernel_slot_alloc(k, &again), 0);
         assert_int_equal(again, sub_slot[1]);
         assert_int_equal(fr_fp_kernel_pool_level(k, again), 0);
-        assert_int_equal(*fr_fp_kernel_pn(k, again), 0);
+        assert_int_equal(fr_fp_kernel_tx(k, again)->next_pn, 0);
+        assert_int_equal(fr_fp_kernel_tx(k, again)->budget, 0);
     }
 
     close(fd);

@@ -121,7 +121,6 @@ static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
     s.src_port = htons(4433);
     s.dst_port = htons(51000);
     s.active = (uint8_t)active;
-    s.key_phase = 1;
     s.dcid_len = (uint8_t)cidlen;
     memcpy(s.dcid, cid, cidlen);
     assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
@@ -139,24 +138,33 @@ static void set_stream(struct fastpath *skel)
                      0);
 }
 
-static void set_pn(struct fastpath *skel, uint64_t pn)
+#define BIG_BUDGET 1000000
+
+/* The slot's send state: next wire number, budget, key phase 1. */
+static void set_tx(struct fastpath *skel, uint64_t pn, int64_t budget)
 {
+    struct fr_fp_tx tx = {.next_pn = pn, .budget = budget, .key_phase = 1};
     uint32_t key = SLOT;
 
-    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_pn, &key,
-                                          sizeof(key), &pn, sizeof(pn), 0),
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_tx, &key,
+                                          sizeof(key), &tx, sizeof(tx), 0),
                      0);
+}
+
+static struct fr_fp_tx get_tx(struct fastpath *skel)
+{
+    uint32_t key = SLOT;
+    struct fr_fp_tx tx;
+
+    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_tx, &key,
+                                          sizeof(key), &tx, sizeof(tx), 0),
+                     0);
+    return tx;
 }
 
 static uint64_t get_pn(struct fastpath *skel)
 {
-    uint32_t key = SLOT;
-    uint64_t pn;
-
-    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_pn, &key,
-                                          sizeof(key), &pn, sizeof(pn), 0),
-                     0);
-    return pn;
+    return get_tx(skel).next_pn;
 }
 
 /* Runs one packet with skb->mark; returns the verdict, output in out. */
@@ -212,7 +220,7 @@ static void rewrite_with_cid(size_t cidlen)
 
     set_slot(skel, cid, cidlen, 1);
     set_stream(skel);
-    set_pn(skel, 0x01020304);
+    set_tx(skel, 0x01020304, BIG_BUDGET);
     inlen = upstream_packet(in);
     wantlen = expected_packet(want, cid, cidlen, 0x01020304);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
@@ -221,6 +229,7 @@ static void rewrite_with_cid(size_t cidlen)
     assert_int_equal(outlen, wantlen);
     assert_memory_equal(out, want, wantlen);
     assert_int_equal(get_pn(skel), 0x01020305);
+    assert_int_equal(get_tx(skel).budget, BIG_BUDGET - (int64_t)(wantlen - 42));
 
     /* What the splice layer learns of it. */
     assert_int_equal(take_events(skel, &ev), 1);
@@ -251,7 +260,7 @@ static void test_leading_ack_left_out(void **state)
     skel = load();
     set_slot(skel, cid, sizeof(cid), 1);
     set_stream(skel);
-    set_pn(skel, 77);
+    set_tx(skel, 77, BIG_BUDGET);
     inlen = upstream_packet_ack(in, 1);
     wantlen = expected_packet(want, cid, sizeof(cid), 77);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
@@ -290,7 +299,7 @@ static void test_event_of_unsized_final_frame(void **state)
     skel = load();
     set_slot(skel, cid, sizeof(cid), 1);
     set_stream(skel);
-    set_pn(skel, 40);
+    set_tx(skel, 40, BIG_BUDGET);
     inlen = upstream_packet(in);
     in[42 + 1 + 8 + 2] = 0x0d; /* STREAM with OFF and FIN, no LEN */
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
@@ -334,7 +343,7 @@ static void test_untouched_and_dropped(void **state)
     /* Active, but the stream has no subscriber stream: dropped, and the
      * packet number is not spent. */
     set_slot(skel, cid, sizeof(cid), 1);
-    set_pn(skel, 9);
+    set_tx(skel, 9, BIG_BUDGET);
     outlen = sizeof(out);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
                          &outlen),
@@ -355,6 +364,46 @@ static void test_untouched_and_dropped(void **state)
     fastpath__destroy(skel);
 }
 
+/* The copy needs its whole UDP payload of budget: one byte short and it
+ * is dropped with nothing spent; exactly enough and it goes, leaving 0. */
+static void test_budget(void **state)
+{
+    static const uint8_t cid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t in[512], out[512], want[512];
+    uint32_t outlen = sizeof(out);
+    size_t inlen, wantlen;
+    int64_t need;
+    struct fr_fp_sent_event ev;
+    struct fastpath *skel;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = load();
+    set_slot(skel, cid, sizeof(cid), 1);
+    set_stream(skel);
+    inlen = upstream_packet(in);
+    wantlen = expected_packet(want, cid, sizeof(cid), 5);
+    need = (int64_t)(wantlen - 42);
+    set_tx(skel, 5, need - 1);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     2);
+    assert_int_equal(get_tx(skel).budget, need - 1);
+    assert_int_equal(get_pn(skel), 5);
+    assert_int_equal(take_events(skel, &ev), 0);
+    set_tx(skel, 5, need);
+    outlen = sizeof(out);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     0);
+    assert_int_equal(outlen, wantlen);
+    assert_memory_equal(out, want, wantlen);
+    assert_int_equal(get_tx(skel).budget, 0);
+    assert_int_equal(take_events(skel, &ev), 1);
+    assert_int_equal(ev.packet_len, need);
+    fastpath__destroy(skel);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_leading_ack_left_out),
         cmocka_unit_test(test_event_of_unsized_final_frame),
         cmocka_unit_test(test_untouched_and_dropped),
+        cmocka_unit_test(test_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
