@@ -224,6 +224,8 @@ static int subgroup_data(fr_moq_session *s, fr_moq_rstream *rs,
         rs->hdr_done = 1;
         rs->sub->streams_seen++;
         rs->sub->streams_open++;
+        rs->hdr_raw_len = (size_t)n <= sizeof(rs->hdr_raw) ? (size_t)n : 0;
+        memcpy(rs->hdr_raw, rs->buf.data, rs->hdr_raw_len);
         fr_moq_buf_consume(&rs->buf, (size_t)n);
         if (!subgroup_id_from_first_object(rs))
             subgroup_begin(s, rs);
@@ -490,6 +492,26 @@ static int queue_room(fr_moq_session *s, size_t len)
     return 0;
 }
 
+/* Makes `sg` the subgroup of `pub` on stream `sid`, at the priority its
+ * subscription gives it. */
+static void subgroup_link(fr_moq_pub *pub, fr_moq_subgroup *sg, int64_t sid,
+                          const fr_moq_subgroup_info *info, uint64_t type)
+{
+    fr_moq_session *s = pub->s;
+
+    fr_quic_conn_stream_set_priority(
+        s->conn, sid,
+        fr_moq_data_priority(&pub->params, info->publisher_priority,
+                             info->group, info->subgroup,
+                             pub->info.group_order));
+    sg->pub = pub;
+    sg->stream_id = sid;
+    sg->type = type;
+    sg->next = pub->subgroups;
+    pub->subgroups = sg;
+    pub->streams_opened++;
+}
+
 int fr_moq_pub_open_subgroup(fr_moq_pub *pub, const fr_moq_subgroup_info *info,
                              fr_moq_subgroup **psg)
 {
@@ -526,24 +548,42 @@ int fr_moq_pub_open_subgroup(fr_moq_pub *pub, const fr_moq_subgroup_info *info,
         free(sg);
         return rv;
     }
-    fr_quic_conn_stream_set_priority(
-        s->conn, sid,
-        fr_moq_data_priority(&pub->params, info->publisher_priority,
-                             info->group, info->subgroup,
-                             pub->info.group_order));
     rv = fr_quic_conn_stream_write(s->conn, sid, buf, (size_t)n, 0);
     if (rv) {
         fr_quic_conn_stream_reset(s->conn, sid, FR_MOQ_STREAM_INTERNAL_ERROR);
         free(sg);
         return rv;
     }
-    sg->pub = pub;
-    sg->stream_id = sid;
-    sg->type = h.type;
-    sg->next = pub->subgroups;
-    pub->subgroups = sg;
-    pub->streams_opened++;
+    subgroup_link(pub, sg, sid, info, h.type);
     *psg = sg;
+    return 0;
+}
+
+int fr_moq_pub_adopt_subgroup(fr_moq_pub *pub, int64_t stream_id,
+                              const fr_moq_subgroup_info *info,
+                              fr_moq_subgroup **psg)
+{
+    fr_moq_subgroup *sg;
+
+    if (!info || !psg || pub->done)
+        return FR_ERR_INVALID_ARGUMENT;
+    sg = calloc(1, sizeof(*sg));
+    if (!sg)
+        return FR_ERR_NOMEM;
+    subgroup_link(pub, sg, stream_id, info, 0);
+    *psg = sg;
+    return 0;
+}
+
+int fr_moq_subgroup_raw_header(fr_moq_session *s, uint64_t stream,
+                               const uint8_t **p, size_t *n)
+{
+    fr_moq_rstream *rs = fr_hmap_find_u64(&s->rstreams, stream);
+
+    if (!rs || rs->kind != FR_RS_SUBGROUP || !rs->hdr_raw_len)
+        return FR_ERR_STREAM_NOT_FOUND;
+    *p = rs->hdr_raw;
+    *n = rs->hdr_raw_len;
     return 0;
 }
 

@@ -131,6 +131,10 @@ struct fr_moq_fetch {
 };
 
 /* Receive state of one stream. */
+/* Longest subgroup header kept as received (type, alias, group,
+ * subgroup, priority fit in 33 bytes). */
+#define FR_MOQ_SG_HDR_RAW_MAX 40
+
 typedef struct fr_moq_rstream {
     int64_t id;
     fr_moq_rkind kind;
@@ -139,6 +143,8 @@ typedef struct fr_moq_rstream {
     /* SUBGROUP */
     fr_moq_sub *sub;
     fr_moq_subgroup_header hdr;
+    uint8_t hdr_raw[FR_MOQ_SG_HDR_RAW_MAX]; /* the header as received */
+    size_t hdr_raw_len;
     int hdr_done;            /* header parsed and the subscription known */
     int pending_alias;       /* header parsed, alias not known yet */
     int fin_seen;            /* FIN arrived while pending */
@@ -228,6 +234,16 @@ void fr_moq_fetch_ready(fr_moq_session *s, fr_moq_fetch *f);
 /* A SUBSCRIBE_OK made `alias` known: process streams that waited. */
 void fr_moq_alias_ready(fr_moq_session *s, uint64_t alias);
 void fr_moq_subgroups_free(fr_moq_pub *pub);
+/* The header bytes of subgroup stream `stream` as the publisher sent
+ * them. Returns 0, or FR_ERR_STREAM_NOT_FOUND. */
+int fr_moq_subgroup_raw_header(fr_moq_session *s, uint64_t stream,
+                               const uint8_t **p, size_t *n);
+/* Takes `stream_id`, a uni stream already open on the session's
+ * connection, as a subgroup of `pub` without writing a header: the
+ * caller writes the stream's bytes with fr_moq_subgroup_write_raw. */
+int fr_moq_pub_adopt_subgroup(fr_moq_pub *pub, int64_t stream_id,
+                              const fr_moq_subgroup_info *info,
+                              fr_moq_subgroup **psg);
 
 /* control.c: control and request streams */
 int fr_moq_control_data(fr_moq_session *s, fr_moq_rstream *rs, int fin);
