@@ -46,6 +46,7 @@ FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
     X(objects_forwarded, "object copies sent to subscribers")                 \
     X(bytes_forwarded, "payload bytes sent to subscribers")                   \
     X(subgroups_forwarded, "subgroup streams opened to subscribers")          \
+    X(subgroups_kernel, "... of them forwarded by the kernel fast path")      \
     X(subgroups_reset, "subgroups reset because a subscriber fell behind")    \
     X(fetches_served, "FETCH requests answered from the cache")               \
     X(objects_fetched, "objects sent in FETCH responses")

@@ -10,6 +10,7 @@
 #include <fastrelay/relay.h>
 
 #include "../util/log_internal.h"
+#include "relay_internal.h"
 #include "session_internal.h"
 
 typedef struct relay_track relay_track;
@@ -38,6 +39,7 @@ struct relay_down {
     fr_moq_location start;   /* first location it may receive */
     int has_joining;
     fr_moq_location joining; /* largest object when it subscribed */
+    int kernel;              /* the kernel forwards its new subgroups */
     struct relay_down *next;
 };
 
@@ -91,6 +93,8 @@ struct fr_relay {
     relay_fetch *fetches;
     fr_moq_session *upstream;
     fr_relay_stats stats;
+    int has_fp;
+    fr_relay_fastpath fp;
 };
 
 static fr_relay *relay_of(void *user_data)
@@ -167,11 +171,20 @@ static void outs_drop_down(relay_track *t, relay_down *down)
     }
 }
 
+static fr_moq_session *down_session(const relay_down *d)
+{
+    return fr_moq_pub_session(d->pub);
+}
+
 static void down_remove(relay_down *d)
 {
     relay_track *t = d->t;
     relay_down **pp = &t->downs;
+    fr_relay *r = t->r;
 
+    if (d->kernel && t->up)
+        r->fp.leave(r->fp.arg, fr_moq_sub_session(t->up),
+                    t->info.track_alias, down_session(d));
     outs_drop_down(t, d);
     while (*pp && *pp != d)
         pp = &(*pp)->next;
@@ -706,11 +719,44 @@ static void out_fail(relay_out *o)
     o->down->t->r->stats.subgroups_reset++;
 }
 
+/* Takes kernel stream `ks`, on which the kernel forwards `rsg` to `d`: the
+ * relay writes the upstream stream's bytes there as they are, header
+ * included, for the splice layer to register the kernel's packets. */
+static void out_open_kernel(relay_subgroup *rsg, relay_down *d, int64_t ks,
+                            fr_moq_session *up)
+{
+    relay_out *o = calloc(1, sizeof(*o));
+    fr_relay *r = d->t->r;
+    const uint8_t *hdr;
+    size_t hlen;
+
+    if (!o ||
+        fr_moq_subgroup_raw_header(up, rsg->stream, &hdr, &hlen) != 0 ||
+        fr_moq_pub_adopt_subgroup(d->pub, ks, &rsg->info, &o->sg) != 0) {
+        /* Without its bytes the kernel's packets cannot be registered:
+         * the stream goes. */
+        fr_quic_conn_stream_reset(fr_moq_session_conn(down_session(d)), ks,
+                                  FR_MOQ_STREAM_INTERNAL_ERROR);
+        free(o);
+        r->stats.subgroups_reset++;
+        return;
+    }
+    o->down = d;
+    o->raw = 1;
+    o->next = rsg->outs;
+    rsg->outs = o;
+    r->stats.subgroups_forwarded++;
+    r->stats.subgroups_kernel++;
+    if (fr_moq_subgroup_write_raw(o->sg, hdr, hlen) != 0)
+        out_fail(o);
+}
+
 static void on_subgroup_begin(fr_moq_sub *sub, uint64_t stream,
                               const fr_moq_subgroup_info *info, void *ud)
 {
     relay_track *t = fr_moq_sub_get_user_data(sub);
     relay_subgroup *rsg = calloc(1, sizeof(*rsg));
+    fr_moq_session *up = fr_moq_sub_session(sub);
 
     (void)ud;
     if (!rsg)
@@ -719,10 +765,24 @@ static void on_subgroup_begin(fr_moq_sub *sub, uint64_t stream,
     rsg->info = *info;
     rsg->next = t->subgroups;
     t->subgroups = rsg;
-    for (relay_down *d = t->downs; d; d = d->next)
-        if (down_wants(d, info->group, 0) &&
-            (info->group > d->start.group || d->start.object == 0))
+    for (relay_down *d = t->downs; d; d = d->next) {
+        int wants = down_wants(d, info->group, 0) &&
+                    (info->group > d->start.group || d->start.object == 0);
+        int64_t ks = d->kernel ? t->r->fp.stream_for(t->r->fp.arg, up, stream,
+                                                     down_session(d))
+                               : -1;
+
+        if (ks >= 0)
+            out_open_kernel(rsg, d, ks, up);
+        else if (wants)
             out_open(rsg, d, 1);
+        /* From the first subgroup it wants from its start, the kernel
+         * may forward the subscriber's next ones. */
+        if (wants && !d->kernel && t->r->has_fp &&
+            fr_moq_pub_params(d->pub)->filter != FR_MOQ_FILTER_ABSOLUTE_RANGE)
+            d->kernel = t->r->fp.join(t->r->fp.arg, up, t->info.track_alias,
+                                      down_session(d)) == 0;
+    }
 }
 
 static void on_subgroup_data(fr_moq_sub *sub, uint64_t stream,
@@ -844,6 +904,8 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
 
     (void)code;
     (void)reason;
+    if (r->has_fp)
+        r->fp.session_closed(r->fp.arg, s);
     if (fr_moq_session_is_ready(s))
         r->stats.sessions--;
     ns_remove_where(r, s, 0, 0);
@@ -950,6 +1012,13 @@ int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s)
         return FR_ERR_INVALID_ARGUMENT;
     r->upstream = s;
     return 0;
+}
+
+void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp)
+{
+    r->has_fp = fp != NULL;
+    if (fp)
+        r->fp = *fp;
 }
 
 void fr_relay_get_stats(const fr_relay *r, fr_relay_stats *st)

@@ -1,0 +1,33 @@
+/*
+ * How the kernel fast path takes part in the relay's forwarding (see
+ * lib/fastpath/fastpath.c): which downstream subscriptions the kernel
+ * serves, and which subgroup streams it already forwards to them.
+ */
+#ifndef FR_MOQ_RELAY_INTERNAL_H
+#define FR_MOQ_RELAY_INTERNAL_H
+
+#include <stdint.h>
+
+#include <fastrelay/relay.h>
+
+typedef struct fr_relay_fastpath {
+    void *arg;
+    /* `down` wants every subgroup stream of track `alias` of the upstream
+     * session `up` that begins from now on. Returns 0 if the kernel will
+     * forward them. */
+    int (*join)(void *arg, fr_moq_session *up, uint64_t alias,
+                fr_moq_session *down);
+    void (*leave)(void *arg, fr_moq_session *up, uint64_t alias,
+                  fr_moq_session *down);
+    /* The stream on which the kernel forwards upstream stream `stream` of
+     * `up` to `down`, or -1 if it does not: userspace does. */
+    int64_t (*stream_for)(void *arg, fr_moq_session *up, uint64_t stream,
+                          fr_moq_session *down);
+    /* A session of the relay closed. */
+    void (*session_closed)(void *arg, fr_moq_session *s);
+} fr_relay_fastpath;
+
+/* Installs the hooks (copied); NULL removes them. */
+void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp);
+
+#endif
