@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fastrelay/fastpath.h>
 #include <fastrelay/relay.h>
 
 #include "cli.h"
@@ -23,6 +24,7 @@ typedef struct opts {
     const char *upstream;
     uint64_t cache_groups;
     uint64_t max_queue;
+    int fastpath;
     fr_tool_opts t;
 } opts;
 
@@ -30,6 +32,7 @@ typedef struct app {
     opts o;
     struct ev_loop *loop;
     fr_relay *relay;
+    fr_fastpath *fp;         /* --fastpath */
     fr_moq_endpoint *ep;     /* --listen */
     fr_moq_endpoint *up_ep;  /* --upstream, from an ephemeral port */
     fr_moq_session *up;
@@ -60,6 +63,10 @@ static void usage(FILE *f)
             "  --max-queue BYTES     data queued for one subscriber at most;\n"
             "                        past it, it loses whole subgroups\n"
             "                        (default 2097152)\n"
+            "  --fastpath            forward media to subscribers in the\n"
+            "                        kernel (tc eBPF); needs --cleartext,\n"
+            "                        IPv4, subscribers on the relay's link,\n"
+            "                        and root (CAP_BPF, CAP_NET_ADMIN)\n"
             "  --duration S          exit after S seconds (default: run until\n"
             "                        SIGINT/SIGTERM)\n" FR_TOOL_TLS_USAGE
             FR_TOOL_USAGE);
@@ -72,6 +79,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"upstream", required_argument, NULL, 'u'},
         {"cache-groups", required_argument, NULL, 'c'},
         {"max-queue", required_argument, NULL, 'q'},
+        {"fastpath", no_argument, NULL, 'f'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
@@ -90,6 +98,7 @@ static int parse_args(int argc, char **argv, opts *o)
                 return fr_tool_fail(PROG, err);
             break;
         case 'u': o->upstream = optarg; break;
+        case 'f': o->fastpath = 1; break;
         case 'c':
             if (frt_cli_parse_uint("--cache-groups", optarg, 0, 1000,
                                    &o->cache_groups, err, sizeof(err)))
@@ -106,6 +115,9 @@ static int parse_args(int argc, char **argv, opts *o)
         fprintf(stderr, PROG ": --listen ADDR:PORT is required\n");
         return -1;
     }
+    if (o->fastpath && !o->t.tls.cleartext)
+        return fr_tool_fail(PROG, "--fastpath needs --cleartext: the kernel "
+                                  "reads and rewrites the packets");
     return fr_tool_tls_check(PROG, &o->t.tls, 1, o->upstream != NULL);
 }
 
@@ -127,11 +139,29 @@ static void print_status(app *a, FILE *f, const char *prefix)
             (unsigned long long)st.fetches_served);
 }
 
+static void print_fastpath(app *a, FILE *f, const char *prefix)
+{
+    fr_fastpath_stats st;
+
+    if (!a->fp)
+        return;
+    fr_fastpath_get_stats(a->fp, &st);
+    fprintf(f,
+            "%s%s: fastpath kernel copies %llu registered %llu stale %llu "
+            "declined bytes %llu subscribers %llu upstreams %llu\n",
+            prefix, PROG, (unsigned long long)st.kernel_copies,
+            (unsigned long long)st.registered, (unsigned long long)st.stale,
+            (unsigned long long)st.declined_bytes,
+            (unsigned long long)st.subscribers,
+            (unsigned long long)st.upstreams);
+}
+
 static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     print_status(w->data, stderr, "");
+    print_fastpath(w->data, stderr, "");
 }
 
 static int connect_upstream(app *a)
@@ -191,6 +221,17 @@ static int write_json(app *a)
 #define FR_JSON_STAT_(name, desc) frt_json_kv_u64(&j, #name, st.name);
     FR_RELAY_STATS_FOREACH(FR_JSON_STAT_)
 #undef FR_JSON_STAT_
+    if (a->fp) {
+        fr_fastpath_stats fs;
+
+        fr_fastpath_get_stats(a->fp, &fs);
+        frt_json_key(&j, "fastpath");
+        frt_json_obj_begin(&j);
+#define FR_JSON_FP_STAT_(name, desc) frt_json_kv_u64(&j, #name, fs.name);
+        FR_FASTPATH_STATS_FOREACH(FR_JSON_FP_STAT_)
+#undef FR_JSON_FP_STAT_
+        frt_json_obj_end(&j);
+    }
     frt_json_kv_double(&j, "seconds",
                        (double)(fr_quic_ev_now() - a->start) / 1e9);
     frt_json_obj_end(&j);
@@ -243,6 +284,19 @@ int main(int argc, char **argv)
                 fr_strerror(rv));
         return 1;
     }
+    if (a.o.fastpath) {
+        fr_fastpath_settings fs;
+        char why[256] = "";
+
+        fr_fastpath_settings_default(&fs);
+        fs.log = qs.log;
+        rv = fr_fastpath_new(&a.fp, a.relay, a.ep, &fs, why, sizeof(why));
+        if (rv) {
+            fprintf(stderr, PROG ": cannot start the fast path: %s\n",
+                    why[0] ? why : fr_strerror(rv));
+            return 1;
+        }
+    }
     a.start = fr_quic_ev_now();
     ev_timer_init(&a.reconnect, on_reconnect, 0.0, 2.0);
     a.reconnect.data = &a;
@@ -270,8 +324,12 @@ int main(int argc, char **argv)
     ev_run(a.loop, 0);
 
     print_status(&a, stderr, "summary: ");
+    print_fastpath(&a, stderr, "summary: ");
     if (a.o.t.json && write_json(&a) != 0)
         rv = 1;
+    /* Programs and maps go before the connections close. */
+    fr_fastpath_del(a.fp);
+    a.fp = NULL;
     ev_timer_stop(a.loop, &a.reconnect);
     /* Peers get a CONNECTION_CLOSE before the sockets go. */
     fr_moq_endpoint_shutdown(a.ep, 0, "relay shutting down");

@@ -13,5 +13,6 @@
 #include <fastrelay/moq.h>
 #include <fastrelay/cache.h>
 #include <fastrelay/relay.h>
+#include <fastrelay/fastpath.h>
 
 #endif /* FASTRELAY_H */

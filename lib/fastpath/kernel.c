@@ -131,6 +131,15 @@ void fr_fp_kernel_close(fr_fp_kernel *k)
     free(k);
 }
 
+int fr_fp_kernel_is_attached(const fr_fp_kernel *k, int ifindex,
+                             fr_fp_role role)
+{
+    for (int i = 0; i < k->natt; i++)
+        if (k->att[i].ifindex == ifindex && k->att[i].role == role)
+            return 1;
+    return 0;
+}
+
 int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
                         fr_fp_attach_mode mode, char *why, size_t whylen)
 {
@@ -140,12 +149,9 @@ int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
                                          : k->skel->progs.fr_upstream_ingress;
     struct attached *at;
 
-    for (int i = 0; i < k->natt; i++) {
-        if (k->att[i].ifindex == ifindex && k->att[i].role == role) {
-            snprintf(why, whylen, "already attached to interface %d",
-                     ifindex);
-            return FR_ERR_INVALID_STATE;
-        }
+    if (fr_fp_kernel_is_attached(k, ifindex, role)) {
+        snprintf(why, whylen, "already attached to interface %d", ifindex);
+        return FR_ERR_INVALID_STATE;
     }
     if (k->natt == MAX_ATTACHMENTS) {
         snprintf(why, whylen, "more than %d attachments", MAX_ATTACHMENTS);
@@ -337,6 +343,20 @@ size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
     /* The IDs are in place before the kernel can see the new tail. */
     __atomic_store_n(&p->tail, tail + (uint32_t)take, __ATOMIC_RELEASE);
     return take;
+}
+
+int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
+                           uint64_t upstream_stream, uint64_t *stream)
+{
+    struct fr_fp_substream_key key = {.slot = slot,
+                                      .upstream_stream = upstream_stream};
+
+    if (!slot_valid(k, slot))
+        return FR_ERR_INVALID_ARGUMENT;
+    return bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.fr_fp_substreams),
+                               &key, stream)
+               ? FR_ERR_STREAM_NOT_FOUND
+               : 0;
 }
 
 struct fr_fp_tx *fr_fp_kernel_tx(fr_fp_kernel *k, uint32_t slot)

@@ -38,6 +38,9 @@ void fr_fp_kernel_close(fr_fp_kernel *k);
 int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
                         fr_fp_attach_mode mode, char *why, size_t whylen);
 
+int fr_fp_kernel_is_attached(const fr_fp_kernel *k, int ifindex,
+                             fr_fp_role role);
+
 /* The loaded skeleton, for tests that run the programs directly. */
 struct fastpath *fr_fp_kernel_skeleton(fr_fp_kernel *k);
 
@@ -73,6 +76,12 @@ size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
 
 /* IDs the pool still holds. */
 size_t fr_fp_kernel_pool_level(fr_fp_kernel *k, uint32_t slot);
+
+/* The stream the kernel gave subscriber `slot` for upstream stream
+ * `upstream_stream` (taken from its pool at the stream's first packet).
+ * Returns 0, or FR_ERR_STREAM_NOT_FOUND if it gave none. */
+int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
+                           uint64_t upstream_stream, uint64_t *stream);
 
 /* The send state of subscriber `slot`, shared with the kernel (wire
  * numbers, budget, key phase; see struct fr_fp_tx). Zero while the slot

@@ -190,6 +190,7 @@ static int add_scid(fr_quic_conn *c, const ngtcp2_cid *cid)
     if (rv)
         return rv;
     c->scids[c->nscids++] = *cid;
+    c->cid_gen++;
     if (ep->cb.cid_changed)
         ep->cb.cid_changed(c, FR_CID_LOCAL_ISSUED, cid->data, cid->datalen,
                            ep->user_data);
@@ -233,6 +234,7 @@ static int remove_cid_cb(ngtcp2_conn *conn, const ngtcp2_cid *cid,
         if (ngtcp2_cid_eq(&c->scids[i], cid)) {
             fr_ep_unregister_cid(ep, cid);
             c->scids[i] = c->scids[--c->nscids];
+            c->cid_gen++;
             if (ep->cb.cid_changed)
                 ep->cb.cid_changed(c, FR_CID_LOCAL_RETIRED, cid->data,
                                    cid->datalen, ep->user_data);

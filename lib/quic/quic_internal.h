@@ -88,6 +88,7 @@ struct fr_quic_conn {
      * at a time; retired ones stay registered for a short while). */
     ngtcp2_cid scids[16];
     size_t nscids;
+    uint32_t cid_gen; /* changes whenever scids does */
     /* Server: the client's original destination CID, registered until the
      * handshake completes. */
     ngtcp2_cid odcid;
@@ -116,7 +117,7 @@ struct fr_quic_endpoint {
     size_t nconns;
     /* Splice every server connection (see lib/splice/splice.h). */
     int splice;
-    void (*splice_drain)(void *arg);
+    void (*splice_drain)(void *arg, fr_quic_conn *c);
     void *splice_drain_arg;
 
     /* Transmit batch. */

@@ -44,12 +44,13 @@ struct fr_splice {
     size_t nq;
     size_t capq;
     fr_splice_stats stats;
+    void *ref;
     uint8_t rxbuf[FR_MAX_UDP_PAYLOAD + FR_ACK_REWRITE_ROOM];
     uint8_t xbuf[FR_MAX_UDP_PAYLOAD];
 };
 
-void fr_splice_enable(fr_quic_endpoint *ep, void (*drain)(void *arg),
-                      void *arg)
+void fr_splice_enable(fr_quic_endpoint *ep,
+                      void (*drain)(void *arg, fr_quic_conn *c), void *arg)
 {
     ep->splice = 1;
     ep->splice_drain = drain;
@@ -91,11 +92,29 @@ void fr_splice_use_tx(fr_quic_conn *c, struct fr_fp_tx *shared)
 {
     fr_splice *sp = c->splice;
 
+    if (!shared) {
+        sp->own.next_pn = __atomic_load_n(&sp->tx->next_pn, __ATOMIC_ACQUIRE);
+        sp->own.key_phase = sp->tx->key_phase;
+        sp->own.budget = 0;
+        sp->tx = &sp->own;
+        sp->published = 0;
+        return;
+    }
     shared->key_phase = sp->tx->key_phase;
     shared->budget = 0;
     __atomic_store_n(&shared->next_pn, sp->tx->next_pn, __ATOMIC_RELEASE);
     sp->tx = shared;
     sp->published = 0;
+}
+
+void fr_splice_set_ref(fr_quic_conn *c, void *ref)
+{
+    c->splice->ref = ref;
+}
+
+void *fr_splice_ref(const fr_quic_conn *c)
+{
+    return c->splice->ref;
 }
 
 int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id)
@@ -428,7 +447,7 @@ void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
     sp->unreg += sp->published - left;
     sp->published = 0;
     if (c->ep->splice_drain)
-        c->ep->splice_drain(c->ep->splice_drain_arg);
+        c->ep->splice_drain(c->ep->splice_drain_arg, c);
     if (sp->nq)
         register_pending(c, now);
     sp->syncing = 0;

@@ -32,20 +32,26 @@ typedef struct fr_splice_stats {
 } fr_splice_stats;
 
 /* Makes every server connection of `ep` a spliced one. `drain` is called
- * before each ngtcp2 call on such a connection and must hand over, through
- * fr_splice_kernel_sent, every record of a packet the kernel sent so far.
- * Call before the endpoint accepts connections. */
-void fr_splice_enable(fr_quic_endpoint *ep, void (*drain)(void *arg),
-                      void *arg);
+ * before each ngtcp2 call on such a connection `c` and must hand over,
+ * through fr_splice_kernel_sent, every record of a packet the kernel sent
+ * so far (for any connection); it may also bring the kernel's view of `c`
+ * up to date. Call before the endpoint accepts connections. */
+void fr_splice_enable(fr_quic_endpoint *ep,
+                      void (*drain)(void *arg, fr_quic_conn *c), void *arg);
 
 int fr_splice_new(fr_quic_conn *c);
 void fr_splice_free(fr_quic_conn *c);
 
 /* The send state shared with the kernel: the local one until
  * fr_splice_use_tx moves it (counter and key phase carried over) into a
- * kernel slot's entry. */
+ * kernel slot's entry, or back to the local one with NULL (the caller
+ * makes sure the kernel no longer sends on it). */
 struct fr_fp_tx *fr_splice_tx_state(fr_quic_conn *c);
 void fr_splice_use_tx(fr_quic_conn *c, struct fr_fp_tx *shared);
+
+/* A pointer the fast path keeps with the connection (its slot). */
+void fr_splice_set_ref(fr_quic_conn *c, void *ref);
+void *fr_splice_ref(const fr_quic_conn *c);
 
 /* Opens a uni stream whose data the kernel sends, for a pool. */
 int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id);

@@ -130,10 +130,11 @@ static void kernel_send(run *r, int64_t sid, uint64_t off, const uint8_t *data,
     r->k.sent++;
 }
 
-static void drain(void *arg)
+static void drain(void *arg, fr_quic_conn *c)
 {
     run *r = arg;
 
+    (void)c;
     for (size_t i = 0; i < r->k.nring; i++)
         assert_int_equal(fr_splice_kernel_sent(r->sconn, &r->k.ring[i]), 0);
     r->k.nring = 0;

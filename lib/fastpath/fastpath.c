@@ -1,0 +1,536 @@
+/*
+ * The fast path of a relay (include/fastrelay/fastpath.h): the relay's
+ * hooks implemented over the kernel module, one slot per upstream and per
+ * subscriber connection the kernel serves, and the upkeep that keeps the
+ * kernel's view of each connection current (CIDs, stream pools, send
+ * state).
+ */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <fastrelay/error.h>
+#include <fastrelay/fastpath.h>
+
+#include "../moq/relay_internal.h"
+#include "../quic/quic_internal.h"
+#include "../splice/splice.h"
+#include "../util/log_internal.h"
+#include "kernel.h"
+
+/* Tracks one subscriber connection gets from the kernel at most. */
+#define MAX_JOINS 16
+/* A pool is topped up when it falls to this level. */
+#define POOL_LOW (FR_FP_POOL_SIZE / 2)
+
+typedef struct fp_up {
+    fr_moq_session *s;
+    fr_quic_conn *c;
+    uint32_t slot;
+    uint32_t cid_gen;        /* of c when its CIDs were last written */
+    ngtcp2_cid cids[16];     /* written to fr_fp_upstream_cids */
+    size_t ncids;
+    struct fp_up *next;
+} fp_up;
+
+typedef struct fp_join {
+    fp_up *up;
+    uint64_t alias;
+} fp_join;
+
+typedef struct fp_sub {
+    fr_moq_session *s;
+    fr_quic_conn *c;
+    uint32_t slot;
+    struct fr_fp_slot k;     /* as written to fr_fp_slots */
+    fp_join joins[MAX_JOINS];
+    size_t njoins;
+    struct fp_sub *next;
+} fp_sub;
+
+struct fr_fastpath {
+    fr_fp_kernel *k;
+    fr_relay *relay;
+    fr_quic_endpoint *ep;
+    fr_fp_attach_mode mode;
+    fr_log log;
+    fp_up *ups;
+    fp_sub *subs;
+    fp_sub *by_slot[FR_FP_MAX_SLOTS];
+    uint64_t kernel_copies;
+    fr_splice_stats gone;    /* of subscriber connections released */
+};
+
+void fr_fastpath_settings_default(fr_fastpath_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->attach = FR_FASTPATH_ATTACH_AUTO;
+    s->log.level = FR_LOG_NONE;
+}
+
+/* Interfaces and neighbours. */
+
+/* The interface whose IPv4 subnet holds `peer` (the link the relay
+ * reaches it on), and that interface's MAC address. */
+static int iface_toward(const struct sockaddr_in *peer, int *ifindex,
+                        uint8_t mac[6])
+{
+    struct ifaddrs *ifs, *i;
+    struct ifreq ifr;
+    int fd, rv = -1;
+
+    if (getifaddrs(&ifs) != 0)
+        return -1;
+    for (i = ifs; i; i = i->ifa_next) {
+        const struct sockaddr_in *a = (struct sockaddr_in *)i->ifa_addr;
+        const struct sockaddr_in *m = (struct sockaddr_in *)i->ifa_netmask;
+
+        if (a && m && a->sin_family == AF_INET &&
+            ((a->sin_addr.s_addr ^ peer->sin_addr.s_addr) &
+             m->sin_addr.s_addr) == 0)
+            break;
+    }
+    if (i && (*ifindex = (int)if_nametoindex(i->ifa_name)) > 0 &&
+        (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0) {
+        memset(&ifr, 0, sizeof(ifr));
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->ifa_name);
+        if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
+            memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+            rv = 0;
+        }
+        close(fd);
+    }
+    freeifaddrs(ifs);
+    return rv;
+}
+
+/* The MAC address of on-link neighbour `ip` from the ARP table (complete
+ * entries only). */
+static int neighbour_mac(struct in_addr ip, uint8_t mac[6])
+{
+    FILE *f = fopen("/proc/net/arp", "re");
+    char line[256], ips[64], hw[64], mask[64], dev[64];
+    unsigned type, flags, m[6];
+    struct in_addr a;
+    int rv = -1;
+
+    if (!f)
+        return -1;
+    while (rv && fgets(line, sizeof(line), f))
+        if (sscanf(line, "%63s 0x%x 0x%x %63s %63s %63s", ips, &type, &flags,
+                   hw, mask, dev) == 6 &&
+            inet_pton(AF_INET, ips, &a) == 1 && a.s_addr == ip.s_addr &&
+            (flags & 0x2) &&
+            sscanf(hw, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+                   &m[5]) == 6) {
+            for (int i = 0; i < 6; i++)
+                mac[i] = (uint8_t)m[i];
+            rv = 0;
+        }
+    fclose(f);
+    return rv;
+}
+
+static int ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
+{
+    char why[256];
+
+    if (fr_fp_kernel_is_attached(fp->k, ifindex, role))
+        return 0;
+    if (fr_fp_kernel_attach(fp->k, ifindex, role, fp->mode, why,
+                            sizeof(why)) != 0) {
+        FR_WARN(&fp->log, "fast path: cannot attach to interface %d: %s",
+                ifindex, why);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct sockaddr_in *ipv4(const struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET ? (const struct sockaddr_in *)ss : NULL;
+}
+
+/* Upstream connections. */
+
+static fp_up *up_find(fr_fastpath *fp, const fr_moq_session *s)
+{
+    for (fp_up *u = fp->ups; u; u = u->next)
+        if (u->s == s)
+            return u;
+    return NULL;
+}
+
+/* Writes the connection's current CIDs to the map, and removes old ones. */
+static void up_sync_cids(fr_fastpath *fp, fp_up *u)
+{
+    const fr_quic_conn *c = u->c;
+
+    if (u->cid_gen == c->cid_gen && u->ncids)
+        return;
+    for (size_t i = 0; i < u->ncids; i++)
+        fr_fp_kernel_upstream_cid_remove(fp->k, u->cids[i].data,
+                                         u->cids[i].datalen);
+    u->ncids = 0;
+    for (size_t i = 0; i < c->nscids; i++)
+        if (fr_fp_kernel_upstream_cid_add(fp->k, u->slot, c->scids[i].data,
+                                          c->scids[i].datalen) == 0)
+            u->cids[u->ncids++] = c->scids[i];
+    u->cid_gen = c->cid_gen;
+}
+
+static fp_up *up_get(fr_fastpath *fp, fr_moq_session *s)
+{
+    fr_quic_conn *c = fr_moq_session_conn(s);
+    const struct sockaddr_in *remote = ipv4(&c->path.remote);
+    uint8_t mac[6];
+    int ifindex;
+    fp_up *u = up_find(fp, s);
+
+    if (u)
+        return u;
+    /* The ingress program goes where the upstream's packets come in. */
+    if (fr_quic_conn_get_crypto_mode(c) != FR_CRYPTO_CLEARTEXT || !remote ||
+        iface_toward(remote, &ifindex, mac) ||
+        ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM))
+        return NULL;
+    u = calloc(1, sizeof(*u));
+    if (!u)
+        return NULL;
+    if (fr_fp_kernel_slot_alloc(fp->k, &u->slot) != 0) {
+        free(u);
+        return NULL;
+    }
+    u->s = s;
+    u->c = c;
+    up_sync_cids(fp, u);
+    u->next = fp->ups;
+    fp->ups = u;
+    return u;
+}
+
+/* Subscriber connections. */
+
+static fp_sub *sub_find(const fr_moq_session *s)
+{
+    fr_quic_conn *c = fr_moq_session_conn(s);
+
+    return c->splice ? fr_splice_ref(c) : NULL;
+}
+
+/* Opens streams for the pool once it runs low. */
+static void pool_fill(fr_fastpath *fp, fp_sub *d)
+{
+    uint64_t ids[FR_FP_POOL_SIZE];
+    size_t n = 0, room;
+
+    if (fr_fp_kernel_pool_level(fp->k, d->slot) > POOL_LOW)
+        return;
+    room = FR_FP_POOL_SIZE - fr_fp_kernel_pool_level(fp->k, d->slot);
+    while (n < room) {
+        int64_t id;
+
+        if (fr_splice_open_stream(d->c, &id) != 0)
+            break; /* out of stream credit: next time */
+        ids[n++] = (uint64_t)id;
+    }
+    fr_fp_kernel_pool_refill(fp->k, d->slot, ids, n);
+}
+
+/* Keeps the slot's DCID the one ngtcp2 uses. */
+static void sub_sync_dcid(fr_fastpath *fp, fp_sub *d)
+{
+    const ngtcp2_cid *dcid = ngtcp2_conn_get_dcid(d->c->conn);
+
+    if (dcid->datalen == d->k.dcid_len &&
+        memcmp(dcid->data, d->k.dcid, dcid->datalen) == 0)
+        return;
+    d->k.dcid_len = (uint8_t)dcid->datalen;
+    memcpy(d->k.dcid, dcid->data, dcid->datalen);
+    fr_fp_kernel_slot_set(fp->k, d->slot, &d->k);
+}
+
+static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
+{
+    fr_quic_conn *c = fr_moq_session_conn(s);
+    const struct sockaddr_in *local = ipv4(&c->path.local);
+    const struct sockaddr_in *remote = ipv4(&c->path.remote);
+    const ngtcp2_cid *dcid;
+    fp_sub *d = sub_find(s);
+    int ifindex;
+
+    if (d)
+        return d;
+    if (!c->splice || !local || !remote)
+        return NULL;
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    if (iface_toward(remote, &ifindex, d->k.src_mac) ||
+        neighbour_mac(remote->sin_addr, d->k.dst_mac) ||
+        ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) ||
+        fr_fp_kernel_slot_alloc(fp->k, &d->slot) != 0) {
+        FR_DEBUG(&fp->log, "fast path: a subscriber stays in userspace (no "
+                           "interface, neighbour entry or slot for it)");
+        free(d);
+        return NULL;
+    }
+    d->s = s;
+    d->c = c;
+    d->k.src_ip = local->sin_addr.s_addr;
+    d->k.dst_ip = remote->sin_addr.s_addr;
+    d->k.src_port = local->sin_port;
+    d->k.dst_port = remote->sin_port;
+    d->k.ifindex = (uint32_t)ifindex;
+    d->k.active = 1;
+    dcid = ngtcp2_conn_get_dcid(c->conn);
+    d->k.dcid_len = (uint8_t)dcid->datalen;
+    memcpy(d->k.dcid, dcid->data, dcid->datalen);
+    /* Send state and streams are in place before the slot is active. */
+    fr_splice_use_tx(c, fr_fp_kernel_tx(fp->k, d->slot));
+    pool_fill(fp, d);
+    if (fr_fp_kernel_slot_set(fp->k, d->slot, &d->k) != 0) {
+        fr_splice_use_tx(c, NULL);
+        fr_fp_kernel_slot_free(fp->k, d->slot);
+        free(d);
+        return NULL;
+    }
+    fr_splice_set_ref(c, d);
+    fp->by_slot[d->slot] = d;
+    d->next = fp->subs;
+    fp->subs = d;
+    return d;
+}
+
+static void join_remove(fr_fastpath *fp, fp_sub *d, size_t i)
+{
+    fr_fp_kernel_track_leave(fp->k, d->joins[i].up->slot, d->joins[i].alias,
+                             d->slot);
+    d->joins[i] = d->joins[--d->njoins];
+}
+
+static void on_sent(const struct fr_fp_sent_event *ev, void *arg)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = ev->slot < FR_FP_MAX_SLOTS ? fp->by_slot[ev->slot] : NULL;
+
+    fp->kernel_copies++;
+    if (d)
+        fr_splice_kernel_sent(d->c, ev);
+}
+
+static void add_stats(fr_splice_stats *sum, const fr_splice_stats *s)
+{
+    sum->kernel_packets += s->kernel_packets;
+    sum->registered += s->registered;
+    sum->stale += s->stale;
+    sum->extra_packets += s->extra_packets;
+    sum->userspace_bytes += s->userspace_bytes;
+}
+
+/* The kernel stops serving the connection: it leaves its tracks, its
+ * last records reach it, it takes its send state back. */
+static void sub_release(fr_fastpath *fp, fp_sub *d)
+{
+    fr_splice_stats st;
+    fp_sub **pp = &fp->subs;
+
+    while (d->njoins)
+        join_remove(fp, d, d->njoins - 1);
+    d->k.active = 0;
+    fr_fp_kernel_slot_set(fp->k, d->slot, &d->k);
+    fr_fp_kernel_poll_sent(fp->k, on_sent, fp);
+    fr_splice_use_tx(d->c, NULL);
+    fr_splice_set_ref(d->c, NULL);
+    fr_splice_get_stats(d->c, &st);
+    add_stats(&fp->gone, &st);
+    fp->by_slot[d->slot] = NULL;
+    fr_fp_kernel_slot_free(fp->k, d->slot);
+    while (*pp != d)
+        pp = &(*pp)->next;
+    *pp = d->next;
+    free(d);
+}
+
+static void up_release(fr_fastpath *fp, fp_up *u)
+{
+    fp_up **pp = &fp->ups;
+
+    for (fp_sub *d = fp->subs; d; d = d->next)
+        for (size_t i = d->njoins; i-- > 0;)
+            if (d->joins[i].up == u)
+                join_remove(fp, d, i);
+    for (size_t i = 0; i < u->ncids; i++)
+        fr_fp_kernel_upstream_cid_remove(fp->k, u->cids[i].data,
+                                         u->cids[i].datalen);
+    fr_fp_kernel_slot_free(fp->k, u->slot);
+    while (*pp != u)
+        pp = &(*pp)->next;
+    *pp = u->next;
+    free(u);
+}
+
+/* Relay hooks. */
+
+static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
+                     fr_moq_session *down)
+{
+    fr_fastpath *fp = arg;
+    fp_up *u = up_get(fp, up);
+    fp_sub *d = u ? sub_get(fp, down) : NULL;
+
+    if (!d || d->njoins == MAX_JOINS ||
+        fr_fp_kernel_track_join(fp->k, u->slot, alias, d->slot) != 0)
+        return -1;
+    d->joins[d->njoins].up = u;
+    d->joins[d->njoins].alias = alias;
+    d->njoins++;
+    return 0;
+}
+
+static void hook_leave(void *arg, fr_moq_session *up, uint64_t alias,
+                       fr_moq_session *down)
+{
+    fr_fastpath *fp = arg;
+    fp_up *u = up_find(fp, up);
+    fp_sub *d = sub_find(down);
+
+    if (!u || !d)
+        return;
+    for (size_t i = 0; i < d->njoins; i++)
+        if (d->joins[i].up == u && d->joins[i].alias == alias) {
+            join_remove(fp, d, i);
+            return;
+        }
+}
+
+static int64_t hook_stream_for(void *arg, fr_moq_session *up, uint64_t stream,
+                               fr_moq_session *down)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = sub_find(down);
+    uint64_t sid;
+
+    (void)up;
+    if (!d || fr_fp_kernel_substream(fp->k, d->slot, stream, &sid) != 0)
+        return -1;
+    return (int64_t)sid;
+}
+
+static void hook_session_closed(void *arg, fr_moq_session *s)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = sub_find(s);
+    fp_up *u = up_find(fp, s);
+
+    if (d)
+        sub_release(fp, d);
+    if (u)
+        up_release(fp, u);
+}
+
+/* Before every ngtcp2 call on a subscriber connection: the kernel's
+ * records reach their connections, and this connection's slot and the
+ * upstream CIDs are brought up to date. */
+static void drain(void *arg, fr_quic_conn *c)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = fr_splice_ref(c);
+
+    fr_fp_kernel_poll_sent(fp->k, on_sent, fp);
+    for (fp_up *u = fp->ups; u; u = u->next)
+        up_sync_cids(fp, u);
+    if (d) {
+        sub_sync_dcid(fp, d);
+        pool_fill(fp, d);
+    }
+}
+
+int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
+                    fr_moq_endpoint *downstream,
+                    const fr_fastpath_settings *settings, char *why,
+                    size_t whylen)
+{
+    fr_quic_endpoint *ep;
+    fr_fastpath *fp;
+    fr_relay_fastpath hooks = {.join = hook_join,
+                               .leave = hook_leave,
+                               .stream_for = hook_stream_for,
+                               .session_closed = hook_session_closed};
+    int rv;
+
+    if (!pfp || !relay || !downstream || !settings)
+        return FR_ERR_INVALID_ARGUMENT;
+    ep = fr_moq_endpoint_quic(downstream);
+    if (ep->settings.crypto_mode != FR_CRYPTO_CLEARTEXT) {
+        snprintf(why, whylen,
+                 "the fast path needs cleartext mode: the kernel reads and "
+                 "rewrites the packets");
+        return FR_ERR_INVALID_ARGUMENT;
+    }
+    if (ep->conns) {
+        snprintf(why, whylen, "the endpoint has connections already");
+        return FR_ERR_INVALID_STATE;
+    }
+    fp = calloc(1, sizeof(*fp));
+    if (!fp)
+        return FR_ERR_NOMEM;
+    rv = fr_fp_kernel_open(&fp->k, ep->settings.cid_len, why, whylen);
+    if (rv) {
+        free(fp);
+        return rv;
+    }
+    fp->relay = relay;
+    fp->ep = ep;
+    fp->log = settings->log;
+    fp->mode = settings->attach == FR_FASTPATH_ATTACH_TCX ? FR_FP_ATTACH_TCX
+               : settings->attach == FR_FASTPATH_ATTACH_TC ? FR_FP_ATTACH_TC
+                                                           : FR_FP_ATTACH_AUTO;
+    hooks.arg = fp;
+    fr_relay_set_fastpath(relay, &hooks);
+    fr_splice_enable(ep, drain, fp);
+    *pfp = fp;
+    return 0;
+}
+
+void fr_fastpath_del(fr_fastpath *fp)
+{
+    if (!fp)
+        return;
+    while (fp->subs)
+        sub_release(fp, fp->subs);
+    while (fp->ups)
+        up_release(fp, fp->ups);
+    fr_relay_set_fastpath(fp->relay, NULL);
+    /* Its connections stay spliced, on their own send state. */
+    fp->ep->splice_drain = NULL;
+    fr_fp_kernel_close(fp->k);
+    free(fp);
+}
+
+void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
+{
+    fr_splice_stats sum = fp->gone;
+
+    memset(st, 0, sizeof(*st));
+    for (const fp_sub *d = fp->subs; d; d = d->next) {
+        fr_splice_stats s;
+
+        fr_splice_get_stats(d->c, &s);
+        add_stats(&sum, &s);
+        st->subscribers++;
+    }
+    for (const fp_up *u = fp->ups; u; u = u->next)
+        st->upstreams++;
+    st->kernel_copies = fp->kernel_copies;
+    st->registered = sum.registered;
+    st->stale = sum.stale;
+    st->declined_bytes = sum.userspace_bytes;
+    st->extra_packets = sum.extra_packets;
+}
