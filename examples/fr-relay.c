@@ -142,18 +142,23 @@ static void print_status(app *a, FILE *f, const char *prefix)
 static void print_fastpath(app *a, FILE *f, const char *prefix)
 {
     fr_fastpath_stats st;
+    uint64_t media;
 
     if (!a->fp)
         return;
     fr_fastpath_get_stats(a->fp, &st);
+    media = st.kernel_copies + st.userspace_copies;
     fprintf(f,
-            "%s%s: fastpath kernel copies %llu registered %llu stale %llu "
-            "declined bytes %llu subscribers %llu upstreams %llu\n",
+            "%s%s: fastpath copies kernel %llu userspace %llu (kernel share "
+            "%.1f%%) cache replay %llu registered %llu retransmitted %llu "
+            "subscribers %llu\n",
             prefix, PROG, (unsigned long long)st.kernel_copies,
-            (unsigned long long)st.registered, (unsigned long long)st.stale,
-            (unsigned long long)st.declined_bytes,
-            (unsigned long long)st.subscribers,
-            (unsigned long long)st.upstreams);
+            (unsigned long long)st.userspace_copies,
+            media ? 100.0 * (double)st.kernel_copies / (double)media : 0.0,
+            (unsigned long long)st.cache_replay_copies,
+            (unsigned long long)st.registered,
+            (unsigned long long)st.retransmitted,
+            (unsigned long long)st.subscribers);
 }
 
 static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
@@ -230,6 +235,12 @@ static int write_json(app *a)
 #define FR_JSON_FP_STAT_(name, desc) frt_json_kv_u64(&j, #name, fs.name);
         FR_FASTPATH_STATS_FOREACH(FR_JSON_FP_STAT_)
 #undef FR_JSON_FP_STAT_
+        frt_json_key(&j, "fallback");
+        frt_json_obj_begin(&j);
+        for (size_t i = 0; i < fr_fastpath_fallback_reasons(); i++)
+            frt_json_kv_u64(&j, fr_fastpath_fallback_name(i),
+                            fr_fastpath_fallback_count(a->fp, i));
+        frt_json_obj_end(&j);
         frt_json_obj_end(&j);
     }
     frt_json_kv_double(&j, "seconds",

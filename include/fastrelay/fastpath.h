@@ -41,10 +41,19 @@ typedef struct fr_fastpath_settings {
 
 FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
 
-/* Counters, defined once with their descriptions. */
+/* Counters, defined once with their descriptions. Media copies are
+ * counted once per packet sent to one subscriber, first transmissions
+ * only; the kernel's share is kernel_copies / (kernel_copies +
+ * userspace_copies). */
 #define FR_FASTPATH_STATS_FOREACH(X)                                          \
-    X(kernel_copies, "packet copies the kernel sent to subscribers")          \
+    X(kernel_copies, "media packet copies the kernel sent")                   \
+    X(userspace_copies, "media packet copies userspace sent of subgroups "    \
+                        "that began after the subscriber joined")             \
+    X(cache_replay_copies, "packets userspace sent to late joiners from the " \
+                           "cache")                                           \
     X(registered, "kernel copies registered with their connection")           \
+    X(retransmitted, "packets declared lost on subscriber connections, "      \
+                     "their data sent again")                                 \
     X(stale, "kernel copies whose bytes userspace had sent already")          \
     X(declined_bytes, "bytes of kernel streams userspace sent itself")        \
     X(extra_packets, "packets carrying frames ngtcp2 bundled with kernel "    \
@@ -76,6 +85,15 @@ FR_EXTERN void fr_fastpath_del(fr_fastpath *fp);
 
 FR_EXTERN void fr_fastpath_get_stats(const fr_fastpath *fp,
                                      fr_fastpath_stats *st);
+
+/* Why packets went to userspace instead of the kernel, counted by the
+ * programs: reason i (0 <= i < fr_fastpath_fallback_reasons()) has a
+ * short name (e.g. "no_budget") and a count since the fast path started.
+ * Some reasons (unknown_frame) also count packets that are not media. */
+FR_EXTERN size_t fr_fastpath_fallback_reasons(void);
+FR_EXTERN const char *fr_fastpath_fallback_name(size_t i);
+FR_EXTERN uint64_t fr_fastpath_fallback_count(const fr_fastpath *fp,
+                                              size_t i);
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,43 @@ struct fr_fastpath {
     fr_splice_stats gone;    /* of subscriber connections released */
 };
 
+static const struct fallback {
+    const char *name;
+    fr_fp_role role;
+    uint32_t reason;
+} fallbacks[] = {
+    {"ack_not_first", FR_FP_ROLE_UPSTREAM, FR_FP_NEEDS_ACK_STRIP},
+    {"media_not_first", FR_FP_ROLE_UPSTREAM, FR_FP_MEDIA_NOT_FIRST},
+    {"multi_stream", FR_FP_ROLE_UPSTREAM, FR_FP_MULTI_STREAM},
+    {"unknown_frame", FR_FP_ROLE_UPSTREAM, FR_FP_UNKNOWN_FRAME},
+    {"malformed", FR_FP_ROLE_UPSTREAM, FR_FP_MALFORMED},
+    {"no_stream", FR_FP_ROLE_UPSTREAM, FR_FP_NO_SUBSTREAM},
+    {"no_budget", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_BUDGET},
+    {"ring_full", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_ROOM},
+    {"inactive_slot", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_SLOT},
+    {"egress_no_stream", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_STREAM},
+    {"egress_unsupported", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_UNSUPPORTED},
+};
+
+#define NFALLBACKS (sizeof(fallbacks) / sizeof(fallbacks[0]))
+
+size_t fr_fastpath_fallback_reasons(void)
+{
+    return NFALLBACKS;
+}
+
+const char *fr_fastpath_fallback_name(size_t i)
+{
+    return i < NFALLBACKS ? fallbacks[i].name : NULL;
+}
+
+uint64_t fr_fastpath_fallback_count(const fr_fastpath *fp, size_t i)
+{
+    return i < NFALLBACKS ? fr_fp_kernel_count(fp->k, fallbacks[i].role,
+                                               fallbacks[i].reason)
+                          : 0;
+}
+
 void fr_fastpath_settings_default(fr_fastpath_settings *s)
 {
     memset(s, 0, sizeof(*s));
@@ -529,6 +566,9 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     for (const fp_up *u = fp->ups; u; u = u->next)
         st->upstreams++;
     st->kernel_copies = fp->kernel_copies;
+    st->userspace_copies = fp->ep->copy_pkts[FR_COPY_ELIGIBLE];
+    st->cache_replay_copies = fp->ep->copy_pkts[FR_COPY_REPLAY];
+    st->retransmitted = fp->ep->splice_lost;
     st->registered = sum.registered;
     st->stale = sum.stale;
     st->declined_bytes = sum.userspace_bytes;

@@ -345,6 +345,34 @@ size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
     return take;
 }
 
+#define MAX_CPUS 1024
+
+int fr_fp_percpu_sum(const struct bpf_map *map, uint32_t key, uint64_t *sum)
+{
+    static uint64_t vals[MAX_CPUS];
+    int ncpu = libbpf_num_possible_cpus();
+
+    *sum = 0;
+    if (ncpu <= 0 || ncpu > MAX_CPUS ||
+        bpf_map__lookup_elem(map, &key, sizeof(key), vals,
+                             sizeof(uint64_t) * (size_t)ncpu, 0) != 0)
+        return FR_ERR_BPF;
+    for (int i = 0; i < ncpu; i++)
+        *sum += vals[i];
+    return 0;
+}
+
+uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role, uint32_t reason)
+{
+    uint64_t sum;
+
+    fr_fp_percpu_sum(role == FR_FP_ROLE_UPSTREAM
+                         ? k->skel->maps.fr_fp_reasons
+                         : k->skel->maps.fr_fp_egress_reasons,
+                     reason, &sum);
+    return sum;
+}
+
 int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
                            uint64_t upstream_stream, uint64_t *stream)
 {

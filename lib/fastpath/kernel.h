@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "fastpath_kern_user.h"
 
+struct bpf_map;
 struct fastpath;
 
 typedef struct fr_fp_kernel fr_fp_kernel;
@@ -76,6 +77,15 @@ size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
 
 /* IDs the pool still holds. */
 size_t fr_fp_kernel_pool_level(fr_fp_kernel *k, uint32_t slot);
+
+/* The sum over every CPU of entry `key` of a per-CPU array of __u64
+ * counters. Returns 0 or FR_ERR_BPF. */
+int fr_fp_percpu_sum(const struct bpf_map *map, uint32_t key, uint64_t *sum);
+
+/* How often the program of `role` counted `reason` (enum fr_fp_reason for
+ * upstream ingress, enum fr_fp_egress_reason for subscriber egress). */
+uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role,
+                            uint32_t reason);
 
 /* The stream the kernel gave subscriber `slot` for upstream stream
  * `upstream_stream` (taken from its pool at the stream's first packet).

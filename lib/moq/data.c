@@ -6,6 +6,7 @@
 
 #include <fastrelay/error.h>
 
+#include "../quic/quic_internal.h"
 #include "session_internal.h"
 
 /* Bytes a subgroup stream may buffer while its track alias is unknown
@@ -573,6 +574,12 @@ int fr_moq_pub_adopt_subgroup(fr_moq_pub *pub, int64_t stream_id,
     subgroup_link(pub, sg, stream_id, info, 0);
     *psg = sg;
     return 0;
+}
+
+void fr_moq_stream_set_copy_class(fr_moq_session *s, int64_t stream_id,
+                                  fr_copy_class cls)
+{
+    fr_stream_set_copy_class(s->conn, stream_id, cls);
 }
 
 int fr_moq_subgroup_raw_header(fr_moq_session *s, uint64_t stream,

@@ -194,6 +194,18 @@ static void down_remove(relay_down *d)
     free(d);
 }
 
+/* The kernel forwards the subgroup streams of the track that begin from now
+ * on to `d`. */
+static void down_join(relay_down *d)
+{
+    relay_track *t = d->t;
+    fr_relay *r = t->r;
+
+    if (r->has_fp && !d->kernel && t->up)
+        d->kernel = r->fp.join(r->fp.arg, fr_moq_sub_session(t->up),
+                               t->info.track_alias, down_session(d)) == 0;
+}
+
 static uint64_t alias_for(relay_track *t)
 {
     /* Downstream sessions get the upstream alias: subgroup headers then
@@ -240,6 +252,12 @@ static int accept_down(relay_track *t, fr_moq_session *s, uint64_t req,
     d->next = t->downs;
     t->downs = d;
     t->r->stats.subscribers++;
+    /* Every subgroup that begins after the largest object is wanted:
+     * the kernel may forward them all. Other filters join at the first
+     * subgroup wanted from its start. */
+    if (p->forward &&
+        (p->filter == FR_MOQ_FILTER_NONE || p->filter == FR_MOQ_FILTER_LARGEST))
+        down_join(d);
     return 0;
 }
 
@@ -475,8 +493,12 @@ static void on_fetch_ok(fr_moq_fetch *f, fr_moq_location end,
 
     (void)ud;
     if (fr_moq_accept_fetch(rf->s, rf->req, end, end_of_track, &rf->down) !=
-        0)
+        0) {
         fr_moq_fetch_cancel(f);
+        return;
+    }
+    fr_moq_stream_set_copy_class(rf->s, rf->down->data_stream,
+                                 FR_COPY_REPLAY);
 }
 
 static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
@@ -557,6 +579,7 @@ static void on_fetch(fr_moq_session *s, uint64_t req,
     }
     if (fr_moq_accept_fetch(s, req, end, 0, &fc.f) != 0)
         return;
+    fr_moq_stream_set_copy_class(s, fc.f->data_stream, FR_COPY_REPLAY);
     fr_moq_cache_each(t->cache, start, end, f->group_order, fetch_one, &fc);
     fr_moq_fetch_close(fc.f);
     r->stats.fetches_served++;
@@ -707,6 +730,10 @@ static void out_open(relay_subgroup *rsg, relay_down *d, int raw)
         r->stats.subgroups_reset++;
         return;
     }
+    /* A whole subgroup began after the subscriber joined: the kernel could
+     * have sent it. The rest of one in flight comes from the cache. */
+    fr_moq_stream_set_copy_class(down_session(d), o->sg->stream_id,
+                                 raw ? FR_COPY_ELIGIBLE : FR_COPY_REPLAY);
     r->stats.subgroups_forwarded++;
 }
 
@@ -778,10 +805,9 @@ static void on_subgroup_begin(fr_moq_sub *sub, uint64_t stream,
             out_open(rsg, d, 1);
         /* From the first subgroup it wants from its start, the kernel
          * may forward the subscriber's next ones. */
-        if (wants && !d->kernel && t->r->has_fp &&
+        if (wants &&
             fr_moq_pub_params(d->pub)->filter != FR_MOQ_FILTER_ABSOLUTE_RANGE)
-            d->kernel = t->r->fp.join(t->r->fp.arg, up, t->info.track_alias,
-                                      down_session(d)) == 0;
+            down_join(d);
     }
 }
 

@@ -6,6 +6,8 @@
 
 #include <fastrelay/moq.h>
 
+#include "../quic/copy_class.h"
+
 #include "../util/hmap.h"
 #include "../util/log_internal.h"
 #include "codec.h"
@@ -234,6 +236,10 @@ void fr_moq_fetch_ready(fr_moq_session *s, fr_moq_fetch *f);
 /* A SUBSCRIBE_OK made `alias` known: process streams that waited. */
 void fr_moq_alias_ready(fr_moq_session *s, uint64_t alias);
 void fr_moq_subgroups_free(fr_moq_pub *pub);
+/* Counts the packets of one of the session's streams as media copies of
+ * class `cls` (lib/quic/copy_class.h). */
+void fr_moq_stream_set_copy_class(fr_moq_session *s, int64_t stream_id,
+                                  fr_copy_class cls);
 /* The header bytes of subgroup stream `stream` as the publisher sent
  * them. Returns 0, or FR_ERR_STREAM_NOT_FOUND. */
 int fr_moq_subgroup_raw_header(fr_moq_session *s, uint64_t stream,

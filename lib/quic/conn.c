@@ -450,8 +450,11 @@ static void qlog_cb(void *user_data, uint32_t flags, const void *data,
 
     (void)flags;
     if (datalen >= sizeof(lost) - 1 &&
-        memmem(data, datalen, lost, sizeof(lost) - 1))
+        memmem(data, datalen, lost, sizeof(lost) - 1)) {
         c->stats.pkts_lost++;
+        if (c->splice)
+            c->ep->splice_lost++;
+    }
 }
 
 static void ngtcp2_log_cb(void *user_data, const char *fmt, ...)
@@ -514,9 +517,15 @@ static void fill_settings(ngtcp2_settings *ns, ngtcp2_transport_params *tp,
     ns->max_tx_udp_payload_size = fr_conn_tx_buflen(c);
     if (c->splice) {
         /* Kernel packets and ngtcp2's must be the same size: no path MTU
-         * probing, no shaping down to 1200 bytes (DESIGN.md section 6). */
+         * probing, no shaping down to 1200 bytes (DESIGN.md section 6).
+         * BBR sizes the window from delivery rate and RTT: a loss-based
+         * one shrinks it at every random loss and, the media flow being
+         * application-limited, never grows it back, so the kernel's
+         * budget would stay below a frame's burst (measured with 2 %
+         * loss: 89 % of copies by the kernel with CUBIC, 97 % with BBR). */
         ns->no_pmtud = 1;
         ns->no_tx_udp_payload_size_shaping = 1;
+        ns->cc_algo = NGTCP2_CC_ALGO_BBR;
     }
     ns->handshake_timeout = s->handshake_timeout;
     ns->qlog_write = qlog_cb;

@@ -13,6 +13,7 @@
 #include <fastrelay/quic.h>
 
 #include "../util/hmap.h"
+#include "copy_class.h"
 #include "../util/log_internal.h"
 #include "../util/sbuf.h"
 
@@ -36,6 +37,7 @@ typedef struct fr_stream {
     unsigned reset : 1;     /* we reset it: no more writes */
     unsigned on_ready : 1;
     unsigned kernel : 1;    /* spliced: the kernel sends its bytes */
+    unsigned copy_class : 2; /* fr_copy_class */
     /* Kernel stream: offset of the earliest kernel packet not registered
      * yet (UINT64_MAX: none); the write loop sends only what lies before
      * it, the bytes the kernel declined. */
@@ -115,6 +117,10 @@ struct fr_quic_endpoint {
     fr_hmap cids;  /* our CID -> fr_quic_conn */
     fr_quic_conn *conns;
     size_t nconns;
+    /* Packets sent with stream data of each fr_copy_class. */
+    uint64_t copy_pkts[FR_COPY_CLASSES];
+    /* Packets declared lost on spliced connections. */
+    uint64_t splice_lost;
     /* Splice every server connection (see lib/splice/splice.h). */
     int splice;
     void (*splice_drain)(void *arg, fr_quic_conn *c);
@@ -154,6 +160,9 @@ int fr_stream_peer_opened(fr_quic_conn *c, int64_t stream_id);
 fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t stream_id);
 /* Opens a stream of ours; NULL with *perr set on failure. */
 fr_stream *fr_stream_open(fr_quic_conn *c, int *perr, int uni);
+/* Counts the stream's packets as media copies of this class. */
+void fr_stream_set_copy_class(fr_quic_conn *c, int64_t stream_id,
+                              fr_copy_class cls);
 /* Puts a stream back on the ready list if it has something to send. */
 void fr_stream_requeue(fr_quic_conn *c, fr_stream *s);
 /* Bytes of `s` the write loop may send: up to the first kernel packet. */

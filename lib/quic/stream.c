@@ -73,6 +73,15 @@ static void ready_push(fr_quic_conn *c, fr_stream *s)
         c->ready_tail = s;
 }
 
+void fr_stream_set_copy_class(fr_quic_conn *c, int64_t stream_id,
+                              fr_copy_class cls)
+{
+    fr_stream *s = fr_stream_find(c, stream_id);
+
+    if (s)
+        s->copy_class = cls;
+}
+
 void fr_stream_requeue(fr_quic_conn *c, fr_stream *s)
 {
     ready_push(c, s);
@@ -434,6 +443,8 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
     if (datalen >= 0) {
         s->sent_off += (uint64_t)datalen;
         c->stats.stream_bytes_sent += (uint64_t)datalen;
+        if (datalen > 0)
+            c->ep->copy_pkts[s->copy_class]++;
         if (s->kernel)
             fr_splice_declined_sent(c, (uint64_t)datalen);
         if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) &&

@@ -125,6 +125,7 @@ int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id)
     if (!s)
         return err;
     s->kernel = 1;
+    s->copy_class = FR_COPY_ELIGIBLE;
     *pstream_id = s->id;
     return 0;
 }

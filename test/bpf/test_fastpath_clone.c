@@ -24,7 +24,6 @@
 #include <fastrelay/error.h>
 
 #include "../../lib/fastpath/kernel.h"
-#include "bpfmap.h"
 #include "fastpath.skel.h"
 #include "packet.h"
 #include "veth.h"
@@ -265,7 +264,10 @@ static void run_ingress(struct fastpath *skel, const uint8_t *in, size_t len)
 
 static uint64_t reason(struct fastpath *skel, uint32_t r)
 {
-    return fr_test_percpu_sum(skel->maps.fr_fp_reasons, r);
+    uint64_t n;
+
+    assert_int_equal(fr_fp_percpu_sum(skel->maps.fr_fp_reasons, r, &n), 0);
+    return n;
 }
 
 /* Sends one upstream packet at `offset` (behind an ACK frame if `ack`)

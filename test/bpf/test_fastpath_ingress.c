@@ -13,8 +13,8 @@
 #include <fastrelay/fastrelay.h>
 
 #include "fastpath.skel.h"
+#include "../../lib/fastpath/kernel.h"
 #include "fastpath_kern_user.h"
-#include "bpfmap.h"
 #include "moq_pair.h"
 #include "packet.h"
 
@@ -194,7 +194,10 @@ static int run_packet(struct fastpath *skel, const uint8_t *data, size_t len,
 
 static uint64_t reason(struct fastpath *skel, uint32_t r)
 {
-    return fr_test_percpu_sum(skel->maps.fr_fp_reasons, r);
+    uint64_t n;
+
+    assert_int_equal(fr_fp_percpu_sum(skel->maps.fr_fp_reasons, r, &n), 0);
+    return n;
 }
 
 static int count_streams(struct fastpath *skel)

@@ -396,9 +396,9 @@ static void test_spliced_congested(void **state)
     fr_splice_stats st;
 
     (void)state;
-    /* 5 % loss at more than the link can carry: congestion control holds
-     * the sender back, the kernel's budget runs dry and userspace sends
-     * what it declined; still every byte arrives. */
+    /* 5 % loss at a rate the window cannot always carry: the kernel's
+     * budget runs dry at times and userspace sends what it declined;
+     * still every byte arrives. */
     splice_transfer(&(xfer_params){50, 2, FR_MILLISECONDS, 3 * FR_MILLISECONDS},
                     &st, &r);
     assert_true(r.k.declined > 0 && st.userspace_bytes > 0);

@@ -1,0 +1,17 @@
+/*
+ * What a stream of a subscriber connection carries, so that the fast path
+ * can tell which media copies userspace sent: those of subgroups that
+ * began after the subscriber joined (which the kernel could have sent)
+ * and those replayed from the cache to a late joiner.
+ */
+#ifndef FR_QUIC_COPY_CLASS_H
+#define FR_QUIC_COPY_CLASS_H
+
+typedef enum fr_copy_class {
+    FR_COPY_NONE = 0,
+    FR_COPY_ELIGIBLE, /* a subgroup the kernel could forward */
+    FR_COPY_REPLAY,   /* objects from the cache for a late joiner */
+    FR_COPY_CLASSES
+} fr_copy_class;
+
+#endif
