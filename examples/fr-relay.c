@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <fastrelay/fastpath.h>
 #include <fastrelay/relay.h>
@@ -209,6 +210,17 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
     }
 }
 
+/* CPU time the relay process used, user and system. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int write_json(app *a)
 {
     FILE *f = fopen(a->o.t.json, "w");
@@ -245,6 +257,7 @@ static int write_json(app *a)
     }
     frt_json_kv_double(&j, "seconds",
                        (double)(fr_quic_ev_now() - a->start) / 1e9);
+    frt_json_kv_double(&j, "cpu_seconds", cpu_seconds());
     frt_json_obj_end(&j);
     frt_json_finish(&j);
     fputc('\n', f);

@@ -1,0 +1,29 @@
+/*
+ * The benchmark's packet tap (tap.bpf.c): one record per STREAM frame of
+ * each 1-RTT packet seen at a point of the path, with the time it passed.
+ * Shared by the program and the collector (test/bench/fr-tap.c).
+ */
+#ifndef FR_TAP_KERN_USER_H
+#define FR_TAP_KERN_USER_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define FR_TAP_HEAD 24 /* stream bytes kept from offset 0 (its header) */
+
+struct fr_tap_rec {
+    __u64 time_ns;      /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+    __u64 stream;
+    __u64 offset;
+    __u32 length;
+    __u32 mark;         /* skb->mark: a fast-path clone before rewrite */
+    __u16 sport;        /* host order */
+    __u16 dport;
+    __u16 head_len;     /* bytes valid in head (offset 0 only) */
+    __u16 pad;
+    __u8 head[FR_TAP_HEAD];
+};
+_Static_assert(sizeof(struct fr_tap_rec) == 64, "fr_tap_rec layout");
+
+#endif

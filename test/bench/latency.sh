@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Latency benchmark of the relay: kernel fast path against the userspace
+# path of the same relay, with 1 and 10 subscribers. One command:
+#
+#   sudo bash test/bench/latency.sh
+#
+# installs what is missing, builds (Release) in build/bench, and runs
+# origin -> relay -> subscribers in network namespaces (198.18.40.0/24 and
+# 198.18.41.0/24) for FR_BENCH_SECONDS (default 15) per case. Packet taps
+# (tc BPF, bpf/tap.bpf.c) time every STREAM frame at the origin's egress,
+# the relay's ingress and egress, and the subscribers' ingress; the report
+# gives per-packet one-way delay (origin egress -> subscriber ingress) and
+# relay residence time (relay ingress -> relay egress) as p50/p90/p99/max,
+# the fast/userspace ratios, and CPU time per delivered packet copy: the
+# relay process's, and the whole machine's (which includes the kernel's
+# softirq work, where the fast path's programs run). Raw records and the
+# report stay in FR_BENCH_OUT (default build/bench/latency).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${FR_BUILD_DIR:-$root/build/bench}
+seconds=${FR_BENCH_SECONDS:-15}
+bitrate=${FR_BENCH_BITRATE:-2M}
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "latency: run as root (network namespaces, BPF)" >&2
+    exit 1
+fi
+[[ $seconds =~ ^[0-9]+$ ]] && (( seconds >= 5 && seconds <= 120 )) || {
+    echo "latency: FR_BENCH_SECONDS must be 5..120" >&2
+    exit 2
+}
+bash "$root/scripts/setup-deps.sh"
+echo "latency: building in $build" >&2
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFR_BUILD_TESTS=ON \
+    >/dev/null
+cmake --build "$build" -j "$(nproc)" \
+    --target fr-origin fr-relay fr-sub fr-tap >/dev/null
+
+bin=$build/examples
+tap=$build/test/bench/fr-tap
+source "$root/test/netns/netns.sh"
+fr_netns_init
+out=${FR_BENCH_OUT:-$build/latency}
+rm -rf "$out"
+mkdir -p "$out"
+
+fr_host_add origin
+fr_host_add relay
+fr_host_add subs
+fr_link origin relay 198.18.40.1/24 198.18.40.2/24
+fr_link relay subs 198.18.41.1/24 198.18.41.2/24
+fr_route origin 198.18.41.0/24 198.18.40.2
+
+# Busy CPU time of the whole machine so far, in clock ticks.
+machine_ticks() {
+    awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
+}
+
+run_case() {
+    local mode=$1 subs=$2 d=$out/$1-$2 flags=(--cleartext)
+    [[ $mode == fastpath ]] && flags+=(--fastpath)
+    mkdir -p "$d"
+    echo "latency: $mode, $subs subscriber(s), ${seconds}s" >&2
+    fr_spawn origin "tap-o-$mode-$subs" "$tap" --dev relay \
+        --direction egress --out "$d/origin-egress.csv"
+    fr_spawn relay "tap-ri-$mode-$subs" "$tap" --dev origin \
+        --direction ingress --out "$d/relay-ingress.csv"
+    fr_spawn relay "tap-re-$mode-$subs" "$tap" --dev subs \
+        --direction egress --out "$d/relay-egress.csv"
+    fr_spawn subs "tap-s-$mode-$subs" "$tap" --dev relay \
+        --direction ingress --out "$d/sub-ingress.csv"
+    for t in o ri re s; do
+        fr_wait_log "tap-$t-$mode-$subs" '^attached' 10
+    done
+    fr_spawn relay "relay-$mode-$subs" "$bin/fr-relay" \
+        --listen 198.18.41.1:4433 --write-cert "$d/relay.pem" \
+        --json "$d/relay.json" --stats-interval 0 "${flags[@]}"
+    fr_wait_log "relay-$mode-$subs" 'listening on' 10
+    local t0 t1
+    t0=$(machine_ticks)
+    fr_spawn origin "origin-$mode-$subs" "$bin/fr-origin" --cleartext \
+        --connect 198.18.41.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
+        --bitrate "$bitrate" --duration "$seconds" --json "$d/origin.json" \
+        --stats-interval 0
+    fr_wait_log "origin-$mode-$subs" 'namespace live accepted' 10
+    fr_spawn subs "subs-$mode-$subs" "$bin/fr-sub" --cleartext \
+        --connect 198.18.41.1:4433 --ca "$d/relay.pem" \
+        --connections "$subs" --duration $((seconds + 10)) \
+        --json "$d/subs.json" --stats-interval 0
+    fr_wait "origin-$mode-$subs" $((seconds + 30)) ||
+        fr_fail "$mode/$subs: origin failed"
+    t1=$(machine_ticks)
+    echo "$(( t1 - t0 )) $(getconf CLK_TCK)" > "$d/machine_cpu"
+    fr_wait "subs-$mode-$subs" 60 || fr_fail "$mode/$subs: subscribers failed"
+    fr_stop "relay-$mode-$subs" || fr_fail "$mode/$subs: relay failed"
+    for t in o ri re s; do
+        fr_stop "tap-$t-$mode-$subs" || fr_fail "$mode/$subs: tap failed"
+    done
+}
+
+for n in 1 10; do
+    run_case userspace "$n"
+    run_case fastpath "$n"
+done
+python3 "$root/test/bench/latency_report.py" "$out" | tee "$out/report.txt"

@@ -1,0 +1,173 @@
+"""Report of the latency benchmark (test/bench/latency.sh).
+
+Reads, for each case directory MODE-SUBS, the packet-tap records of the
+four points (origin egress, relay ingress, relay egress, subscriber
+ingress) and the tools' JSON summaries, and prints per-packet one-way
+delay, relay residence time, CPU per delivered packet copy, and the
+fast/userspace ratios.
+
+A stream is known by the first bytes of its data (its MoQT subgroup
+header and what follows), which the relay forwards unchanged on both
+paths; a packet's delay is that of the first byte of its STREAM frame:
+from the origin packet that carried that byte to its arrival."""
+import bisect
+import csv
+import json
+import os
+import sys
+
+MARK_MAGIC, MARK_MASK = 0xFA570000, 0xFFFF0000
+CASES = [("userspace", 1), ("fastpath", 1), ("userspace", 10), ("fastpath", 10)]
+
+
+def records(path):
+    with open(path) as f:
+        for t, sport, dport, stream, off, length, mark, head in csv.reader(f):
+            yield (int(t), int(sport), int(dport), int(stream), int(off),
+                   int(length), int(mark), head)
+
+
+def media(stream):
+    return stream & 0x2  # unidirectional: subgroups
+
+
+def heads(rows):
+    """(sport, dport, stream) -> the stream's first bytes."""
+    return {(r[1], r[2], r[3]): r[7] for r in rows if r[4] == 0 and r[7]}
+
+
+def index(rows):
+    """head -> sorted [(offset, end, time)] of first transmissions."""
+    hd, seen, idx = heads(rows), set(), {}
+    for t, sp, dp, st, off, ln, _, _ in rows:
+        h = hd.get((sp, dp, st))
+        if not media(st) or not h or (sp, dp, st, off) in seen:
+            continue
+        seen.add((sp, dp, st, off))
+        idx.setdefault(h, []).append((off, off + ln, t))
+    for v in idx.values():
+        v.sort()
+    return idx
+
+
+def sent_at(idx, h, off):
+    """When the packet carrying byte `off` of stream `h` passed."""
+    v = idx.get(h)
+    if not v:
+        return None
+    i = bisect.bisect_right(v, (off, float("inf"), 0)) - 1
+    return v[i][2] if i >= 0 and v[i][0] <= off < v[i][1] else None
+
+
+def samples(rows, hd, src, stream_key):
+    """Delays (ns) of first transmissions in `rows` against index `src`."""
+    out, seen, unmatched = [], set(), 0
+    for r in rows:
+        t, sp, dp, st, off = r[:5]
+        key = stream_key(r)
+        if not media(st) or (sp, dp, st, off) in seen:
+            continue
+        seen.add((sp, dp, st, off))
+        h = hd.get(key)
+        t0 = sent_at(src, h, off) if h else None
+        if t0 is None:
+            unmatched += 1
+        else:
+            out.append(t - t0)
+    return out, unmatched
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p / 100 * len(v)))] if v else float("nan")
+
+
+def summary(v):
+    return {"p50": pct(v, 50), "p90": pct(v, 90), "p99": pct(v, 99),
+            "max": max(v) if v else float("nan"), "n": len(v)}
+
+
+def case(d):
+    o = list(records(os.path.join(d, "origin-egress.csv")))
+    ri = list(records(os.path.join(d, "relay-ingress.csv")))
+    re = list(records(os.path.join(d, "relay-egress.csv")))
+    s = list(records(os.path.join(d, "sub-ingress.csv")))
+    idx_o, idx_ri = index(o), index(ri)
+    hd_ri, hd_re, hd_s = heads(ri), heads(re), heads(s)
+    # A fast-path clone is timed before egress rewrites it: it still has
+    # the upstream connection's ports and stream.
+    hd_re_all = dict(hd_re)
+    hd_re_all.update(hd_ri)
+    delay, miss_d = samples(s, hd_s, idx_o, lambda r: (r[1], r[2], r[3]))
+    resid, miss_r = samples(re, hd_re_all, idx_ri,
+                            lambda r: (r[1], r[2], r[3]))
+    relay = json.load(open(os.path.join(d, "relay.json")))
+    subs = json.load(open(os.path.join(d, "subs.json")))["sessions"]
+    ticks, hz = open(os.path.join(d, "machine_cpu")).read().split()
+    copies = len(delay) + miss_d
+    intact = all(not (x["objects_missing"] or x["objects_corrupt"]
+                      or x["error"]) for x in subs)
+    fp = relay.get("fastpath")
+    share = None
+    if fp and fp["kernel_copies"] + fp["userspace_copies"]:
+        share = fp["kernel_copies"] / (fp["kernel_copies"]
+                                       + fp["userspace_copies"])
+    return {"delay": summary(delay), "resid": summary(resid),
+            "unmatched": miss_d + miss_r, "copies": copies,
+            "relay_cpu_us": 1e6 * relay["cpu_seconds"] / max(copies, 1),
+            "machine_cpu_us": 1e6 * int(ticks) / int(hz) / max(copies, 1),
+            "intact": intact, "share": share}
+
+
+def us(ns):
+    return ns / 1000.0
+
+
+def main():
+    base = sys.argv[1]
+    res = {c: case(os.path.join(base, f"{c[0]}-{c[1]}")) for c in CASES}
+    print()
+    print("one-way delay per packet, origin egress -> subscriber ingress (us)")
+    print("and relay residence, relay ingress -> relay egress (us)")
+    hdr = (f"{'path':10} {'subs':>4} {'packets':>8} {'p50':>7} {'p90':>7} "
+           f"{'p99':>7} {'max':>7} | {'res p50':>7} {'p99':>7} | "
+           f"{'relay cpu':>9} {'all cpu':>8} {'kernel':>6}")
+    print(hdr)
+    print("-" * len(hdr))
+    for c in CASES:
+        r, dl, rs = res[c], res[c]["delay"], res[c]["resid"]
+        share = f"{100 * r['share']:.1f}%" if r["share"] is not None else "-"
+        print(f"{c[0]:10} {c[1]:>4} {r['copies']:>8} {us(dl['p50']):>7.1f} "
+              f"{us(dl['p90']):>7.1f} {us(dl['p99']):>7.1f} "
+              f"{us(dl['max']):>7.1f} | {us(rs['p50']):>7.1f} "
+              f"{us(rs['p99']):>7.1f} | {r['relay_cpu_us']:>7.2f}us "
+              f"{r['machine_cpu_us']:>6.2f}us {share:>6}")
+    print()
+    print("fast path / userspace (below 1: the fast path is better)")
+    for n in (1, 10):
+        f, u = res[("fastpath", n)], res[("userspace", n)]
+        ratio = lambda a, b: a / b if b else float("nan")
+        print(f"  {n:>2} subscriber(s): delay p50 "
+              f"{ratio(f['delay']['p50'], u['delay']['p50']):.2f} p99 "
+              f"{ratio(f['delay']['p99'], u['delay']['p99']):.2f}, residence "
+              f"p50 {ratio(f['resid']['p50'], u['resid']['p50']):.2f} p99 "
+              f"{ratio(f['resid']['p99'], u['resid']['p99']):.2f}, relay CPU "
+              f"per copy {ratio(f['relay_cpu_us'], u['relay_cpu_us']):.2f}, "
+              f"machine CPU per copy "
+              f"{ratio(f['machine_cpu_us'], u['machine_cpu_us']):.2f}")
+    bad = [c for c in CASES if not res[c]["intact"]]
+    unmatched = sum(res[c]["unmatched"] for c in CASES)
+    print()
+    print("relay CPU: the relay process (user + system); all CPU: every CPU "
+          "of the machine\n(origin, relay, subscribers and softirq work, "
+          "where the fast path runs), per delivered packet copy.")
+    if unmatched:
+        print(f"{unmatched} tapped packets could not be matched to an origin "
+              f"packet and are left out")
+    if bad:
+        print(f"objects were missing or corrupt in: {bad}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
