@@ -889,7 +889,8 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     ev.packet_len = (__u16)plen;
     __builtin_memcpy(rec, &ev, sizeof(ev));
     bpf_ringbuf_submit(rec, 0);
-    return egress_verdict(FR_FP_EG_SENT, TC_ACT_OK);
+    /* On to later programs (and then out): the copy is final. */
+    return egress_verdict(FR_FP_EG_SENT, TC_ACT_UNSPEC);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

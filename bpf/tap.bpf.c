@@ -23,7 +23,7 @@ struct {
 SEC("tc")
 int fr_tap(struct __sk_buff *skb)
 {
-    __u64 now = bpf_ktime_get_ns(), stream, offset, len;
+    __u64 now = bpf_ktime_get_ns(), stream, offset, len, conn = 0;
     __u32 off, end, o;
     __u16 ports[2];
     __u8 first, type;
@@ -31,7 +31,8 @@ int fr_tap(struct __sk_buff *skb)
     if (udp_payload(skb, &off, &end) || end < off + QUIC_TAG_LEN ||
         bpf_skb_load_bytes(skb, off - 8, ports, 4) ||
         bpf_skb_load_bytes(skb, off, &first, 1) || (first & 0x80) ||
-        dcid_len > 20)
+        dcid_len > 20 ||
+        bpf_skb_load_bytes(skb, off + 1, &conn, dcid_len >= 8 ? 8 : 4))
         return TC_ACT_UNSPEC;
     end -= QUIC_TAG_LEN;
     o = off + 1 + dcid_len + (first & 3) + 1;
@@ -58,6 +59,7 @@ int fr_tap(struct __sk_buff *skb)
         if (!r)
             break;
         r->time_ns = now;
+        r->conn = conn;
         r->stream = stream;
         r->offset = offset;
         r->length = (__u32)len;

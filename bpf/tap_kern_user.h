@@ -14,6 +14,8 @@
 
 struct fr_tap_rec {
     __u64 time_ns;      /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+    __u64 conn;         /* the DCID's first 8 bytes (or 4): the
+                           connection, where many share a UDP port */
     __u64 stream;
     __u64 offset;
     __u32 length;
@@ -24,6 +26,6 @@ struct fr_tap_rec {
     __u16 pad;
     __u8 head[FR_TAP_HEAD];
 };
-_Static_assert(sizeof(struct fr_tap_rec) == 64, "fr_tap_rec layout");
+_Static_assert(sizeof(struct fr_tap_rec) == 72, "fr_tap_rec layout");
 
 #endif

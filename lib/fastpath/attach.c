@@ -11,10 +11,15 @@ void fr_fp_set_direction(struct bpf_program *prog, int egress)
                                                        : BPF_TCX_INGRESS);
 }
 
+/* On egress, ahead of the programs already there: whatever comes later
+ * (a shaper, a tap) sees the packets as rewritten. On ingress, after them:
+ * what came first sees the packets as they arrived. */
 static int attach_tcx(fr_fp_attachment *a, const struct bpf_program *prog,
-                      int ifindex)
+                      int ifindex, int egress)
 {
-    a->link = bpf_program__attach_tcx(prog, ifindex, NULL);
+    LIBBPF_OPTS(bpf_tcx_opts, opts, .flags = egress ? BPF_F_BEFORE : 0);
+
+    a->link = bpf_program__attach_tcx(prog, ifindex, &opts);
     return a->link ? 0 : -errno;
 }
 
@@ -63,7 +68,7 @@ int fr_fp_attach(fr_fp_attachment *a, const struct bpf_program *prog,
     a->handle = handle;
     a->priority = priority;
     if (mode != FR_FP_ATTACH_TC) {
-        err = attach_tcx(a, prog, ifindex);
+        err = attach_tcx(a, prog, ifindex, egress);
         if (!err) {
             a->mode = FR_FP_ATTACH_TCX;
             return 0;

@@ -21,9 +21,12 @@
 #include "tap.skel.h"
 #include "tap_kern_user.h"
 
-/* Handle and priority in tc (clsact) mode: ahead of the fast path's. */
+/* Handle and priorities in tc (clsact) mode: on ingress before the fast
+ * path's (0xfa), seeing packets as they arrive; on egress after it, seeing
+ * its copies as rewritten. With tcx the fast path orders itself so. */
 #define TC_HANDLE 0xfa58
-#define TC_PRIORITY 1
+#define TC_PRIORITY_INGRESS 1
+#define TC_PRIORITY_EGRESS 0xfb
 
 static volatile sig_atomic_t stopping;
 
@@ -40,17 +43,19 @@ static void usage(FILE *f)
           "\n"
           "Records when each STREAM frame of the cleartext QUIC 1-RTT\n"
           "packets on IF passes, as CSV lines: time_ns (CLOCK_MONOTONIC),\n"
+          "conn (hex of the DCID's first 8 bytes, or 4 when shorter),\n"
           "sport, dport, stream, offset, length, mark, head (hex of a\n"
           "stream's first 24 bytes, at offset 0). Never changes a packet.\n"
-          "Attaches ahead of any other tcx program (or at tc priority 1).\n"
+          "On ingress it sees packets before the fast path's program, on\n"
+          "egress after it (its copies as sent).\n"
           "Runs until SIGINT/SIGTERM, --seconds (default 300) or the exit\n"
           "of its parent; then detaches.\n"
           "\n"
           "  --dev IF              interface (required)\n"
           "  --direction DIR       ingress or egress (required)\n"
           "  --out FILE            where the lines go (required)\n"
-          "  --dcid-len N          destination CID length on this link\n"
-          "                        (default 8)\n"
+          "  --dcid-len N          destination CID length on this link,\n"
+          "                        4..20 (default 8)\n"
           "  --seconds S           stop after S seconds (1..3600)\n",
           f);
 }
@@ -68,9 +73,10 @@ static int on_rec(void *ctx, void *data, size_t len)
 
     if (len < sizeof(*r))
         return 0;
-    fprintf(out, "%" PRIu64 ",%u,%u,%" PRIu64 ",%" PRIu64 ",%u,%u,",
-            (uint64_t)r->time_ns, r->sport, r->dport, (uint64_t)r->stream,
-            (uint64_t)r->offset, r->length, r->mark);
+    fprintf(out, "%" PRIu64 ",%016" PRIx64 ",%u,%u,%" PRIu64 ",%" PRIu64
+                 ",%u,%u,",
+            (uint64_t)r->time_ns, (uint64_t)r->conn, r->sport, r->dport,
+            (uint64_t)r->stream, (uint64_t)r->offset, r->length, r->mark);
     for (unsigned i = 0; i < r->head_len && i < FR_TAP_HEAD; i++)
         fprintf(out, "%02x", r->head[i]);
     fputc('\n', out);
@@ -105,8 +111,8 @@ int main(int argc, char **argv)
         case 'o': outpath = optarg; break;
         case 'c':
             dcid_len = strtol(optarg, &end, 10);
-            if (*end || dcid_len < 0 || dcid_len > 20)
-                return fail_usage("--dcid-len takes 0..20");
+            if (*end || dcid_len < 4 || dcid_len > 20)
+                return fail_usage("--dcid-len takes 4..20");
             break;
         case 's':
             seconds = strtol(optarg, &end, 10);
@@ -152,7 +158,8 @@ int main(int argc, char **argv)
         goto out;
     }
     if (fr_fp_attach(&att, skel->progs.fr_tap, ifindex, egress,
-                     FR_FP_ATTACH_AUTO, TC_HANDLE, TC_PRIORITY, why,
+                     FR_FP_ATTACH_AUTO, TC_HANDLE,
+                     egress ? TC_PRIORITY_EGRESS : TC_PRIORITY_INGRESS, why,
                      sizeof(why))) {
         fprintf(stderr, "fr-tap: cannot attach to %s: %s\n", dev, why);
         goto out;

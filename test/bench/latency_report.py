@@ -16,15 +16,16 @@ import json
 import os
 import sys
 
-MARK_MAGIC, MARK_MASK = 0xFA570000, 0xFFFF0000
 CASES = [("userspace", 1), ("fastpath", 1), ("userspace", 10), ("fastpath", 10)]
 
 
 def records(path):
+    """(time, conn, stream, offset, length, mark, head) per STREAM frame;
+    a connection is known by its DCID (subscribers may share a port)."""
     with open(path) as f:
-        for t, sport, dport, stream, off, length, mark, head in csv.reader(f):
-            yield (int(t), int(sport), int(dport), int(stream), int(off),
-                   int(length), int(mark), head)
+        for t, conn, _, _, stream, off, length, mark, head in csv.reader(f):
+            yield (int(t), conn, int(stream), int(off), int(length),
+                   int(mark), head)
 
 
 def media(stream):
@@ -32,18 +33,18 @@ def media(stream):
 
 
 def heads(rows):
-    """(sport, dport, stream) -> the stream's first bytes."""
-    return {(r[1], r[2], r[3]): r[7] for r in rows if r[4] == 0 and r[7]}
+    """(conn, stream) -> the stream's first bytes."""
+    return {(r[1], r[2]): r[6] for r in rows if r[3] == 0 and r[6]}
 
 
 def index(rows):
     """head -> sorted [(offset, end, time)] of first transmissions."""
     hd, seen, idx = heads(rows), set(), {}
-    for t, sp, dp, st, off, ln, _, _ in rows:
-        h = hd.get((sp, dp, st))
-        if not media(st) or not h or (sp, dp, st, off) in seen:
+    for t, conn, st, off, ln, _, _ in rows:
+        h = hd.get((conn, st))
+        if not media(st) or not h or (conn, st, off) in seen:
             continue
-        seen.add((sp, dp, st, off))
+        seen.add((conn, st, off))
         idx.setdefault(h, []).append((off, off + ln, t))
     for v in idx.values():
         v.sort()
@@ -59,16 +60,14 @@ def sent_at(idx, h, off):
     return v[i][2] if i >= 0 and v[i][0] <= off < v[i][1] else None
 
 
-def samples(rows, hd, src, stream_key):
+def samples(rows, hd, src):
     """Delays (ns) of first transmissions in `rows` against index `src`."""
     out, seen, unmatched = [], set(), 0
-    for r in rows:
-        t, sp, dp, st, off = r[:5]
-        key = stream_key(r)
-        if not media(st) or (sp, dp, st, off) in seen:
+    for t, conn, st, off, _, _, _ in rows:
+        if not media(st) or (conn, st, off) in seen:
             continue
-        seen.add((sp, dp, st, off))
-        h = hd.get(key)
+        seen.add((conn, st, off))
+        h = hd.get((conn, st))
         t0 = sent_at(src, h, off) if h else None
         if t0 is None:
             unmatched += 1
@@ -93,14 +92,13 @@ def case(d):
     re = list(records(os.path.join(d, "relay-egress.csv")))
     s = list(records(os.path.join(d, "sub-ingress.csv")))
     idx_o, idx_ri = index(o), index(ri)
-    hd_ri, hd_re, hd_s = heads(ri), heads(re), heads(s)
-    # A fast-path clone is timed before egress rewrites it: it still has
-    # the upstream connection's ports and stream.
-    hd_re_all = dict(hd_re)
-    hd_re_all.update(hd_ri)
-    delay, miss_d = samples(s, hd_s, idx_o, lambda r: (r[1], r[2], r[3]))
-    resid, miss_r = samples(re, hd_re_all, idx_ri,
-                            lambda r: (r[1], r[2], r[3]))
+    hd_re, hd_s = heads(re), heads(s)
+    # A stream whose first packet the kernel sent has the same head on the
+    # subscriber's side.
+    hd_re_all = dict(hd_s)
+    hd_re_all.update(hd_re)
+    delay, miss_d = samples(s, hd_s, idx_o)
+    resid, miss_r = samples(re, hd_re_all, idx_ri)
     relay = json.load(open(os.path.join(d, "relay.json")))
     subs = json.load(open(os.path.join(d, "subs.json")))["sessions"]
     ticks, hz = open(os.path.join(d, "machine_cpu")).read().split()
@@ -162,8 +160,8 @@ def main():
           "of the machine\n(origin, relay, subscribers and softirq work, "
           "where the fast path runs), per delivered packet copy.")
     if unmatched:
-        print(f"{unmatched} tapped packets could not be matched to an origin "
-              f"packet and are left out")
+        print(f"{unmatched} tapped packets have no origin packet (FETCH "
+              f"responses from the relay's cache) and are left out")
     if bad:
         print(f"objects were missing or corrupt in: {bad}")
         sys.exit(1)
