@@ -87,6 +87,13 @@ struct {
 } fr_fp_substreams SEC(".maps");
 
 struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, FR_FP_MAX_STREAMS);
+    __type(key, struct fr_fp_credit_key);
+    __type(value, __u64);
+} fr_fp_credit SEC(".maps");
+
+struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 4096);
     __type(key, struct fr_fp_track_key);
@@ -745,12 +752,13 @@ SEC("tc")
 int fr_subscriber_egress(struct __sk_buff *skb)
 {
     struct fr_fp_substream_key skey = {0};
+    struct fr_fp_credit_key ckey = {0};
     struct fr_fp_sent_event *rec;
     struct fr_fp_slot *slot;
     struct fr_fp_tx *tx;
     __u32 zero = 0, slot_id, off, end, l4, oldhead, newhead, pnlen, fo, o;
     __u32 plen;
-    __u64 sid, *sub, pn;
+    __u64 sid, *sub, *credit, pn;
     struct {
         __be32 src;
         __be32 dst;
@@ -807,6 +815,12 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
     if (stream_frame_data(skb, o, end, type, &ev))
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    /* A byte past the stream's credit would end the connection. */
+    ckey.slot = slot_id;
+    ckey.stream = *sub;
+    credit = bpf_map_lookup_elem(&fr_fp_credit, &ckey);
+    if (ev.offset + ev.length > (credit ? *credit : slot->stream_credit))
+        return egress_verdict(FR_FP_EG_NO_CREDIT, TC_ACT_SHOT);
 
     /* Old head: UDP header to the end of the stream ID; new head: the
      * same for the subscriber's CID, a 4-byte packet number, its stream. */

@@ -62,6 +62,11 @@ _Static_assert(sizeof(struct fr_fp_stream) == 40, "fr_fp_stream layout");
 /* Value of fr_fp_slots: where and how a subscriber's copies go. Addresses
  * and ports are in network byte order. */
 struct fr_fp_slot {
+    __u64 stream_credit;     /* the subscriber's initial flow-control
+                                credit per uni stream (its
+                                initial_max_stream_data_uni): how far a
+                                stream without an fr_fp_credit entry may
+                                go */
     __u8 dst_mac[6];
     __u8 src_mac[6];
     __u32 src_ip;
@@ -72,9 +77,9 @@ struct fr_fp_slot {
     __u8 active;
     __u8 dcid_len;
     __u8 dcid[FR_FP_CID_MAX];
-    __u8 pad[2];
+    __u8 pad[6];
 };
-_Static_assert(sizeof(struct fr_fp_slot) == 52, "fr_fp_slot layout");
+_Static_assert(sizeof(struct fr_fp_slot) == 64, "fr_fp_slot layout");
 
 /* Key of fr_fp_substreams: an upstream stream as one subscriber gets it;
  * the value is the subscriber's stream ID (__u64). */
@@ -85,6 +90,18 @@ struct fr_fp_substream_key {
 };
 _Static_assert(sizeof(struct fr_fp_substream_key) == 16,
                "fr_fp_substream_key layout");
+
+/* Key of fr_fp_credit (LRU): a subscriber stream whose flow-control credit
+ * grew past the initial one; the value is the stream offset its data may
+ * reach (__u64, MAX_STREAM_DATA). A missing entry means the slot's
+ * stream_credit, never more than the real credit. */
+struct fr_fp_credit_key {
+    __u32 slot;
+    __u32 pad;
+    __u64 stream;
+};
+_Static_assert(sizeof(struct fr_fp_credit_key) == 16,
+               "fr_fp_credit_key layout");
 
 /* Key of fr_fp_track_slots: a track of an upstream connection; the value
  * lists the subscriber slots that get it. */
@@ -161,6 +178,8 @@ enum fr_fp_egress_reason {
     FR_FP_EG_NO_BUDGET,      /* the subscriber's congestion window or
                                 flow-control credit is used up: dropped,
                                 userspace sends those bytes */
+    FR_FP_EG_NO_CREDIT,      /* beyond the stream's flow-control credit:
+                                dropped, userspace sends those bytes */
     FR_FP_EG_REASONS
 };
 

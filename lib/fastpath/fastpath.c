@@ -56,6 +56,7 @@ typedef struct fp_sub {
 
 struct fr_fastpath {
     fr_fp_kernel *k;
+    fr_splice_ops ops;
     fr_relay *relay;
     fr_quic_endpoint *ep;
     fr_fp_attach_mode mode;
@@ -83,6 +84,7 @@ static const struct fallback {
     {"inactive_slot", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_SLOT},
     {"egress_no_stream", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_STREAM},
     {"egress_unsupported", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_UNSUPPORTED},
+    {"no_stream_credit", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_CREDIT},
 };
 
 #define NFALLBACKS (sizeof(fallbacks) / sizeof(fallbacks[0]))
@@ -298,6 +300,7 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     fr_quic_conn *c = fr_moq_session_conn(s);
     const struct sockaddr_in *local = ipv4(&c->path.local);
     const struct sockaddr_in *remote = ipv4(&c->path.remote);
+    const ngtcp2_transport_params *tp;
     const ngtcp2_cid *dcid;
     fp_sub *d = sub_find(s);
     int ifindex;
@@ -326,6 +329,8 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     d->k.dst_port = remote->sin_port;
     d->k.ifindex = (uint32_t)ifindex;
     d->k.active = 1;
+    tp = ngtcp2_conn_get_remote_transport_params(c->conn);
+    d->k.stream_credit = tp ? tp->initial_max_stream_data_uni : 0;
     dcid = ngtcp2_conn_get_dcid(c->conn);
     d->k.dcid_len = (uint8_t)dcid->datalen;
     memcpy(d->k.dcid, dcid->data, dcid->datalen);
@@ -489,6 +494,18 @@ static void drain(void *arg, fr_quic_conn *c)
     }
 }
 
+/* A kernel stream's credit grew: the kernel may send further on it. */
+static void credit(void *arg, fr_quic_conn *c, int64_t stream_id,
+                   uint64_t max_data)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = fr_splice_ref(c);
+
+    if (d)
+        fr_fp_kernel_credit_set(fp->k, d->slot, (uint64_t)stream_id,
+                                max_data);
+}
+
 int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
                     fr_moq_endpoint *downstream,
                     const fr_fastpath_settings *settings, char *why,
@@ -531,7 +548,10 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
                                                            : FR_FP_ATTACH_AUTO;
     hooks.arg = fp;
     fr_relay_set_fastpath(relay, &hooks);
-    fr_splice_enable(ep, drain, fp);
+    fp->ops.arg = fp;
+    fp->ops.drain = drain;
+    fp->ops.credit = credit;
+    fr_splice_enable(ep, &fp->ops);
     *pfp = fp;
     return 0;
 }
@@ -546,7 +566,7 @@ void fr_fastpath_del(fr_fastpath *fp)
         up_release(fp, fp->ups);
     fr_relay_set_fastpath(fp->relay, NULL);
     /* Its connections stay spliced, on their own send state. */
-    fp->ep->splice_drain = NULL;
+    fp->ep->splice_ops = NULL;
     fr_fp_kernel_close(fp->k);
     free(fp);
 }

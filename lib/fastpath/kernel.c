@@ -191,13 +191,17 @@ int fr_fp_kernel_slot_alloc(fr_fp_kernel *k, uint32_t *slot)
     return FR_ERR_LIMIT;
 }
 
-/* Deletes the slot's stream translations. */
-static void forget_substreams(fr_fp_kernel *k, uint32_t slot)
+/* Deletes every entry of a map keyed by a struct starting with the slot
+ * (__u32). */
+static void forget_slot(const struct bpf_map *map, uint32_t slot)
 {
-    int fd = bpf_map__fd(k->skel->maps.fr_fp_substreams);
+    int fd = bpf_map__fd(map);
     struct fr_fp_substream_key key, next;
     const void *prev = NULL;
 
+    _Static_assert(sizeof(struct fr_fp_substream_key) ==
+                       sizeof(struct fr_fp_credit_key),
+                   "both keys walk alike");
     while (bpf_map_get_next_key(fd, prev, &next) == 0) {
         if (next.slot == slot) {
             bpf_map_delete_elem(fd, &next);
@@ -215,7 +219,8 @@ void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot)
     if (!slot_valid(k, slot))
         return;
     bpf_map_delete_elem(bpf_map__fd(k->skel->maps.fr_fp_slots), &slot);
-    forget_substreams(k, slot);
+    forget_slot(k->skel->maps.fr_fp_substreams, slot);
+    forget_slot(k->skel->maps.fr_fp_credit, slot);
     __atomic_store_n(&k->pools[slot].tail, k->pools[slot].head,
                      __ATOMIC_RELEASE);
     memset(&k->tx[slot], 0, sizeof(k->tx[slot]));
@@ -384,6 +389,19 @@ int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
     return bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.fr_fp_substreams),
                                &key, stream)
                ? FR_ERR_STREAM_NOT_FOUND
+               : 0;
+}
+
+int fr_fp_kernel_credit_set(fr_fp_kernel *k, uint32_t slot, uint64_t stream,
+                            uint64_t credit)
+{
+    struct fr_fp_credit_key key = {.slot = slot, .stream = stream};
+
+    if (!slot_valid(k, slot))
+        return FR_ERR_INVALID_ARGUMENT;
+    return bpf_map_update_elem(bpf_map__fd(k->skel->maps.fr_fp_credit), &key,
+                               &credit, BPF_ANY)
+               ? FR_ERR_BPF
                : 0;
 }
 

@@ -49,8 +49,8 @@ struct fastpath *fr_fp_kernel_skeleton(fr_fp_kernel *k);
  * fr_fp_kernel_slot_free. */
 int fr_fp_kernel_slot_alloc(fr_fp_kernel *k, uint32_t *slot);
 
-/* Deactivates the slot, forgets its streams' translations, empties its
- * pool and frees it. Its track memberships must be left first. */
+/* Deactivates the slot, forgets its streams' translations and credits,
+ * empties its pool and frees it. Its track memberships must be left first. */
 void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot);
 
 /* Where copies for subscriber `slot` go and how they look. */
@@ -92,6 +92,11 @@ uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role,
  * Returns 0, or FR_ERR_STREAM_NOT_FOUND if it gave none. */
 int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
                            uint64_t upstream_stream, uint64_t *stream);
+
+/* Subscriber `slot`'s stream `stream` may take data up to offset `credit`
+ * (its MAX_STREAM_DATA grew). */
+int fr_fp_kernel_credit_set(fr_fp_kernel *k, uint32_t slot, uint64_t stream,
+                            uint64_t credit);
 
 /* The send state of subscriber `slot`, shared with the kernel (wire
  * numbers, budget, key phase; see struct fr_fp_tx). Zero while the slot

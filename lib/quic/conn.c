@@ -418,10 +418,13 @@ static int extend_max_stream_data_cb(ngtcp2_conn *conn, int64_t stream_id,
                                      uint64_t max_data, void *user_data,
                                      void *stream_user_data)
 {
+    fr_quic_conn *c = user_data;
+
     (void)conn;
-    (void)max_data;
     (void)stream_user_data;
-    fr_stream_unblock(user_data, stream_id);
+    if (c->splice)
+        fr_splice_stream_credit(c, stream_id, max_data);
+    fr_stream_unblock(c, stream_id);
     return 0;
 }
 
@@ -762,6 +765,10 @@ int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
         }
     }
     rv = ngtcp2_conn_read_pkt(c->conn, &np, &pi, data, len, now);
+    if (c->splice)
+        /* An ACK may have opened the window: the kernel need not wait
+         * for the next write. */
+        fr_splice_publish(c);
     if (rv == 0)
         return 0;
     switch (rv) {

@@ -123,8 +123,7 @@ struct fr_quic_endpoint {
     uint64_t splice_lost;
     /* Splice every server connection (see lib/splice/splice.h). */
     int splice;
-    void (*splice_drain)(void *arg, fr_quic_conn *c);
-    void *splice_drain_arg;
+    struct fr_splice_ops *splice_ops;
 
     /* Transmit batch. */
     uint8_t txbuf[FR_TX_BATCH][FR_MAX_UDP_PAYLOAD];

@@ -49,12 +49,20 @@ struct fr_splice {
     uint8_t xbuf[FR_MAX_UDP_PAYLOAD];
 };
 
-void fr_splice_enable(fr_quic_endpoint *ep,
-                      void (*drain)(void *arg, fr_quic_conn *c), void *arg)
+void fr_splice_enable(fr_quic_endpoint *ep, fr_splice_ops *ops)
 {
     ep->splice = 1;
-    ep->splice_drain = drain;
-    ep->splice_drain_arg = arg;
+    ep->splice_ops = ops;
+}
+
+void fr_splice_stream_credit(fr_quic_conn *c, int64_t stream_id,
+                             uint64_t max_data)
+{
+    fr_splice_ops *ops = c->ep->splice_ops;
+    fr_stream *s = fr_stream_find(c, stream_id);
+
+    if (ops && ops->credit && s && s->kernel)
+        ops->credit(ops->arg, c, stream_id, max_data);
 }
 
 int fr_splice_new(fr_quic_conn *c)
@@ -447,8 +455,8 @@ void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
     left = __atomic_exchange_n(&sp->tx->budget, 0, __ATOMIC_ACQ_REL);
     sp->unreg += sp->published - left;
     sp->published = 0;
-    if (c->ep->splice_drain)
-        c->ep->splice_drain(c->ep->splice_drain_arg, c);
+    if (c->ep->splice_ops && c->ep->splice_ops->drain)
+        c->ep->splice_ops->drain(c->ep->splice_ops->arg, c);
     if (sp->nq)
         register_pending(c, now);
     sp->syncing = 0;

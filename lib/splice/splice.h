@@ -31,13 +31,24 @@ typedef struct fr_splice_stats {
     uint64_t userspace_bytes; /* kernel-stream bytes userspace sent */
 } fr_splice_stats;
 
-/* Makes every server connection of `ep` a spliced one. `drain` is called
- * before each ngtcp2 call on such a connection `c` and must hand over,
- * through fr_splice_kernel_sent, every record of a packet the kernel sent
- * so far (for any connection); it may also bring the kernel's view of `c`
- * up to date. Call before the endpoint accepts connections. */
-void fr_splice_enable(fr_quic_endpoint *ep,
-                      void (*drain)(void *arg, fr_quic_conn *c), void *arg);
+/* What the kernel side provides to spliced connections. */
+typedef struct fr_splice_ops {
+    void *arg;
+    /* Called before each ngtcp2 call on spliced connection `c`: must hand
+     * over, through fr_splice_kernel_sent, every record of a packet the
+     * kernel sent so far (for any connection); may also bring the
+     * kernel's view of `c` up to date. */
+    void (*drain)(void *arg, fr_quic_conn *c);
+    /* The subscriber raised kernel stream `stream_id`'s flow-control
+     * credit to `max_data`. */
+    void (*credit)(void *arg, fr_quic_conn *c, int64_t stream_id,
+                   uint64_t max_data);
+} fr_splice_ops;
+
+/* Makes every server connection of `ep` a spliced one, served by `ops`
+ * (kept by pointer; NULL: no kernel side). Call before the endpoint
+ * accepts connections. */
+void fr_splice_enable(fr_quic_endpoint *ep, fr_splice_ops *ops);
 
 int fr_splice_new(fr_quic_conn *c);
 void fr_splice_free(fr_quic_conn *c);
@@ -77,6 +88,11 @@ ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
 /* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
  * its wire number and records it. Returns the new length. */
 size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n);
+
+/* ngtcp2 raised the flow-control credit of one of the connection's
+ * streams. */
+void fr_splice_stream_credit(fr_quic_conn *c, int64_t stream_id,
+                             uint64_t max_data);
 
 /* The write loop sent `bytes` of a kernel stream (bytes the kernel
  * declined). */

@@ -190,6 +190,7 @@ static void configure(fr_fp_kernel *k)
         s.dst_port = htons(sub_port(i));
         s.ifindex = (uint32_t)ifindex_a;
         s.active = 1;
+        s.stream_credit = 1 << 20;
         s.dcid_len = (uint8_t)sub_cid(i, s.dcid);
         assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[i], &s), 0);
         if (sub_sid[i])

@@ -121,6 +121,7 @@ static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
     s.src_port = htons(4433);
     s.dst_port = htons(51000);
     s.active = (uint8_t)active;
+    s.stream_credit = 1 << 20;
     s.dcid_len = (uint8_t)cidlen;
     memcpy(s.dcid, cid, cidlen);
     assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
@@ -404,6 +405,56 @@ static void test_budget(void **state)
     fastpath__destroy(skel);
 }
 
+/* A copy reaching past its stream's flow-control credit is dropped with
+ * nothing spent; a raised credit (fr_fp_credit) lets it through. */
+static void test_stream_credit(void **state)
+{
+    static const uint8_t cid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct fr_fp_credit_key ck = {.slot = SLOT, .stream = SUB_SID};
+    uint8_t in[512], out[512];
+    uint32_t outlen = sizeof(out);
+    uint64_t credit = 1400 + DATA_LEN;
+    size_t inlen;
+    struct fr_fp_sent_event ev;
+    struct fastpath *skel;
+    struct fr_fp_slot s;
+    uint32_t key = SLOT;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = load();
+    set_slot(skel, cid, sizeof(cid), 1);
+    /* The initial credit ends one byte short of the frame's end. */
+    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), &s, sizeof(s), 0),
+                     0);
+    s.stream_credit = 1400 + DATA_LEN - 1;
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), &s, sizeof(s), 0),
+                     0);
+    set_stream(skel);
+    set_tx(skel, 3, BIG_BUDGET);
+    inlen = upstream_packet(in);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     2);
+    assert_int_equal(get_pn(skel), 3);
+    assert_int_equal(get_tx(skel).budget, BIG_BUDGET);
+    assert_int_equal(take_events(skel, &ev), 0);
+    /* MAX_STREAM_DATA raised it to exactly the frame's end. */
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_credit, &ck,
+                                          sizeof(ck), &credit,
+                                          sizeof(credit), 0),
+                     0);
+    outlen = sizeof(out);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     -1);
+    assert_int_equal(get_pn(skel), 4);
+    assert_int_equal(take_events(skel, &ev), 1);
+    fastpath__destroy(skel);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_event_of_unsized_final_frame),
         cmocka_unit_test(test_untouched_and_dropped),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_stream_credit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,7 @@ typedef struct run {
     fr_quic_endpoint *server;
     fr_quic_conn *sconn;
     kernel k;
+    fr_splice_ops ops;
     int kernel_on; /* the connection is up: the kernel forwards */
     /* Producer: streams one after another, like subgroups. */
     int started;
@@ -282,7 +283,9 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
     assert_int_equal(fr_quic_endpoint_new(&r->server, &scb, &ss,
                                           fr_sim_server_ud(r->sim)),
                      0);
-    fr_splice_enable(r->server, drain, r);
+    r->ops.arg = r;
+    r->ops.drain = drain;
+    fr_splice_enable(r->server, &r->ops);
     fr_sim_set_endpoints(r->sim, r->client, r->server);
     assert_int_equal(fr_quic_endpoint_connect(r->client, &cconn,
                                               fr_sim_client_path(), "x",
