@@ -447,12 +447,18 @@ struct fanout {
     struct fr_fp_subscribers *subs;
     __u64 stream_id;
     __u64 offset;
+    __u8 priority;           /* the subgroup's publisher priority */
 };
 
 /* The subscriber stream that an upstream stream maps to for `slot_id`:
  * taken from the slot's pool at the stream's first packet. */
+/* Makes sure subscriber `slot_id` has a stream for upstream stream
+ * `stream_id`: an existing mapping, or at the stream's first packet the
+ * next ID of the slot's pool, unless the slot's policy `excludes` the
+ * subgroup (decided there, once: its later packets find no stream).
+ * Returns 0, -2 for a policy drop, -1 for none. */
 static __always_inline int substream(__u32 slot_id, __u64 stream_id,
-                                     __u64 offset)
+                                     __u64 offset, int excludes)
 {
     struct fr_fp_substream_key k = {.slot = slot_id,
                                     .upstream_stream = stream_id};
@@ -464,6 +470,8 @@ static __always_inline int substream(__u32 slot_id, __u64 stream_id,
         return 0;
     if (offset != 0)
         return -1; /* its start went up to userspace */
+    if (excludes)
+        return -2;
     pool = bpf_map_lookup_elem(&fr_fp_pools, &slot_id);
     if (!pool)
         return -1;
@@ -494,7 +502,14 @@ static long fan_one(__u32 i, void *arg)
     slot = bpf_map_lookup_elem(&fr_fp_slots, &slot_id);
     if (!slot || !slot->active)
         return 0;
-    if (substream(slot_id, f->stream_id, f->offset)) {
+    switch (substream(slot_id, f->stream_id, f->offset,
+                      f->priority > slot->priority_floor)) {
+    case 0:
+        break;
+    case -2:
+        count(FR_FP_POLICY_DROP);
+        return 0;
+    default:
         count(FR_FP_NO_SUBSTREAM);
         return 0;
     }
@@ -517,6 +532,7 @@ static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
 
     if (!st)
         return;
+    f.priority = st->priority;
     tk.track_alias = st->track_alias;
     f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
     if (!f.subs)

@@ -77,7 +77,9 @@ struct fr_fp_slot {
     __u8 active;
     __u8 dcid_len;
     __u8 dcid[FR_FP_CID_MAX];
-    __u8 pad[6];
+    __u8 priority_floor;     /* subgroups with a greater publisher
+                                priority are not forwarded (policy) */
+    __u8 pad[5];
 };
 _Static_assert(sizeof(struct fr_fp_slot) == 64, "fr_fp_slot layout");
 
@@ -219,6 +221,8 @@ enum fr_fp_reason {
     FR_FP_LEADING_ACK,       /* media behind one leading ACK frame, which
                                 egress leaves out: forwarded */
     FR_FP_MEDIA_NOT_FIRST,   /* media behind other frames (PING...) */
+    FR_FP_POLICY_DROP,       /* a subgroup a subscriber's priority floor
+                                excludes: not forwarded to it */
     FR_FP_REASONS
 };
 

@@ -58,6 +58,9 @@ FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
     X(declined_bytes, "bytes of kernel streams userspace sent itself")        \
     X(extra_packets, "packets carrying frames ngtcp2 bundled with kernel "    \
                      "data")                                                  \
+    X(policy_drops, "subgroups not sent to a subscriber by its priority "     \
+                    "policy")                                                 \
+    X(lost_resets, "kernel streams reset after a loss, by the on_lost hook")  \
     X(subscribers, "subscriber connections the kernel serves now")           \
     X(upstreams, "upstream connections the kernel reads now")
 
@@ -66,6 +69,63 @@ typedef struct fr_fastpath_stats {
     FR_FASTPATH_STATS_FOREACH(FR_FASTPATH_STAT_FIELD_)
 #undef FR_FASTPATH_STAT_FIELD_
 } fr_fastpath_stats;
+
+/* What the policies know of one subscriber connection. */
+typedef struct fr_fastpath_subscriber {
+    fr_moq_session *session;
+    fr_duration smoothed_rtt;
+    fr_duration min_rtt;
+    uint64_t cwnd;               /* congestion window, bytes */
+    uint64_t bytes_in_flight;
+    uint64_t queued;             /* bytes not yet sent or acknowledged */
+    uint64_t delivery_rate;      /* bytes acknowledged per second, over
+                                    the last 100 ms or more */
+    uint64_t lost_packets;       /* declared lost so far */
+} fr_fastpath_subscriber;
+
+typedef enum fr_fastpath_lost_action {
+    FR_FASTPATH_RETRANSMIT = 0,  /* ngtcp2 sends the data again, on the
+                                    same stream and offset */
+    FR_FASTPATH_RESET            /* the subgroup's stream is reset: stale
+                                    media is given up */
+} fr_fastpath_lost_action;
+
+/* The application's say in the fast path. Every member may be NULL. */
+typedef struct fr_fastpath_hooks {
+    void *user_data;
+    /* Priority policy: the least urgent publisher priority this
+     * subscriber still gets; subgroups with a greater priority value are
+     * sent to it neither by the kernel nor by userspace. Decided at each
+     * subgroup's first packet, never in the middle of one. NULL:
+     * fr_fastpath_default_priority_floor. */
+    uint8_t (*priority_floor)(const fr_fastpath_subscriber *sub,
+                              void *user_data);
+    /* Congestion policy: the bytes the kernel may send ahead for this
+     * subscriber now, at most `allowed` (what its congestion window and
+     * flow-control credit leave). NULL: `allowed`. */
+    uint64_t (*budget)(const fr_fastpath_subscriber *sub, uint64_t allowed,
+                       void *user_data);
+    /* The connection ID the kernel writes into the subscriber's packets
+     * changed (set first when the kernel starts serving it). */
+    void (*cid_update)(fr_moq_session *s, const uint8_t *cid, size_t len,
+                       void *user_data);
+    /* A packet the kernel sent was registered with the subscriber's
+     * connection: `length` bytes at `offset` of stream `stream_id`. */
+    void (*registered)(fr_moq_session *s, int64_t stream_id, uint64_t offset,
+                       size_t length, void *user_data);
+    /* A packet with stream data the kernel had sent was declared lost.
+     * NULL: FR_FASTPATH_RETRANSMIT. */
+    fr_fastpath_lost_action (*on_lost)(fr_moq_session *s, int64_t stream_id,
+                                       void *user_data);
+} fr_fastpath_hooks;
+
+/* The default priority policy: every priority while the subscriber keeps
+ * up; once more than two congestion windows' worth of data waits for it,
+ * only publisher priorities up to 127 (e.g. key frames at 0, not other
+ * frames at 128), so that it catches up on what matters. */
+FR_EXTERN uint8_t
+fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
+                                   void *user_data);
 
 /* Loads and starts the fast path for `relay`, whose subscribers connect
  * to `downstream` (an endpoint that has accepted no connection yet).
@@ -78,6 +138,10 @@ FR_EXTERN int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
                               fr_moq_endpoint *downstream,
                               const fr_fastpath_settings *settings,
                               char *why, size_t whylen);
+
+/* Installs the application's hooks (copied); NULL restores the defaults. */
+FR_EXTERN void fr_fastpath_set_hooks(fr_fastpath *fp,
+                                     const fr_fastpath_hooks *hooks);
 
 /* Detaches every program and removes every map. Call before the
  * endpoints and the relay are deleted. NULL is ignored. */

@@ -99,6 +99,7 @@ typedef struct fr_quic_conn_stats {
     uint64_t pkts_lost;        /* declared lost by loss detection */
     uint64_t stream_bytes_sent;     /* new stream data, first transmission */
     uint64_t stream_bytes_recv;     /* stream data delivered in order */
+    uint64_t stream_bytes_acked;    /* stream data the peer acknowledged */
     uint64_t datagrams_sent;
     uint64_t datagrams_recv;
     fr_duration smoothed_rtt;

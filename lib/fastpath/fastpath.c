@@ -19,6 +19,7 @@
 #include <fastrelay/fastpath.h>
 
 #include "../moq/relay_internal.h"
+#include "../moq/session_internal.h"
 #include "../quic/quic_internal.h"
 #include "../splice/splice.h"
 #include "../util/log_internal.h"
@@ -28,6 +29,9 @@
 #define MAX_JOINS 16
 /* A pool is topped up when it falls to this level. */
 #define POOL_LOW (FR_FP_POOL_SIZE / 2)
+#define RATE_INTERVAL (100 * FR_MILLISECONDS)
+/* The default priority policy's cut-off when a subscriber falls behind. */
+#define BEHIND_FLOOR 127
 
 typedef struct fp_up {
     fr_moq_session *s;
@@ -48,6 +52,10 @@ typedef struct fp_sub {
     fr_moq_session *s;
     fr_quic_conn *c;
     uint32_t slot;
+    /* Delivery rate, measured over at least RATE_INTERVAL. */
+    fr_tstamp rate_since;
+    uint64_t acked_since;
+    uint64_t rate;
     struct fr_fp_slot k;     /* as written to fr_fp_slots */
     fp_join joins[MAX_JOINS];
     size_t njoins;
@@ -65,8 +73,57 @@ struct fr_fastpath {
     fp_sub *subs;
     fp_sub *by_slot[FR_FP_MAX_SLOTS];
     uint64_t kernel_copies;
+    uint64_t policy_drops;
+    uint64_t lost_resets;
     fr_splice_stats gone;    /* of subscriber connections released */
+    fr_fastpath_hooks hooks;
 };
+
+uint8_t fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
+                                           void *user_data)
+{
+    (void)user_data;
+    return sub->queued > 2 * sub->cwnd ? BEHIND_FLOOR : UINT8_MAX;
+}
+
+/* What the policies see of a subscriber connection; `d` (NULL for one the
+ * kernel does not serve) keeps its delivery rate. */
+static void sub_info(fr_moq_session *s, fp_sub *d, fr_fastpath_subscriber *in)
+{
+    fr_quic_conn *c = fr_moq_session_conn(s);
+    fr_quic_conn_stats st;
+
+    fr_quic_conn_get_stats(c, &st);
+    memset(in, 0, sizeof(*in));
+    in->session = s;
+    in->smoothed_rtt = st.smoothed_rtt;
+    in->min_rtt = st.min_rtt;
+    in->cwnd = st.cwnd;
+    in->bytes_in_flight = st.bytes_in_flight;
+    in->queued = fr_quic_conn_send_buffered(c);
+    in->lost_packets = st.pkts_lost;
+    if (d) {
+        fr_tstamp now = c->ep->now;
+
+        if (!d->rate_since) {
+            d->rate_since = now;
+            d->acked_since = st.stream_bytes_acked;
+        } else if (now - d->rate_since >= RATE_INTERVAL) {
+            d->rate = (st.stream_bytes_acked - d->acked_since) * FR_SECONDS /
+                      (now - d->rate_since);
+            d->rate_since = now;
+            d->acked_since = st.stream_bytes_acked;
+        }
+        in->delivery_rate = d->rate;
+    }
+}
+
+static uint8_t floor_of(const fr_fastpath *fp, const fr_fastpath_subscriber *in)
+{
+    return fp->hooks.priority_floor
+               ? fp->hooks.priority_floor(in, fp->hooks.user_data)
+               : fr_fastpath_default_priority_floor(in, NULL);
+}
 
 static const struct fallback {
     const char *name;
@@ -293,6 +350,9 @@ static void sub_sync_dcid(fr_fastpath *fp, fp_sub *d)
     d->k.dcid_len = (uint8_t)dcid->datalen;
     memcpy(d->k.dcid, dcid->data, dcid->datalen);
     fr_fp_kernel_slot_set(fp->k, d->slot, &d->k);
+    if (fp->hooks.cid_update)
+        fp->hooks.cid_update(d->s, d->k.dcid, d->k.dcid_len,
+                             fp->hooks.user_data);
 }
 
 static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
@@ -329,6 +389,7 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     d->k.dst_port = remote->sin_port;
     d->k.ifindex = (uint32_t)ifindex;
     d->k.active = 1;
+    d->k.priority_floor = UINT8_MAX;
     tp = ngtcp2_conn_get_remote_transport_params(c->conn);
     d->k.stream_credit = tp ? tp->initial_max_stream_data_uni : 0;
     dcid = ngtcp2_conn_get_dcid(c->conn);
@@ -347,6 +408,8 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     fp->by_slot[d->slot] = d;
     d->next = fp->subs;
     fp->subs = d;
+    if (fp->hooks.cid_update)
+        fp->hooks.cid_update(s, d->k.dcid, d->k.dcid_len, fp->hooks.user_data);
     return d;
 }
 
@@ -465,6 +528,19 @@ static int64_t hook_stream_for(void *arg, fr_moq_session *up, uint64_t stream,
     return (int64_t)sid;
 }
 
+static int hook_admit(void *arg, fr_moq_session *down, uint8_t priority)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = sub_find(down);
+    fr_fastpath_subscriber in;
+
+    if (priority <= (d ? d->k.priority_floor
+                       : (sub_info(down, NULL, &in), floor_of(fp, &in))))
+        return 1;
+    fp->policy_drops++;
+    return 0;
+}
+
 static void hook_session_closed(void *arg, fr_moq_session *s)
 {
     fr_fastpath *fp = arg;
@@ -494,6 +570,61 @@ static void drain(void *arg, fr_quic_conn *c)
     }
 }
 
+/* After each ngtcp2 call on a served subscriber: its policies. The
+ * priority floor goes to the slot when it changes; the budget the
+ * congestion policy grants is what the kernel gets. */
+static uint64_t budget(void *arg, fr_quic_conn *c, uint64_t allowed)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = fr_splice_ref(c);
+    fr_fastpath_subscriber in;
+    uint8_t floor;
+    uint64_t b;
+
+    if (!d)
+        return allowed;
+    sub_info(d->s, d, &in);
+    floor = floor_of(fp, &in);
+    if (floor != d->k.priority_floor) {
+        d->k.priority_floor = floor;
+        fr_fp_kernel_slot_set(fp->k, d->slot, &d->k);
+    }
+    if (!fp->hooks.budget)
+        return allowed;
+    b = fp->hooks.budget(&in, allowed, fp->hooks.user_data);
+    return b < allowed ? b : allowed;
+}
+
+static void registered(void *arg, fr_quic_conn *c,
+                       const struct fr_fp_sent_event *ev)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = fr_splice_ref(c);
+
+    if (d && fp->hooks.registered)
+        fp->hooks.registered(d->s, (int64_t)ev->stream, ev->offset,
+                             ev->length, fp->hooks.user_data);
+}
+
+/* Kernel data was lost: by default ngtcp2 sends it again; the on_lost hook
+ * may give the subgroup up instead, in which case the kernel stops
+ * forwarding it and the relay's next write to it fails. */
+static void lost(void *arg, fr_quic_conn *c, int64_t stream_id,
+                 uint64_t upstream_stream)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = fr_splice_ref(c);
+
+    if (!d || !fp->hooks.on_lost ||
+        fp->hooks.on_lost(d->s, stream_id, fp->hooks.user_data) !=
+            FR_FASTPATH_RESET)
+        return;
+    fr_fp_kernel_substream_forget(fp->k, d->slot, upstream_stream);
+    if (fr_quic_conn_stream_reset(c, stream_id, FR_MOQ_STREAM_TOO_FAR_BEHIND) ==
+        0)
+        fp->lost_resets++;
+}
+
 /* A kernel stream's credit grew: the kernel may send further on it. */
 static void credit(void *arg, fr_quic_conn *c, int64_t stream_id,
                    uint64_t max_data)
@@ -516,6 +647,7 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
     fr_relay_fastpath hooks = {.join = hook_join,
                                .leave = hook_leave,
                                .stream_for = hook_stream_for,
+                               .admit = hook_admit,
                                .session_closed = hook_session_closed};
     int rv;
 
@@ -551,6 +683,9 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
     fp->ops.arg = fp;
     fp->ops.drain = drain;
     fp->ops.credit = credit;
+    fp->ops.budget = budget;
+    fp->ops.registered = registered;
+    fp->ops.lost = lost;
     fr_splice_enable(ep, &fp->ops);
     *pfp = fp;
     return 0;
@@ -569,6 +704,14 @@ void fr_fastpath_del(fr_fastpath *fp)
     fp->ep->splice_ops = NULL;
     fr_fp_kernel_close(fp->k);
     free(fp);
+}
+
+void fr_fastpath_set_hooks(fr_fastpath *fp, const fr_fastpath_hooks *hooks)
+{
+    if (hooks)
+        fp->hooks = *hooks;
+    else
+        memset(&fp->hooks, 0, sizeof(fp->hooks));
 }
 
 void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
@@ -593,4 +736,6 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->stale = sum.stale;
     st->declined_bytes = sum.userspace_bytes;
     st->extra_packets = sum.extra_packets;
+    st->policy_drops = fp->policy_drops;
+    st->lost_resets = fp->lost_resets;
 }

@@ -392,6 +392,17 @@ int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
                : 0;
 }
 
+void fr_fp_kernel_substream_forget(fr_fp_kernel *k, uint32_t slot,
+                                   uint64_t upstream_stream)
+{
+    struct fr_fp_substream_key key = {.slot = slot,
+                                      .upstream_stream = upstream_stream};
+
+    if (slot_valid(k, slot))
+        bpf_map_delete_elem(bpf_map__fd(k->skel->maps.fr_fp_substreams),
+                            &key);
+}
+
 int fr_fp_kernel_credit_set(fr_fp_kernel *k, uint32_t slot, uint64_t stream,
                             uint64_t credit)
 {

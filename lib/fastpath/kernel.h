@@ -93,6 +93,10 @@ uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role,
 int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
                            uint64_t upstream_stream, uint64_t *stream);
 
+/* The kernel stops forwarding `upstream_stream` to subscriber `slot`. */
+void fr_fp_kernel_substream_forget(fr_fp_kernel *k, uint32_t slot,
+                                   uint64_t upstream_stream);
+
 /* Subscriber `slot`'s stream `stream` may take data up to offset `credit`
  * (its MAX_STREAM_DATA grew). */
 int fr_fp_kernel_credit_set(fr_fp_kernel *k, uint32_t slot, uint64_t stream,

@@ -712,19 +712,29 @@ static int down_wants(const relay_down *d, uint64_t group, uint64_t object)
            group <= p->end_group;
 }
 
+/* An entry without a stream: `d` skips this subgroup. */
+static relay_out *out_skip(relay_subgroup *rsg, relay_down *d)
+{
+    relay_out *o = calloc(1, sizeof(*o));
+
+    if (o) {
+        o->down = d;
+        o->next = rsg->outs;
+        rsg->outs = o;
+    }
+    return o;
+}
+
 /* Opens a downstream copy of `rsg` for `d`. A subscriber too far behind
  * to take it keeps an entry without a stream: it skips this subgroup. */
 static void out_open(relay_subgroup *rsg, relay_down *d, int raw)
 {
-    relay_out *o = calloc(1, sizeof(*o));
+    relay_out *o = out_skip(rsg, d);
     fr_relay *r = d->t->r;
 
     if (!o)
         return;
-    o->down = d;
     o->raw = raw;
-    o->next = rsg->outs;
-    rsg->outs = o;
     if (fr_moq_pub_open_subgroup(d->pub, &rsg->info, &o->sg) != 0) {
         o->sg = NULL;
         r->stats.subgroups_reset++;
@@ -799,7 +809,14 @@ static void on_subgroup_begin(fr_moq_sub *sub, uint64_t stream,
                                                      down_session(d))
                                : -1;
 
-        if (ks >= 0)
+        /* The subscriber's policy excludes this priority: neither path
+         * sends it (the kernel gave it no stream either), nor its objects
+         * one by one later. */
+        if (t->r->has_fp && ks < 0 && wants &&
+            !t->r->fp.admit(t->r->fp.arg, down_session(d),
+                            info->publisher_priority))
+            out_skip(rsg, d);
+        else if (ks >= 0)
             out_open_kernel(rsg, d, ks, up);
         else if (wants)
             out_open(rsg, d, 1);
@@ -899,10 +916,16 @@ static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
         return;
     /* Subscribers that joined while this subgroup was in flight get its
      * remaining objects one by one, on a subgroup stream of their own. */
-    for (relay_down *d = t->downs; d; d = d->next)
-        if (!has_out(rsg, d) &&
-            down_wants(d, obj->loc.group, obj->loc.object))
+    for (relay_down *d = t->downs; d; d = d->next) {
+        if (has_out(rsg, d) ||
+            !down_wants(d, obj->loc.group, obj->loc.object))
+            continue;
+        if (r->has_fp && !r->fp.admit(r->fp.arg, down_session(d),
+                                      rsg->info.publisher_priority))
+            out_skip(rsg, d);
+        else
             out_open(rsg, d, 0);
+    }
     for (relay_out *o = rsg->outs; o; o = o->next) {
         if (!o->sg)
             continue;

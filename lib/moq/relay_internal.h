@@ -23,6 +23,9 @@ typedef struct fr_relay_fastpath {
      * `up` to `down`, or -1 if it does not: userspace does. */
     int64_t (*stream_for)(void *arg, fr_moq_session *up, uint64_t stream,
                           fr_moq_session *down);
+    /* Whether `down`'s policy lets it have a subgroup of this publisher
+     * priority (asked at each subgroup's start). */
+    int (*admit)(void *arg, fr_moq_session *down, uint8_t priority);
     /* A session of the relay closed. */
     void (*session_closed)(void *arg, fr_moq_session *s);
 } fr_relay_fastpath;

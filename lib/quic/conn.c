@@ -394,9 +394,12 @@ static int acked_stream_data_cb(ngtcp2_conn *conn, int64_t stream_id,
                                 uint64_t offset, uint64_t datalen,
                                 void *user_data, void *stream_user_data)
 {
+    fr_quic_conn *c = user_data;
+
     (void)conn;
     (void)stream_user_data;
-    fr_stream_acked(user_data, stream_id, offset + datalen);
+    c->stats.stream_bytes_acked += datalen;
+    fr_stream_acked(c, stream_id, offset + datalen);
     return 0;
 }
 
@@ -455,8 +458,15 @@ static void qlog_cb(void *user_data, uint32_t flags, const void *data,
     if (datalen >= sizeof(lost) - 1 &&
         memmem(data, datalen, lost, sizeof(lost) - 1)) {
         c->stats.pkts_lost++;
-        if (c->splice)
+        if (c->splice) {
+            static const char pn[] = "\"packet_number\":";
+            const char *at = memmem(data, datalen, pn, sizeof(pn) - 1);
+
             c->ep->splice_lost++;
+            if (at)
+                fr_splice_packet_lost(
+                    c, strtoull(at + sizeof(pn) - 1, NULL, 10));
+        }
     }
 }
 

@@ -17,7 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FR_PNMAP_WINDOW 8192 /* power of two */
+/* Packets in flight per subscriber stay well below this (the splice
+ * layer caps the kernel's budget): 2048 full packets are about 3 MB. */
+#define FR_PNMAP_WINDOW 2048 /* power of two */
 #define FR_PNMAP_MAX_WIRES 4 /* wire packets per ngtcp2 packet */
 
 /* Packet numbers first..last, inclusive. */

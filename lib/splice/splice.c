@@ -19,6 +19,10 @@
 /* Bytes by which a kernel packet may fall short of the size of ngtcp2's
  * packet of the same data (packet number and frame header widths). */
 #define CWND_MARGIN 64
+#define MAX_AHEAD ((uint64_t)FR_PNMAP_WINDOW / 2 * 1200)
+
+/* Losses waiting to be reported, at most. */
+#define MAX_LOST 64
 
 /* A kernel packet waiting for registration. */
 typedef struct pending {
@@ -45,6 +49,15 @@ struct fr_splice {
     size_t capq;
     fr_splice_stats stats;
     void *ref;
+    /* What each registered ngtcp2 packet carried (by number in the
+     * window), so that a loss can be told to the application. */
+    struct carried {
+        uint64_t pkt;
+        uint64_t stream;
+        uint64_t upstream_stream;
+    } carried[FR_PNMAP_WINDOW];
+    uint64_t lost[MAX_LOST];
+    size_t nlost;
     uint8_t rxbuf[FR_MAX_UDP_PAYLOAD + FR_ACK_REWRITE_ROOM];
     uint8_t xbuf[FR_MAX_UDP_PAYLOAD];
 };
@@ -332,6 +345,10 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
     fr_pnmap_register(sp->map, pkt, wires, nw);
     sp->stats.registered++;
     p->shadowed = 1;
+    sp->carried[pkt % FR_PNMAP_WINDOW] = (struct carried){
+        pkt + 1, p->ev.stream, p->ev.upstream_stream};
+    if (c->ep->splice_ops && c->ep->splice_ops->registered)
+        c->ep->splice_ops->registered(c->ep->splice_ops->arg, c, &p->ev);
 }
 
 static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
@@ -473,9 +490,35 @@ void fr_splice_retry(fr_quic_conn *c, fr_tstamp now)
     }
 }
 
+void fr_splice_packet_lost(fr_quic_conn *c, uint64_t pkt)
+{
+    fr_splice *sp = c->splice;
+
+    if (sp->nlost < MAX_LOST)
+        sp->lost[sp->nlost++] = pkt;
+}
+
+/* Tells the kernel side which of the packets ngtcp2 declared lost carried
+ * kernel data. */
+static void report_losses(fr_quic_conn *c)
+{
+    fr_splice *sp = c->splice;
+    fr_splice_ops *ops = c->ep->splice_ops;
+
+    for (size_t i = 0; i < sp->nlost; i++) {
+        const struct carried *e = &sp->carried[sp->lost[i] % FR_PNMAP_WINDOW];
+
+        /* pkt + 1: zero marks an empty entry. */
+        if (e->pkt == sp->lost[i] + 1 && ops && ops->lost)
+            ops->lost(ops->arg, c, (int64_t)e->stream, e->upstream_stream);
+    }
+    sp->nlost = 0;
+}
+
 void fr_splice_publish(fr_quic_conn *c)
 {
     fr_splice *sp = c->splice;
+    fr_splice_ops *ops = c->ep->splice_ops;
     int64_t budget = 0;
 
     if (c->state == FR_CONN_ACTIVE && c->handshake_completed) {
@@ -491,12 +534,17 @@ void fr_splice_publish(fr_quic_conn *c)
             cwnd += fr_conn_tx_buflen(c) - CWND_MARGIN;
         room = cwnd < data ? cwnd : data;
 
-        if (room > INT64_MAX)
-            room = INT64_MAX;
+        /* Fewer packets in flight than the number map's window holds. */
+        if (room > MAX_AHEAD)
+            room = MAX_AHEAD;
         budget = (int64_t)room - sp->unreg;
         if (budget < 0)
             budget = 0;
+        if (ops && ops->budget)
+            budget = (int64_t)ops->budget(ops->arg, c, (uint64_t)budget);
     }
+    if (sp->nlost)
+        report_losses(c);
     __atomic_store_n(&sp->tx->budget, budget, __ATOMIC_RELEASE);
     sp->published = budget;
 }

@@ -43,6 +43,17 @@ typedef struct fr_splice_ops {
      * credit to `max_data`. */
     void (*credit)(void *arg, fr_quic_conn *c, int64_t stream_id,
                    uint64_t max_data);
+    /* How much of `allowed` (congestion window and credit left) the
+     * kernel may send ahead now. */
+    uint64_t (*budget)(void *arg, fr_quic_conn *c, uint64_t allowed);
+    /* A kernel packet was registered. */
+    void (*registered)(void *arg, fr_quic_conn *c,
+                       const struct fr_fp_sent_event *ev);
+    /* ngtcp2 declared lost a registered kernel packet of subscriber
+     * stream `stream_id`, the kernel's copy of `upstream_stream` (called
+     * after the ngtcp2 call, never inside it). */
+    void (*lost)(void *arg, fr_quic_conn *c, int64_t stream_id,
+                 uint64_t upstream_stream);
 } fr_splice_ops;
 
 /* Makes every server connection of `ep` a spliced one, served by `ops`
@@ -88,6 +99,10 @@ ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
 /* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
  * its wire number and records it. Returns the new length. */
 size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n);
+
+/* ngtcp2 declared 1-RTT packet `pkt` (its own number) lost; called from
+ * inside ngtcp2, so the splice layer acts on it after the call. */
+void fr_splice_packet_lost(fr_quic_conn *c, uint64_t pkt);
 
 /* ngtcp2 raised the flow-control credit of one of the connection's
  * streams. */

@@ -191,6 +191,7 @@ static void configure(fr_fp_kernel *k)
         s.ifindex = (uint32_t)ifindex_a;
         s.active = 1;
         s.stream_credit = 1 << 20;
+        s.priority_floor = 255;
         s.dcid_len = (uint8_t)sub_cid(i, s.dcid);
         assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[i], &s), 0);
         if (sub_sid[i])
@@ -421,10 +422,57 @@ static void test_clone_to_each_subscriber(void **state)
     fr_fp_kernel_close(k);
 }
 
+/* A subscriber whose priority floor excludes the subgroup (publisher
+ * priority 128) gets no stream for it at its start, so none of its
+ * packets, and its pool keeps the ID; the others are not affected. */
+static void test_policy_floor(void **state)
+{
+    static uint8_t got[NSUBS][512];
+    size_t gotlen[NSUBS] = {0};
+    struct fr_fp_slot s;
+    struct fastpath *skel;
+    fr_fp_kernel *k;
+    uint8_t in[512];
+    char why[256] = "";
+    int fd;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
+        fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
+                            FR_FP_ATTACH_AUTO, why, sizeof(why)))
+        fail_msg("fast path: %s", why);
+    skel = fr_fp_kernel_skeleton(k);
+    configure(k);
+    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots,
+                                          &sub_slot[0], sizeof(sub_slot[0]),
+                                          &s, sizeof(s), 0),
+                     0);
+    s.priority_floor = 127;
+    assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[0], &s), 0);
+    fd = capture();
+
+    run_ingress(skel, in, upstream_packet(in, 0, 0));
+    assert_int_equal(receive(fd, got, gotlen, 2), 1);
+    assert_int_equal(gotlen[0], 0);
+    assert_int_not_equal(gotlen[1], 0);
+    assert_int_equal(reason(skel, FR_FP_POLICY_DROP), 1);
+    assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[0]), 1);
+
+    run_ingress(skel, in, upstream_packet(in, 300, 0));
+    memset(gotlen, 0, sizeof(gotlen));
+    assert_int_equal(receive(fd, got, gotlen, 2), 1);
+    assert_int_equal(gotlen[0], 0);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 2);
+    close(fd);
+    fr_fp_kernel_close(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clone_to_each_subscriber),
+        cmocka_unit_test(test_policy_floor),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -31,20 +31,22 @@ fr_route origin 198.18.2.0/24 198.18.1.2
 
 json() { python3 - "$@"; }
 
-# Programs and maps of ours: tc/tcx attachments in the relay's namespace,
-# maps anywhere (map names are cut to 15 characters: fr_fp_...).
-leftovers() {
-    {
-        ip netns exec "$(fr_ns relay)" bpftool net show 2>/dev/null |
-            grep -E 'fr_upstream_ing|fr_subscriber_e' || true
-        bpftool map show 2>/dev/null | grep -E ' name fr_fp_' || true
-    }
+# The relay's programs left attached in its namespace.
+attached() {
+    ip netns exec "$(fr_ns relay)" bpftool net show 2>/dev/null |
+        grep -E 'fr_upstream_ing|fr_subscriber_e' || true
+}
+
+# IDs of the BPF maps process $1 holds open (maps are global: other
+# runs' are not ours to judge).
+maps_of() {
+    cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^map_id:/ {print $2}' |
+        sort -u
 }
 
 run() {
     local label=$1 loss=$2 d=$FR_TMPDIR/$1
     mkdir -p "$d"
-    [[ -z $(leftovers) ]] || fr_fail "$label: fast-path objects before start"
 
     if [[ $loss != 0 ]]; then
         fr_impair sub relay ingress --loss "$loss" --seed 7 --udp-only
@@ -53,6 +55,9 @@ run() {
         --write-cert "$d/relay.pem" --json "$d/relay.json" --cleartext \
         --fastpath --stats-interval 5
     fr_wait_log "relay-$label" 'listening on' 10
+    local maps
+    maps=$(maps_of "${FR_JOBS[relay-$label]}")
+    [[ -n $maps ]] || fr_fail "$label: no BPF map held by the relay"
     fr_spawn origin "origin-$label" "$bin/fr-origin" --cleartext \
         --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps "$FPS" \
         --gop "$GOP" --bitrate 1M --duration "$DURATION" \
@@ -79,8 +84,11 @@ run() {
         (( $(fr_impair_counter sub relay ingress dropped) > 0 )) ||
             fr_fail "$label: the impaired link dropped nothing"
     fi
-    local left
-    left=$(leftovers)
+    local left m
+    left=$(attached)
+    for m in $maps; do
+        bpftool map show id "$m" >/dev/null 2>&1 && left+=" map $m"
+    done
     [[ -z $left ]] || fr_fail "$label: left behind after exit: $left"
 
     json "$d/subs.json" "$d/late.json" "$d/relay.json" "$label" "$loss" <<'PY' ||
