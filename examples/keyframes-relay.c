@@ -8,7 +8,8 @@
  * forwarding the other subgroups to them at each subgroup's start, and
  * the relay does not send those either. It also logs every connection-ID
  * change the kernel follows and counts registrations, through the same
- * hooks.
+ * hooks; with --reset-lost, a subgroup whose kernel-sent data is lost is
+ * given up (its stream reset) rather than retransmitted.
  *
  *   keyframes-relay --listen 198.18.2.1:4433 --cert-out relay.pem \
  *                   --keyframes-only --duration 30
@@ -27,6 +28,7 @@
 
 typedef struct policy {
     int keyframes_only;
+    int reset_lost;
     fr_duration rtt_limit;
     uint64_t registered;
     uint64_t cid_updates;
@@ -67,6 +69,16 @@ static void on_registered(fr_moq_session *s, int64_t stream_id,
     ((policy *)user_data)->registered++;
 }
 
+/* Stale media is not worth a retransmission here. */
+static fr_fastpath_lost_action on_lost(fr_moq_session *s, int64_t stream_id,
+                                       void *user_data)
+{
+    (void)s;
+    (void)stream_id;
+    return ((policy *)user_data)->reset_lost ? FR_FASTPATH_RESET
+                                             : FR_FASTPATH_RETRANSMIT;
+}
+
 static void stop(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)w;
@@ -85,10 +97,11 @@ static void usage(FILE *f)
 {
     fputs("usage: keyframes-relay --listen ADDR:PORT --cert-out FILE\n"
           "                       [--keyframes-only | --rtt-ms N]\n"
-          "                       [--duration S]\n"
+          "                       [--reset-lost] [--duration S]\n"
           "A relay on the kernel fast path (cleartext, root) whose\n"
           "subscribers get only key-frame subgroups (publisher priority 0)\n"
-          "when their smoothed RTT exceeds N ms, or always.\n",
+          "when their smoothed RTT exceeds N ms, or always; with\n"
+          "--reset-lost it gives up subgroups whose data was lost.\n",
           f);
 }
 
@@ -117,6 +130,7 @@ int main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"cert-out", required_argument, NULL, 'c'},
         {"keyframes-only", no_argument, NULL, 'k'},
+        {"reset-lost", no_argument, NULL, 'L'},
         {"rtt-ms", required_argument, NULL, 'r'},
         {"duration", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
@@ -147,6 +161,7 @@ int main(int argc, char **argv)
         case 'l': listen = optarg; break;
         case 'c': cert_out = optarg; break;
         case 'k': pol.keyframes_only = 1; break;
+        case 'L': pol.reset_lost = 1; break;
         case 'r':
             pol.rtt_limit = (fr_duration)strtoul(optarg, NULL, 10) *
                             FR_MILLISECONDS;
@@ -195,6 +210,7 @@ int main(int argc, char **argv)
     hooks.priority_floor = floor_for;
     hooks.cid_update = on_cid;
     hooks.registered = on_registered;
+    hooks.on_lost = on_lost;
     fr_fastpath_set_hooks(fp, &hooks);
 
     fprintf(stderr, "keyframes-relay: listening on %s\n", listen);
@@ -210,12 +226,14 @@ int main(int argc, char **argv)
 
     fr_fastpath_get_stats(fp, &st);
     fprintf(stderr,
-            "keyframes-relay: kernel copies %llu registered %llu (hook "
-            "saw %llu) policy drops %llu cid updates %llu\n",
+            "keyframes-relay: summary kernel_copies=%llu registered=%llu "
+            "hook_registered=%llu policy_drops=%llu lost_resets=%llu "
+            "cid_updates=%llu\n",
             (unsigned long long)st.kernel_copies,
             (unsigned long long)st.registered,
             (unsigned long long)pol.registered,
             (unsigned long long)st.policy_drops,
+            (unsigned long long)st.lost_resets,
             (unsigned long long)pol.cid_updates);
     fr_fastpath_del(fp);
     fr_moq_endpoint_shutdown(ep, 0, "relay shutting down");

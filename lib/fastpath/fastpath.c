@@ -30,7 +30,10 @@
 /* A pool is topped up when it falls to this level. */
 #define POOL_LOW (FR_FP_POOL_SIZE / 2)
 #define RATE_INTERVAL (100 * FR_MILLISECONDS)
-/* The default priority policy's cut-off when a subscriber falls behind. */
+/* The default priority policy: a subscriber with more than this many
+ * seconds of data waiting at its delivery rate gets priorities up to
+ * BEHIND_FLOOR only. */
+#define BEHIND_SECONDS 2
 #define BEHIND_FLOOR 127
 
 typedef struct fp_up {
@@ -83,7 +86,9 @@ uint8_t fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
                                            void *user_data)
 {
     (void)user_data;
-    return sub->queued > 2 * sub->cwnd ? BEHIND_FLOOR : UINT8_MAX;
+    return sub->delivery_rate && sub->queued > BEHIND_SECONDS * sub->delivery_rate
+               ? BEHIND_FLOOR
+               : UINT8_MAX;
 }
 
 /* What the policies see of a subscriber connection; `d` (NULL for one the
@@ -607,8 +612,9 @@ static void registered(void *arg, fr_quic_conn *c,
 }
 
 /* Kernel data was lost: by default ngtcp2 sends it again; the on_lost hook
- * may give the subgroup up instead, in which case the kernel stops
- * forwarding it and the relay's next write to it fails. */
+ * may give the subgroup up instead: the kernel stops forwarding it, and
+ * once every copy it sent is registered (so the stream's final size
+ * covers them) the stream is reset; the relay's next write to it fails. */
 static void lost(void *arg, fr_quic_conn *c, int64_t stream_id,
                  uint64_t upstream_stream)
 {
@@ -620,7 +626,7 @@ static void lost(void *arg, fr_quic_conn *c, int64_t stream_id,
             FR_FASTPATH_RESET)
         return;
     fr_fp_kernel_substream_forget(fp->k, d->slot, upstream_stream);
-    if (fr_quic_conn_stream_reset(c, stream_id, FR_MOQ_STREAM_TOO_FAR_BEHIND) ==
+    if (fr_splice_reset_stream(c, stream_id, FR_MOQ_STREAM_TOO_FAR_BEHIND) ==
         0)
         fp->lost_resets++;
 }

@@ -38,6 +38,9 @@ typedef struct fr_stream {
     unsigned on_ready : 1;
     unsigned kernel : 1;    /* spliced: the kernel sends its bytes */
     unsigned copy_class : 2; /* fr_copy_class */
+    unsigned reset_pending : 1; /* to be reset once every kernel packet of
+                                   it is registered */
+    uint64_t reset_code;
     /* Kernel stream: offset of the earliest kernel packet not registered
      * yet (UINT64_MAX: none); the write loop sends only what lies before
      * it, the bytes the kernel declined. */

@@ -47,7 +47,7 @@ static int stream_has_work(const fr_stream *s)
 {
     uint64_t end = fr_stream_send_end(s);
 
-    return !s->reset && !s->blocked &&
+    return !s->reset && !s->blocked && !s->reset_pending &&
            (s->sent_off < end || (s->fin_queued && !s->fin_sent &&
                                   end == s->sbuf.end_off &&
                                   s->kernel_next == UINT64_MAX));

@@ -23,6 +23,8 @@
 
 /* Losses waiting to be reported, at most. */
 #define MAX_LOST 64
+/* Kernel streams waiting to be reset, at most. */
+#define MAX_RESETS 64
 
 /* A kernel packet waiting for registration. */
 typedef struct pending {
@@ -58,6 +60,8 @@ struct fr_splice {
     } carried[FR_PNMAP_WINDOW];
     uint64_t lost[MAX_LOST];
     size_t nlost;
+    int64_t resets[MAX_RESETS];
+    size_t nresets;
     uint8_t rxbuf[FR_MAX_UDP_PAYLOAD + FR_ACK_REWRITE_ROOM];
     uint8_t xbuf[FR_MAX_UDP_PAYLOAD];
 };
@@ -461,6 +465,54 @@ static void register_pending(fr_quic_conn *c, fr_tstamp now)
     }
 }
 
+static int has_pending(const fr_splice *sp, int64_t stream_id)
+{
+    for (size_t i = 0; i < sp->nq; i++)
+        if ((int64_t)sp->q[i].ev.stream == stream_id)
+            return 1;
+    return 0;
+}
+
+/* Resets the streams waiting for it whose kernel packets are all
+ * registered. */
+static void settle_resets(fr_quic_conn *c)
+{
+    fr_splice *sp = c->splice;
+    size_t keep = 0;
+
+    for (size_t i = 0; i < sp->nresets; i++) {
+        int64_t id = sp->resets[i];
+        fr_stream *s = fr_stream_find(c, id);
+
+        if (s && has_pending(sp, id)) {
+            sp->resets[keep++] = id;
+            continue;
+        }
+        if (s) {
+            s->reset_pending = 0;
+            fr_quic_conn_stream_reset(c, id, s->reset_code);
+        }
+    }
+    sp->nresets = keep;
+}
+
+int fr_splice_reset_stream(fr_quic_conn *c, int64_t stream_id, uint64_t code)
+{
+    fr_splice *sp = c->splice;
+    fr_stream *s = fr_stream_find(c, stream_id);
+
+    if (!s || !s->kernel)
+        return FR_ERR_STREAM_NOT_FOUND;
+    if (s->reset_pending || s->reset)
+        return 0;
+    if (sp->nresets == MAX_RESETS)
+        return fr_quic_conn_stream_reset(c, stream_id, code);
+    s->reset_pending = 1;
+    s->reset_code = code;
+    sp->resets[sp->nresets++] = stream_id;
+    return 0;
+}
+
 void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
 {
     fr_splice *sp = c->splice;
@@ -476,6 +528,8 @@ void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
         c->ep->splice_ops->drain(c->ep->splice_ops->arg, c);
     if (sp->nq)
         register_pending(c, now);
+    if (sp->nresets)
+        settle_resets(c);
     sp->syncing = 0;
 }
 

@@ -100,6 +100,13 @@ ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
  * its wire number and records it. Returns the new length. */
 size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n);
 
+/* Resets kernel stream `stream_id` with `code` once every packet the
+ * kernel sent on it is registered, so that the final size covers them
+ * (the kernel must have stopped forwarding it). Returns 0, or
+ * FR_ERR_STREAM_NOT_FOUND. */
+int fr_splice_reset_stream(fr_quic_conn *c, int64_t stream_id,
+                           uint64_t code);
+
 /* ngtcp2 declared 1-RTT packet `pkt` (its own number) lost; called from
  * inside ngtcp2, so the splice layer acts on it after the call. */
 void fr_splice_packet_lost(fr_quic_conn *c, uint64_t pkt);

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# An application's own fast-path policy (examples/keyframes-relay, through
-# fr_fastpath_set_hooks): with --keyframes-only, subscribers get the key
-# frames (subgroups at publisher priority 0) and nothing else, whole and
-# intact; the other subgroups are dropped by policy, in the kernel and in
-# userspace alike; the CID hook saw each subscriber's connection ID and
-# the registration hook every registered kernel packet. Needs root;
-# FR_BIN_DIR names the directory holding fr-origin, fr-sub and
-# keyframes-relay.
+# An application's own fast-path hooks (examples/keyframes-relay, through
+# fr_fastpath_set_hooks):
+# - priority policy: with --keyframes-only, subscribers get the key frames
+#   (subgroups at publisher priority 0) and nothing else, every one intact;
+#   the other subgroups are dropped by policy, in the kernel and in
+#   userspace alike; the CID hook saw each subscriber's connection ID and
+#   the registration hook every registered kernel packet;
+# - on_lost: with --reset-lost and 5 % loss towards the subscribers,
+#   subgroups whose kernel-sent data was lost are reset, not retransmitted:
+#   subscribers miss those objects, but nothing arrives corrupt and no
+#   connection fails.
+# Needs root; FR_BIN_DIR names the directory holding fr-origin, fr-sub and
+# keyframes-relay; FR_IMPAIR_BIN the fr-impair binary.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
@@ -17,7 +22,6 @@ for b in fr-origin fr-sub keyframes-relay; do
     [[ -x ${FR_BIN_DIR:-}/$b ]] || fr_fail "FR_BIN_DIR must hold $b"
 done
 bin=$FR_BIN_DIR
-d=$FR_TMPDIR
 
 fr_host_add origin
 fr_host_add relay
@@ -26,53 +30,77 @@ fr_link origin relay 198.18.1.1/24 198.18.1.2/24
 fr_link relay sub 198.18.2.1/24 198.18.2.2/24
 fr_route origin 198.18.2.0/24 198.18.1.2
 
-fr_spawn relay relay "$bin/keyframes-relay" --listen 198.18.2.1:4433 \
-    --cert-out "$d/relay.pem" --keyframes-only --duration $((DURATION + 20))
-fr_wait_log relay 'listening on' 10
-fr_spawn origin origin "$bin/fr-origin" --cleartext \
-    --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
-    --bitrate 1M --duration "$DURATION" --stats-interval 0
-fr_wait_log origin 'namespace live accepted' 10
-fr_spawn sub subs "$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 \
-    --ca "$d/relay.pem" --connections "$SUBS" --duration $((DURATION + 5)) \
-    --stats-interval 0 --json "$d/subs.json"
-fr_wait origin 60 || fr_fail "origin failed"
-# Subscribers miss objects by design: their exit status says so.
-fr_wait subs 60 || true
-fr_stop relay || fr_fail "keyframes-relay did not exit cleanly"
+# run LABEL [KEYFRAMES-RELAY OPTION]...: one session; leaves the relay's
+# summary line in $d/summary and the subscribers' JSON in $d/subs.json.
+run() {
+    local label=$1 d=$FR_TMPDIR/$1
+    mkdir -p "$d"
+    fr_spawn relay "relay-$label" "$bin/keyframes-relay" \
+        --listen 198.18.2.1:4433 --cert-out "$d/relay.pem" \
+        --duration $((DURATION + 20)) "${@:2}"
+    fr_wait_log "relay-$label" 'listening on' 10
+    fr_spawn origin "origin-$label" "$bin/fr-origin" --cleartext \
+        --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
+        --bitrate 1M --duration "$DURATION" --stats-interval 0
+    fr_wait_log "origin-$label" 'namespace live accepted' 10
+    fr_spawn sub "subs-$label" "$bin/fr-sub" --cleartext \
+        --connect 198.18.2.1:4433 --ca "$d/relay.pem" --connections "$SUBS" \
+        --duration $((DURATION + 5)) --stats-interval 0 --json "$d/subs.json"
+    fr_wait "origin-$label" 60 || fr_fail "$label: origin failed"
+    # Subscribers miss objects by design: their exit status says so.
+    fr_wait "subs-$label" 60 || true
+    fr_stop "relay-$label" || fr_fail "$label: keyframes-relay failed"
+    grep '^keyframes-relay: summary' "$(fr_job_log "relay-$label")" \
+        > "$d/summary" || fr_fail "$label: keyframes-relay printed no summary"
+    grep -c 'subscriber CID now' "$(fr_job_log "relay-$label")" \
+        > "$d/cids" || true
+}
 
-summary=$(grep '^keyframes-relay: kernel copies' "$(fr_job_log relay)") ||
-    fr_fail "keyframes-relay printed no summary"
-echo "$summary"
-cids=$(grep -c 'subscriber CID now' "$(fr_job_log relay)" || true)
-python3 - "$d/subs.json" "$summary" "$cids" "$SUBS" <<'PY' ||
-import json, re, sys
-subs = json.load(open(sys.argv[1]))["sessions"]
-nums = dict(re.findall(r"([a-z ]+?) (\d+)", sys.argv[2].split(": ", 1)[1]))
-nums = {k.strip(): int(v) for k, v in nums.items()}
-cids, nsubs = int(sys.argv[3]), int(sys.argv[4])
+check() {
+    python3 - "$FR_TMPDIR/$1" "$1" "$SUBS" <<'PY'
+import json, os, re, sys
+d, label, nsubs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+subs = json.load(open(os.path.join(d, "subs.json")))["sessions"]
+nums = {k: int(v) for k, v in
+        re.findall(r"(\w+)=(\d+)", open(os.path.join(d, "summary")).read())}
+cids = int(open(os.path.join(d, "cids")).read() or 0)
 ok = True
 for i, s in enumerate(subs):
+    if s["objects_corrupt"] or s["error"]:
+        print(f"{label}: subscriber {i}: {s}")
+        ok = False
+got = [s["objects_received"] for s in subs]
+print(f"{label}: subscribers got {got} objects; relay {nums}; CID hook {cids}")
+if label == "keyframes":
     # 10 s at one group per second: the key frame of each group, nothing
     # of the other 29 frames (a joining FETCH adds a few objects of the
     # group in flight at the start, which the policy does not cover).
-    if (s["objects_corrupt"] or s["error"] or s["objects_received"] < 8
-            or s["objects_received"] > 10 + s["objects_fetched"]
-            or s["objects_missing"] == 0):
-        print(f"subscriber {i}: {s}")
+    for s in subs:
+        if not 8 <= s["objects_received"] <= 10 + s["objects_fetched"]:
+            print(f"{label}: not key frames only: {s}")
+            ok = False
+    if nums["policy_drops"] == 0 or nums["kernel_copies"] == 0:
+        print(f"{label}: no policy drops, or nothing from the kernel")
         ok = False
-print(f"{len(subs)} subscribers got {[s['objects_received'] for s in subs]} "
-      f"objects (key frames only); relay: {nums}; CID hook calls {cids}")
-if nums["policy drops"] == 0 or nums["kernel copies"] == 0:
-    print("no policy drops, or nothing from the kernel")
-    ok = False
-if nums["registered"] != nums["hook saw"]:
-    print("the registration hook missed registrations")
-    ok = False
-if cids < nsubs:
-    print("the CID hook did not see every subscriber")
-    ok = False
+    if nums["registered"] != nums["hook_registered"]:
+        print(f"{label}: the registration hook missed registrations")
+        ok = False
+    if cids < nsubs:
+        print(f"{label}: the CID hook did not see every subscriber")
+        ok = False
+else:
+    if nums["lost_resets"] == 0 or sum(s["objects_missing"] for s in subs) == 0:
+        print(f"{label}: nothing was given up after a loss")
+        ok = False
 sys.exit(0 if ok else 1)
 PY
-    fr_fail "key-frame policy check failed"
-echo "PASS: an application's priority policy through the fast-path hooks"
+}
+
+run keyframes --keyframes-only
+check keyframes || fr_fail "key-frame policy check failed"
+
+fr_impair sub relay ingress --loss 5 --seed 3 --udp-only
+run reset --reset-lost
+fr_impair_stop sub relay ingress
+check reset || fr_fail "on_lost reset check failed"
+echo "PASS: an application's priority policy and on_lost through the hooks"
