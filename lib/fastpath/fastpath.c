@@ -344,18 +344,42 @@ static void pool_fill(fr_fastpath *fp, fp_sub *d)
     fr_fp_kernel_pool_refill(fp->k, d->slot, ids, n);
 }
 
-/* Keeps the slot's DCID the one ngtcp2 uses. */
-static void sub_sync_dcid(fr_fastpath *fp, fp_sub *d)
+/* Keeps the slot's DCID and addresses the ones ngtcp2 uses: the
+ * subscriber may issue new CIDs and retire old ones, or move (a NAT's new
+ * mapping, a migration). */
+static void sub_sync(fr_fastpath *fp, fp_sub *d)
 {
     const ngtcp2_cid *dcid = ngtcp2_conn_get_dcid(d->c->conn);
+    const ngtcp2_path *path = ngtcp2_conn_get_path(d->c->conn);
+    const struct sockaddr_in *r = (const struct sockaddr_in *)path->remote.addr;
+    const struct sockaddr_in *l = (const struct sockaddr_in *)path->local.addr;
+    int cid_changed = dcid->datalen != d->k.dcid_len ||
+                      memcmp(dcid->data, d->k.dcid, dcid->datalen) != 0;
+    int moved = r->sin_family == AF_INET && l->sin_family == AF_INET &&
+                (r->sin_addr.s_addr != d->k.dst_ip ||
+                 r->sin_port != d->k.dst_port ||
+                 l->sin_addr.s_addr != d->k.src_ip ||
+                 l->sin_port != d->k.src_port);
 
-    if (dcid->datalen == d->k.dcid_len &&
-        memcmp(dcid->data, d->k.dcid, dcid->datalen) == 0)
+    if (!cid_changed && !moved)
         return;
-    d->k.dcid_len = (uint8_t)dcid->datalen;
-    memcpy(d->k.dcid, dcid->data, dcid->datalen);
+    if (cid_changed) {
+        d->k.dcid_len = (uint8_t)dcid->datalen;
+        memcpy(d->k.dcid, dcid->data, dcid->datalen);
+    }
+    if (moved) {
+        if (r->sin_addr.s_addr != d->k.dst_ip &&
+            neighbour_mac(r->sin_addr, d->k.dst_mac) != 0)
+            d->k.active = 0; /* no next hop known: userspace sends */
+        d->k.dst_ip = r->sin_addr.s_addr;
+        d->k.dst_port = r->sin_port;
+        d->k.src_ip = l->sin_addr.s_addr;
+        d->k.src_port = l->sin_port;
+        FR_INFO(&fp->log, "fast path: subscriber in slot %u moved to port %u",
+                d->slot, ntohs(r->sin_port));
+    }
     fr_fp_kernel_slot_set(fp->k, d->slot, &d->k);
-    if (fp->hooks.cid_update)
+    if (cid_changed && fp->hooks.cid_update)
         fp->hooks.cid_update(d->s, d->k.dcid, d->k.dcid_len,
                              fp->hooks.user_data);
 }
@@ -570,7 +594,7 @@ static void drain(void *arg, fr_quic_conn *c)
     for (fp_up *u = fp->ups; u; u = u->next)
         up_sync_cids(fp, u);
     if (d) {
-        sub_sync_dcid(fp, d);
+        sub_sync(fp, d);
         pool_fill(fp, d);
     }
 }
