@@ -366,6 +366,9 @@ static void sub_sync(fr_fastpath *fp, fp_sub *d)
     if (cid_changed) {
         d->k.dcid_len = (uint8_t)dcid->datalen;
         memcpy(d->k.dcid, dcid->data, dcid->datalen);
+        FR_INFO(&fp->log, "fast path: subscriber in slot %u has a new "
+                          "connection ID",
+                d->slot);
     }
     if (moved) {
         if (r->sin_addr.s_addr != d->k.dst_ip &&
