@@ -846,6 +846,8 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
     delta = (int)newhead - (int)oldhead;
     plen = (__u32)((int)end + delta) - l4 - 8;
+    if (plen > slot->max_payload)
+        return egress_verdict(FR_FP_EG_TOO_BIG, TC_ACT_SHOT);
 
     /* Nothing is changed before the copy is sure to be reported and
      * inside the budget. */

@@ -79,7 +79,11 @@ struct fr_fp_slot {
     __u8 dcid[FR_FP_CID_MAX];
     __u8 priority_floor;     /* subgroups with a greater publisher
                                 priority are not forwarded (policy) */
-    __u8 pad[5];
+    __u8 pad1;
+    __u16 max_payload;       /* largest UDP payload towards the
+                                subscriber: a copy that grew past it is
+                                left to userspace */
+    __u8 pad2[2];
 };
 _Static_assert(sizeof(struct fr_fp_slot) == 64, "fr_fp_slot layout");
 
@@ -182,6 +186,9 @@ enum fr_fp_egress_reason {
                                 userspace sends those bytes */
     FR_FP_EG_NO_CREDIT,      /* beyond the stream's flow-control credit:
                                 dropped, userspace sends those bytes */
+    FR_FP_EG_TOO_BIG,        /* the rewritten copy would exceed the
+                                subscriber path's payload size: dropped,
+                                userspace sends those bytes */
     FR_FP_EG_REASONS
 };
 

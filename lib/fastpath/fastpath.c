@@ -147,6 +147,7 @@ static const struct fallback {
     {"egress_no_stream", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_STREAM},
     {"egress_unsupported", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_UNSUPPORTED},
     {"no_stream_credit", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_CREDIT},
+    {"too_big", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_TOO_BIG},
 };
 
 #define NFALLBACKS (sizeof(fallbacks) / sizeof(fallbacks[0]))
@@ -422,6 +423,7 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     d->k.ifindex = (uint32_t)ifindex;
     d->k.active = 1;
     d->k.priority_floor = UINT8_MAX;
+    d->k.max_payload = (uint16_t)c->ep->settings.max_udp_payload_size;
     tp = ngtcp2_conn_get_remote_transport_params(c->conn);
     d->k.stream_credit = tp ? tp->initial_max_stream_data_uni : 0;
     dcid = ngtcp2_conn_get_dcid(c->conn);

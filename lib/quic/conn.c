@@ -555,6 +555,8 @@ static void fill_settings(ngtcp2_settings *ns, ngtcp2_transport_params *tp,
     tp->max_idle_timeout = s->idle_timeout;
     tp->max_datagram_frame_size = s->max_datagram_frame_size;
     tp->active_connection_id_limit = 4;
+    if (c->splice)
+        tp->max_udp_payload_size = s->max_udp_payload_size - FR_SPLICE_GROWTH;
 }
 
 static fr_quic_conn *conn_alloc(fr_quic_endpoint *ep, const fr_quic_path *path,

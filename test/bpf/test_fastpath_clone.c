@@ -192,6 +192,7 @@ static void configure(fr_fp_kernel *k)
         s.active = 1;
         s.stream_credit = 1 << 20;
         s.priority_floor = 255;
+        s.max_payload = 1452;
         s.dcid_len = (uint8_t)sub_cid(i, s.dcid);
         assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[i], &s), 0);
         if (sub_sid[i])

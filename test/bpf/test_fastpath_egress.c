@@ -122,6 +122,7 @@ static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
     s.dst_port = htons(51000);
     s.active = (uint8_t)active;
     s.stream_credit = 1 << 20;
+    s.max_payload = 1452;
     s.dcid_len = (uint8_t)cidlen;
     memcpy(s.dcid, cid, cidlen);
     assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
@@ -455,6 +456,55 @@ static void test_stream_credit(void **state)
     fastpath__destroy(skel);
 }
 
+/* A copy that would outgrow the subscriber path's payload size is left to
+ * userspace, with nothing spent. */
+static void test_too_big(void **state)
+{
+    static const uint8_t cid[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                    11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+    uint8_t in[512], out[512], want[512];
+    uint32_t outlen = sizeof(out), key = SLOT;
+    size_t inlen, wantlen;
+    struct fr_fp_sent_event ev;
+    struct fastpath *skel;
+    struct fr_fp_slot s;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = load();
+    set_slot(skel, cid, sizeof(cid), 1);
+    set_stream(skel);
+    set_tx(skel, 9, BIG_BUDGET);
+    inlen = upstream_packet(in);
+    wantlen = expected_packet(want, cid, sizeof(cid), 9);
+    /* The upstream packet fits; with a 20-byte CID its copy does not. */
+    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), &s, sizeof(s), 0),
+                     0);
+    s.max_payload = (uint16_t)(wantlen - 42 - 1);
+    assert_true(inlen - 42 <= s.max_payload);
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), &s, sizeof(s), 0),
+                     0);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     2);
+    assert_int_equal(get_pn(skel), 9);
+    assert_int_equal(get_tx(skel).budget, BIG_BUDGET);
+    assert_int_equal(take_events(skel, &ev), 0);
+    /* One byte more and it goes. */
+    s.max_payload = (uint16_t)(wantlen - 42);
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), &s, sizeof(s), 0),
+                     0);
+    outlen = sizeof(out);
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     -1);
+    assert_int_equal(outlen, wantlen);
+    fastpath__destroy(skel);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_untouched_and_dropped),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_stream_credit),
+        cmocka_unit_test(test_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
