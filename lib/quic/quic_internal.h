@@ -153,10 +153,11 @@ void fr_conn_fail(fr_quic_conn *c, int liberr, fr_tstamp now);
 
 /* stream.c */
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now);
-void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np);
 /* Sends a packet ngtcp2 wrote for `c` into the endpoint's slot buf. */
 void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *path,
                        uint8_t *buf, size_t n);
+/* Sends the endpoint's slot as it is (`n` bytes, already numbered). */
+void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *path, size_t n);
 /* Sets up our state of a stream the peer opened. */
 int fr_stream_peer_opened(fr_quic_conn *c, int64_t stream_id);
 fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t stream_id);

@@ -388,7 +388,7 @@ static void dgram_pop(fr_quic_conn *c)
     free(d);
 }
 
-void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np)
+static void path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np)
 {
     memcpy(&p->local, np->local.addr, np->local.addrlen);
     p->local_len = (socklen_t)np->local.addrlen;
@@ -526,15 +526,20 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
     return 0;
 }
 
-void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
-                       size_t n)
+void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *np, size_t n)
 {
     fr_quic_path path;
 
-    if (c->splice)
-        n = fr_splice_tx(c, buf, n);
-    fr_path_from_ngtcp2(&path, np);
+    path_from_ngtcp2(&path, np);
     fr_ep_tx_commit(c->ep, &path, n);
     c->stats.pkts_sent++;
     c->stats.bytes_sent += (uint64_t)n;
+}
+
+void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
+                       size_t n)
+{
+    if (c->splice)
+        n = fr_splice_tx(c, buf, n);
+    fr_conn_tx_send(c, np, n);
 }

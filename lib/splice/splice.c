@@ -333,17 +333,12 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
     pkt = ngtcp2_number(sp, &h);
     xlen = extras(sp, buf, n, at, &h, (int64_t)p->ev.stream, off, &frames);
     if (xlen > 0) {
-        fr_quic_path path;
-
         if (frames) {
             wires[nw++] = next_wire(sp, h.key_phase);
             xlen = at + fr_wire_set_pn(sp->xbuf + at, xlen - at, &h, wires[1]);
         }
         memcpy(buf, sp->xbuf, xlen);
-        fr_path_from_ngtcp2(&path, np);
-        fr_ep_tx_commit(c->ep, &path, xlen);
-        c->stats.pkts_sent++;
-        c->stats.bytes_sent += xlen;
+        fr_conn_tx_send(c, np, xlen);
         sp->stats.extra_packets++;
     }
     fr_pnmap_register(sp->map, pkt, wires, nw);
