@@ -107,11 +107,30 @@ static struct fastpath *load(void)
     return skel;
 }
 
+static void put_slot(struct fastpath *skel, const struct fr_fp_slot *s)
+{
+    uint32_t key = SLOT;
+
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), s, sizeof(*s), 0),
+                     0);
+}
+
+static struct fr_fp_slot get_slot(struct fastpath *skel)
+{
+    struct fr_fp_slot s;
+    uint32_t key = SLOT;
+
+    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots, &key,
+                                          sizeof(key), &s, sizeof(s), 0),
+                     0);
+    return s;
+}
+
 static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
                      int active)
 {
     struct fr_fp_slot s;
-    uint32_t key = SLOT;
 
     memset(&s, 0, sizeof(s));
     memcpy(s.dst_mac, sub_dmac, 6);
@@ -125,9 +144,7 @@ static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
     s.max_payload = 1452;
     s.dcid_len = (uint8_t)cidlen;
     memcpy(s.dcid, cid, cidlen);
-    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
-                                          sizeof(key), &s, sizeof(s), 0),
-                     0);
+    put_slot(skel, &s);
 }
 
 static void set_stream(struct fastpath *skel)
@@ -419,20 +436,15 @@ static void test_stream_credit(void **state)
     struct fr_fp_sent_event ev;
     struct fastpath *skel;
     struct fr_fp_slot s;
-    uint32_t key = SLOT;
 
     (void)state;
     FR_TEST_REQUIRE_ROOT();
     skel = load();
     set_slot(skel, cid, sizeof(cid), 1);
     /* The initial credit ends one byte short of the frame's end. */
-    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots, &key,
-                                          sizeof(key), &s, sizeof(s), 0),
-                     0);
+    s = get_slot(skel);
     s.stream_credit = 1400 + DATA_LEN - 1;
-    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
-                                          sizeof(key), &s, sizeof(s), 0),
-                     0);
+    put_slot(skel, &s);
     set_stream(skel);
     set_tx(skel, 3, BIG_BUDGET);
     inlen = upstream_packet(in);
@@ -463,7 +475,7 @@ static void test_too_big(void **state)
     static const uint8_t cid[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
                                     11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
     uint8_t in[512], out[512], want[512];
-    uint32_t outlen = sizeof(out), key = SLOT;
+    uint32_t outlen = sizeof(out);
     size_t inlen, wantlen;
     struct fr_fp_sent_event ev;
     struct fastpath *skel;
@@ -478,14 +490,10 @@ static void test_too_big(void **state)
     inlen = upstream_packet(in);
     wantlen = expected_packet(want, cid, sizeof(cid), 9);
     /* The upstream packet fits; with a 20-byte CID its copy does not. */
-    assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots, &key,
-                                          sizeof(key), &s, sizeof(s), 0),
-                     0);
+    s = get_slot(skel);
     s.max_payload = (uint16_t)(wantlen - 42 - 1);
     assert_true(inlen - 42 <= s.max_payload);
-    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
-                                          sizeof(key), &s, sizeof(s), 0),
-                     0);
+    put_slot(skel, &s);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
                          &outlen),
                      2);
@@ -494,9 +502,7 @@ static void test_too_big(void **state)
     assert_int_equal(take_events(skel, &ev), 0);
     /* One byte more and it goes. */
     s.max_payload = (uint16_t)(wantlen - 42);
-    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_slots, &key,
-                                          sizeof(key), &s, sizeof(s), 0),
-                     0);
+    put_slot(skel, &s);
     outlen = sizeof(out);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
                          &outlen),
