@@ -567,9 +567,17 @@ static int hook_admit(void *arg, fr_moq_session *down, uint8_t priority)
     fr_fastpath *fp = arg;
     fp_sub *d = sub_find(down);
     fr_fastpath_subscriber in;
+    uint8_t floor;
 
-    if (priority <= (d ? d->k.priority_floor
-                       : (sub_info(down, NULL, &in), floor_of(fp, &in))))
+    /* A served subscriber's floor is kept current in its slot; one the
+     * kernel does not serve is asked now. */
+    if (d) {
+        floor = d->k.priority_floor;
+    } else {
+        sub_info(down, NULL, &in);
+        floor = floor_of(fp, &in);
+    }
+    if (priority <= floor)
         return 1;
     fp->policy_drops++;
     return 0;
