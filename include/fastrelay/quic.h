@@ -268,6 +268,18 @@ FR_EXTERN int fr_quic_conn_is_handshake_completed(const fr_quic_conn *conn);
 FR_EXTERN const fr_quic_path *fr_quic_conn_get_path(const fr_quic_conn *conn);
 FR_EXTERN fr_crypto_mode fr_quic_conn_get_crypto_mode(const fr_quic_conn *c);
 
+/* Client: moves the connection to a new local address (RFC 9000 section
+ * 9.2), for example a new socket after the old one's port stopped working.
+ * The connection continues at once from `local` with a fresh connection ID
+ * while the new path is validated. The application must receive on
+ * `local` from now on. Returns FR_ERR_INVALID_STATE for a server
+ * connection, before the handshake is confirmed, or when the peer disabled
+ * migration; FR_ERR_LIMIT when the peer gave no spare connection ID;
+ * FR_ERR_INVALID_ARGUMENT when `local` is the current address. */
+FR_EXTERN int fr_quic_conn_migrate(fr_quic_conn *conn,
+                                   const struct sockaddr *local,
+                                   socklen_t local_len, fr_tstamp now);
+
 /* Opens a stream of ours. Returns FR_ERR_STREAM_LIMIT while the peer's
  * limit is reached (streams_available tells when to retry). */
 FR_EXTERN int fr_quic_conn_open_uni_stream(fr_quic_conn *conn,

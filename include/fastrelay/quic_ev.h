@@ -43,6 +43,13 @@ FR_EXTERN int fr_quic_ev_connect(fr_quic_ev *qev, fr_quic_conn **pconn,
                                  socklen_t remote_len, const char *server_name,
                                  void *conn_user_data);
 
+/* Moves to a new socket on the same local address with a new port, and
+ * migrates every client connection to it (fr_quic_conn_migrate); the old
+ * socket is closed. A connection that cannot migrate keeps its
+ * connection ID and reaches its peer from the new port as after a NAT
+ * rebinding. Returns 0, the socket error, or the first migration error. */
+FR_EXTERN int fr_quic_ev_migrate(fr_quic_ev *qev);
+
 /* The loop's current time as an fr_tstamp (CLOCK_MONOTONIC). */
 FR_EXTERN fr_tstamp fr_quic_ev_now(void);
 

@@ -584,6 +584,27 @@ static void to_ngtcp2_path(ngtcp2_path *np, fr_quic_path *p)
     np->user_data = NULL;
 }
 
+void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np)
+{
+    memcpy(&p->local, np->local.addr, np->local.addrlen);
+    p->local_len = (socklen_t)np->local.addrlen;
+    memcpy(&p->remote, np->remote.addr, np->remote.addrlen);
+    p->remote_len = (socklen_t)np->remote.addrlen;
+}
+
+/* A server's connection moves when its client migrates or a NAT rebinds
+ * it: keep c->path the one ngtcp2 sends on. */
+static void follow_path(fr_quic_conn *c)
+{
+    const ngtcp2_path *np = ngtcp2_conn_get_path(c->conn);
+
+    if (np->remote.addrlen != c->path.remote_len ||
+        memcmp(np->remote.addr, &c->path.remote, np->remote.addrlen) != 0 ||
+        np->local.addrlen != c->path.local_len ||
+        memcmp(np->local.addr, &c->path.local, np->local.addrlen) != 0)
+        fr_path_from_ngtcp2(&c->path, np);
+}
+
 /* Links a new connection into the endpoint and starts its TLS session. */
 static int conn_start(fr_quic_conn *c, const char *server_name)
 {
@@ -777,6 +798,8 @@ int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
         }
     }
     rv = ngtcp2_conn_read_pkt(c->conn, &np, &pi, data, len, now);
+    if (c->is_server)
+        follow_path(c);
     if (c->splice)
         /* An ACK may have opened the window: the kernel need not wait
          * for the next write. */
@@ -881,6 +904,44 @@ int fr_quic_conn_is_handshake_completed(const fr_quic_conn *conn)
 const fr_quic_path *fr_quic_conn_get_path(const fr_quic_conn *conn)
 {
     return &conn->path;
+}
+
+int fr_quic_conn_migrate(fr_quic_conn *c, const struct sockaddr *local,
+                         socklen_t local_len, fr_tstamp now)
+{
+    fr_quic_path p;
+    ngtcp2_path np;
+    int rv;
+
+    if (!c || !local || local_len > sizeof(p.local) ||
+        local->sa_family != c->path.local.ss_family)
+        return FR_ERR_INVALID_ARGUMENT;
+    if (c->state != FR_CONN_ACTIVE)
+        return FR_ERR_CONN_CLOSED;
+    if (c->is_server || !c->handshake_completed)
+        return FR_ERR_INVALID_STATE;
+    p = c->path;
+    memcpy(&p.local, local, local_len);
+    p.local_len = local_len;
+    to_ngtcp2_path(&np, &p);
+    rv = ngtcp2_conn_initiate_immediate_migration(c->conn, &np, now);
+    switch (rv) {
+    case 0:
+        c->path = p;
+        return 0;
+    case NGTCP2_ERR_CONN_ID_BLOCKED:
+        return FR_ERR_LIMIT; /* the peer gave us no spare CID */
+    case NGTCP2_ERR_INVALID_STATE:
+        /* The handshake is not confirmed yet, or the peer disabled
+         * migration. */
+        return FR_ERR_INVALID_STATE;
+    case NGTCP2_ERR_INVALID_ARGUMENT:
+        return FR_ERR_INVALID_ARGUMENT; /* the current local address */
+    case NGTCP2_ERR_NOMEM:
+        return FR_ERR_NOMEM;
+    default:
+        return FR_ERR_INTERNAL;
+    }
 }
 
 fr_crypto_mode fr_quic_conn_get_crypto_mode(const fr_quic_conn *c)

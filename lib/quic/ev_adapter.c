@@ -321,6 +321,55 @@ int fr_quic_ev_local_addr(const fr_quic_ev *qev, struct sockaddr_storage *addr,
     return 0;
 }
 
+/* Sets the port of an IPv4 or IPv6 address. */
+static void set_port(struct sockaddr_storage *a, in_port_t port)
+{
+    if (a->ss_family == AF_INET)
+        ((struct sockaddr_in *)a)->sin_port = port;
+    else
+        ((struct sockaddr_in6 *)a)->sin6_port = port;
+}
+
+static in_port_t get_port(const struct sockaddr_storage *a)
+{
+    return a->ss_family == AF_INET
+               ? ((const struct sockaddr_in *)a)->sin_port
+               : ((const struct sockaddr_in6 *)a)->sin6_port;
+}
+
+int fr_quic_ev_migrate(fr_quic_ev *qev)
+{
+    struct sockaddr_storage addr = qev->local;
+    socklen_t len = qev->local_len;
+    int old_fd = qev->fd;
+    fr_tstamp now = fr_quic_ev_now();
+    fr_quic_conn *c = NULL;
+    int rv, first_err = 0;
+
+    set_port(&addr, 0);
+    rv = open_socket(qev, (struct sockaddr *)&addr, len,
+                     &qev->ep->settings.log);
+    if (rv)
+        return rv;
+    ev_io_stop(qev->loop, &qev->rio);
+    ev_io_set(&qev->rio, qev->fd, EV_READ);
+    ev_io_start(qev->loop, &qev->rio);
+    close(old_fd);
+    while ((c = fr_quic_endpoint_next_conn(qev->ep, c)) != NULL) {
+        fr_quic_path p;
+
+        if (fr_quic_conn_is_server(c))
+            continue;
+        p = *fr_quic_conn_get_path(c);
+        set_port(&p.local, get_port(&qev->local));
+        rv = fr_quic_conn_migrate(c, (struct sockaddr *)&p.local,
+                                  p.local_len, now);
+        if (rv && !first_err)
+            first_err = rv;
+    }
+    return first_err;
+}
+
 int fr_quic_ev_connect(fr_quic_ev *qev, fr_quic_conn **pconn,
                        const struct sockaddr *remote, socklen_t remote_len,
                        const char *server_name, void *conn_user_data)

@@ -150,6 +150,8 @@ fr_tstamp fr_conn_expiry(const fr_quic_conn *c);
 /* Ends the connection with a library or ngtcp2 error: sends
  * CONNECTION_CLOSE and notifies the application. */
 void fr_conn_fail(fr_quic_conn *c, int liberr, fr_tstamp now);
+/* Copies an ngtcp2 path into ours. */
+void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np);
 
 /* stream.c */
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now);

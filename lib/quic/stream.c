@@ -388,14 +388,6 @@ static void dgram_pop(fr_quic_conn *c)
     free(d);
 }
 
-static void path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np)
-{
-    memcpy(&p->local, np->local.addr, np->local.addrlen);
-    p->local_len = (socklen_t)np->local.addrlen;
-    memcpy(&p->remote, np->remote.addr, np->remote.addrlen);
-    p->remote_len = (socklen_t)np->remote.addrlen;
-}
-
 /* Writes a packet's worth of the next datagram. Returns what
  * ngtcp2_conn_writev_datagram returned. */
 static ngtcp2_ssize write_datagram(fr_quic_conn *c, ngtcp2_path *path,
@@ -530,7 +522,7 @@ void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *np, size_t n)
 {
     fr_quic_path path;
 
-    path_from_ngtcp2(&path, np);
+    fr_path_from_ngtcp2(&path, np);
     fr_ep_tx_commit(c->ep, &path, n);
     c->stats.pkts_sent++;
     c->stats.bytes_sent += (uint64_t)n;

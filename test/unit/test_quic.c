@@ -1,8 +1,8 @@
 /*
  * QUIC endpoint tests: transfers in both crypto modes (in virtual time and
  * over loopback sockets with the libev adapter), what cleartext mode puts on
- * the wire, mode mismatch, certificates, connection-ID hooks, close and idle
- * timeout.
+ * the wire, mode mismatch, certificates, connection-ID hooks, client
+ * migration, close and idle timeout.
  */
 #define _GNU_SOURCE /* memmem */
 #include "fr_test.h"
@@ -750,6 +750,72 @@ static void test_cid_hook(void **state)
     sim_teardown(&e);
 }
 
+/* Client migration (fr_quic_conn_migrate). */
+
+static int handshakes_done(void *arg)
+{
+    xfer *x = arg;
+
+    return x->client_closed || (x->client_handshake && x->server_handshake);
+}
+
+static void test_migrate(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    fr_quic_path moved = *fr_sim_client_path();
+    uint8_t cid_before[FR_CID_MAX_LEN], cid_after[FR_CID_MAX_LEN];
+    size_t len_before, len_after;
+    const struct sockaddr_in *seen;
+
+    (void)state;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_CLEARTEXT, FR_CRYPTO_CLEARTEXT);
+    x.nstreams = 100;
+    x.stream_len = 100 * 1024;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    ((struct sockaddr_in *)&moved.local)->sin_port = htons(5001);
+    /* Not before the handshake is confirmed. */
+    assert_int_equal(fr_quic_conn_migrate(e.conn,
+                                          (struct sockaddr *)&moved.local,
+                                          moved.local_len, fr_sim_now(e.sim)),
+                     FR_ERR_INVALID_STATE);
+    assert_true(fr_sim_run(e.sim, handshakes_done, &x, 5 * FR_SECONDS));
+    /* Let the transfer start and NEW_CONNECTION_ID frames arrive. */
+    fr_sim_run(e.sim, never, &x, 30 * FR_MILLISECONDS);
+    assert_true(x.streams_done < x.nstreams);
+    len_before = fr_quic_conn_get_remote_cid(x.server_conn, cid_before);
+
+    /* Servers cannot migrate; the current address is no move. */
+    assert_int_equal(fr_quic_conn_migrate(x.server_conn,
+                                          (struct sockaddr *)&moved.remote,
+                                          moved.remote_len, fr_sim_now(e.sim)),
+                     FR_ERR_INVALID_STATE);
+    assert_int_equal(
+        fr_quic_conn_migrate(e.conn,
+                             (struct sockaddr *)&fr_sim_client_path()->local,
+                             moved.local_len, fr_sim_now(e.sim)),
+        FR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fr_quic_conn_migrate(e.conn,
+                                          (struct sockaddr *)&moved.local,
+                                          moved.local_len, fr_sim_now(e.sim)),
+                     0);
+    seen = (const struct sockaddr_in *)&fr_quic_conn_get_path(e.conn)->local;
+    assert_int_equal(ntohs(seen->sin_port), 5001);
+
+    assert_true(fr_sim_run(e.sim, transfer_done, &x, 60 * FR_SECONDS));
+    check_transfer(&x);
+    /* The server follows: it sends to the new port, with a new CID. */
+    seen = (const struct sockaddr_in *)&fr_quic_conn_get_path(x.server_conn)
+               ->remote;
+    assert_int_equal(ntohs(seen->sin_port), 5001);
+    len_after = fr_quic_conn_get_remote_cid(x.server_conn, cid_after);
+    assert_false(len_after == len_before &&
+                 memcmp(cid_before, cid_after, len_after) == 0);
+    sim_teardown(&e);
+}
+
 /* Close and idle timeout. */
 
 static int both_closed(void *arg)
@@ -1041,6 +1107,7 @@ int main(void)
         cmocka_unit_test(test_cert_pinned_accepted),
         cmocka_unit_test(test_cert_load),
         cmocka_unit_test(test_cid_hook),
+        cmocka_unit_test(test_migrate),
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_stream_limit_and_errors),
