@@ -4,7 +4,8 @@
  * its header, and the sequence numbers tell which objects of the groups it
  * was entitled to never arrived. A late joiner starts at the latest group
  * with a joining FETCH. --connections runs many sessions from one process
- * for fan-out tests; --output writes received video to an IVF file.
+ * for fan-out tests; --output writes received video to an IVF file;
+ * --migrate-every moves the connections to a new port now and then.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +32,7 @@ typedef struct opts {
     const char *output;
     int fetch;               /* --fetch: one standalone FETCH instead */
     uint64_t fetch_group;
+    uint64_t migrate_ns;     /* --migrate-every, 0: never */
     fr_tool_opts t;
 } opts;
 
@@ -70,8 +72,9 @@ typedef struct app {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     char host[64];
-    ev_timer status, stop, retry, check;
+    ev_timer status, stop, retry, check, migrate;
     fr_tstamp start;
+    uint64_t migrations, migrate_failures;
     /* --output */
     frt_ivf_writer ivf;
     int ivf_open;
@@ -104,6 +107,9 @@ static void usage(FILE *f)
             "                        from fr-origin --input; one connection)\n"
             "  --fetch GROUP         fetch that whole group (from the relay's\n"
             "                        cache) instead of subscribing\n"
+            "  --migrate-every D     every D (e.g. 4s, 500ms) move to a new\n"
+            "                        UDP port: the connections migrate, with\n"
+            "                        new connection IDs both ways\n"
             FR_TOOL_CLIENT_TLS_USAGE FR_TOOL_USAGE);
 }
 
@@ -116,6 +122,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"connections", required_argument, NULL, 'N'},
         {"output", required_argument, NULL, 'o'},
         {"fetch", required_argument, NULL, 'F'},
+        {"migrate-every", required_argument, NULL, 'M'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
@@ -142,6 +149,11 @@ static int parse_args(int argc, char **argv, opts *o)
                                    &o->fetch_group, err, sizeof(err)))
                 return fr_tool_fail(PROG, err);
             o->fetch = 1;
+            break;
+        case 'M':
+            if (fr_tool_duration(PROG, "--migrate-every", optarg, 0,
+                                 &o->migrate_ns))
+                return -1;
             break;
         default:
             if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
@@ -496,6 +508,22 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* --migrate-every: the endpoint moves to a new port. */
+static void on_migrate(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+    int rv = fr_moq_endpoint_migrate(a->ep);
+
+    (void)loop;
+    (void)revents;
+    if (rv) {
+        a->migrate_failures++;
+        fprintf(stderr, PROG ": migration failed: %s\n", fr_strerror(rv));
+        return;
+    }
+    a->migrations++;
+}
+
 /* Reporting. */
 
 static void print_status(app *a, const char *prefix)
@@ -569,6 +597,10 @@ static int write_json(app *a)
         frt_json_obj_end(&j);
     }
     frt_json_arr_end(&j);
+    if (a->o.migrate_ns) {
+        frt_json_kv_u64(&j, "migrations", a->migrations);
+        frt_json_kv_u64(&j, "migration_failures", a->migrate_failures);
+    }
     if (a->o.output)
         frt_json_kv_u64(&j, "frames_written", a->frames_written);
     frt_json_obj_end(&j);
@@ -682,6 +714,12 @@ int main(int argc, char **argv)
     ev_timer_init(&a.check, on_check, 0.1, 0.1);
     a.check.data = &a;
     ev_timer_start(a.loop, &a.check);
+    if (a.o.migrate_ns) {
+        double every = (double)a.o.migrate_ns / 1e9;
+        ev_timer_init(&a.migrate, on_migrate, every, every);
+        a.migrate.data = &a;
+        ev_timer_start(a.loop, &a.migrate);
+    }
     fr_tool_start_timers(a.loop, &a.o.t, &a.status, on_status, &a.stop,
                          fr_tool_stop_loop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);

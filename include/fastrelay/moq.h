@@ -432,6 +432,10 @@ FR_EXTERN int fr_moq_endpoint_local_addr(const fr_moq_endpoint *ep,
                                          struct sockaddr_storage *addr,
                                          socklen_t *len);
 
+/* Moves the endpoint to a new local UDP port and migrates its client
+ * sessions' connections there (fr_quic_ev_migrate). */
+FR_EXTERN int fr_moq_endpoint_migrate(fr_moq_endpoint *ep);
+
 #ifdef __cplusplus
 }
 #endif

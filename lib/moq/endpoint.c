@@ -218,3 +218,8 @@ int fr_moq_endpoint_local_addr(const fr_moq_endpoint *ep,
 {
     return fr_quic_ev_local_addr(ep->qev, addr, len);
 }
+
+int fr_moq_endpoint_migrate(fr_moq_endpoint *ep)
+{
+    return fr_quic_ev_migrate(ep->qev);
+}
