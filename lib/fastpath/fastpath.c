@@ -78,6 +78,8 @@ struct fr_fastpath {
     uint64_t kernel_copies;
     uint64_t policy_drops;
     uint64_t lost_resets;
+    uint64_t cid_changes;
+    uint64_t moves;
     fr_splice_stats gone;    /* of subscriber connections released */
     fr_fastpath_hooks hooks;
 };
@@ -367,6 +369,7 @@ static void sub_sync(fr_fastpath *fp, fp_sub *d)
     if (cid_changed) {
         d->k.dcid_len = (uint8_t)dcid->datalen;
         memcpy(d->k.dcid, dcid->data, dcid->datalen);
+        fp->cid_changes++;
         FR_INFO(&fp->log, "fast path: subscriber in slot %u has a new "
                           "connection ID",
                 d->slot);
@@ -379,6 +382,7 @@ static void sub_sync(fr_fastpath *fp, fp_sub *d)
         d->k.dst_port = r->sin_port;
         d->k.src_ip = l->sin_addr.s_addr;
         d->k.src_port = l->sin_port;
+        fp->moves++;
         FR_INFO(&fp->log, "fast path: subscriber in slot %u moved to port %u",
                 d->slot, ntohs(r->sin_port));
     }
@@ -781,4 +785,6 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->extra_packets = sum.extra_packets;
     st->policy_drops = fp->policy_drops;
     st->lost_resets = fp->lost_resets;
+    st->cid_changes = fp->cid_changes;
+    st->moves = fp->moves;
 }
