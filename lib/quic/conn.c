@@ -789,7 +789,7 @@ int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
         ssize_t n;
 
         fr_splice_sync(c, now);
-        n = fr_splice_rx(c, data, len, &rewritten);
+        n = fr_splice_rx(c, data, len, now, &rewritten);
         if (n < 0)
             return 0;
         if (n > 0) {

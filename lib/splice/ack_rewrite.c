@@ -9,7 +9,7 @@
 /* Reads an ACK frame's ranges (type already read) into the map; the ACK
  * delay goes to *delay. */
 static int read_ack(fr_pnmap *m, const uint8_t *p, size_t len, size_t *pos,
-                    uint64_t type, uint64_t *delay)
+                    uint64_t type, uint64_t *delay, uint64_t now)
 {
     uint64_t largest, count, first, gap, rlen;
     fr_pn_range r;
@@ -21,7 +21,7 @@ static int read_ack(fr_pnmap *m, const uint8_t *p, size_t len, size_t *pos,
         return -1;
     r.last = largest;
     r.first = largest - first;
-    fr_pnmap_wire_acked(m, &r, 1);
+    fr_pnmap_wire_acked(m, &r, 1, now);
     for (uint64_t i = 0; i < count; i++) {
         if (fr_qvarint_get(p, len, pos, &gap) ||
             fr_qvarint_get(p, len, pos, &rlen) || gap + 2 > r.first ||
@@ -29,7 +29,7 @@ static int read_ack(fr_pnmap *m, const uint8_t *p, size_t len, size_t *pos,
             return -1;
         r.last = r.first - gap - 2;
         r.first = r.last - rlen;
-        fr_pnmap_wire_acked(m, &r, 1);
+        fr_pnmap_wire_acked(m, &r, 1, now);
     }
     return type == FR_FRAME_ACK_ECN ? fr_frame_skip_varints(p, len, pos, 3) : 0;
 }
@@ -51,7 +51,7 @@ static int write_ack(uint8_t *out, size_t cap, size_t *pos,
 }
 
 ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
-                       uint8_t *out, size_t cap)
+                       uint8_t *out, size_t cap, uint64_t now)
 {
     size_t pos = 0, o = 0, ack_at = 0, nr;
     uint64_t type, delay = 0, d;
@@ -67,7 +67,7 @@ ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
         if (fr_qvarint_get(in, inlen, &pos, &type))
             return -1;
         if (type == FR_FRAME_ACK || type == FR_FRAME_ACK_ECN) {
-            if (read_ack(m, in, inlen, &pos, type, &d))
+            if (read_ack(m, in, inlen, &pos, type, &d, now))
                 return -1;
             if (!seen) {
                 seen = 1;
@@ -83,7 +83,7 @@ ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
     }
     /* Packets completed by ACKs held earlier are reported even when this
      * packet carries no ACK of its own. */
-    nr = fr_pnmap_take_acked(m, r, FR_ACK_REWRITE_RANGES);
+    nr = fr_pnmap_take_acked(m, r, FR_ACK_REWRITE_RANGES, now);
     if (nr > 0) {
         uint8_t ack[FR_ACK_REWRITE_ROOM];
         size_t alen = 0;

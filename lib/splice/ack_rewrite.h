@@ -25,8 +25,9 @@
  * packets were registered). With nothing to acknowledge and nothing else left, the
  * output is one PADDING frame, so the packet stays valid. Returns the
  * output length, or -1 if a frame does not parse or `cap` (at least
- * inlen + FR_ACK_REWRITE_ROOM) is too small. */
+ * inlen + FR_ACK_REWRITE_ROOM) is too small. The packet arrived at `now`
+ * (see fr_pnmap_take_acked). */
 ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
-                       uint8_t *out, size_t cap);
+                       uint8_t *out, size_t cap, uint64_t now);
 
 #endif

@@ -14,13 +14,18 @@ enum wire_state {
 
 struct wire {
     uint64_t wire;
-    uint64_t pkt;
+    union {
+        uint64_t pkt;      /* SENT, DONE: the ngtcp2 packet it carried */
+        uint64_t acked_at; /* HELD: when the acknowledgement came */
+    } u;
     uint8_t state;
 };
 
 struct pkt {
     uint64_t pkt;
     uint64_t maxwire;  /* the last of its wire packets */
+    uint64_t lag;      /* registered this long after it was sent */
+    uint64_t ready;    /* complete: may be the largest reported from then */
     uint8_t used;
     uint8_t remaining; /* wire packets not yet acknowledged */
     uint8_t taken;     /* reported to ngtcp2 */
@@ -59,10 +64,11 @@ static int wire_registered(const fr_pnmap *m, uint64_t wire)
 }
 
 int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
-                      size_t n)
+                      size_t n, uint64_t lag)
 {
     struct pkt *p = &m->pkts[SLOT(pkt)];
     size_t remaining = n;
+    uint64_t acked_at = 0;
 
     if (n == 0 || n > FR_PNMAP_MAX_WIRES || (p->used && p->pkt == pkt))
         return FR_ERR_INVALID_ARGUMENT;
@@ -77,18 +83,22 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
         struct wire *w = &m->wires[SLOT(wires[i])];
 
         if (w->wire == wires[i] && w->state == WIRE_HELD) {
+            if (w->u.acked_at > acked_at)
+                acked_at = w->u.acked_at;
             w->state = WIRE_DONE;
             remaining--;
         } else {
             w->state = WIRE_SENT;
         }
         w->wire = wires[i];
-        w->pkt = pkt;
+        w->u.pkt = pkt;
     }
     p->pkt = pkt;
     p->used = 1;
     p->taken = 0;
     p->remaining = (uint8_t)remaining;
+    p->lag = lag;
+    p->ready = acked_at + lag;
     p->maxwire = 0;
     for (size_t i = 0; i < n; i++)
         if (wires[i] > p->maxwire)
@@ -104,7 +114,7 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
     return 0;
 }
 
-static void ack_one(fr_pnmap *m, uint64_t wire)
+static void ack_one(fr_pnmap *m, uint64_t wire, uint64_t now)
 {
     struct wire *w = &m->wires[SLOT(wire)];
     struct pkt *p;
@@ -117,6 +127,7 @@ static void ack_one(fr_pnmap *m, uint64_t wire)
         (w->wire < wire && w->state != WIRE_SENT)) {
         w->wire = wire;
         w->state = WIRE_HELD;
+        w->u.acked_at = now;
         return;
     }
     /* Behind the window, or the slot holds a packet still in flight (a
@@ -127,12 +138,14 @@ static void ack_one(fr_pnmap *m, uint64_t wire)
     if (w->state != WIRE_SENT)
         return; /* acknowledged before */
     w->state = WIRE_DONE;
-    p = &m->pkts[SLOT(w->pkt)];
-    if (p->used && p->pkt == w->pkt && p->remaining > 0)
-        p->remaining--;
+    p = &m->pkts[SLOT(w->u.pkt)];
+    if (p->used && p->pkt == w->u.pkt && p->remaining > 0 &&
+        --p->remaining == 0)
+        p->ready = now + p->lag;
 }
 
-void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n)
+void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n,
+                         uint64_t now)
 {
     for (size_t i = 0; i < n; i++) {
         uint64_t first = ranges[i].first, last = ranges[i].last;
@@ -143,7 +156,7 @@ void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n)
         if (last - first >= FR_PNMAP_WINDOW)
             first = last - (FR_PNMAP_WINDOW - 1);
         for (uint64_t w = first;; w++) {
-            ack_one(m, w);
+            ack_one(m, w, now);
             if (w == last)
                 break;
         }
@@ -164,7 +177,8 @@ static int wire_lost(const fr_pnmap *m, uint64_t wire)
     return m->any_acked && m->wire_acked >= wire + REORDER_THRESHOLD;
 }
 
-size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max)
+size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
+                           uint64_t now)
 {
     uint64_t blocker = 0;
     size_t n = 0, nr = 0;
@@ -194,6 +208,9 @@ size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max)
         if (!blocked || p->maxwire > blocker)
             m->scratch[n++] = q;
     }
+    /* ngtcp2 samples the RTT from the largest: not one reported early. */
+    while (n > 0 && m->pkts[SLOT(m->scratch[n - 1])].ready > now)
+        n--;
     for (size_t i = n; i-- > 0;) {
         uint64_t pn = m->scratch[i];
 

@@ -20,6 +20,9 @@
  * packet of the same data (packet number and frame header widths). */
 #define CWND_MARGIN 64
 #define MAX_AHEAD ((uint64_t)FR_PNMAP_WINDOW / 2 * 1200)
+/* A registration lag beyond this is taken for a clock mismatch, not
+ * waited for. */
+#define MAX_LAG FR_SECONDS
 
 /* Losses waiting to be reported, at most. */
 #define MAX_LOST 64
@@ -232,14 +235,14 @@ size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n)
     pkt = ngtcp2_number(sp, &h);
     wire = next_wire(sp, h.key_phase);
     n = at + fr_wire_set_pn(buf + at, n - at, &h, wire);
-    fr_pnmap_register(sp->map, pkt, &wire, 1);
+    fr_pnmap_register(sp->map, pkt, &wire, 1, 0);
     return n;
 }
 
 /* Receive path. */
 
 ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
-                     const uint8_t **out)
+                     fr_tstamp now, const uint8_t **out)
 {
     fr_splice *sp = c->splice;
     size_t hdr, payload;
@@ -262,7 +265,7 @@ ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
     payload = len - hdr - TAG_LEN;
     memcpy(sp->rxbuf, d, hdr);
     r = fr_ack_rewrite(sp->map, d + hdr, payload, sp->rxbuf + hdr,
-                       sizeof(sp->rxbuf) - hdr - TAG_LEN);
+                       sizeof(sp->rxbuf) - hdr - TAG_LEN, now);
     if (r < 0)
         return -1;
     memset(sp->rxbuf + hdr + (size_t)r, 0, TAG_LEN);
@@ -318,10 +321,10 @@ static size_t extras(fr_splice *sp, const uint8_t *buf, size_t n, size_t at,
  * in wire packet p->ev.pn: registers it under that number, and sends what
  * else ngtcp2 put in it in a wire packet of its own. */
 static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
-                   uint64_t off, const ngtcp2_path *np)
+                   uint64_t off, const ngtcp2_path *np, fr_tstamp now)
 {
     fr_splice *sp = c->splice;
-    uint64_t wires[2] = {p->ev.pn, 0}, pkt;
+    uint64_t wires[2] = {p->ev.pn, 0}, pkt, lag = 0;
     size_t at, xlen, nw = 1;
     fr_short_hdr h;
     int frames;
@@ -341,7 +344,9 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
         fr_conn_tx_send(c, np, xlen);
         sp->stats.extra_packets++;
     }
-    fr_pnmap_register(sp->map, pkt, wires, nw);
+    if (now > p->ev.time_ns && now - p->ev.time_ns < MAX_LAG)
+        lag = now - p->ev.time_ns;
+    fr_pnmap_register(sp->map, pkt, wires, nw, lag);
     sp->stats.registered++;
     p->shadowed = 1;
     sp->carried[pkt % FR_PNMAP_WINDOW] = (struct carried){
@@ -400,7 +405,7 @@ static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
         if (ev->fin && s->sent_off == end)
             s->fin_sent = 1;
         if (!p->shadowed) {
-            shadow(c, p, buf, (size_t)n, off, &ps.path);
+            shadow(c, p, buf, (size_t)n, off, &ps.path, now);
         } else {
             fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
             c->splice->stats.userspace_bytes += (uint64_t)datalen;

@@ -97,11 +97,11 @@ void fr_splice_retry(fr_quic_conn *c, fr_tstamp now);
 /* After it: publishes the budget ngtcp2's state allows. */
 void fr_splice_publish(fr_quic_conn *c);
 
-/* Rewrites a datagram from the subscriber (its 1-RTT packet's ACKs) into
- * the splice's buffer. Returns the new length with *out set, 0 to hand
- * ngtcp2 the datagram unchanged, or -1 to drop it. */
+/* Rewrites a datagram from the subscriber (its 1-RTT packet's ACKs),
+ * received at `now`, into the splice's buffer. Returns the new length with
+ * *out set, 0 to hand ngtcp2 the datagram unchanged, or -1 to drop it. */
 ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
-                     const uint8_t **out);
+                     fr_tstamp now, const uint8_t **out);
 
 /* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
  * its wire number and records it. Returns the new length. */

@@ -43,10 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (uint64_t i = 0; i < (uint64_t)(data[0] & 0x0f); i++) {
         uint64_t wire = 100 + 2 * i;
 
-        if (fr_pnmap_register(m, i, &wire, 1))
+        if (fr_pnmap_register(m, i, &wire, 1, 0))
             oracle_fail("register");
     }
-    n = fr_ack_rewrite(m, data + 1, size - 1, g_out, sizeof(g_out));
+    n = fr_ack_rewrite(m, data + 1, size - 1, g_out, sizeof(g_out), 0);
     if (n >= 0) {
         if (n == 0 || (size_t)n > size - 1 + FR_ACK_REWRITE_ROOM)
             oracle_fail("output length out of bounds");
@@ -54,11 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * below 16, which no registered wire number (100 and up) matches,
          * so nothing completes and the ACK is dropped; an ACK-free packet
          * then comes back unchanged. */
-        again = fr_ack_rewrite(m, g_out, (size_t)n, g_again, sizeof(g_again));
+        again = fr_ack_rewrite(m, g_out, (size_t)n, g_again, sizeof(g_again),
+                               0);
         if (again <= 0)
             oracle_fail("output does not parse");
         third = fr_ack_rewrite(m, g_again, (size_t)again, g_third,
-                               sizeof(g_third));
+                               sizeof(g_third), 0);
         if (third != again || memcmp(g_third, g_again, (size_t)again) != 0)
             oracle_fail("rewrite of an ACK-free packet changed it");
     }
