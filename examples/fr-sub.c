@@ -33,6 +33,8 @@ typedef struct opts {
     int fetch;               /* --fetch: one standalone FETCH instead */
     uint64_t fetch_group;
     uint64_t migrate_ns;     /* --migrate-every, 0: never */
+    uint64_t stream_window;  /* --stream-window, 0: the library's */
+    uint64_t conn_window;    /* --conn-window, 0: the library's */
     fr_tool_opts t;
 } opts;
 
@@ -110,6 +112,11 @@ static void usage(FILE *f)
             "  --migrate-every D     every D (e.g. 4s, 500ms) move to a new\n"
             "                        UDP port: the connections migrate, with\n"
             "                        new connection IDs both ways\n"
+            "  --stream-window B     receive window per stream in bytes\n"
+            "                        (default 1048576); small ones make a\n"
+            "                        reader the sender must wait for\n"
+            "  --conn-window B       receive window of each connection in\n"
+            "                        bytes (default 16777216)\n"
             FR_TOOL_CLIENT_TLS_USAGE FR_TOOL_USAGE);
 }
 
@@ -123,6 +130,8 @@ static int parse_args(int argc, char **argv, opts *o)
         {"output", required_argument, NULL, 'o'},
         {"fetch", required_argument, NULL, 'F'},
         {"migrate-every", required_argument, NULL, 'M'},
+        {"stream-window", required_argument, NULL, 'W'},
+        {"conn-window", required_argument, NULL, 'C'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
@@ -149,6 +158,18 @@ static int parse_args(int argc, char **argv, opts *o)
                                    &o->fetch_group, err, sizeof(err)))
                 return fr_tool_fail(PROG, err);
             o->fetch = 1;
+            break;
+        case 'W':
+            if (frt_cli_parse_uint("--stream-window", optarg, 1024,
+                                   UINT64_C(1) << 30, &o->stream_window, err,
+                                   sizeof(err)))
+                return fr_tool_fail(PROG, err);
+            break;
+        case 'C':
+            if (frt_cli_parse_uint("--conn-window", optarg, 1024,
+                                   UINT64_C(1) << 30, &o->conn_window, err,
+                                   sizeof(err)))
+                return fr_tool_fail(PROG, err);
             break;
         case 'M':
             if (fr_tool_duration(PROG, "--migrate-every", optarg, 0,
@@ -684,6 +705,10 @@ int main(int argc, char **argv)
     }
     if (fr_tool_quic_settings(PROG, &a.o.t.tls, NULL, &qs, &cert))
         return 1;
+    if (a.o.stream_window)
+        qs.max_stream_data = a.o.stream_window;
+    if (a.o.conn_window)
+        qs.max_data = a.o.conn_window;
     a.sessions = calloc(a.o.connections, sizeof(*a.sessions));
     if (!a.sessions)
         return 1;
