@@ -98,13 +98,17 @@ typedef struct fr_fastpath_hooks {
     /* Priority policy: the least urgent publisher priority this
      * subscriber still gets; subgroups with a greater priority value are
      * sent to it neither by the kernel nor by userspace. Decided at each
-     * subgroup's first packet, never in the middle of one. NULL:
-     * fr_fastpath_default_priority_floor. */
+     * subgroup's first packet, never in the middle of one. Asked for a
+     * subscriber the kernel serves after its connection did work, at most
+     * every 10 ms (every time while `budget` is set); for one it does not
+     * serve, at each subgroup. NULL: fr_fastpath_default_priority_floor. */
     uint8_t (*priority_floor)(const fr_fastpath_subscriber *sub,
                               void *user_data);
     /* Congestion policy: the bytes the kernel may send ahead for this
      * subscriber now, at most `allowed` (what its congestion window and
-     * flow-control credit leave). NULL: `allowed`. */
+     * flow-control credit leave). Asked after every read, timer and
+     * write on the subscriber's connection: keep it cheap. NULL:
+     * `allowed`. */
     uint64_t (*budget)(const fr_fastpath_subscriber *sub, uint64_t allowed,
                        void *user_data);
     /* The connection ID the kernel writes into the subscriber's packets

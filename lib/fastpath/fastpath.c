@@ -30,6 +30,9 @@
 /* A pool is topped up when it falls to this level. */
 #define POOL_LOW (FR_FP_POOL_SIZE / 2)
 #define RATE_INTERVAL (100 * FR_MILLISECONDS)
+/* How often a served subscriber's priority policy is asked (without a
+ * congestion policy, which is asked every time: it sets the budget). */
+#define POLICY_INTERVAL (10 * FR_MILLISECONDS)
 /* The default priority policy: a subscriber with more than this many
  * seconds of data waiting at its delivery rate gets priorities up to
  * BEHIND_FLOOR only. */
@@ -59,6 +62,7 @@ typedef struct fp_sub {
     fr_tstamp rate_since;
     uint64_t acked_since;
     uint64_t rate;
+    fr_tstamp policy_at;     /* when the policies were last asked */
     struct fr_fp_slot k;     /* as written to fr_fp_slots */
     fp_join joins[MAX_JOINS];
     size_t njoins;
@@ -629,6 +633,10 @@ static uint64_t budget(void *arg, fr_quic_conn *c, uint64_t allowed)
 
     if (!d)
         return allowed;
+    if (!fp->hooks.budget && d->policy_at &&
+        c->ep->now - d->policy_at < POLICY_INTERVAL)
+        return allowed;
+    d->policy_at = c->ep->now;
     sub_info(d->s, d, &in);
     floor = floor_of(fp, &in);
     if (floor != d->k.priority_floor) {

@@ -3,15 +3,14 @@
 # origin -> relay -> 10 subscribers for 20 s of synthetic media, every
 # object of every group byte-exact, no connection error, and at least 95 %
 # of the media packet copies sent by the kernel; the same with 2 % seeded
-# loss on every subscriber's link (losses recovered by retransmission; at
-# least 90 % by the kernel there, see below); a subscriber that moves to
-# a new port every 4 s (an active migration: new connection IDs both ways,
-# which the kernel must follow); a subscriber that joins at 10 s (the
-# kernel serves it from its next subgroup, the cache the rest) and one
-# killed at 5 s; after the relay
-# exits, none of its tc filters, tcx links or maps is left. Needs root;
-# FR_BIN_DIR names the directory holding fr-origin, fr-relay and fr-sub,
-# FR_IMPAIR_BIN the fr-impair binary.
+# loss on every subscriber's link (losses recovered by retransmission); a
+# subscriber that moves to a new port every 4 s (an active migration: new
+# connection IDs both ways, which the kernel must follow); a subscriber
+# that joins at 10 s (the kernel serves it from its next subgroup, the
+# cache the rest) and one killed at 5 s; after the relay exits, none of
+# its tc filters, tcx links or maps is left. Needs root; FR_BIN_DIR names
+# the directory holding fr-origin, fr-relay and fr-sub, FR_IMPAIR_BIN the
+# fr-impair binary.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
@@ -121,14 +120,12 @@ print(f"{label}: {len(subs)} subscribers + late joiner intact; kernel "
       f"copies = {100 * share:.1f} % kernel; cache replay "
       f"{fp['cache_replay_copies']}; registered {fp['registered']}; "
       f"retransmitted {fp['retransmitted']}; fallback {fp['fallback']}")
-# Without loss the kernel sends at least 95 % of the copies. With 2 %
-# loss on a sub-millisecond link the congestion window after a loss is a
-# few packets, a frame's burst outgrows it and userspace sends the rest
-# once ACKs open it: measured 92.7-97.4 % (lower while the machine is
-# busy), so the bar there is 90 %.
-bar = 0.90 if loss else 0.95
-if share < bar:
-    print(f"{label}: kernel share below {100 * bar:.0f} %")
+# The kernel sends at least 95 % of the copies, with or without loss
+# (measured 98.2-98.7 % clean, 97.0-98.4 % with 2 % loss; before late
+# registrations were kept from ngtcp2's RTT samples, min_rtt collapsed,
+# BBR's window shrank and 2 % loss left the kernel 92.7-97.4 %).
+if share < 0.95:
+    print(f"{label}: kernel share below 95 %")
     ok = False
 if fp["registered"] + fp["stale"] != fp["kernel_copies"]:
     print(f"{label}: kernel copies not all accounted for: {fp}")
