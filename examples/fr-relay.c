@@ -331,6 +331,11 @@ int main(int argc, char **argv)
         socklen_t anylen;
         fr_tool_any_addr(&a.up_addr, &any, &anylen);
         qs.accept_connections = 0;
+        /* The kernel's copies of its packets must fit the subscribers'
+         * paths. */
+        if (a.o.fastpath)
+            qs.max_udp_payload_recv =
+                qs.max_udp_payload_size - FR_FASTPATH_HEADROOM;
         rv = fr_moq_endpoint_new(&a.up_ep, a.loop, NULL, &cb, &ms, &qs,
                                  (struct sockaddr *)&any, anylen, a.relay);
         if (rv || connect_upstream(&a) != 0) {

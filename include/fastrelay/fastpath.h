@@ -28,6 +28,16 @@ extern "C" {
 
 typedef struct fr_fastpath fr_fastpath;
 
+/* Bytes by which the kernel's copy of an upstream packet may outgrow it
+ * (packet number 1 -> 4 bytes, a CID up to 16 bytes longer, a stream ID
+ * varint up to 7). Copies that would not fit the subscriber's path are
+ * left to userspace. Connections the upstream opens to the relay's
+ * fast-path endpoint ask it for packets this much smaller by themselves;
+ * for upstreams the relay dials, set that endpoint's
+ * fr_quic_settings.max_udp_payload_recv to the subscribers' endpoint's
+ * max_udp_payload_size minus this. */
+#define FR_FASTPATH_HEADROOM 32
+
 typedef enum fr_fastpath_attach {
     FR_FASTPATH_ATTACH_AUTO = 0, /* tcx where the kernel has it, else tc */
     FR_FASTPATH_ATTACH_TCX,

@@ -192,6 +192,10 @@ typedef struct fr_quic_settings {
     uint64_t max_datagram_frame_size;
     /* Largest UDP payload sent (path MTU minus IP and UDP headers). */
     size_t max_udp_payload_size;
+    /* Largest UDP payload peers may send (the max_udp_payload_size
+     * transport parameter), 1200 up to max_udp_payload_size's limit; 0:
+     * any. See FR_FASTPATH_HEADROOM for why a relay lowers it. */
+    size_t max_udp_payload_recv;
     /* Length of the connection IDs this endpoint issues (4..20). */
     size_t cid_len;
     /* Bound on bytes queued for sending per connection (streams and

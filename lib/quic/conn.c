@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <fastrelay/error.h>
+#include <fastrelay/fastpath.h>
 
 #include "quic_internal.h"
 #include "../splice/splice.h"
@@ -555,8 +556,13 @@ static void fill_settings(ngtcp2_settings *ns, ngtcp2_transport_params *tp,
     tp->max_idle_timeout = s->idle_timeout;
     tp->max_datagram_frame_size = s->max_datagram_frame_size;
     tp->active_connection_id_limit = 4;
+    /* A spliced connection's peer may be an origin whose packets the
+     * kernel copies to subscribers: the copies must still fit. */
     if (c->splice)
-        tp->max_udp_payload_size = s->max_udp_payload_size - FR_SPLICE_GROWTH;
+        tp->max_udp_payload_size =
+            s->max_udp_payload_size - FR_FASTPATH_HEADROOM;
+    else if (s->max_udp_payload_recv)
+        tp->max_udp_payload_size = s->max_udp_payload_recv;
 }
 
 static fr_quic_conn *conn_alloc(fr_quic_endpoint *ep, const fr_quic_path *path,

@@ -48,6 +48,10 @@ static int check_settings(const fr_quic_settings *s)
     if (s->max_udp_payload_size < 1200 ||
         s->max_udp_payload_size > FR_MAX_UDP_PAYLOAD)
         return FR_ERR_INVALID_ARGUMENT;
+    if (s->max_udp_payload_recv &&
+        (s->max_udp_payload_recv < 1200 ||
+         s->max_udp_payload_recv > FR_MAX_UDP_PAYLOAD))
+        return FR_ERR_INVALID_ARGUMENT;
     if (s->accept_connections && !s->cert)
         return FR_ERR_INVALID_ARGUMENT;
     return 0;

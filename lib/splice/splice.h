@@ -31,13 +31,6 @@ typedef struct fr_splice_stats {
     uint64_t userspace_bytes; /* kernel-stream bytes userspace sent */
 } fr_splice_stats;
 
-/* Bytes by which a kernel copy may outgrow the upstream packet it comes
- * from: packet number 1 -> 4 bytes, CID up to 16 bytes longer, stream ID
- * varint up to 7. Spliced connections ask their peers for packets this
- * much below the path's payload size, so that an origin connecting to
- * the relay sends packets whose copies still fit. */
-#define FR_SPLICE_GROWTH 32
-
 /* What the kernel side provides to spliced connections. */
 typedef struct fr_splice_ops {
     void *arg;

@@ -2,7 +2,7 @@
  * QUIC endpoint tests: transfers in both crypto modes (in virtual time and
  * over loopback sockets with the libev adapter), what cleartext mode puts on
  * the wire, mode mismatch, certificates, connection-ID hooks, client
- * migration, close and idle timeout.
+ * migration, the payload size asked of peers, close and idle timeout.
  */
 #define _GNU_SOURCE /* memmem */
 #include "fr_test.h"
@@ -17,6 +17,7 @@
 #include <fastrelay/fastrelay.h>
 
 #include "quic_sim.h"
+#include "../../lib/quic/quic_internal.h"
 
 #define ALPN "fr-test"
 #define MAX_STREAMS 128
@@ -750,14 +751,39 @@ static void test_cid_hook(void **state)
     sim_teardown(&e);
 }
 
-/* Client migration (fr_quic_conn_migrate). */
-
 static int handshakes_done(void *arg)
 {
     xfer *x = arg;
 
     return x->client_closed || (x->client_handshake && x->server_handshake);
 }
+
+/* The largest UDP payload we accept goes to the peer (a fast-path relay
+ * asks its upstreams for packets whose copies still fit). */
+static void test_max_udp_payload_recv(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+
+    (void)state;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_CLEARTEXT, FR_CRYPTO_CLEARTEXT);
+    cs.max_udp_payload_recv = 1300;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, handshakes_done, &x, 5 * FR_SECONDS));
+    assert_int_equal(
+        ngtcp2_conn_get_remote_transport_params(x.server_conn->conn)
+            ->max_udp_payload_size,
+        1300);
+    /* Unset: the protocol's default, any size. */
+    assert_int_equal(ngtcp2_conn_get_remote_transport_params(e.conn->conn)
+                         ->max_udp_payload_size,
+                     NGTCP2_DEFAULT_MAX_RECV_UDP_PAYLOAD_SIZE);
+    sim_teardown(&e);
+}
+
+/* Client migration (fr_quic_conn_migrate). */
 
 static void test_migrate(void **state)
 {
@@ -1081,6 +1107,10 @@ static void test_settings_rejected(void **state)
     assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
                      FR_ERR_INVALID_ARGUMENT);
     base_settings(&s, FR_CRYPTO_TLS, 0);
+    s.max_udp_payload_recv = 1199; /* below QUIC's minimum */
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
+                     FR_ERR_INVALID_ARGUMENT);
+    base_settings(&s, FR_CRYPTO_TLS, 0);
     s.accept_connections = 1; /* a server needs a certificate */
     assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
                      FR_ERR_INVALID_ARGUMENT);
@@ -1108,6 +1138,7 @@ int main(void)
         cmocka_unit_test(test_cert_load),
         cmocka_unit_test(test_cid_hook),
         cmocka_unit_test(test_migrate),
+        cmocka_unit_test(test_max_udp_payload_recv),
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_stream_limit_and_errors),
