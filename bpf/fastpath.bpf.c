@@ -181,7 +181,7 @@ __noinline int fr_fp_parse_header(struct scratch *sc, __u32 n,
     st->header_type = type;
     st->subgroup = 0;
     st->has_priority = !(type & 0x20);
-    st->priority = 128;
+    st->priority = 0;
     if (moq_varint(sc->b, n, &o, &st->track_alias) ||
         moq_varint(sc->b, n, &o, &st->group) ||
         (((type >> 1) & 3) == 2 && moq_varint(sc->b, n, &o, &st->subgroup)))
@@ -532,11 +532,11 @@ static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
 
     if (!st)
         return;
-    f.priority = st->priority;
     tk.track_alias = st->track_alias;
     f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
     if (!f.subs)
         return;
+    f.priority = st->has_priority ? st->priority : f.subs->default_priority;
     n = f.subs->count < FR_FP_MAX_FANOUT ? f.subs->count : FR_FP_MAX_FANOUT;
     bpf_loop(n, fan_one, &f, 0);
     skb->mark = 0;

@@ -46,8 +46,9 @@ struct fr_fp_stream {
     __u64 group;
     __u64 subgroup;
     __u64 header_type;       /* the SUBGROUP_HEADER type */
-    __u8 priority;           /* publisher priority (the header's or 128
-                                when it inherits the track default) */
+    __u8 priority;           /* the header's publisher priority, if
+                                has_priority; else the track's default
+                                (fr_fp_subscribers) applies */
     __u8 has_priority;
     __u8 pad[6];
 };
@@ -121,9 +122,12 @@ _Static_assert(sizeof(struct fr_fp_track_key) == 16, "fr_fp_track_key layout");
 
 struct fr_fp_subscribers {
     __u32 count;
+    __u8 default_priority;   /* the track's publisher priority, for
+                                subgroup headers that carry none */
+    __u8 pad[3];
     __u32 slots[FR_FP_MAX_FANOUT];
 };
-_Static_assert(sizeof(struct fr_fp_subscribers) == 256,
+_Static_assert(sizeof(struct fr_fp_subscribers) == 260,
                "fr_fp_subscribers layout");
 
 /* Value of fr_fp_pools (one per slot): unidirectional stream IDs userspace

@@ -526,14 +526,15 @@ static void up_release(fr_fastpath *fp, fp_up *u)
 /* Relay hooks. */
 
 static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
-                     fr_moq_session *down)
+                     uint8_t default_priority, fr_moq_session *down)
 {
     fr_fastpath *fp = arg;
     fp_up *u = up_get(fp, up);
     fp_sub *d = u ? sub_get(fp, down) : NULL;
 
     if (!d || d->njoins == MAX_JOINS ||
-        fr_fp_kernel_track_join(fp->k, u->slot, alias, d->slot) != 0)
+        fr_fp_kernel_track_join(fp->k, u->slot, alias, default_priority,
+                                d->slot) != 0)
         return -1;
     d->joins[d->njoins].up = u;
     d->joins[d->njoins].alias = alias;

@@ -283,7 +283,7 @@ static int member(const struct fr_fp_subscribers *subs, uint32_t sub)
 }
 
 int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
-                            uint32_t sub)
+                            uint8_t default_priority, uint32_t sub)
 {
     struct fr_fp_track_key key = {.upstream_slot = up, .track_alias = alias};
     int fd = bpf_map__fd(k->skel->maps.fr_fp_track_slots);
@@ -298,6 +298,7 @@ int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
     if (subs.count >= FR_FP_MAX_FANOUT)
         return FR_ERR_LIMIT;
     subs.slots[subs.count++] = sub;
+    subs.default_priority = default_priority;
     if (bpf_map_update_elem(fd, &key, &subs, BPF_ANY))
         return errno == E2BIG ? FR_ERR_LIMIT : FR_ERR_BPF;
     return 0;

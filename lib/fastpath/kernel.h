@@ -64,9 +64,10 @@ int fr_fp_kernel_upstream_cid_remove(fr_fp_kernel *k, const uint8_t *cid,
                                      size_t len);
 
 /* Subscriber `sub` gets, or stops getting, track `alias` of upstream
- * connection `up`. */
+ * connection `up`, whose subgroups without a priority of their own have
+ * `default_priority`. */
 int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
-                            uint32_t sub);
+                            uint8_t default_priority, uint32_t sub);
 int fr_fp_kernel_track_leave(fr_fp_kernel *k, uint32_t up, uint64_t alias,
                              uint32_t sub);
 

@@ -203,7 +203,9 @@ static void down_join(relay_down *d)
 
     if (r->has_fp && !d->kernel && t->up)
         d->kernel = r->fp.join(r->fp.arg, fr_moq_sub_session(t->up),
-                               t->info.track_alias, down_session(d)) == 0;
+                               t->info.track_alias,
+                               t->info.publisher_priority,
+                               down_session(d)) == 0;
 }
 
 static uint64_t alias_for(relay_track *t)

@@ -13,10 +13,11 @@
 typedef struct fr_relay_fastpath {
     void *arg;
     /* `down` wants every subgroup stream of track `alias` of the upstream
-     * session `up` that begins from now on. Returns 0 if the kernel will
-     * forward them. */
+     * session `up` that begins from now on; subgroups whose header has no
+     * priority have the track's `default_priority`. Returns 0 if the
+     * kernel will forward them. */
     int (*join)(void *arg, fr_moq_session *up, uint64_t alias,
-                fr_moq_session *down);
+                uint8_t default_priority, fr_moq_session *down);
     void (*leave)(void *arg, fr_moq_session *up, uint64_t alias,
                   fr_moq_session *down);
     /* The stream on which the kernel forwards upstream stream `stream` of

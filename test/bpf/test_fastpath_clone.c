@@ -42,6 +42,10 @@ static const uint8_t relay_mac[6] = {2, 0, 0, 0, 0, 2};
 static const uint8_t sub_mac[6] = {2, 0, 0, 0, 0xcc, 1};
 
 static int ifindex_a, ifindex_b;
+/* The subgroup header's priority byte (-1: none, the track's default
+ * applies) and the track's default publisher priority. */
+static int header_priority = 0x80;
+static uint8_t track_default = 128;
 
 static int setup(void **state)
 {
@@ -78,12 +82,13 @@ static size_t frame_rest(uint8_t *p, uint64_t offset)
     }
     p[n++] = PAYLOAD;
     if (!offset) {
-        /* SUBGROUP_HEADER: type 0x10 (subgroup 0, priority present),
-         * track alias, group 5, publisher priority 0x80. */
-        p[n++] = 0x10;
+        /* SUBGROUP_HEADER: type 0x10 (subgroup 0, priority present) or
+         * 0x30 (no priority), track alias, group 5, publisher priority. */
+        p[n++] = header_priority < 0 ? 0x30 : 0x10;
         p[n++] = ALIAS;
         p[n++] = 5;
-        p[n++] = 0x80;
+        if (header_priority >= 0)
+            p[n++] = (uint8_t)header_priority;
     }
     for (; n < PAYLOAD + 1u + (offset ? 2u : 0u); n++)
         p[n] = (uint8_t)(n * 7);
@@ -201,11 +206,13 @@ static void configure(fr_fp_kernel *k)
                              1);
         fr_fp_kernel_tx(k, sub_slot[i])->next_pn = 100 * (uint64_t)(i + 1);
         fr_fp_kernel_tx(k, sub_slot[i])->budget = 1000000;
-        assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, sub_slot[i]),
+        assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, track_default,
+                                                 sub_slot[i]),
                          0);
     }
     /* Joining twice is refused. */
-    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, sub_slot[0]),
+    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, track_default,
+                                             sub_slot[0]),
                      FR_ERR_INVALID_STATE);
 }
 
@@ -469,11 +476,63 @@ static void test_policy_floor(void **state)
     fr_fp_kernel_close(k);
 }
 
+/* A subgroup header without a priority has the track's default: with a
+ * default of 200 the subscriber whose floor is 127 gets no stream for it,
+ * with 100 it does. */
+static void test_policy_track_default(void **state)
+{
+    static const uint8_t defaults[2] = {200, 100};
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    header_priority = -1;
+    for (int round = 0; round < 2; round++) {
+        static uint8_t got[NSUBS][512];
+        size_t gotlen[NSUBS] = {0};
+        struct fr_fp_slot s;
+        struct fastpath *skel;
+        fr_fp_kernel *k;
+        uint8_t in[512];
+        char why[256] = "";
+        int fd;
+
+        if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
+            fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
+                                FR_FP_ATTACH_AUTO, why, sizeof(why)))
+            fail_msg("fast path: %s", why);
+        skel = fr_fp_kernel_skeleton(k);
+        track_default = defaults[round];
+        configure(k);
+        assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots,
+                                              &sub_slot[0], sizeof(sub_slot[0]),
+                                              &s, sizeof(s), 0),
+                         0);
+        s.priority_floor = 127;
+        assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[0], &s), 0);
+        fd = capture();
+        run_ingress(skel, in, upstream_packet(in, 0, 0));
+        assert_int_equal(receive(fd, got, gotlen, 2), round == 0 ? 1 : 2);
+        assert_int_not_equal(gotlen[1], 0);
+        if (round == 0) {
+            assert_int_equal(gotlen[0], 0);
+            assert_int_equal(reason(skel, FR_FP_POLICY_DROP), 1);
+        } else {
+            assert_int_not_equal(gotlen[0], 0);
+            assert_int_equal(reason(skel, FR_FP_POLICY_DROP), 0);
+        }
+        close(fd);
+        fr_fp_kernel_close(k);
+    }
+    header_priority = 0x80;
+    track_default = 128;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clone_to_each_subscriber),
         cmocka_unit_test(test_policy_floor),
+        cmocka_unit_test(test_policy_track_default),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

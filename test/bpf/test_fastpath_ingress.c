@@ -215,9 +215,11 @@ static int count_streams(struct fastpath *skel)
         for (int i = 0; i < C.nsubgroups; i++)
             found |= C.subgroups[i].group == st.group &&
                      C.subgroups[i].subgroup == st.subgroup &&
-                     C.subgroups[i].priority == st.priority;
+                     (!st.has_priority ||
+                      C.subgroups[i].priority == st.priority);
         assert_true(found);
-        /* Key frames carry their priority (0); deltas inherit 128. */
+        /* Key frames carry their priority (0); deltas inherit the track's
+         * (applied at fan-out, from the track's subscriber list). */
         assert_int_equal(st.has_priority, st.subgroup == 0);
         k = next;
         prev = &k;
