@@ -768,8 +768,8 @@ void fr_conn_free(fr_quic_conn *c)
     free(c);
 }
 
-int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
-                 const uint8_t *data, size_t len, fr_tstamp now)
+static int conn_read(fr_quic_conn *c, const fr_quic_path *path,
+                     const uint8_t *data, size_t len, fr_tstamp now)
 {
     ngtcp2_path np;
     fr_quic_path p = *path;
@@ -835,6 +835,31 @@ int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
     }
 }
 
+/* Hands ngtcp2 the held subscriber datagrams that are due (see
+ * fr_splice_hold). */
+static void read_held(fr_quic_conn *c, fr_tstamp now)
+{
+    uint8_t buf[FR_MAX_UDP_PAYLOAD];
+    fr_quic_path p;
+    size_t n;
+
+    while (c->state == FR_CONN_ACTIVE &&
+           (n = fr_splice_release(c, now, &p, buf)) > 0)
+        conn_read(c, &p, buf, n, now);
+}
+
+int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
+                 const uint8_t *data, size_t len, fr_tstamp now)
+{
+    if (c->splice && c->state == FR_CONN_ACTIVE) {
+        read_held(c, now);
+        if (c->state == FR_CONN_ACTIVE &&
+            fr_splice_hold(c, path, data, len, now))
+            return 0;
+    }
+    return conn_read(c, path, data, len, now);
+}
+
 int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now)
 {
     int rv;
@@ -850,8 +875,12 @@ int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now)
     case FR_CONN_ACTIVE:
         break;
     }
-    if (c->splice)
+    if (c->splice) {
+        read_held(c, now);
+        if (c->state != FR_CONN_ACTIVE)
+            return 0;
         fr_splice_sync(c, now);
+    }
     rv = ngtcp2_conn_handle_expiry(c->conn, now);
     if (c->splice)
         fr_splice_publish(c);
@@ -875,8 +904,13 @@ fr_tstamp fr_conn_expiry(const fr_quic_conn *c)
         return c->close_deadline;
     case FR_CONN_DEAD:
         return 0;
-    default:
-        return ngtcp2_conn_get_expiry(c->conn);
+    default: {
+        fr_tstamp e = ngtcp2_conn_get_expiry(c->conn);
+
+        if (c->splice && fr_splice_held_due(c) < e)
+            e = fr_splice_held_due(c);
+        return e;
+    }
     }
 }
 

@@ -98,3 +98,21 @@ ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
         out[o++] = 0x00; /* PADDING */
     return (ssize_t)o;
 }
+
+int fr_ack_feed(fr_pnmap *m, const uint8_t *in, size_t inlen, uint64_t now)
+{
+    size_t pos = 0;
+    uint64_t type, delay;
+
+    while (pos < inlen) {
+        if (fr_qvarint_get(in, inlen, &pos, &type))
+            return -1;
+        if (type == FR_FRAME_ACK || type == FR_FRAME_ACK_ECN) {
+            if (read_ack(m, in, inlen, &pos, type, &delay, now))
+                return -1;
+        } else if (fr_frame_skip_body(in, inlen, &pos, type)) {
+            return -1;
+        }
+    }
+    return 0;
+}

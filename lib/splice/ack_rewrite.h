@@ -30,4 +30,10 @@
 ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
                        uint8_t *out, size_t cap, uint64_t now);
 
+/* Feeds the map with the ACK frames of in[0..inlen) (received at `now`)
+ * and changes nothing else; fr_ack_rewrite of the same frames later reads
+ * them again to no further effect. Returns 0, or -1 if a frame does not
+ * parse. */
+int fr_ack_feed(fr_pnmap *m, const uint8_t *in, size_t inlen, uint64_t now);
+
 #endif

@@ -24,6 +24,7 @@ struct wire {
 struct pkt {
     uint64_t pkt;
     uint64_t maxwire;  /* the last of its wire packets */
+    uint64_t sent;     /* when it really left (its first wire packet) */
     uint64_t lag;      /* registered this long after it was sent */
     uint64_t ready;    /* complete: may be the largest reported from then */
     uint8_t used;
@@ -45,6 +46,9 @@ struct fr_pnmap {
 #define SLOT(n) ((n) & (FR_PNMAP_WINDOW - 1))
 /* QUIC's packet reordering threshold (RFC 9002 section 6.1.1). */
 #define REORDER_THRESHOLD 3
+/* An RTT sample may read short by this fraction of the round trip (so a
+ * registration lag below it costs no wait). */
+#define RTT_SLACK_DIV 4
 
 fr_pnmap *fr_pnmap_new(void)
 {
@@ -63,8 +67,18 @@ static int wire_registered(const fr_pnmap *m, uint64_t wire)
     return w->wire == wire && (w->state == WIRE_SENT || w->state == WIRE_DONE);
 }
 
+/* When a packet acknowledged at `acked_at` may lead an ACK: ngtcp2's
+ * sample is then the round trip since it really left, less the slack. */
+static uint64_t ready_at(const struct pkt *p, uint64_t acked_at)
+{
+    uint64_t rtt = acked_at > p->sent ? acked_at - p->sent : 0;
+    uint64_t slack = rtt / RTT_SLACK_DIV;
+
+    return p->lag > slack ? acked_at + (p->lag - slack) : acked_at;
+}
+
 int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
-                      size_t n, uint64_t lag)
+                      size_t n, uint64_t lag, uint64_t now)
 {
     struct pkt *p = &m->pkts[SLOT(pkt)];
     size_t remaining = n;
@@ -98,7 +112,8 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
     p->taken = 0;
     p->remaining = (uint8_t)remaining;
     p->lag = lag;
-    p->ready = acked_at + lag;
+    p->sent = now > lag ? now - lag : 0;
+    p->ready = ready_at(p, acked_at);
     p->maxwire = 0;
     for (size_t i = 0; i < n; i++)
         if (wires[i] > p->maxwire)
@@ -141,7 +156,7 @@ static void ack_one(fr_pnmap *m, uint64_t wire, uint64_t now)
     p = &m->pkts[SLOT(w->u.pkt)];
     if (p->used && p->pkt == w->u.pkt && p->remaining > 0 &&
         --p->remaining == 0)
-        p->ready = now + p->lag;
+        p->ready = ready_at(p, now);
 }
 
 void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n,
@@ -177,15 +192,14 @@ static int wire_lost(const fr_pnmap *m, uint64_t wire)
     return m->any_acked && m->wire_acked >= wire + REORDER_THRESHOLD;
 }
 
-size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
-                           uint64_t now)
+/* Fills scratch with the complete packets that may be reported now, in
+ * ngtcp2's order; returns how many. */
+static size_t candidates(fr_pnmap *m)
 {
     uint64_t blocker = 0;
-    size_t n = 0, nr = 0;
+    size_t n = 0;
     int blocked = 0;
 
-    if (max == 0)
-        return 0;
     while (m->low < m->high && !live(m, m->low))
         m->low++;
     /* In ngtcp2's order, a complete packet is reported unless an earlier
@@ -208,6 +222,25 @@ size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
         if (!blocked || p->maxwire > blocker)
             m->scratch[n++] = q;
     }
+    return n;
+}
+
+uint64_t fr_pnmap_due(fr_pnmap *m)
+{
+    size_t n = candidates(m);
+
+    /* Only the largest must wait (see fr_pnmap_take_acked). */
+    return n ? m->pkts[SLOT(m->scratch[n - 1])].ready : 0;
+}
+
+size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
+                           uint64_t now)
+{
+    size_t n, nr = 0;
+
+    if (max == 0)
+        return 0;
+    n = candidates(m);
     /* ngtcp2 samples the RTT from the largest: not one reported early. */
     while (n > 0 && m->pkts[SLOT(m->scratch[n - 1])].ready > now)
         n--;

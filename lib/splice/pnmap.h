@@ -15,9 +15,11 @@
  * kernel packet that is `lag` after it really left. An RTT sample from it
  * would be `lag` short (ngtcp2 samples the largest newly acknowledged
  * packet), and on a fast link min_rtt would collapse. So a packet is
- * reported as the largest of an ACK only `lag` after its acknowledgement
- * arrived, which makes ngtcp2's sample the true round trip; until then it
- * waits, or goes out below a larger packet's number (no sample then).
+ * reported as the largest of an ACK only once ngtcp2's sample would come
+ * out at least three quarters of the true round trip: `lag` less a
+ * quarter of that round trip after its acknowledgement arrived (at once
+ * when the lag is smaller). Until then it waits, or goes out below a
+ * larger packet's number (no sample then).
  * Times are nanoseconds on the clock of the kernel's records
  * (CLOCK_MONOTONIC).
  */
@@ -44,11 +46,11 @@ fr_pnmap *fr_pnmap_new(void);
 void fr_pnmap_del(fr_pnmap *m);
 
 /* ngtcp2 packet `pkt` went out in wire packets wires[0..n), the first of
- * them `lag` ns before it was registered (0: when registered). Returns 0,
- * or FR_ERR_INVALID_ARGUMENT (n out of 1..FR_PNMAP_MAX_WIRES, a wire
- * number or pkt already registered). */
+ * them `lag` ns before it was registered at `now` (lag 0: when
+ * registered). Returns 0, or FR_ERR_INVALID_ARGUMENT (n out of
+ * 1..FR_PNMAP_MAX_WIRES, a wire number or pkt already registered). */
 int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
-                      size_t n, uint64_t lag);
+                      size_t n, uint64_t lag, uint64_t now);
 
 /* The subscriber acknowledged these wire numbers (ranges in any order);
  * the acknowledgement arrived at `now`. */
@@ -61,10 +63,14 @@ void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n,
  * lower ngtcp2 number but sent later on the wire is still unacknowledged
  * and not yet overtaken by three wire numbers (QUIC's reordering
  * threshold): a kernel packet registered after ngtcp2 sent others must not
- * make ngtcp2 declare those lost. The largest packet taken is one whose
- * lag has passed since its acknowledgement (see above): late ones above it
- * wait. Returns the number of ranges written. */
+ * make ngtcp2 declare those lost. The largest packet taken is one that may
+ * lead an ACK by `now` (see above): late ones above it wait. Returns the
+ * number of ranges written. */
 size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
                            uint64_t now);
+
+/* From when fr_pnmap_take_acked reports every packet it may report now
+ * (its largest may lead an ACK); 0: at once. */
+uint64_t fr_pnmap_due(fr_pnmap *m);
 
 #endif

@@ -28,6 +28,9 @@
 #define MAX_LOST 64
 /* Kernel streams waiting to be reset, at most. */
 #define MAX_RESETS 64
+/* Subscriber datagrams held back, at most, and for how long at most. */
+#define MAX_HELD 8
+#define MAX_HOLD (5 * FR_MILLISECONDS)
 
 /* A kernel packet waiting for registration. */
 typedef struct pending {
@@ -37,6 +40,14 @@ typedef struct pending {
 } pending;
 
 enum outcome { KEEP, DONE, DROP };
+
+/* A subscriber datagram held until ngtcp2 may read it (fr_splice_hold). */
+typedef struct held {
+    fr_tstamp due;
+    fr_quic_path path;
+    size_t len;
+    uint8_t data[FR_MAX_UDP_PAYLOAD];
+} held;
 
 typedef struct fr_splice fr_splice;
 
@@ -65,6 +76,9 @@ struct fr_splice {
     size_t nlost;
     int64_t resets[MAX_RESETS];
     size_t nresets;
+    held held[MAX_HELD]; /* a ring: the oldest at held_head */
+    size_t held_head;
+    size_t nheld;
     uint8_t rxbuf[FR_MAX_UDP_PAYLOAD + FR_ACK_REWRITE_ROOM];
     uint8_t xbuf[FR_MAX_UDP_PAYLOAD];
 };
@@ -235,34 +249,45 @@ size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n)
     pkt = ngtcp2_number(sp, &h);
     wire = next_wire(sp, h.key_phase);
     n = at + fr_wire_set_pn(buf + at, n - at, &h, wire);
-    fr_pnmap_register(sp->map, pkt, &wire, 1, 0);
+    fr_pnmap_register(sp->map, pkt, &wire, 1, 0, 0);
     return n;
 }
 
 /* Receive path. */
+
+/* Finds the frames of a subscriber's 1-RTT datagram: d[*hdr..*hdr +
+ * *payload). Returns -1 for a datagram to hand ngtcp2 as it is (no short
+ * packet, or a tag that is not ours: a stateless reset). */
+static int frames_of(const fr_quic_conn *c, const uint8_t *d, size_t len,
+                     size_t *hdr, size_t *payload)
+{
+    ssize_t pos = fr_wire_find_short(d, len);
+    fr_short_hdr h;
+
+    if (pos < 0 || fr_wire_parse_short(d + pos, len - (size_t)pos,
+                                       c->ep->settings.cid_len, &h))
+        return -1;
+    *hdr = (size_t)pos + h.pn_off + h.pn_len;
+    if (len - *hdr < TAG_LEN)
+        return -1;
+    for (size_t i = len - TAG_LEN; i < len; i++)
+        if (d[i])
+            return -1;
+    *payload = len - *hdr - TAG_LEN;
+    return 0;
+}
 
 ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
                      fr_tstamp now, const uint8_t **out)
 {
     fr_splice *sp = c->splice;
     size_t hdr, payload;
-    ssize_t pos = fr_wire_find_short(d, len), r;
-    fr_short_hdr h;
+    ssize_t r;
 
-    if (pos < 0 || fr_wire_parse_short(d + pos, len - (size_t)pos,
-                                       c->ep->settings.cid_len, &h))
+    if (frames_of(c, d, len, &hdr, &payload))
         return 0;
-    hdr = (size_t)pos + h.pn_off + h.pn_len;
-    if (len - hdr < TAG_LEN)
-        return 0;
-    /* A packet whose tag is not ours (a stateless reset) is left for
-     * ngtcp2 to recognise. */
-    for (size_t i = len - TAG_LEN; i < len; i++)
-        if (d[i])
-            return 0;
     if (len > FR_MAX_UDP_PAYLOAD)
         return -1;
-    payload = len - hdr - TAG_LEN;
     memcpy(sp->rxbuf, d, hdr);
     r = fr_ack_rewrite(sp->map, d + hdr, payload, sp->rxbuf + hdr,
                        sizeof(sp->rxbuf) - hdr - TAG_LEN, now);
@@ -271,6 +296,57 @@ ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
     memset(sp->rxbuf + hdr + (size_t)r, 0, TAG_LEN);
     *out = sp->rxbuf;
     return (ssize_t)(hdr + (size_t)r + TAG_LEN);
+}
+
+int fr_splice_hold(fr_quic_conn *c, const fr_quic_path *path,
+                   const uint8_t *d, size_t len, fr_tstamp now)
+{
+    fr_splice *sp = c->splice;
+    size_t hdr, payload;
+    fr_tstamp due = now;
+    held *h;
+
+    if (len > FR_MAX_UDP_PAYLOAD || frames_of(c, d, len, &hdr, &payload) ||
+        fr_ack_feed(sp->map, d + hdr, payload, now))
+        return 0;
+    if (sp->nheld == MAX_HELD)
+        return 0;
+    if (sp->nheld == 0) {
+        due = fr_pnmap_due(sp->map);
+        if (due <= now || due - now > MAX_HOLD)
+            return 0;
+    }
+    h = &sp->held[(sp->held_head + sp->nheld) % MAX_HELD];
+    h->due = due;
+    h->path = *path;
+    h->len = len;
+    memcpy(h->data, d, len);
+    sp->nheld++;
+    return 1;
+}
+
+fr_tstamp fr_splice_held_due(const fr_quic_conn *c)
+{
+    const fr_splice *sp = c->splice;
+
+    return sp->nheld ? sp->held[sp->held_head].due : FR_TSTAMP_MAX;
+}
+
+size_t fr_splice_release(fr_quic_conn *c, fr_tstamp now, fr_quic_path *path,
+                         uint8_t buf[FR_MAX_UDP_PAYLOAD])
+{
+    fr_splice *sp = c->splice;
+    held *h = &sp->held[sp->held_head];
+    size_t len;
+
+    if (sp->nheld == 0 || h->due > now)
+        return 0;
+    *path = h->path;
+    len = h->len;
+    memcpy(buf, h->data, len);
+    sp->held_head = (sp->held_head + 1) % MAX_HELD;
+    sp->nheld--;
+    return len;
 }
 
 /* Registration. */
@@ -346,7 +422,7 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
     }
     if (now > p->ev.time_ns && now - p->ev.time_ns < MAX_LAG)
         lag = now - p->ev.time_ns;
-    fr_pnmap_register(sp->map, pkt, wires, nw, lag);
+    fr_pnmap_register(sp->map, pkt, wires, nw, lag, now);
     sp->stats.registered++;
     p->shadowed = 1;
     sp->carried[pkt % FR_PNMAP_WINDOW] = (struct carried){

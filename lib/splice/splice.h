@@ -96,6 +96,23 @@ void fr_splice_publish(fr_quic_conn *c);
 ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
                      fr_tstamp now, const uint8_t **out);
 
+/* ngtcp2 samples the RTT when an ACK newly acknowledges its largest
+ * packet; a kernel packet registered `lag` late may lead one only `lag`
+ * after its acknowledgement arrived (see pnmap.h). Rather than leave such
+ * an acknowledgement for a later subscriber datagram (there may be none
+ * for a while, and the congestion window stays full meanwhile), the
+ * datagram that carries it is held until then, at most a few
+ * milliseconds; datagrams after it wait behind it, in order. Returns 1 if
+ * `d` (received at `now` on `path`) is held, 0 to read it now. */
+int fr_splice_hold(fr_quic_conn *c, const fr_quic_path *path,
+                   const uint8_t *d, size_t len, fr_tstamp now);
+/* When the oldest held datagram is due (FR_TSTAMP_MAX: none held). */
+fr_tstamp fr_splice_held_due(const fr_quic_conn *c);
+/* Takes the oldest held datagram if it is due by `now`: copies it to buf
+ * and its path to *path. Returns its length, or 0. */
+size_t fr_splice_release(fr_quic_conn *c, fr_tstamp now, fr_quic_path *path,
+                         uint8_t buf[FR_MAX_UDP_PAYLOAD]);
+
 /* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
  * its wire number and records it. Returns the new length. */
 size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n);

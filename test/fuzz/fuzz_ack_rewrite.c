@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (uint64_t i = 0; i < (uint64_t)(data[0] & 0x0f); i++) {
         uint64_t wire = 100 + 2 * i;
 
-        if (fr_pnmap_register(m, i, &wire, 1, 0))
+        if (fr_pnmap_register(m, i, &wire, 1, 0, 0))
             oracle_fail("register");
     }
     n = fr_ack_rewrite(m, data + 1, size - 1, g_out, sizeof(g_out), 0);

@@ -12,7 +12,7 @@
 
 static void reg(fr_pnmap *m, uint64_t pkt, const uint64_t *wires, size_t n)
 {
-    assert_int_equal(fr_pnmap_register(m, pkt, wires, n, 0), 0);
+    assert_int_equal(fr_pnmap_register(m, pkt, wires, n, 0, 0), 0);
 }
 
 static void ack(fr_pnmap *m, uint64_t first, uint64_t last)
@@ -106,17 +106,17 @@ static void test_bad_registrations(void **state)
     uint64_t five[5] = {1, 2, 3, 4, 5};
 
     (void)state;
-    assert_int_equal(fr_pnmap_register(m, 1, five, 0, 0),
+    assert_int_equal(fr_pnmap_register(m, 1, five, 0, 0, 0),
                      FR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(fr_pnmap_register(m, 1, five, 5, 0),
+    assert_int_equal(fr_pnmap_register(m, 1, five, 5, 0, 0),
                      FR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(fr_pnmap_register(m, 1, (uint64_t[]){7, 7}, 2, 0),
+    assert_int_equal(fr_pnmap_register(m, 1, (uint64_t[]){7, 7}, 2, 0, 0),
                      FR_ERR_INVALID_ARGUMENT);
     reg(m, 1, (uint64_t[]){7}, 1);
     /* The same ngtcp2 packet twice, or a wire number already used. */
-    assert_int_equal(fr_pnmap_register(m, 1, (uint64_t[]){8}, 1, 0),
+    assert_int_equal(fr_pnmap_register(m, 1, (uint64_t[]){8}, 1, 0, 0),
                      FR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(fr_pnmap_register(m, 2, (uint64_t[]){7}, 1, 0),
+    assert_int_equal(fr_pnmap_register(m, 2, (uint64_t[]){7}, 1, 0, 0),
                      FR_ERR_INVALID_ARGUMENT);
     fr_pnmap_del(m);
 }
@@ -142,9 +142,9 @@ static void test_window(void **state)
     fr_pnmap_del(m);
 }
 
-/* Registered late, a packet is never the largest of an ACK before its lag
- * has passed since its acknowledgement (ngtcp2 would sample a short RTT):
- * packets below it go at once, it waits, or goes below a larger one. */
+/* Registered late, a packet leads an ACK only once ngtcp2's RTT sample
+ * from it comes out at least 3/4 of the true round trip; packets below it
+ * go at once; it waits, or goes below a larger one. */
 static void test_late_registration_waits(void **state)
 {
     fr_pnmap *m = fr_pnmap_new();
@@ -153,24 +153,38 @@ static void test_late_registration_waits(void **state)
 
     (void)state;
     reg(m, 1, (uint64_t[]){100}, 1);
-    assert_int_equal(fr_pnmap_register(m, 2, (uint64_t[]){101}, 1, 500), 0);
-    assert_int_equal(fr_pnmap_register(m, 3, (uint64_t[]){102}, 1, 300), 0);
+    /* Sent at 100 and 300, registered at 600; acknowledged at 1000:
+     * round trips 900 and 700, may lead from 1000 + 500 - 225 = 1275 and
+     * 1000 + 300 - 175 = 1125. */
+    assert_int_equal(fr_pnmap_register(m, 2, (uint64_t[]){101}, 1, 500, 600),
+                     0);
+    assert_int_equal(fr_pnmap_register(m, 3, (uint64_t[]){102}, 1, 300, 600),
+                     0);
     fr_pnmap_wire_acked(m, &r, 1, 1000);
+    assert_int_equal(fr_pnmap_due(m), 1125);
     assert_int_equal(fr_pnmap_take_acked(m, out, 4, 1000), 1);
     assert_range(&out[0], 1, 1);
-    /* 3 may lead from 1300, while 2 would still have to wait. */
-    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 1299), 0);
-    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 1300), 1);
+    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 1124), 0);
+    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 1125), 1);
     assert_range(&out[0], 2, 3);
 
-    /* Acknowledged before it was registered: the wait counts from the
-     * acknowledgement. */
+    /* Acknowledged (at 2000) before it was registered (at 2100, sent at
+     * 1700): round trip 300, may lead from 2000 + 400 - 75. */
     r = (fr_pn_range){103, 103};
     fr_pnmap_wire_acked(m, &r, 1, 2000);
-    assert_int_equal(fr_pnmap_register(m, 4, (uint64_t[]){103}, 1, 400), 0);
-    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 2399), 0);
-    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 2400), 1);
+    assert_int_equal(
+        fr_pnmap_register(m, 4, (uint64_t[]){103}, 1, 400, 2100), 0);
+    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 2324), 0);
+    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 2325), 1);
     assert_range(&out[0], 4, 4);
+
+    /* A lag within a quarter of the round trip costs no wait. */
+    r = (fr_pn_range){104, 104};
+    assert_int_equal(
+        fr_pnmap_register(m, 5, (uint64_t[]){104}, 1, 100, 3000), 0);
+    fr_pnmap_wire_acked(m, &r, 1, 3300);
+    assert_int_equal(fr_pnmap_due(m), 3300);
+    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 3300), 1);
     fr_pnmap_del(m);
 }
 
