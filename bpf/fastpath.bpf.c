@@ -918,6 +918,7 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     ev.upstream_stream = sid;
     ev.stream = *sub;
     ev.slot = slot_id;
+    ev.gen = slot->gen;
     ev.packet_len = (__u16)plen;
     __builtin_memcpy(rec, &ev, sizeof(ev));
     bpf_ringbuf_submit(rec, 0);

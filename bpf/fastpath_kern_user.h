@@ -84,7 +84,8 @@ struct fr_fp_slot {
     __u16 max_payload;       /* largest UDP payload towards the
                                 subscriber: a copy that grew past it is
                                 left to userspace */
-    __u8 pad2[2];
+    __u16 gen;               /* which connection holds the slot now: it
+                                changes whenever the slot is freed */
 };
 _Static_assert(sizeof(struct fr_fp_slot) == 64, "fr_fp_slot layout");
 
@@ -167,8 +168,9 @@ struct fr_fp_sent_event {
     __u32 length;            /* ... and that data's length */
     __u32 slot;
     __u16 packet_len;        /* UDP payload bytes */
+    __u16 gen;               /* the slot's gen when the copy was made */
     __u8 fin;
-    __u8 pad[5];
+    __u8 pad[3];
 };
 _Static_assert(sizeof(struct fr_fp_sent_event) == 56,
                "fr_fp_sent_event layout");

@@ -65,6 +65,7 @@ FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
     X(retransmitted, "packets declared lost on subscriber connections, "      \
                      "their data sent again")                                 \
     X(stale, "kernel copies whose bytes userspace had sent already")          \
+    X(orphaned, "kernel copies made for a subscriber connection as it left")  \
     X(declined_bytes, "bytes of kernel streams userspace sent itself")        \
     X(extra_packets, "packets carrying frames ngtcp2 bundled with kernel "    \
                      "data")                                                  \

@@ -82,6 +82,7 @@ struct fr_fastpath {
     uint64_t kernel_copies;
     uint64_t policy_drops;
     uint64_t lost_resets;
+    uint64_t orphans;
     uint64_t cid_changes;
     uint64_t moves;
     fr_splice_stats gone;    /* of subscriber connections released */
@@ -468,8 +469,10 @@ static void on_sent(const struct fr_fp_sent_event *ev, void *arg)
     fp_sub *d = ev->slot < FR_FP_MAX_SLOTS ? fp->by_slot[ev->slot] : NULL;
 
     fp->kernel_copies++;
-    if (d)
+    if (d && ev->gen == fr_fp_kernel_slot_gen(fp->k, ev->slot))
         fr_splice_kernel_sent(d->c, ev);
+    else
+        fp->orphans++;
 }
 
 static void add_stats(fr_splice_stats *sum, const fr_splice_stats *s)
@@ -790,6 +793,7 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->retransmitted = fp->ep->splice_lost;
     st->registered = sum.registered;
     st->stale = sum.stale;
+    st->orphaned = fp->orphans;
     st->declined_bytes = sum.userspace_bytes;
     st->extra_packets = sum.extra_packets;
     st->policy_drops = fp->policy_drops;

@@ -34,6 +34,7 @@ struct fr_fp_kernel {
     struct fr_fp_tx *tx;      /* mmapped fr_fp_tx */
     size_t tx_size;
     uint8_t used[FR_FP_MAX_SLOTS / 8];
+    uint16_t gen[FR_FP_MAX_SLOTS]; /* advanced when a slot is freed */
     struct attached att[MAX_ATTACHMENTS];
     int natt;
     /* During fr_fp_kernel_poll_sent. */
@@ -225,15 +226,25 @@ void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot)
                      __ATOMIC_RELEASE);
     memset(&k->tx[slot], 0, sizeof(k->tx[slot]));
     k->used[slot / 8] &= (uint8_t)~(1u << (slot % 8));
+    k->gen[slot]++;
+}
+
+uint16_t fr_fp_kernel_slot_gen(const fr_fp_kernel *k, uint32_t slot)
+{
+    return slot < FR_FP_MAX_SLOTS ? k->gen[slot] : 0;
 }
 
 int fr_fp_kernel_slot_set(fr_fp_kernel *k, uint32_t slot,
                           const struct fr_fp_slot *s)
 {
+    struct fr_fp_slot v;
+
     if (!slot_valid(k, slot) || s->dcid_len > FR_FP_CID_MAX)
         return FR_ERR_INVALID_ARGUMENT;
+    v = *s;
+    v.gen = k->gen[slot];
     return bpf_map_update_elem(bpf_map__fd(k->skel->maps.fr_fp_slots), &slot,
-                               s, BPF_ANY)
+                               &v, BPF_ANY)
                ? FR_ERR_BPF
                : 0;
 }

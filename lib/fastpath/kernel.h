@@ -53,9 +53,15 @@ int fr_fp_kernel_slot_alloc(fr_fp_kernel *k, uint32_t *slot);
  * empties its pool and frees it. Its track memberships must be left first. */
 void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot);
 
-/* Where copies for subscriber `slot` go and how they look. */
+/* Where copies for subscriber `slot` go and how they look (s->gen is set
+ * here). */
 int fr_fp_kernel_slot_set(fr_fp_kernel *k, uint32_t slot,
                           const struct fr_fp_slot *s);
+
+/* The slot's generation: a record whose gen differs was made for a
+ * connection that held the slot before (a copy in flight on another CPU
+ * when it was freed). */
+uint16_t fr_fp_kernel_slot_gen(const fr_fp_kernel *k, uint32_t slot);
 
 /* Packets with this DCID belong to upstream connection `slot`. */
 int fr_fp_kernel_upstream_cid_add(fr_fp_kernel *k, uint32_t slot,

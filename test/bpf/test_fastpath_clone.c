@@ -172,16 +172,19 @@ static size_t expected_packet(uint8_t *out, int i, uint32_t pn,
 static uint32_t up_slot, sub_slot[NSUBS];
 
 /* One upstream connection whose track ALIAS has NSUBS subscribers, set up
- * through the module that owns the maps. */
+ * through the module that owns the maps. The first subscriber's slot was
+ * held and freed before (its generation is 1). */
 static void configure(fr_fp_kernel *k)
 {
-    uint32_t up;
+    uint32_t up, before;
 
     assert_int_equal(fr_fp_kernel_slot_alloc(k, &up_slot), 0);
     up = up_slot;
     assert_int_equal(fr_fp_kernel_upstream_cid_add(k, up, up_cid,
                                                    sizeof(up_cid)),
                      0);
+    assert_int_equal(fr_fp_kernel_slot_alloc(k, &before), 0);
+    fr_fp_kernel_slot_free(k, before);
     for (int i = 0; i < NSUBS; i++) {
         struct fr_fp_slot s;
 
@@ -351,7 +354,11 @@ static void test_clone_to_each_subscriber(void **state)
         assert_int_equal(events[i].upstream_stream, UP_SID);
         assert_int_equal(events[i].offset, 0);
         assert_int_equal(events[i].length, PAYLOAD);
+        /* Made for the slot's present holder, not a previous one. */
+        assert_int_equal(events[i].gen,
+                         fr_fp_kernel_slot_gen(k, sub_slot[i]));
     }
+    assert_int_equal(fr_fp_kernel_slot_gen(k, sub_slot[0]), 1);
 
     /* Its next packet goes on the same streams, each subscriber's packet
      * number one further; the third still has no stream for it, even

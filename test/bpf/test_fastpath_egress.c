@@ -142,6 +142,7 @@ static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
     s.active = (uint8_t)active;
     s.stream_credit = 1 << 20;
     s.max_payload = 1452;
+    s.gen = 0x1234;
     s.dcid_len = (uint8_t)cidlen;
     memcpy(s.dcid, cid, cidlen);
     put_slot(skel, &s);
@@ -254,6 +255,7 @@ static void rewrite_with_cid(size_t cidlen)
     assert_int_equal(take_events(skel, &ev), 1);
     assert_int_equal(ev.pn, 0x01020304);
     assert_int_equal(ev.slot, SLOT);
+    assert_int_equal(ev.gen, 0x1234);
     assert_int_equal(ev.upstream_stream, UP_SID);
     assert_int_equal(ev.stream, SUB_SID);
     assert_int_equal(ev.offset, 1400);

@@ -127,7 +127,7 @@ print(f"{label}: {len(subs)} subscribers + late joiner intact; kernel "
 if share < 0.95:
     print(f"{label}: kernel share below 95 %")
     ok = False
-if fp["registered"] + fp["stale"] != fp["kernel_copies"]:
+if fp["registered"] + fp["stale"] + fp["orphaned"] != fp["kernel_copies"]:
     print(f"{label}: kernel copies not all accounted for: {fp}")
     ok = False
 # The mover migrated every 4 s of the 20 s stream; each time the relay's
