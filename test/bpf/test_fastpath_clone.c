@@ -437,22 +437,15 @@ static void test_clone_to_each_subscriber(void **state)
     fr_fp_kernel_close(k);
 }
 
-/* A subscriber whose priority floor excludes the subgroup (publisher
- * priority 128) gets no stream for it at its start, so none of its
- * packets, and its pool keeps the ID; the others are not affected. */
-static void test_policy_floor(void **state)
+/* Loads the programs with configure()'s subscribers, the first of them
+ * with priority floor 127, and opens a capture of their copies. */
+static fr_fp_kernel *open_floor_127(int *fd)
 {
-    static uint8_t got[NSUBS][512];
-    size_t gotlen[NSUBS] = {0};
-    struct fr_fp_slot s;
     struct fastpath *skel;
+    struct fr_fp_slot s;
     fr_fp_kernel *k;
-    uint8_t in[512];
     char why[256] = "";
-    int fd;
 
-    (void)state;
-    FR_TEST_REQUIRE_ROOT();
     if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
         fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
                             FR_FP_ATTACH_AUTO, why, sizeof(why)))
@@ -465,8 +458,26 @@ static void test_policy_floor(void **state)
                      0);
     s.priority_floor = 127;
     assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[0], &s), 0);
-    fd = capture();
+    *fd = capture();
+    return k;
+}
 
+/* A subscriber whose priority floor excludes the subgroup (publisher
+ * priority 128) gets no stream for it at its start, so none of its
+ * packets, and its pool keeps the ID; the others are not affected. */
+static void test_policy_floor(void **state)
+{
+    static uint8_t got[NSUBS][512];
+    size_t gotlen[NSUBS] = {0};
+    struct fastpath *skel;
+    fr_fp_kernel *k;
+    uint8_t in[512];
+    int fd;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    k = open_floor_127(&fd);
+    skel = fr_fp_kernel_skeleton(k);
     run_ingress(skel, in, upstream_packet(in, 0, 0));
     assert_int_equal(receive(fd, got, gotlen, 2), 1);
     assert_int_equal(gotlen[0], 0);
@@ -496,27 +507,14 @@ static void test_policy_track_default(void **state)
     for (int round = 0; round < 2; round++) {
         static uint8_t got[NSUBS][512];
         size_t gotlen[NSUBS] = {0};
-        struct fr_fp_slot s;
         struct fastpath *skel;
         fr_fp_kernel *k;
         uint8_t in[512];
-        char why[256] = "";
         int fd;
 
-        if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
-            fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
-                                FR_FP_ATTACH_AUTO, why, sizeof(why)))
-            fail_msg("fast path: %s", why);
-        skel = fr_fp_kernel_skeleton(k);
         track_default = defaults[round];
-        configure(k);
-        assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots,
-                                              &sub_slot[0], sizeof(sub_slot[0]),
-                                              &s, sizeof(s), 0),
-                         0);
-        s.priority_floor = 127;
-        assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[0], &s), 0);
-        fd = capture();
+        k = open_floor_127(&fd);
+        skel = fr_fp_kernel_skeleton(k);
         run_ingress(skel, in, upstream_packet(in, 0, 0));
         assert_int_equal(receive(fd, got, gotlen, 2), round == 0 ? 1 : 2);
         assert_int_not_equal(gotlen[1], 0);

@@ -250,6 +250,27 @@ fr_route() {
         fr_fail "cannot route $2 via $3 on $1"
 }
 
+# fr_relay_hosts: the usual relay topology: hosts origin, relay and sub,
+# origin-relay on 198.18.1.0/24 (relay .2), relay-sub on 198.18.2.0/24
+# (relay .1, sub .2), the origin routed to the subscribers' side through
+# the relay (which does not forward: its programs and sockets relay).
+fr_relay_hosts() {
+    fr_host_add origin
+    fr_host_add relay
+    fr_host_add sub
+    fr_link origin relay 198.18.1.1/24 198.18.1.2/24
+    fr_link relay sub 198.18.2.1/24 198.18.2.2/24
+    fr_route origin 198.18.2.0/24 198.18.1.2
+}
+
+# fr_require_bins PROG...: FR_BIN_DIR must hold every PROG.
+fr_require_bins() {
+    local b
+    for b in "$@"; do
+        [[ -x ${FR_BIN_DIR:-}/$b ]] || fr_fail "FR_BIN_DIR must hold $b"
+    done
+}
+
 # fr_forwarding HOST: makes HOST an IPv4 router.
 fr_forwarding() {
     _fr_check_host "$1"

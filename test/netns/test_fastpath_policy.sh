@@ -18,17 +18,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 readonly DURATION=10 SUBS=3
 
 fr_netns_init
-for b in fr-origin fr-sub keyframes-relay; do
-    [[ -x ${FR_BIN_DIR:-}/$b ]] || fr_fail "FR_BIN_DIR must hold $b"
-done
+fr_require_bins fr-origin fr-sub keyframes-relay
 bin=$FR_BIN_DIR
 
-fr_host_add origin
-fr_host_add relay
-fr_host_add sub
-fr_link origin relay 198.18.1.1/24 198.18.1.2/24
-fr_link relay sub 198.18.2.1/24 198.18.2.2/24
-fr_route origin 198.18.2.0/24 198.18.1.2
+fr_relay_hosts
 
 # run LABEL [KEYFRAMES-RELAY OPTION]...: one session; leaves the relay's
 # summary line in $d/summary and the subscribers' JSON in $d/subs.json.

@@ -18,17 +18,10 @@ readonly DURATION=20 FPS=30 GOP=30 SUBS=10
 
 fr_netns_init
 fr_require_cmd bpftool
-for b in fr-origin fr-relay fr-sub; do
-    [[ -x ${FR_BIN_DIR:-}/$b ]] || fr_fail "FR_BIN_DIR must hold $b"
-done
+fr_require_bins fr-origin fr-relay fr-sub
 bin=$FR_BIN_DIR
 
-fr_host_add origin
-fr_host_add relay
-fr_host_add sub
-fr_link origin relay 198.18.1.1/24 198.18.1.2/24
-fr_link relay sub 198.18.2.1/24 198.18.2.2/24
-fr_route origin 198.18.2.0/24 198.18.1.2
+fr_relay_hosts
 
 json() { python3 - "$@"; }
 

@@ -16,18 +16,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 readonly DURATION=12 SLOW=3
 
 fr_netns_init
-for b in fr-origin fr-relay fr-sub; do
-    [[ -x ${FR_BIN_DIR:-}/$b ]] || fr_fail "FR_BIN_DIR must hold $b"
-done
+fr_require_bins fr-origin fr-relay fr-sub
 bin=$FR_BIN_DIR
 d=$FR_TMPDIR
 
-fr_host_add origin
-fr_host_add relay
-fr_host_add sub
-fr_link origin relay 198.18.1.1/24 198.18.1.2/24
-fr_link relay sub 198.18.2.1/24 198.18.2.2/24
-fr_route origin 198.18.2.0/24 198.18.1.2
+fr_relay_hosts
 
 fr_spawn relay relay "$bin/fr-relay" --listen 198.18.2.1:4433 \
     --write-cert "$d/relay.pem" --json "$d/relay.json" --cleartext \

@@ -14,9 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 readonly DURATION=20 FPS=30 GOP=30 SUBS=10
 
 fr_netns_init
-for b in fr-origin fr-relay fr-sub; do
-    [[ -x ${FR_BIN_DIR:-}/$b ]] || fr_fail "FR_BIN_DIR must hold $b"
-done
+fr_require_bins fr-origin fr-relay fr-sub
 bin=$FR_BIN_DIR
 
 fr_host_add origin
