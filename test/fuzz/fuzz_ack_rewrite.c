@@ -4,9 +4,11 @@
  *
  * The first input byte says how many ngtcp2 packets (0-15) are registered
  * before, ngtcp2 packet i in wire packet 100 + 2i; the rest is the
- * packet's frames. A rewrite that succeeds must fit its bound, never be
- * empty, and be a valid frame sequence itself; once its ACK is gone, a
- * rewrite gives back the same bytes.
+ * packet's frames. Feeding the frames' ACKs alone (fr_ack_feed, as a held
+ * datagram's are) must accept exactly what the rewrite accepts, and
+ * leave its result unchanged. A rewrite that succeeds must fit its bound,
+ * never be empty, and be a valid frame sequence itself; once its ACK is
+ * gone, a rewrite gives back the same bytes.
  *
  * Built with -DFR_FUZZ_SEED_MAIN it is instead a program that writes a seed
  * corpus of valid packets into the directory given.
@@ -30,23 +32,42 @@ static void oracle_fail(const char *what)
     abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* A map with `count` ngtcp2 packets registered, packet i in wire packet
+ * 100 + 2i. */
+static fr_pnmap *map_with(uint64_t count)
 {
-    fr_pnmap *m;
-    ssize_t n, again, third;
+    fr_pnmap *m = fr_pnmap_new();
 
-    if (size < 1 || size - 1 > 4096)
-        return 0;
-    m = fr_pnmap_new();
     if (!m)
-        return 0;
-    for (uint64_t i = 0; i < (uint64_t)(data[0] & 0x0f); i++) {
+        abort();
+    for (uint64_t i = 0; i < count; i++) {
         uint64_t wire = 100 + 2 * i;
 
         if (fr_pnmap_register(m, i, &wire, 1, 0, 0))
             oracle_fail("register");
     }
+    return m;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fr_pnmap *m, *fed_first;
+    ssize_t n, n_fed, again, third;
+    int fed;
+
+    if (size < 1 || size - 1 > 4096)
+        return 0;
+    m = map_with(data[0] & 0x0f);
+    fed_first = map_with(data[0] & 0x0f);
     n = fr_ack_rewrite(m, data + 1, size - 1, g_out, sizeof(g_out), 0);
+    fed = fr_ack_feed(fed_first, data + 1, size - 1, 0);
+    n_fed = fr_ack_rewrite(fed_first, data + 1, size - 1, g_again,
+                           sizeof(g_again), 0);
+    if ((fed == 0) != (n >= 0))
+        oracle_fail("feeding and rewriting disagree on what parses");
+    if (n_fed != n || (n > 0 && memcmp(g_again, g_out, (size_t)n) != 0))
+        oracle_fail("feeding first changed the rewrite");
+    fr_pnmap_del(fed_first);
     if (n >= 0) {
         if (n == 0 || (size_t)n > size - 1 + FR_ACK_REWRITE_ROOM)
             oracle_fail("output length out of bounds");
