@@ -69,6 +69,8 @@ FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
     X(declined_bytes, "bytes of kernel streams userspace sent itself")        \
     X(extra_packets, "packets carrying frames ngtcp2 bundled with kernel "    \
                      "data")                                                  \
+    X(held_datagrams, "subscriber datagrams held back a little so that "      \
+                      "ngtcp2's RTT samples stay true")                       \
     X(policy_drops, "subgroups not sent to a subscriber by its priority "     \
                     "policy")                                                 \
     X(lost_resets, "kernel streams reset after a loss, by the on_lost hook")  \

@@ -482,6 +482,7 @@ static void add_stats(fr_splice_stats *sum, const fr_splice_stats *s)
     sum->stale += s->stale;
     sum->extra_packets += s->extra_packets;
     sum->userspace_bytes += s->userspace_bytes;
+    sum->held += s->held;
 }
 
 /* The kernel stops serving the connection: it leaves its tracks, its
@@ -794,6 +795,7 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->registered = sum.registered;
     st->stale = sum.stale;
     st->orphaned = fp->orphans;
+    st->held_datagrams = sum.held;
     st->declined_bytes = sum.userspace_bytes;
     st->extra_packets = sum.extra_packets;
     st->policy_drops = fp->policy_drops;

@@ -835,16 +835,16 @@ static int conn_read(fr_quic_conn *c, const fr_quic_path *path,
     }
 }
 
-/* Hands ngtcp2 the held subscriber datagrams that are due (see
+/* Hands ngtcp2 the held subscriber datagrams due by `due_by` (see
  * fr_splice_hold). */
-static void read_held(fr_quic_conn *c, fr_tstamp now)
+static void read_held(fr_quic_conn *c, fr_tstamp due_by, fr_tstamp now)
 {
     uint8_t buf[FR_MAX_UDP_PAYLOAD];
     fr_quic_path p;
     size_t n;
 
     while (c->state == FR_CONN_ACTIVE &&
-           (n = fr_splice_release(c, now, &p, buf)) > 0)
+           (n = fr_splice_release(c, due_by, &p, buf)) > 0)
         conn_read(c, &p, buf, n, now);
 }
 
@@ -852,10 +852,13 @@ int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
                  const uint8_t *data, size_t len, fr_tstamp now)
 {
     if (c->splice && c->state == FR_CONN_ACTIVE) {
-        read_held(c, now);
+        read_held(c, now, now);
         if (c->state == FR_CONN_ACTIVE &&
             fr_splice_hold(c, path, data, len, now))
             return 0;
+        /* Not held (no room, or not a 1-RTT packet): the datagrams held
+         * before it go first, due or not, so ngtcp2 reads them in order. */
+        read_held(c, FR_TSTAMP_MAX, now);
     }
     return conn_read(c, path, data, len, now);
 }
@@ -876,7 +879,7 @@ int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now)
         break;
     }
     if (c->splice) {
-        read_held(c, now);
+        read_held(c, now, now);
         if (c->state != FR_CONN_ACTIVE)
             return 0;
         fr_splice_sync(c, now);

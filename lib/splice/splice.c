@@ -322,6 +322,7 @@ int fr_splice_hold(fr_quic_conn *c, const fr_quic_path *path,
     h->len = len;
     memcpy(h->data, d, len);
     sp->nheld++;
+    sp->stats.held++;
     return 1;
 }
 
@@ -332,14 +333,14 @@ fr_tstamp fr_splice_held_due(const fr_quic_conn *c)
     return sp->nheld ? sp->held[sp->held_head].due : FR_TSTAMP_MAX;
 }
 
-size_t fr_splice_release(fr_quic_conn *c, fr_tstamp now, fr_quic_path *path,
-                         uint8_t buf[FR_MAX_UDP_PAYLOAD])
+size_t fr_splice_release(fr_quic_conn *c, fr_tstamp due_by,
+                         fr_quic_path *path, uint8_t buf[FR_MAX_UDP_PAYLOAD])
 {
     fr_splice *sp = c->splice;
     held *h = &sp->held[sp->held_head];
     size_t len;
 
-    if (sp->nheld == 0 || h->due > now)
+    if (sp->nheld == 0 || h->due > due_by)
         return 0;
     *path = h->path;
     len = h->len;

@@ -29,6 +29,8 @@ typedef struct fr_splice_stats {
     uint64_t stale;           /* ... whose bytes ngtcp2 had sent already */
     uint64_t extra_packets;   /* frames ngtcp2 bundled, sent on their own */
     uint64_t userspace_bytes; /* kernel-stream bytes userspace sent */
+    uint64_t held;            /* subscriber datagrams held back
+                                 (fr_splice_hold) */
 } fr_splice_stats;
 
 /* What the kernel side provides to spliced connections. */
@@ -108,10 +110,10 @@ int fr_splice_hold(fr_quic_conn *c, const fr_quic_path *path,
                    const uint8_t *d, size_t len, fr_tstamp now);
 /* When the oldest held datagram is due (FR_TSTAMP_MAX: none held). */
 fr_tstamp fr_splice_held_due(const fr_quic_conn *c);
-/* Takes the oldest held datagram if it is due by `now`: copies it to buf
- * and its path to *path. Returns its length, or 0. */
-size_t fr_splice_release(fr_quic_conn *c, fr_tstamp now, fr_quic_path *path,
-                         uint8_t buf[FR_MAX_UDP_PAYLOAD]);
+/* Takes the oldest held datagram if it is due by `due_by`: copies it to
+ * buf and its path to *path. Returns its length, or 0. */
+size_t fr_splice_release(fr_quic_conn *c, fr_tstamp due_by,
+                         fr_quic_path *path, uint8_t buf[FR_MAX_UDP_PAYLOAD]);
 
 /* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
  * its wire number and records it. Returns the new length. */
