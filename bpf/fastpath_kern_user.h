@@ -113,7 +113,7 @@ _Static_assert(sizeof(struct fr_fp_credit_key) == 16,
 
 /* Key of fr_fp_track_slots: a track of an upstream connection; the value
  * lists the subscriber slots that get it. */
-#define FR_FP_MAX_FANOUT 63
+#define FR_FP_MAX_FANOUT 255
 struct fr_fp_track_key {
     __u32 upstream_slot;
     __u32 pad;
@@ -128,7 +128,7 @@ struct fr_fp_subscribers {
     __u8 pad[3];
     __u32 slots[FR_FP_MAX_FANOUT];
 };
-_Static_assert(sizeof(struct fr_fp_subscribers) == 260,
+_Static_assert(sizeof(struct fr_fp_subscribers) == 1028,
                "fr_fp_subscribers layout");
 
 /* Value of fr_fp_pools (one per slot): unidirectional stream IDs userspace

@@ -532,12 +532,40 @@ static void test_policy_track_default(void **state)
     track_default = 128;
 }
 
+/* A track takes FR_FP_MAX_FANOUT subscribers (255) in the kernel; the
+ * next one is refused (it stays on the userspace path). */
+static void test_track_fanout_limit(void **state)
+{
+    fr_fp_kernel *k;
+    char why[256] = "";
+    uint32_t up, slot;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)))
+        fail_msg("fast path: %s", why);
+    assert_int_equal(fr_fp_kernel_slot_alloc(k, &up), 0);
+    for (int i = 0; i < FR_FP_MAX_FANOUT; i++) {
+        assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
+        assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, 128, slot), 0);
+    }
+    assert_int_equal(FR_FP_MAX_FANOUT, 255);
+    assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
+    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, 128, slot),
+                     FR_ERR_LIMIT);
+    /* One leaves: there is room again. */
+    assert_int_equal(fr_fp_kernel_track_leave(k, up, ALIAS, slot - 1), 0);
+    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, 128, slot), 0);
+    fr_fp_kernel_close(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clone_to_each_subscriber),
         cmocka_unit_test(test_policy_floor),
         cmocka_unit_test(test_policy_track_default),
+        cmocka_unit_test(test_track_fanout_limit),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
