@@ -66,8 +66,7 @@ static void usage(FILE *f)
             "                        (default 2097152)\n"
             "  --fastpath            forward media to subscribers in the\n"
             "                        kernel (tc eBPF); needs --cleartext,\n"
-            "                        IPv4, subscribers on the relay's link,\n"
-            "                        and root (CAP_BPF, CAP_NET_ADMIN)\n"
+            "                        IPv4 and root (CAP_BPF, CAP_NET_ADMIN)\n"
             "  --duration S          exit after S seconds (default: run until\n"
             "                        SIGINT/SIGTERM)\n" FR_TOOL_TLS_USAGE
             FR_TOOL_USAGE);

@@ -12,9 +12,11 @@
  * of it. Whatever the kernel cannot or may not send, userspace sends.
  *
  * Requirements: cleartext mode (the kernel reads and writes the 1-RTT
- * payload), IPv4, subscribers on the same link as the relay, root or
- * CAP_BPF + CAP_NET_ADMIN, and the same connection-ID length on every
- * endpoint of the relay.
+ * payload), IPv4, root or CAP_BPF + CAP_NET_ADMIN, and the same
+ * connection-ID length on every endpoint of the relay. Copies leave by
+ * the interface of the subscriber's route in the main routing table, to
+ * the next hop's MAC address in the ARP table (the subscriber's, or its
+ * route's gateway's); a subscriber without both is served by userspace.
  */
 #ifndef FASTRELAY_FASTPATH_H
 #define FASTRELAY_FASTPATH_H

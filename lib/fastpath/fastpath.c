@@ -6,8 +6,8 @@
  * state).
  */
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <net/if.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,38 +185,37 @@ void fr_fastpath_settings_default(fr_fastpath_settings *s)
 
 /* Interfaces and neighbours. */
 
-/* The interface whose IPv4 subnet holds `peer` (the link the relay
- * reaches it on), and that interface's MAC address. */
-static int iface_toward(const struct sockaddr_in *peer, int *ifindex,
-                        uint8_t mac[6])
+/* The route the main table gives `peer`: its interface's name and its
+ * gateway (0.0.0.0 for a peer on the link). Longest prefix, then lowest
+ * metric. */
+static int route_toward(struct in_addr peer, char dev[IF_NAMESIZE],
+                        struct in_addr *gateway)
 {
-    struct ifaddrs *ifs, *i;
-    struct ifreq ifr;
-    int fd, rv = -1;
+    FILE *f = fopen("/proc/net/route", "re");
+    char line[256], name[IF_NAMESIZE];
+    unsigned dst, gw, flags, refcnt, use, metric, mask, best_metric = 0;
+    int best_len = -1;
 
-    if (getifaddrs(&ifs) != 0)
+    if (!f)
         return -1;
-    for (i = ifs; i; i = i->ifa_next) {
-        const struct sockaddr_in *a = (struct sockaddr_in *)i->ifa_addr;
-        const struct sockaddr_in *m = (struct sockaddr_in *)i->ifa_netmask;
+    /* Addresses are printed as the raw 32-bit values, like s_addr. */
+    while (fgets(line, sizeof(line), f)) {
+        int len;
 
-        if (a && m && a->sin_family == AF_INET &&
-            ((a->sin_addr.s_addr ^ peer->sin_addr.s_addr) &
-             m->sin_addr.s_addr) == 0)
-            break;
-    }
-    if (i && (*ifindex = (int)if_nametoindex(i->ifa_name)) > 0 &&
-        (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0) {
-        memset(&ifr, 0, sizeof(ifr));
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->ifa_name);
-        if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
-            memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-            rv = 0;
+        if (sscanf(line, "%15s %x %x %x %u %u %u %x", name, &dst, &gw, &flags,
+                   &refcnt, &use, &metric, &mask) != 8 ||
+            !(flags & RTF_UP) || (peer.s_addr & mask) != dst)
+            continue;
+        len = __builtin_popcount(mask);
+        if (len > best_len || (len == best_len && metric < best_metric)) {
+            best_len = len;
+            best_metric = metric;
+            memcpy(dev, name, sizeof(name));
+            gateway->s_addr = (flags & RTF_GATEWAY) ? gw : 0;
         }
-        close(fd);
     }
-    freeifaddrs(ifs);
-    return rv;
+    fclose(f);
+    return best_len >= 0 ? 0 : -1;
 }
 
 /* The MAC address of on-link neighbour `ip` from the ARP table (complete
@@ -243,6 +242,36 @@ static int neighbour_mac(struct in_addr ip, uint8_t mac[6])
             rv = 0;
         }
     fclose(f);
+    return rv;
+}
+
+/* How the relay reaches `peer`: the interface its route leaves by, that
+ * interface's MAC address and, unless next_mac is NULL, the MAC address of
+ * the next hop (the peer on its link, else the route's gateway). */
+static int next_hop(const struct sockaddr_in *peer, int *ifindex,
+                    uint8_t own_mac[6], uint8_t next_mac[6])
+{
+    char dev[IF_NAMESIZE];
+    struct in_addr gw;
+    struct ifreq ifr;
+    int fd, rv = -1;
+
+    if (route_toward(peer->sin_addr, dev, &gw) != 0 ||
+        (*ifindex = (int)if_nametoindex(dev)) <= 0)
+        return -1;
+    if (next_mac &&
+        neighbour_mac(gw.s_addr ? gw : peer->sin_addr, next_mac) != 0)
+        return -1;
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+    if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
+        memcpy(own_mac, ifr.ifr_hwaddr.sa_data, 6);
+        rv = 0;
+    }
+    close(fd);
     return rv;
 }
 
@@ -306,7 +335,7 @@ static fp_up *up_get(fr_fastpath *fp, fr_moq_session *s)
         return u;
     /* The ingress program goes where the upstream's packets come in. */
     if (fr_quic_conn_get_crypto_mode(c) != FR_CRYPTO_CLEARTEXT || !remote ||
-        iface_toward(remote, &ifindex, mac) ||
+        next_hop(remote, &ifindex, mac, NULL) ||
         ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM))
         return NULL;
     u = calloc(1, sizeof(*u));
@@ -380,9 +409,16 @@ static void sub_sync(fr_fastpath *fp, fp_sub *d)
                 d->slot);
     }
     if (moved) {
-        if (r->sin_addr.s_addr != d->k.dst_ip &&
-            neighbour_mac(r->sin_addr, d->k.dst_mac) != 0)
-            d->k.active = 0; /* no next hop known: userspace sends */
+        int ifindex;
+
+        /* A new address may be reached by another route. */
+        if (r->sin_addr.s_addr != d->k.dst_ip) {
+            if (next_hop(r, &ifindex, d->k.src_mac, d->k.dst_mac) != 0 ||
+                ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) != 0)
+                d->k.active = 0; /* no next hop known: userspace sends */
+            else
+                d->k.ifindex = (uint32_t)ifindex;
+        }
         d->k.dst_ip = r->sin_addr.s_addr;
         d->k.dst_port = r->sin_port;
         d->k.src_ip = l->sin_addr.s_addr;
@@ -414,8 +450,7 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
-    if (iface_toward(remote, &ifindex, d->k.src_mac) ||
-        neighbour_mac(remote->sin_addr, d->k.dst_mac) ||
+    if (next_hop(remote, &ifindex, d->k.src_mac, d->k.dst_mac) ||
         ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) ||
         fr_fp_kernel_slot_alloc(fp->k, &d->slot) != 0) {
         FR_DEBUG(&fp->log, "fast path: a subscriber stays in userspace (no "
