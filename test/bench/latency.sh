@@ -12,8 +12,9 @@
 # gives per-packet one-way delay (origin egress -> subscriber ingress) and
 # relay residence time (relay ingress -> relay egress) as p50/p90/p99/max,
 # the fast/userspace ratios, and CPU time per delivered packet copy: the
-# relay process's, and the whole machine's (which includes the kernel's
-# softirq work, where the fast path's programs run). Raw records and the
+# relay process's once started (its one-time BPF loading and verification
+# left out), and the whole machine's while the media flows (which includes
+# the kernel's softirq work, where the fast path's programs run). Raw records and the
 # report stay in FR_BENCH_OUT (default build/bench/latency).
 set -euo pipefail
 
