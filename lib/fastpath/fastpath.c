@@ -6,8 +6,12 @@
  * state).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
 #include <net/route.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,13 @@
 /* How often a served subscriber's priority policy is asked (without a
  * congestion policy, which is asked every time: it sets the budget). */
 #define POLICY_INTERVAL (10 * FR_MILLISECONDS)
+/* Served subscribers' next hops are looked up again when the kernel
+ * announces a route, neighbour or link change (checked every
+ * HOP_CHECK, looked up at most every HOP_MIN), and every HOP_INTERVAL
+ * anyway. */
+#define HOP_CHECK (50 * FR_MILLISECONDS)
+#define HOP_MIN (100 * FR_MILLISECONDS)
+#define HOP_INTERVAL (10 * FR_SECONDS)
 /* The default priority policy: a subscriber with more than this many
  * seconds of data waiting at its delivery rate gets priorities up to
  * BEHIND_FLOOR only. */
@@ -85,6 +96,11 @@ struct fr_fastpath {
     uint64_t orphans;
     uint64_t cid_changes;
     uint64_t moves;
+    uint64_t hop_changes;
+    int nl_fd;               /* route/neighbour/link announcements, or -1 */
+    int hops_stale;          /* an announcement came since the lookup */
+    fr_tstamp hops_checked;  /* when nl_fd was last read */
+    fr_tstamp hops_at;       /* when next hops were last looked up */
     fr_splice_stats gone;    /* of subscriber connections released */
     fr_fastpath_hooks hooks;
 };
@@ -290,6 +306,29 @@ static int ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
     return 0;
 }
 
+/* Brings the slot's interface and MAC addresses in line with the routing
+ * and neighbour tables for `peer`; a subscriber without a next hop is left
+ * to userspace. Returns nonzero if anything changed (not yet written to
+ * the kernel). */
+static int follow_next_hop(fr_fastpath *fp, fp_sub *d,
+                           const struct sockaddr_in *peer)
+{
+    struct fr_fp_slot k = d->k;
+    int ifindex;
+
+    if (next_hop(peer, &ifindex, k.src_mac, k.dst_mac) != 0 ||
+        ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) != 0) {
+        k.active = 0;
+    } else {
+        k.ifindex = (uint32_t)ifindex;
+        k.active = 1;
+    }
+    if (memcmp(&k, &d->k, sizeof(k)) == 0)
+        return 0;
+    d->k = k;
+    return 1;
+}
+
 static const struct sockaddr_in *ipv4(const struct sockaddr_storage *ss)
 {
     return ss->ss_family == AF_INET ? (const struct sockaddr_in *)ss : NULL;
@@ -409,16 +448,9 @@ static void sub_sync(fr_fastpath *fp, fp_sub *d)
                 d->slot);
     }
     if (moved) {
-        int ifindex;
-
         /* A new address may be reached by another route. */
-        if (r->sin_addr.s_addr != d->k.dst_ip) {
-            if (next_hop(r, &ifindex, d->k.src_mac, d->k.dst_mac) != 0 ||
-                ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) != 0)
-                d->k.active = 0; /* no next hop known: userspace sends */
-            else
-                d->k.ifindex = (uint32_t)ifindex;
-        }
+        if (r->sin_addr.s_addr != d->k.dst_ip)
+            follow_next_hop(fp, d, r);
         d->k.dst_ip = r->sin_addr.s_addr;
         d->k.dst_port = r->sin_port;
         d->k.src_ip = l->sin_addr.s_addr;
@@ -643,6 +675,70 @@ static void hook_session_closed(void *arg, fr_moq_session *s)
         up_release(fp, u);
 }
 
+/* Routes and neighbours change (a gateway fails over, a neighbour gets a
+ * new MAC address): every served subscriber's next hop is looked up again
+ * once per HOP_INTERVAL. */
+static void refresh_next_hops(fr_fastpath *fp, fr_tstamp now)
+{
+    fp->hops_at = now;
+    for (fp_sub *d = fp->subs; d; d = d->next) {
+        struct sockaddr_in peer = {.sin_family = AF_INET,
+                                   .sin_port = d->k.dst_port};
+
+        peer.sin_addr.s_addr = d->k.dst_ip;
+        if (!follow_next_hop(fp, d, &peer))
+            continue;
+        fp->hop_changes++;
+        FR_INFO(&fp->log, "fast path: subscriber in slot %u has a new next "
+                          "hop%s",
+                d->slot, d->k.active ? "" : " (none known: userspace sends)");
+        fr_fp_kernel_slot_set(fp->k, d->slot, &d->k);
+    }
+}
+
+/* A socket that hears of route, neighbour and link changes, or -1. */
+static int open_announcements(void)
+{
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+                             .nl_groups = RTMGRP_LINK | RTMGRP_NEIGH |
+                                          RTMGRP_IPV4_ROUTE};
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    NETLINK_ROUTE);
+
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Whether the kernel announced a change since the last call (reads every
+ * announcement waiting). */
+static int announced(fr_fastpath *fp)
+{
+    char buf[8192];
+    int any = 0;
+
+    if (fp->nl_fd < 0)
+        return 0;
+    while (recv(fp->nl_fd, buf, sizeof(buf), 0) > 0)
+        any = 1;
+    return any;
+}
+
+static void maybe_refresh_next_hops(fr_fastpath *fp, fr_tstamp now)
+{
+    if (now - fp->hops_checked >= HOP_CHECK) {
+        fp->hops_checked = now;
+        fp->hops_stale |= announced(fp);
+    }
+    if ((fp->hops_stale && now - fp->hops_at >= HOP_MIN) ||
+        now - fp->hops_at >= HOP_INTERVAL) {
+        fp->hops_stale = 0;
+        refresh_next_hops(fp, now);
+    }
+}
+
 /* Before every ngtcp2 call on a subscriber connection: the kernel's
  * records reach their connections, and this connection's slot and the
  * upstream CIDs are brought up to date. */
@@ -652,6 +748,7 @@ static void drain(void *arg, fr_quic_conn *c)
     fp_sub *d = fr_splice_ref(c);
 
     fr_fp_kernel_poll_sent(fp->k, on_sent, fp);
+    maybe_refresh_next_hops(fp, c->ep->now);
     for (fp_up *u = fp->ups; u; u = u->next)
         up_sync_cids(fp, u);
     if (d) {
@@ -770,6 +867,11 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
     fp->relay = relay;
     fp->ep = ep;
     fp->log = settings->log;
+    fp->nl_fd = open_announcements();
+    if (fp->nl_fd < 0)
+        FR_WARN(&fp->log, "fast path: no route/neighbour announcements (%s); "
+                          "next hops are looked up every %d s",
+                strerror(errno), (int)(HOP_INTERVAL / FR_SECONDS));
     fp->mode = settings->attach == FR_FASTPATH_ATTACH_TCX ? FR_FP_ATTACH_TCX
                : settings->attach == FR_FASTPATH_ATTACH_TC ? FR_FP_ATTACH_TC
                                                            : FR_FP_ATTACH_AUTO;
@@ -798,6 +900,8 @@ void fr_fastpath_del(fr_fastpath *fp)
     /* Its connections stay spliced, on their own send state. */
     fp->ep->splice_ops = NULL;
     fr_fp_kernel_close(fp->k);
+    if (fp->nl_fd >= 0)
+        close(fp->nl_fd);
     free(fp);
 }
 
@@ -837,4 +941,5 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->lost_resets = fp->lost_resets;
     st->cid_changes = fp->cid_changes;
     st->moves = fp->moves;
+    st->next_hop_changes = fp->hop_changes;
 }

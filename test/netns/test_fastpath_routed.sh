@@ -4,8 +4,11 @@
 # MAC address as destination (the route's gateway, from the ARP table),
 # not the subscriber's: every object arrives intact and the kernel sends
 # at least 90 % of the media copies (without the route lookup the relay
-# served these subscribers from userspace only). Needs root; FR_BIN_DIR
-# names the directory holding fr-origin, fr-relay and fr-sub.
+# served these subscribers from userspace only). 4 s in, the router's
+# interface gets a new MAC address (as after a failover) and the relay's
+# neighbour entry follows; the kernel must follow within a second, or its
+# copies go to a MAC nobody has. Needs root; FR_BIN_DIR names the
+# directory holding fr-origin, fr-relay and fr-sub.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
@@ -39,6 +42,10 @@ fr_wait_log origin 'namespace live accepted' 10
 fr_spawn sub subs "$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 \
     --ca "$d/relay.pem" --connections "$SUBS" --duration $((DURATION + 10)) \
     --stats-interval 0 --json "$d/subs.json"
+sleep 4
+ip -n "$(fr_ns router)" link set dev relay address 02:00:00:00:ee:01
+ip -n "$(fr_ns relay)" neigh replace 198.18.2.2 dev router \
+    lladdr 02:00:00:00:ee:01 nud permanent
 fr_wait origin 60 || fr_fail "origin failed"
 fr_wait subs 60 || fr_fail "subscribers failed"
 fr_stop relay || fr_fail "relay did not exit cleanly"
@@ -59,6 +66,12 @@ print(f"{len(subs)} routed subscribers intact; kernel {fp['kernel_copies']} "
       f"{100 * share:.1f} % kernel")
 if share < 0.90:
     print("the kernel did not serve the routed subscribers")
+    ok = False
+print(f"next-hop changes followed: {fp['next_hop_changes']}; "
+      f"retransmitted {fp['retransmitted']}")
+if (fp["next_hop_changes"] < len(subs)
+        or fp["retransmitted"] * 20 > fp["kernel_copies"]):
+    print("the kernel did not follow the router's new MAC address")
     ok = False
 sys.exit(0 if ok else 1)
 PY
