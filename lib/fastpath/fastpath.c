@@ -677,7 +677,7 @@ static void hook_session_closed(void *arg, fr_moq_session *s)
 
 /* Routes and neighbours change (a gateway fails over, a neighbour gets a
  * new MAC address): every served subscriber's next hop is looked up again
- * once per HOP_INTERVAL. */
+ * (see maybe_refresh_next_hops for when). */
 static void refresh_next_hops(fr_fastpath *fp, fr_tstamp now)
 {
     fp->hops_at = now;
