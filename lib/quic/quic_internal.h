@@ -170,6 +170,9 @@ void fr_stream_set_copy_class(fr_quic_conn *c, int64_t stream_id,
                               fr_copy_class cls);
 /* Puts a stream back on the ready list if it has something to send. */
 void fr_stream_requeue(fr_quic_conn *c, fr_stream *s);
+/* ngtcp2 took `len` more bytes of `s` (and its FIN, when `fin` is set and
+ * they were the stream's last). */
+void fr_stream_sent(fr_quic_conn *c, fr_stream *s, uint64_t len, int fin);
 /* Bytes of `s` the write loop may send: up to the first kernel packet. */
 uint64_t fr_stream_send_end(const fr_stream *s);
 /* Size of the buffer ngtcp2 writes a packet into. */

@@ -37,6 +37,14 @@ static fr_stream *stream_new(fr_quic_conn *c, int64_t id)
     return s;
 }
 
+void fr_stream_sent(fr_quic_conn *c, fr_stream *s, uint64_t len, int fin)
+{
+    s->sent_off += len;
+    c->stats.stream_bytes_sent += len;
+    if (fin && s->sent_off == s->sbuf.end_off)
+        s->fin_sent = 1;
+}
+
 uint64_t fr_stream_send_end(const fr_stream *s)
 {
     return s->kernel && s->kernel_next < s->sbuf.end_off ? s->kernel_next
@@ -433,15 +441,12 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
                                   flags, s->id, (const ngtcp2_vec *)iov, niov,
                                   now);
     if (datalen >= 0) {
-        s->sent_off += (uint64_t)datalen;
-        c->stats.stream_bytes_sent += (uint64_t)datalen;
+        fr_stream_sent(c, s, (uint64_t)datalen,
+                       flags & NGTCP2_WRITE_STREAM_FLAG_FIN);
         if (datalen > 0)
             c->ep->copy_pkts[s->copy_class]++;
         if (s->kernel)
             fr_splice_declined_sent(c, (uint64_t)datalen);
-        if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) &&
-            s->sent_off == s->sbuf.end_off)
-            s->fin_sent = 1;
     }
     switch (n) {
     case NGTCP2_ERR_STREAM_DATA_BLOCKED:

@@ -477,10 +477,8 @@ static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
             fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
             continue;
         }
-        s->sent_off += (uint64_t)datalen;
-        c->stats.stream_bytes_sent += (uint64_t)datalen;
-        if (ev->fin && s->sent_off == end)
-            s->fin_sent = 1;
+        /* With ev->fin, end is the stream's end (checked above). */
+        fr_stream_sent(c, s, (uint64_t)datalen, ev->fin);
         if (!p->shadowed) {
             shadow(c, p, buf, (size_t)n, off, &ps.path, now);
         } else {
