@@ -76,6 +76,8 @@ struct fr_splice {
     size_t nlost;
     int64_t resets[MAX_RESETS];
     size_t nresets;
+    int late;            /* a kernel packet was registered late: an ACK
+                            may have to wait (fr_splice_hold) */
     held held[MAX_HELD]; /* a ring: the oldest at held_head */
     size_t held_head;
     size_t nheld;
@@ -306,6 +308,10 @@ int fr_splice_hold(fr_quic_conn *c, const fr_quic_path *path,
     fr_tstamp due = now;
     held *h;
 
+    /* Without late packets every ACK may go at once (the upstream's
+     * connections, subscribers the kernel has not served yet). */
+    if (!sp->late && sp->nheld == 0)
+        return 0;
     if (len > FR_MAX_UDP_PAYLOAD || frames_of(c, d, len, &hdr, &payload) ||
         fr_ack_feed(sp->map, d + hdr, payload, now))
         return 0;
@@ -421,8 +427,10 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
         fr_conn_tx_send(c, np, xlen);
         sp->stats.extra_packets++;
     }
-    if (now > p->ev.time_ns && now - p->ev.time_ns < MAX_LAG)
+    if (now > p->ev.time_ns && now - p->ev.time_ns < MAX_LAG) {
         lag = now - p->ev.time_ns;
+        sp->late = 1;
+    }
     fr_pnmap_register(sp->map, pkt, wires, nw, lag, now);
     sp->stats.registered++;
     p->shadowed = 1;
