@@ -21,14 +21,8 @@ d=$FR_TMPDIR
 
 fr_relay_hosts
 
-fr_spawn relay relay "$bin/fr-relay" --listen 198.18.2.1:4433 \
-    --write-cert "$d/relay.pem" --json "$d/relay.json" --cleartext \
-    --fastpath --stats-interval 5 -v
-fr_wait_log relay 'listening on' 10
-fr_spawn origin origin "$bin/fr-origin" --cleartext \
-    --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
-    --bitrate 1M --duration "$DURATION" --stats-interval 0
-fr_wait_log origin 'namespace live accepted' 10
+fr_fastpath_relay relay "$d" --stats-interval 5 -v
+fr_live_origin origin "$d" "$DURATION" 1M --stats-interval 0
 fr_spawn sub rebind "$FR_REBIND_BIN" --dev relay --after 5
 fr_wait_log rebind '^attached' 10
 fr_spawn sub subs "$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 \

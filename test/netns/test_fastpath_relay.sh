@@ -14,7 +14,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
-readonly DURATION=20 FPS=30 GOP=30 SUBS=10
+readonly DURATION=20 SUBS=10
 
 fr_netns_init
 fr_require_cmd bpftool
@@ -45,18 +45,12 @@ run() {
     if [[ $loss != 0 ]]; then
         fr_impair sub relay ingress --loss "$loss" --seed 7 --udp-only
     fi
-    fr_spawn relay "relay-$label" "$bin/fr-relay" --listen 198.18.2.1:4433 \
-        --write-cert "$d/relay.pem" --json "$d/relay.json" --cleartext \
-        --fastpath --stats-interval 5
-    fr_wait_log "relay-$label" 'listening on' 10
+    fr_fastpath_relay "relay-$label" "$d" --stats-interval 5
     local maps
     maps=$(maps_of "${FR_JOBS[relay-$label]}")
     [[ -n $maps ]] || fr_fail "$label: no BPF map held by the relay"
-    fr_spawn origin "origin-$label" "$bin/fr-origin" --cleartext \
-        --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps "$FPS" \
-        --gop "$GOP" --bitrate 1M --duration "$DURATION" \
+    fr_live_origin "origin-$label" "$d" "$DURATION" 1M \
         --json "$d/origin.json" --stats-interval 5
-    fr_wait_log "origin-$label" 'namespace live accepted' 10
 
     local sub=("$bin/fr-sub" --cleartext --ca "$d/relay.pem" --duration 40
                --stats-interval 5 --connect 198.18.2.1:4433)

@@ -31,14 +31,8 @@ fr_route origin 198.18.2.0/24 198.18.1.2
 fr_route relay 198.18.3.0/24 198.18.2.2
 fr_route sub 198.18.2.0/24 198.18.3.1
 
-fr_spawn relay relay "$bin/fr-relay" --listen 198.18.2.1:4433 \
-    --write-cert "$d/relay.pem" --json "$d/relay.json" --cleartext \
-    --fastpath --stats-interval 5
-fr_wait_log relay 'listening on' 10
-fr_spawn origin origin "$bin/fr-origin" --cleartext \
-    --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
-    --bitrate 1M --duration "$DURATION" --stats-interval 0
-fr_wait_log origin 'namespace live accepted' 10
+fr_fastpath_relay relay "$d" --stats-interval 5
+fr_live_origin origin "$d" "$DURATION" 1M --stats-interval 0
 fr_spawn sub subs "$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 \
     --ca "$d/relay.pem" --connections "$SUBS" --duration $((DURATION + 10)) \
     --stats-interval 0 --json "$d/subs.json"

@@ -22,14 +22,8 @@ d=$FR_TMPDIR
 
 fr_relay_hosts
 
-fr_spawn relay relay "$bin/fr-relay" --listen 198.18.2.1:4433 \
-    --write-cert "$d/relay.pem" --json "$d/relay.json" --cleartext \
-    --fastpath --stats-interval 5
-fr_wait_log relay 'listening on' 10
-fr_spawn origin origin "$bin/fr-origin" --cleartext \
-    --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
-    --bitrate 2M --duration "$DURATION" --stats-interval 0
-fr_wait_log origin 'namespace live accepted' 10
+fr_fastpath_relay relay "$d" --stats-interval 5
+fr_live_origin origin "$d" "$DURATION" 2M --stats-interval 0
 sub=("$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 --ca "$d/relay.pem"
      --duration $((DURATION + 10)) --stats-interval 0)
 fr_spawn sub slow "${sub[@]}" --connections "$SLOW" --stream-window 4096 \
