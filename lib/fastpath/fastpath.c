@@ -7,16 +7,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
-#include <net/route.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fastrelay/error.h>
@@ -28,6 +24,7 @@
 #include "../splice/splice.h"
 #include "../util/log_internal.h"
 #include "kernel.h"
+#include "nexthop.h"
 
 /* Tracks one subscriber connection gets from the kernel at most. */
 #define MAX_JOINS 16
@@ -201,93 +198,17 @@ void fr_fastpath_settings_default(fr_fastpath_settings *s)
 
 /* Interfaces and neighbours. */
 
-/* The route the main table gives `peer`: its interface's name and its
- * gateway (0.0.0.0 for a peer on the link). Longest prefix, then lowest
- * metric. */
-static int route_toward(struct in_addr peer, char dev[IF_NAMESIZE],
-                        struct in_addr *gateway)
-{
-    FILE *f = fopen("/proc/net/route", "re");
-    char line[256], name[IF_NAMESIZE];
-    unsigned dst, gw, flags, refcnt, use, metric, mask, best_metric = 0;
-    int best_len = -1;
-
-    if (!f)
-        return -1;
-    /* Addresses are printed as the raw 32-bit values, like s_addr. */
-    while (fgets(line, sizeof(line), f)) {
-        int len;
-
-        if (sscanf(line, "%15s %x %x %x %u %u %u %x", name, &dst, &gw, &flags,
-                   &refcnt, &use, &metric, &mask) != 8 ||
-            !(flags & RTF_UP) || (peer.s_addr & mask) != dst)
-            continue;
-        len = __builtin_popcount(mask);
-        if (len > best_len || (len == best_len && metric < best_metric)) {
-            best_len = len;
-            best_metric = metric;
-            memcpy(dev, name, sizeof(name));
-            gateway->s_addr = (flags & RTF_GATEWAY) ? gw : 0;
-        }
-    }
-    fclose(f);
-    return best_len >= 0 ? 0 : -1;
-}
-
-/* The MAC address of on-link neighbour `ip` from the ARP table (complete
- * entries only). */
-static int neighbour_mac(struct in_addr ip, uint8_t mac[6])
-{
-    FILE *f = fopen("/proc/net/arp", "re");
-    char line[256], ips[64], hw[64], mask[64], dev[64];
-    unsigned type, flags, m[6];
-    struct in_addr a;
-    int rv = -1;
-
-    if (!f)
-        return -1;
-    while (rv && fgets(line, sizeof(line), f))
-        if (sscanf(line, "%63s 0x%x 0x%x %63s %63s %63s", ips, &type, &flags,
-                   hw, mask, dev) == 6 &&
-            inet_pton(AF_INET, ips, &a) == 1 && a.s_addr == ip.s_addr &&
-            (flags & 0x2) &&
-            sscanf(hw, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
-                   &m[5]) == 6) {
-            for (int i = 0; i < 6; i++)
-                mac[i] = (uint8_t)m[i];
-            rv = 0;
-        }
-    fclose(f);
-    return rv;
-}
-
-/* How the relay reaches `peer`: the interface its route leaves by, that
- * interface's MAC address and, unless next_mac is NULL, the MAC address of
- * the next hop (the peer on its link, else the route's gateway). */
+/* How the relay reaches `peer` now (see nexthop.h). */
 static int next_hop(const struct sockaddr_in *peer, int *ifindex,
                     uint8_t own_mac[6], uint8_t next_mac[6])
 {
-    char dev[IF_NAMESIZE];
-    struct in_addr gw;
-    struct ifreq ifr;
-    int fd, rv = -1;
+    fr_nexthop_tables t;
+    int rv;
 
-    if (route_toward(peer->sin_addr, dev, &gw) != 0 ||
-        (*ifindex = (int)if_nametoindex(dev)) <= 0)
+    if (fr_nexthop_tables_read(&t) != 0)
         return -1;
-    if (next_mac &&
-        neighbour_mac(gw.s_addr ? gw : peer->sin_addr, next_mac) != 0)
-        return -1;
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-    if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
-        memcpy(own_mac, ifr.ifr_hwaddr.sa_data, 6);
-        rv = 0;
-    }
-    close(fd);
+    rv = fr_nexthop_find(&t, peer->sin_addr, ifindex, own_mac, next_mac);
+    fr_nexthop_tables_free(&t);
     return rv;
 }
 
@@ -307,16 +228,18 @@ static int ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
 }
 
 /* Brings the slot's interface and MAC addresses in line with the routing
- * and neighbour tables for `peer`; a subscriber without a next hop is left
- * to userspace. Returns nonzero if anything changed (not yet written to
- * the kernel). */
+ * and neighbour tables `t` (NULL: unreadable) for `peer`; a subscriber
+ * without a next hop is left to userspace. Returns nonzero if anything
+ * changed (not yet written to the kernel). */
 static int follow_next_hop(fr_fastpath *fp, fp_sub *d,
+                           const fr_nexthop_tables *t,
                            const struct sockaddr_in *peer)
 {
     struct fr_fp_slot k = d->k;
     int ifindex;
 
-    if (next_hop(peer, &ifindex, k.src_mac, k.dst_mac) != 0 ||
+    if (!t ||
+        fr_nexthop_find(t, peer->sin_addr, &ifindex, k.src_mac, k.dst_mac) ||
         ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) != 0) {
         k.active = 0;
     } else {
@@ -449,8 +372,13 @@ static void sub_sync(fr_fastpath *fp, fp_sub *d)
     }
     if (moved) {
         /* A new address may be reached by another route. */
-        if (r->sin_addr.s_addr != d->k.dst_ip)
-            follow_next_hop(fp, d, r);
+        if (r->sin_addr.s_addr != d->k.dst_ip) {
+            fr_nexthop_tables t;
+            int have = fr_nexthop_tables_read(&t) == 0;
+
+            follow_next_hop(fp, d, have ? &t : NULL, r);
+            fr_nexthop_tables_free(&t);
+        }
         d->k.dst_ip = r->sin_addr.s_addr;
         d->k.dst_port = r->sin_port;
         d->k.src_ip = l->sin_addr.s_addr;
@@ -680,13 +608,16 @@ static void hook_session_closed(void *arg, fr_moq_session *s)
  * (see maybe_refresh_next_hops for when). */
 static void refresh_next_hops(fr_fastpath *fp, fr_tstamp now)
 {
+    fr_nexthop_tables t;
+    int have = fr_nexthop_tables_read(&t) == 0;
+
     fp->hops_at = now;
     for (fp_sub *d = fp->subs; d; d = d->next) {
         struct sockaddr_in peer = {.sin_family = AF_INET,
                                    .sin_port = d->k.dst_port};
 
         peer.sin_addr.s_addr = d->k.dst_ip;
-        if (!follow_next_hop(fp, d, &peer))
+        if (!follow_next_hop(fp, d, have ? &t : NULL, &peer))
             continue;
         fp->hop_changes++;
         FR_INFO(&fp->log, "fast path: subscriber in slot %u has a new next "
@@ -694,6 +625,7 @@ static void refresh_next_hops(fr_fastpath *fp, fr_tstamp now)
                 d->slot, d->k.active ? "" : " (none known: userspace sends)");
         fr_fp_kernel_slot_set(fp->k, d->slot, &d->k);
     }
+    fr_nexthop_tables_free(&t);
 }
 
 /* A socket that hears of route, neighbour and link changes, or -1. */
