@@ -385,6 +385,23 @@ static void test_untouched_and_dropped(void **state)
     fastpath__destroy(skel);
 }
 
+/* The copy of in[0..inlen) is dropped with nothing spent: the packet
+ * number stays `pn`, the budget `budget`, and no record is made. */
+static void assert_dropped_unspent(struct fastpath *skel, const uint8_t *in,
+                                   size_t inlen, uint64_t pn, int64_t budget)
+{
+    uint8_t out[512];
+    uint32_t outlen = sizeof(out);
+    struct fr_fp_sent_event ev;
+
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     2);
+    assert_int_equal(get_pn(skel), pn);
+    assert_int_equal(get_tx(skel).budget, budget);
+    assert_int_equal(take_events(skel, &ev), 0);
+}
+
 /* The copy needs its whole UDP payload of budget: one byte short and it
  * is dropped with nothing spent; exactly enough and it goes, leaving 0. */
 static void test_budget(void **state)
@@ -406,14 +423,8 @@ static void test_budget(void **state)
     wantlen = expected_packet(want, cid, sizeof(cid), 5);
     need = (int64_t)(wantlen - 42);
     set_tx(skel, 5, need - 1);
-    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                         &outlen),
-                     2);
-    assert_int_equal(get_tx(skel).budget, need - 1);
-    assert_int_equal(get_pn(skel), 5);
-    assert_int_equal(take_events(skel, &ev), 0);
+    assert_dropped_unspent(skel, in, inlen, 5, need - 1);
     set_tx(skel, 5, need);
-    outlen = sizeof(out);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
                          &outlen),
                      -1);
@@ -450,18 +461,12 @@ static void test_stream_credit(void **state)
     set_stream(skel);
     set_tx(skel, 3, BIG_BUDGET);
     inlen = upstream_packet(in);
-    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                         &outlen),
-                     2);
-    assert_int_equal(get_pn(skel), 3);
-    assert_int_equal(get_tx(skel).budget, BIG_BUDGET);
-    assert_int_equal(take_events(skel, &ev), 0);
+    assert_dropped_unspent(skel, in, inlen, 3, BIG_BUDGET);
     /* MAX_STREAM_DATA raised it to exactly the frame's end. */
     assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_credit, &ck,
                                           sizeof(ck), &credit,
                                           sizeof(credit), 0),
                      0);
-    outlen = sizeof(out);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
                          &outlen),
                      -1);
@@ -479,7 +484,6 @@ static void test_too_big(void **state)
     uint8_t in[512], out[512], want[512];
     uint32_t outlen = sizeof(out);
     size_t inlen, wantlen;
-    struct fr_fp_sent_event ev;
     struct fastpath *skel;
     struct fr_fp_slot s;
 
@@ -496,16 +500,10 @@ static void test_too_big(void **state)
     s.max_payload = (uint16_t)(wantlen - 42 - 1);
     assert_true(inlen - 42 <= s.max_payload);
     put_slot(skel, &s);
-    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                         &outlen),
-                     2);
-    assert_int_equal(get_pn(skel), 9);
-    assert_int_equal(get_tx(skel).budget, BIG_BUDGET);
-    assert_int_equal(take_events(skel, &ev), 0);
+    assert_dropped_unspent(skel, in, inlen, 9, BIG_BUDGET);
     /* One byte more and it goes. */
     s.max_payload = (uint16_t)(wantlen - 42);
     put_slot(skel, &s);
-    outlen = sizeof(out);
     assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
                          &outlen),
                      -1);
