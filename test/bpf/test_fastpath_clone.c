@@ -320,23 +320,33 @@ static void on_sent(const struct fr_fp_sent_event *ev, void *user_data)
             events[i] = *ev;
 }
 
+/* Loads the programs (subscriber side attached) with configure()'s
+ * subscribers and opens a capture of their copies. */
+static fr_fp_kernel *open_configured(int *fd)
+{
+    fr_fp_kernel *k;
+    char why[256] = "";
+
+    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
+        fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
+                            FR_FP_ATTACH_AUTO, why, sizeof(why)))
+        fail_msg("fast path: %s", why);
+    configure(k);
+    *fd = capture();
+    return k;
+}
+
 static void test_clone_to_each_subscriber(void **state)
 {
     struct fr_fp_sent_event events[NSUBS];
     struct fastpath *skel;
     fr_fp_kernel *k;
-    char why[256] = "";
     int fd;
 
     (void)state;
     FR_TEST_REQUIRE_ROOT();
-    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
-        fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
-                            FR_FP_ATTACH_AUTO, why, sizeof(why)))
-        fail_msg("fast path: %s", why);
+    k = open_configured(&fd);
     skel = fr_fp_kernel_skeleton(k);
-    configure(k);
-    fd = capture();
 
     /* The stream's first packet: the first two subscribers take a stream
      * from their pools; the third has none and misses it. */
@@ -437,28 +447,19 @@ static void test_clone_to_each_subscriber(void **state)
     fr_fp_kernel_close(k);
 }
 
-/* Loads the programs with configure()'s subscribers, the first of them
- * with priority floor 127, and opens a capture of their copies. */
+/* open_configured, the first subscriber with priority floor 127. */
 static fr_fp_kernel *open_floor_127(int *fd)
 {
-    struct fastpath *skel;
+    fr_fp_kernel *k = open_configured(fd);
+    struct fastpath *skel = fr_fp_kernel_skeleton(k);
     struct fr_fp_slot s;
-    fr_fp_kernel *k;
-    char why[256] = "";
 
-    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
-        fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
-                            FR_FP_ATTACH_AUTO, why, sizeof(why)))
-        fail_msg("fast path: %s", why);
-    skel = fr_fp_kernel_skeleton(k);
-    configure(k);
     assert_int_equal(bpf_map__lookup_elem(skel->maps.fr_fp_slots,
                                           &sub_slot[0], sizeof(sub_slot[0]),
                                           &s, sizeof(s), 0),
                      0);
     s.priority_floor = 127;
     assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[0], &s), 0);
-    *fd = capture();
     return k;
 }
 
