@@ -225,7 +225,11 @@ FR_EXTERN int fr_quic_endpoint_new(fr_quic_endpoint **pep,
  * fr_quic_conn_close first for a graceful end) and frees the endpoint. */
 FR_EXTERN void fr_quic_endpoint_del(fr_quic_endpoint *ep);
 
-/* Feeds one received UDP datagram. Returns 0, or a negative code when the
+/* Every function below that takes `now` (a monotonic time in ns) advances
+ * the endpoint's clock; a `now` older than one given before is taken as that
+ * newer one, so the QUIC stack never sees time go backwards.
+ *
+ * Feeds one received UDP datagram. Returns 0, or a negative code when the
  * datagram was not accepted (it is then dropped; not fatal). */
 FR_EXTERN int fr_quic_endpoint_recv(fr_quic_endpoint *ep,
                                     const fr_quic_path *path,

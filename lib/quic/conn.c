@@ -967,7 +967,8 @@ int fr_quic_conn_migrate(fr_quic_conn *c, const struct sockaddr *local,
     memcpy(&p.local, local, local_len);
     p.local_len = local_len;
     to_ngtcp2_path(&np, &p);
-    rv = ngtcp2_conn_initiate_immediate_migration(c->conn, &np, now);
+    rv = ngtcp2_conn_initiate_immediate_migration(c->conn, &np,
+                                                  fr_ep_clock(c->ep, now));
     switch (rv) {
     case 0:
         c->path = p;

@@ -252,6 +252,13 @@ static int accept_conn(fr_quic_endpoint *ep, const fr_quic_path *path,
     return fr_conn_read(c, path, data, len, now);
 }
 
+fr_tstamp fr_ep_clock(fr_quic_endpoint *ep, fr_tstamp now)
+{
+    if (now > ep->now)
+        ep->now = now;
+    return ep->now;
+}
+
 int fr_quic_endpoint_recv(fr_quic_endpoint *ep, const fr_quic_path *path,
                           const uint8_t *data, size_t len, fr_tstamp now)
 {
@@ -259,7 +266,7 @@ int fr_quic_endpoint_recv(fr_quic_endpoint *ep, const fr_quic_path *path,
     fr_quic_conn *c;
     int rv;
 
-    ep->now = now;
+    now = fr_ep_clock(ep, now);
     rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, ep->settings.cid_len);
     if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
         if (ep->settings.accept_connections)
@@ -278,7 +285,7 @@ int fr_quic_endpoint_flush(fr_quic_endpoint *ep, fr_tstamp now)
 {
     fr_quic_conn *c = ep->conns;
 
-    ep->now = now;
+    now = fr_ep_clock(ep, now);
     while (c) {
         fr_quic_conn *next = c->next;
         fr_conn_write(c, now);
@@ -291,7 +298,7 @@ int fr_quic_endpoint_flush(fr_quic_endpoint *ep, fr_tstamp now)
 
 int fr_quic_endpoint_handle_expiry(fr_quic_endpoint *ep, fr_tstamp now)
 {
-    ep->now = now;
+    now = fr_ep_clock(ep, now);
     for (fr_quic_conn *c = ep->conns; c; c = c->next)
         if (fr_conn_expiry(c) <= now)
             fr_conn_handle_expiry(c, now);
@@ -320,7 +327,7 @@ int fr_quic_endpoint_connect(fr_quic_endpoint *ep, fr_quic_conn **pconn,
 
     if (!ep || !pconn || !path)
         return FR_ERR_INVALID_ARGUMENT;
-    ep->now = now;
+    now = fr_ep_clock(ep, now);
     rv = fr_conn_new_client(&c, ep, path, server_name, now);
     if (rv)
         return rv;

@@ -116,7 +116,7 @@ struct fr_quic_endpoint {
     char *ca_pem;
     gnutls_certificate_credentials_t client_cred;
     uint8_t static_secret[FR_STATIC_SECRET_LEN];
-    fr_tstamp now; /* latest timestamp the application handed us */
+    fr_tstamp now; /* the endpoint's clock (fr_ep_clock) */
     fr_hmap cids;  /* our CID -> fr_quic_conn */
     fr_quic_conn *conns;
     size_t nconns;
@@ -188,6 +188,11 @@ void fr_stream_unblock(fr_quic_conn *c, int64_t stream_id);
 void fr_streams_free(fr_quic_conn *c);
 
 /* endpoint.c */
+/* The endpoint's clock: the latest of the timestamps the application has
+ * handed it, so what reaches ngtcp2 never goes backwards (ngtcp2 asserts on
+ * that), even when a datagram batch stamped once is read after a callback
+ * used a fresher stamp. Every entry point takes its `now` through it. */
+fr_tstamp fr_ep_clock(fr_quic_endpoint *ep, fr_tstamp now);
 int fr_ep_register_cid(fr_quic_endpoint *ep, const ngtcp2_cid *cid,
                        fr_quic_conn *c);
 void fr_ep_unregister_cid(fr_quic_endpoint *ep, const ngtcp2_cid *cid);

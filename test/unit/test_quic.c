@@ -842,6 +842,51 @@ static void test_migrate(void **state)
     sim_teardown(&e);
 }
 
+/* The endpoint's clock never goes backwards: a datagram batch stamped
+ * before a callback that used a fresher time, or a migration stamped later
+ * than the next read, must not hand ngtcp2 an older timestamp (it aborts on
+ * one). */
+
+static void test_clock_never_backwards(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    fr_quic_path moved = *fr_sim_client_path();
+    fr_tstamp t;
+
+    (void)state;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_CLEARTEXT, FR_CRYPTO_CLEARTEXT);
+    x.nstreams = 20;
+    x.stream_len = 50 * 1024;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, handshakes_done, &x, 5 * FR_SECONDS));
+    fr_sim_run(e.sim, never, &x, 30 * FR_MILLISECONDS);
+    assert_true(x.streams_done < x.nstreams);
+
+    /* Each endpoint is told a time 20 ms ahead, then the older one. */
+    t = fr_sim_now(e.sim);
+    assert_int_equal(fr_quic_endpoint_flush(e.client, t + 20 * FR_MILLISECONDS),
+                     0);
+    assert_int_equal(fr_quic_endpoint_handle_expiry(e.client, t), 0);
+    assert_int_equal(fr_quic_endpoint_flush(e.client, t - FR_MILLISECONDS), 0);
+    assert_int_equal(
+        fr_quic_endpoint_handle_expiry(e.server, t + 20 * FR_MILLISECONDS), 0);
+    assert_int_equal(fr_quic_endpoint_flush(e.server, t), 0);
+    ((struct sockaddr_in *)&moved.local)->sin_port = htons(5001);
+    assert_int_equal(fr_quic_conn_migrate(e.conn,
+                                          (struct sockaddr *)&moved.local,
+                                          moved.local_len, t + 25 * FR_MILLISECONDS),
+                     0);
+    /* The simulation goes on with its own, older clock: datagrams stamped
+     * before the times above are read, and the transfer completes. */
+    assert_true(fr_sim_now(e.sim) < t + 25 * FR_MILLISECONDS);
+    assert_true(fr_sim_run(e.sim, transfer_done, &x, 60 * FR_SECONDS));
+    check_transfer(&x);
+    sim_teardown(&e);
+}
+
 /* Close and idle timeout. */
 
 static int both_closed(void *arg)
@@ -1138,6 +1183,7 @@ int main(void)
         cmocka_unit_test(test_cert_load),
         cmocka_unit_test(test_cid_hook),
         cmocka_unit_test(test_migrate),
+        cmocka_unit_test(test_clock_never_backwards),
         cmocka_unit_test(test_max_udp_payload_recv),
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_idle_timeout),
