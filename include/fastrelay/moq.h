@@ -287,6 +287,9 @@ FR_EXTERN int fr_moq_session_on_stream_stop_sending(fr_moq_session *s,
                                                     uint64_t code);
 FR_EXTERN int fr_moq_session_on_datagram(fr_moq_session *s,
                                          const uint8_t *data, size_t len);
+/* The peer allows more streams: requests made while its limit was reached
+ * (they wait, in order) go out now. */
+FR_EXTERN int fr_moq_session_on_streams_available(fr_moq_session *s);
 /* The connection closed; the session ends (callbacks run) and is freed. */
 FR_EXTERN void fr_moq_session_on_closed(fr_moq_session *s,
                                         const fr_quic_close_info *info);

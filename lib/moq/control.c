@@ -91,21 +91,11 @@ static fr_moq_req *in_request(fr_moq_session *s, fr_moq_rstream *rs,
 
     if (check_peer_request_id(s, id))
         return NULL;
-    r = calloc(1, sizeof(*r));
-    if (!r || fr_hmap_insert_u64(&s->requests, id, r) != 0) {
-        free(r);
+    r = fr_moq_req_new(s, kind, id, rs->id);
+    if (!r) {
         fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "out of memory");
         return NULL;
     }
-    r->s = s;
-    r->kind = kind;
-    r->id = id;
-    r->stream_id = rs->id;
-    fr_moq_sub_params_default(&r->params);
-    r->next = s->reqs;
-    if (s->reqs)
-        s->reqs->prev = r;
-    s->reqs = r;
     rs->req = r;
     return r;
 }
@@ -374,7 +364,7 @@ static void on_response(fr_moq_session *s, fr_moq_req *r, const fr_moq_msg *m)
                 s->cb.namespace_answer(s, r->id, 1, 0, NULL, s->user_data);
         } else if (m->type == FR_MOQ_MSG_REQUEST_ERROR) {
             uint64_t id = r->id;
-            fr_moq_req_free(r);
+            fr_moq_req_end(r);
             if (s->cb.namespace_answer)
                 s->cb.namespace_answer(s, id, 0, e->error_code, reason,
                                        s->user_data);
@@ -404,7 +394,7 @@ static void on_response(fr_moq_session *s, fr_moq_req *r, const fr_moq_msg *m)
                                     &m->u.request_update.params);
             memset(&ok, 0, sizeof(ok));
             ok.type = FR_MOQ_MSG_REQUEST_OK;
-            fr_moq_send_msg(s, r->stream_id, &ok, 0);
+            fr_moq_req_send(r, &ok, 0);
             if (s->cb.pub_updated)
                 s->cb.pub_updated(r->pub, &r->pub->params, s->user_data);
             return;
@@ -419,7 +409,7 @@ static void on_response(fr_moq_session *s, fr_moq_req *r, const fr_moq_msg *m)
                                     &m->u.request_update.params);
             memset(&ok, 0, sizeof(ok));
             ok.type = FR_MOQ_MSG_REQUEST_OK;
-            fr_moq_send_msg(s, r->stream_id, &ok, 0);
+            fr_moq_req_send(r, &ok, 0);
             if (s->cb.pub_updated)
                 s->cb.pub_updated(r->pub, &r->pub->params, s->user_data);
         } else {
@@ -445,7 +435,7 @@ static void request_fin(fr_moq_session *s, fr_moq_rstream *rs)
      * requests end through their messages or their data streams. */
     if (r->kind == FR_REQ_IN_PUBLISH_NS) {
         uint64_t id = r->id;
-        fr_moq_req_close(r);
+        fr_moq_req_end(r);
         if (s->cb.publish_namespace_done)
             s->cb.publish_namespace_done(s, id, s->user_data);
     }

@@ -745,7 +745,7 @@ int fr_moq_accept_fetch(fr_moq_session *s, uint64_t req, fr_moq_location end,
     m.u.fetch_ok.end_of_track = end_of_track ? 1 : 0;
     m.u.fetch_ok.end.group = end.group;
     m.u.fetch_ok.end.object = end.object;
-    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    rv = fr_moq_req_send(r, &m, 0);
     if (rv == 0)
         rv = fr_quic_conn_open_uni_stream(s->conn, &sid);
     if (rv) {
@@ -834,7 +834,7 @@ int fr_moq_fetch_close(fr_moq_fetch *f)
         fr_moq_req *r = f->req;
         r->fetch = NULL;
         f->req = NULL;
-        fr_moq_req_close(r);
+        fr_moq_req_end(r);
     }
     f->done_notified = 1;
     free(f);

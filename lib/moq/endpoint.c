@@ -98,6 +98,16 @@ static int on_datagram(fr_quic_conn *conn, const uint8_t *d, size_t len,
     return 0;
 }
 
+static int on_streams_available(fr_quic_conn *conn, void *ud)
+{
+    fr_moq_session *s = session_of(conn);
+
+    (void)ud;
+    if (s)
+        fr_moq_session_on_streams_available(s);
+    return 0;
+}
+
 static void on_closed(fr_quic_conn *conn, const fr_quic_close_info *info,
                       void *ud)
 {
@@ -138,6 +148,7 @@ int fr_moq_endpoint_new(fr_moq_endpoint **pep, struct ev_loop *loop,
     qcb.accept = on_accept;
     qcb.handshake_completed = on_handshake;
     qcb.stream_data = on_stream_data;
+    qcb.streams_available = on_streams_available;
     qcb.stream_reset = on_stream_reset;
     qcb.stream_stop_sending = on_stop_sending;
     qcb.datagram = on_datagram;

@@ -143,12 +143,10 @@ void fr_moq_fail(fr_moq_session *s, uint64_t code, const char *reason)
     fr_quic_conn_close(s->conn, code, reason);
 }
 
-int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
-                    const fr_moq_msg *msg, int fin)
+ssize_t fr_moq_msg_encode_alloc(const fr_moq_msg *msg, uint8_t **pbuf)
 {
     uint8_t *buf = malloc(FR_MOQ_MAX_CONTROL_PAYLOAD + 16);
     ssize_t n;
-    int rv;
 
     if (!buf)
         return FR_ERR_NOMEM;
@@ -157,97 +155,22 @@ int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
         free(buf);
         return FR_ERR_INVALID_ARGUMENT;
     }
+    *pbuf = buf;
+    return n;
+}
+
+int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
+                    const fr_moq_msg *msg, int fin)
+{
+    uint8_t *buf;
+    ssize_t n = fr_moq_msg_encode_alloc(msg, &buf);
+    int rv;
+
+    if (n < 0)
+        return (int)n;
     rv = fr_quic_conn_stream_write(s->conn, stream_id, buf, (size_t)n, fin);
     free(buf);
     return rv;
-}
-
-/* Requests. */
-
-static fr_moq_req *req_new(fr_moq_session *s, fr_moq_req_kind kind,
-                           uint64_t id, int64_t stream_id)
-{
-    fr_moq_req *r = calloc(1, sizeof(*r));
-
-    if (!r)
-        return NULL;
-    r->s = s;
-    r->kind = kind;
-    r->id = id;
-    r->stream_id = stream_id;
-    if (fr_hmap_insert_u64(&s->requests, id, r) != 0) {
-        free(r);
-        return NULL;
-    }
-    r->next = s->reqs;
-    if (s->reqs)
-        s->reqs->prev = r;
-    s->reqs = r;
-    return r;
-}
-
-void fr_moq_req_free(fr_moq_req *r)
-{
-    fr_moq_session *s = r->s;
-    fr_moq_rstream *rs = fr_hmap_find_u64(&s->rstreams,
-                                          (uint64_t)r->stream_id);
-
-    if (rs && rs->req == r) {
-        fr_hmap_remove_u64(&s->rstreams, (uint64_t)r->stream_id);
-        fr_moq_rstream_free(s, rs);
-    }
-    fr_hmap_remove_u64(&s->requests, r->id);
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        s->reqs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    fr_moq_name_copy_free(&r->name);
-    free(r);
-}
-
-void fr_moq_req_close(fr_moq_req *r)
-{
-    if (!r->write_closed && !r->s->closed) {
-        r->write_closed = 1;
-        fr_quic_conn_stream_write(r->s->conn, r->stream_id, NULL, 0, 1);
-    }
-    fr_moq_req_free(r);
-}
-
-/* Opens a request stream of ours and registers the request. */
-static int req_open(fr_moq_session *s, fr_moq_req_kind kind,
-                    fr_moq_req **pr)
-{
-    fr_moq_rstream *rs;
-    fr_moq_req *r;
-    int64_t sid;
-    int rv;
-
-    if (s->closed)
-        return FR_ERR_CONN_CLOSED;
-    if (s->ctrl_out < 0)
-        return FR_ERR_INVALID_STATE;
-    rv = fr_quic_conn_open_bidi_stream(s->conn, &sid);
-    if (rv)
-        return rv;
-    fr_quic_conn_stream_set_priority(s->conn, sid, 1);
-    rs = calloc(1, sizeof(*rs));
-    r = req_new(s, kind, s->next_request_id, sid);
-    if (!rs || !r || fr_hmap_insert_u64(&s->rstreams, (uint64_t)sid, rs)) {
-        free(rs);
-        if (r)
-            fr_moq_req_free(r);
-        fr_quic_conn_stream_reset(s->conn, sid, FR_MOQ_INTERNAL_ERROR);
-        return FR_ERR_NOMEM;
-    }
-    rs->id = sid;
-    rs->kind = FR_RS_REQUEST;
-    rs->req = r;
-    s->next_request_id += 2;
-    *pr = r;
-    return 0;
 }
 
 static void params_to_wire(fr_moq_params *w, const fr_moq_sub_params *p)
@@ -322,7 +245,7 @@ int fr_moq_subscribe(fr_moq_session *s, const fr_moq_name *name,
         free(sub);
         return FR_ERR_NOMEM;
     }
-    rv = req_open(s, FR_REQ_SUBSCRIBE, &r);
+    rv = fr_moq_req_open(s, FR_REQ_SUBSCRIBE, &r);
     if (rv) {
         fr_moq_name_copy_free(&sub->name);
         free(sub);
@@ -338,10 +261,10 @@ int fr_moq_subscribe(fr_moq_session *s, const fr_moq_name *name,
     m.u.subscribe.request_id = r->id;
     fr_moq_name_to_wire(&m.u.subscribe.track, &sub->name.name);
     params_to_wire(&m.u.subscribe.params, p);
-    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    rv = fr_moq_req_send(r, &m, 0);
     if (rv) {
         r->sub = NULL;
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
         fr_moq_name_copy_free(&sub->name);
         free(sub);
         return rv;
@@ -380,7 +303,7 @@ void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,
         s->cb.sub_done(sub, rejected, code, reason, s->user_data);
     if (r) {
         r->sub = NULL;
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
     }
     sub_free(sub);
 }
@@ -423,8 +346,7 @@ int fr_moq_unsubscribe(fr_moq_sub *sub)
     if (!sub || sub->done_notified)
         return FR_ERR_INVALID_ARGUMENT;
     if (!sub->s->closed && sub->req)
-        fr_quic_conn_stream_reset(sub->s->conn, sub->req->stream_id,
-                                  FR_MOQ_STREAM_CANCELLED);
+        fr_moq_req_reset(sub->req, FR_MOQ_STREAM_CANCELLED);
     fr_moq_sub_end(sub, 0, 0, "unsubscribed");
     return 0;
 }
@@ -454,7 +376,7 @@ int fr_moq_sub_update(fr_moq_sub *sub, const fr_moq_sub_params *p)
         m.u.request_update.params.subscriber_priority =
             p->subscriber_priority;
     }
-    rv = fr_moq_send_msg(s, sub->req->stream_id, &m, 0);
+    rv = fr_moq_req_send(sub->req, &m, 0);
     if (rv)
         return rv;
     s->next_request_id += 2;
@@ -494,7 +416,7 @@ static int fetch_send(fr_moq_session *s, fr_moq_fetch **pf, fr_moq_msg *m,
 
     if (!f)
         return FR_ERR_NOMEM;
-    rv = req_open(s, FR_REQ_FETCH, &r);
+    rv = fr_moq_req_open(s, FR_REQ_FETCH, &r);
     if (rv) {
         free(f);
         return rv;
@@ -507,10 +429,10 @@ static int fetch_send(fr_moq_session *s, fr_moq_fetch **pf, fr_moq_msg *m,
     f->group_order = FR_MOQ_ORDER_ASCENDING;
     r->fetch = f;
     m->u.fetch.request_id = r->id;
-    rv = fr_moq_send_msg(s, r->stream_id, m, 0);
+    rv = fr_moq_req_send(r, m, 0);
     if (rv) {
         r->fetch = NULL;
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
         free(f);
         return rv;
     }
@@ -570,7 +492,7 @@ void fr_moq_fetch_end(fr_moq_fetch *f, int rejected, uint64_t code,
         s->cb.fetch_done(f, rejected, code, reason, s->user_data);
     if (r) {
         r->fetch = NULL;
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
     }
     free(f);
 }
@@ -580,8 +502,7 @@ int fr_moq_fetch_cancel(fr_moq_fetch *f)
     if (!f || f->done_notified || f->outgoing)
         return FR_ERR_INVALID_ARGUMENT;
     if (!f->s->closed && f->req)
-        fr_quic_conn_stream_reset(f->s->conn, f->req->stream_id,
-                                  FR_MOQ_STREAM_CANCELLED);
+        fr_moq_req_reset(f->req, FR_MOQ_STREAM_CANCELLED);
     if (!f->s->closed && f->data_stream >= 0)
         fr_quic_conn_stream_reset(f->s->conn, f->data_stream,
                                   FR_MOQ_STREAM_CANCELLED);
@@ -610,16 +531,16 @@ int fr_moq_publish_namespace(fr_moq_session *s, const fr_moq_name *ns,
 
     if (!s || !ns)
         return FR_ERR_INVALID_ARGUMENT;
-    rv = req_open(s, FR_REQ_PUBLISH_NS, &r);
+    rv = fr_moq_req_open(s, FR_REQ_PUBLISH_NS, &r);
     if (rv)
         return rv;
     memset(&m, 0, sizeof(m));
     m.type = FR_MOQ_MSG_PUBLISH_NAMESPACE;
     m.u.ns_request.request_id = r->id;
     fr_moq_ns_to_wire(&m.u.ns_request.ns, ns);
-    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    rv = fr_moq_req_send(r, &m, 0);
     if (rv) {
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
         return rv;
     }
     if (preq)
@@ -662,9 +583,9 @@ int fr_moq_reject(fr_moq_session *s, uint64_t req, uint64_t code,
     m.u.request_error.reason.base = (const uint8_t *)(reason ? reason : "");
     m.u.request_error.reason.len = reason ? strlen(reason) : 0;
     r->answered = 1;
-    fr_moq_send_msg(s, r->stream_id, &m, 1);
+    fr_moq_req_send(r, &m, 1);
     r->write_closed = 1;
-    fr_moq_req_free(r);
+    fr_moq_req_end(r);
     return 0;
 }
 
@@ -678,7 +599,7 @@ int fr_moq_accept_request(fr_moq_session *s, uint64_t req)
     memset(&m, 0, sizeof(m));
     m.type = FR_MOQ_MSG_REQUEST_OK;
     r->answered = 1;
-    return fr_moq_send_msg(s, r->stream_id, &m, 0);
+    return fr_moq_req_send(r, &m, 0);
 }
 
 static ssize_t info_props(uint8_t *buf, size_t len,
@@ -710,9 +631,9 @@ int fr_moq_accept_track_status(fr_moq_session *s, uint64_t req,
     m.u.request_ok.track_properties.base = props;
     m.u.request_ok.track_properties.len = plen > 0 ? (size_t)plen : 0;
     r->answered = 1;
-    rv = fr_moq_send_msg(s, r->stream_id, &m, 1);
+    rv = fr_moq_req_send(r, &m, 1);
     r->write_closed = 1;
-    fr_moq_req_free(r);
+    fr_moq_req_end(r);
     return rv;
 }
 
@@ -732,13 +653,13 @@ int fr_moq_publish(fr_moq_session *s, const fr_moq_name *name,
     pub = calloc(1, sizeof(*pub));
     if (!pub)
         return FR_ERR_NOMEM;
-    rv = req_open(s, FR_REQ_PUBLISH, &r);
+    rv = fr_moq_req_open(s, FR_REQ_PUBLISH, &r);
     if (rv) {
         free(pub);
         return rv;
     }
     if (fr_moq_name_copy_set(&r->name, name) != 0) {
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
         free(pub);
         return FR_ERR_NOMEM;
     }
@@ -762,9 +683,9 @@ int fr_moq_publish(fr_moq_session *s, const fr_moq_name *name,
     }
     m.u.publish.track_properties.base = props;
     m.u.publish.track_properties.len = plen > 0 ? (size_t)plen : 0;
-    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    rv = fr_moq_req_send(r, &m, 0);
     if (rv) {
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
         free(pub);
         return rv;
     }
@@ -806,7 +727,7 @@ int fr_moq_accept_publish(fr_moq_session *s, uint64_t req,
     memset(&m, 0, sizeof(m));
     m.type = FR_MOQ_MSG_REQUEST_OK; /* PUBLISH_OK */
     params_to_wire(&m.u.request_ok.params, p);
-    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    rv = fr_moq_req_send(r, &m, 0);
     if (rv) {
         fr_hmap_remove_u64(&s->aliases, r->info.track_alias);
         fr_moq_name_copy_free(&sub->name);
@@ -862,7 +783,7 @@ int fr_moq_accept_subscribe(fr_moq_session *s, uint64_t req,
     }
     m.u.subscribe_ok.track_properties.base = props;
     m.u.subscribe_ok.track_properties.len = plen > 0 ? (size_t)plen : 0;
-    rv = fr_moq_send_msg(s, r->stream_id, &m, 0);
+    rv = fr_moq_req_send(r, &m, 0);
     if (rv) {
         free(pub);
         return rv;
@@ -886,7 +807,7 @@ void fr_moq_pub_end(fr_moq_pub *pub)
         s->cb.pub_done(pub, s->user_data);
     if (r) {
         r->pub = NULL;
-        fr_moq_req_free(r);
+        fr_moq_req_end(r);
     }
     free(pub);
 }
@@ -908,7 +829,7 @@ int fr_moq_pub_done(fr_moq_pub *pub, uint64_t status, const char *reason)
         m.u.publish_done.stream_count = pub->streams_opened;
         m.u.publish_done.reason.base = (const uint8_t *)(reason ? reason : "");
         m.u.publish_done.reason.len = reason ? strlen(reason) : 0;
-        fr_moq_send_msg(s, pub->req->stream_id, &m, 1);
+        fr_moq_req_send(pub->req, &m, 1);
         pub->req->write_closed = 1;
     }
     fr_moq_pub_end(pub);
@@ -1053,7 +974,7 @@ static void session_teardown(fr_moq_session *s, uint64_t code,
         else if (r->fetch)
             fr_moq_fetch_end(r->fetch, 0, code, reason);
         else
-            fr_moq_req_free(r);
+            fr_moq_req_end(r);
     }
     if (s->cb.session_closed)
         s->cb.session_closed(s, code, reason, s->user_data);
@@ -1235,7 +1156,7 @@ static int stream_reset(fr_moq_session *s, int64_t sid, uint64_t code)
             fr_moq_fetch_end(rs->req->fetch, 0, code,
                              "request stream reset");
         else if (rs->req)
-            fr_moq_req_free(rs->req);
+            fr_moq_req_end(rs->req);
         else {
             fr_hmap_remove_u64(&s->rstreams, (uint64_t)sid);
             fr_moq_rstream_free(s, rs);
@@ -1266,7 +1187,7 @@ static int stop_sending(fr_moq_session *s, int64_t sid, uint64_t code)
         else if (rs->req->sub)
             fr_moq_sub_end(rs->req->sub, 0, code, "cancelled by peer");
         else
-            fr_moq_req_free(rs->req);
+            fr_moq_req_end(rs->req);
         return 0;
     }
     /* On one of our data streams the QUIC layer already stopped writing:

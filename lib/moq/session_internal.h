@@ -65,7 +65,7 @@ typedef struct fr_moq_req {
     fr_moq_session *s;
     fr_moq_req_kind kind;
     uint64_t id;
-    int64_t stream_id;
+    int64_t stream_id;     /* -1: waits for the peer's stream limit */
     int answered;          /* response sent or received */
     int write_closed;      /* we sent FIN on the request stream */
     fr_moq_name_copy name; /* the track or namespace it is about */
@@ -74,6 +74,10 @@ typedef struct fr_moq_req {
     fr_moq_sub *sub;
     fr_moq_pub *pub;
     fr_moq_fetch *fetch;
+    /* Waiting for a stream: messages encoded so far, and FIN after them. */
+    fr_moq_buf queued;
+    int queued_fin;
+    struct fr_moq_req *next_blocked;
     struct fr_moq_req *next; /* session list */
     struct fr_moq_req *prev;
 } fr_moq_req;
@@ -182,6 +186,10 @@ struct fr_moq_session {
     fr_hmap requests;     /* request id -> fr_moq_req */
     fr_hmap aliases;      /* track alias -> fr_moq_sub */
     fr_moq_req *reqs;     /* every live request */
+    /* Our requests waiting for the peer's stream limit, oldest first. */
+    fr_moq_req *blocked_head;
+    fr_moq_req *blocked_tail;
+    size_t nblocked;
 };
 
 /* session.c */
@@ -190,6 +198,9 @@ struct fr_moq_session {
 void fr_moq_enter(fr_moq_session *s);
 int fr_moq_leave(fr_moq_session *s);
 void fr_moq_fail(fr_moq_session *s, uint64_t code, const char *reason);
+/* Encodes `msg` into a new buffer (*pbuf, freed by the caller); returns
+ * its length or a negative FR_ERR_*. */
+ssize_t fr_moq_msg_encode_alloc(const fr_moq_msg *msg, uint8_t **pbuf);
 int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
                     const fr_moq_msg *msg, int fin);
 void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,
@@ -202,9 +213,22 @@ void fr_moq_unattributed_stream(fr_moq_session *s);
 void fr_moq_fetch_end(fr_moq_fetch *f, int rejected, uint64_t code,
                       const char *reason);
 void fr_moq_pub_end(fr_moq_pub *pub);
-void fr_moq_req_free(fr_moq_req *r);
-/* Sends FIN on our side of the request stream (once) and frees it. */
-void fr_moq_req_close(fr_moq_req *r);
+
+/* request.c: requests and their streams */
+/* Registers a request on `stream_id` (-1: none yet). */
+fr_moq_req *fr_moq_req_new(fr_moq_session *s, fr_moq_req_kind kind,
+                           uint64_t id, int64_t stream_id);
+/* Starts a request of ours with the next request ID, on a new stream or,
+ * while the peer's stream limit is reached, queued until it grants one. */
+int fr_moq_req_open(fr_moq_session *s, fr_moq_req_kind kind,
+                    fr_moq_req **pr);
+/* Sends a message on the request's stream, or queues it with the request. */
+int fr_moq_req_send(fr_moq_req *r, const fr_moq_msg *msg, int fin);
+/* Resets our side of the request's stream (nothing if it has none yet). */
+void fr_moq_req_reset(fr_moq_req *r, uint64_t code);
+/* Ends the request: FIN on our side of its stream unless that side is
+ * done already (answered with FIN, or reset), then frees it. */
+void fr_moq_req_end(fr_moq_req *r);
 int fr_moq_name_copy_set(fr_moq_name_copy *dst, const fr_moq_name *src);
 void fr_moq_name_copy_free(fr_moq_name_copy *c);
 /* Namespaces and full names between the API's and the codec's form

@@ -42,6 +42,14 @@ static int q_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
     return 0;
 }
 
+static int q_streams(fr_quic_conn *c, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_streams_available(session(c));
+    return 0;
+}
+
 static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
                      void *ud)
 {
@@ -72,6 +80,7 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
     ccb.handshake_completed = scb.handshake_completed = q_handshake;
     ccb.stream_data = scb.stream_data = q_data;
     ccb.stream_reset = scb.stream_reset = q_reset;
+    ccb.streams_available = scb.streams_available = q_streams;
     ccb.closed = scb.closed = q_closed;
     scb.accept = q_accept;
     if (client_quic)

@@ -150,7 +150,7 @@ static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
     (void)code;
     (void)reason;
     (void)ud;
-    T.fetch_done = 1;
+    T.fetch_done++;
 }
 
 static const fr_moq_callbacks moq_cb = {
@@ -296,6 +296,59 @@ static void test_fetch_from_cache(void **state)
     teardown();
 }
 
+/* More requests than the peer's stream limit (draft 18 has no other
+ * request limit): the ones past it wait and go out as streams free up;
+ * none is refused. */
+
+static int all_fetches_done(void *a)
+{
+    return T.fetch_done == *(const int *)a;
+}
+
+static void test_requests_wait_for_stream_limit(void **state)
+{
+    fr_moq_name name;
+    fr_moq_fetch *f;
+    int n = 250; /* the server allows 100 request streams at a time */
+
+    (void)state;
+    setup(0);
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_name_set(&name, "live", "video"), 0);
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_true(fr_sim_run(P.sim, subscribed, NULL, 5 * FR_SECONDS));
+    publish_group(1, 3);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(fr_moq_fetch_range(P.cs, &name,
+                                            (fr_moq_location){1, 0},
+                                            (fr_moq_location){1, 3}, &f, NULL),
+                         0);
+    /* One queued and then cancelled never reaches the server. */
+    assert_int_equal(fr_moq_fetch_range(P.cs, &name, (fr_moq_location){1, 0},
+                                        (fr_moq_location){1, 3}, &f, NULL),
+                     0);
+    assert_int_equal(fr_moq_fetch_cancel(f), 0);
+    assert_int_equal(T.fetch_done, 1); /* the cancelled one */
+    n++;
+    assert_true(fr_sim_run(P.sim, all_fetches_done, &n, 20 * FR_SECONDS));
+    n--;
+    assert_int_equal(T.fetched, 3 * n);
+    assert_int_equal(T.bad_payload, 0);
+    assert_false(T.closed_client);
+    assert_false(T.closed_server);
+    /* Every stream came back: another 250 go out as the first did. */
+    T.fetch_done = 0;
+    T.fetched = 0;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(fr_moq_fetch_range(P.cs, &name,
+                                            (fr_moq_location){1, 0},
+                                            (fr_moq_location){1, 3}, &f, NULL),
+                         0);
+    assert_true(fr_sim_run(P.sim, all_fetches_done, &n, 20 * FR_SECONDS));
+    assert_int_equal(T.fetched, 3 * n);
+    teardown();
+}
+
 /* Raw bytes from a peer that does not follow the protocol. */
 
 static int raw_ready(void *a)
@@ -362,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_subscribe_publish_done),
         cmocka_unit_test(test_subscribe_rejected),
         cmocka_unit_test(test_fetch_from_cache),
+        cmocka_unit_test(test_requests_wait_for_stream_limit),
         cmocka_unit_test(test_unknown_stream_type),
         cmocka_unit_test(test_control_second_setup),
         cmocka_unit_test(test_request_stream_needs_request),
