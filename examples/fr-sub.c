@@ -5,7 +5,10 @@
  * was entitled to never arrived. A late joiner starts at the latest group
  * with a joining FETCH. --connections runs many sessions from one process
  * for fan-out tests; --output writes received video to an IVF file;
- * --migrate-every moves the connections to a new port now and then.
+ * --migrate-every moves the connections to a new port now and then;
+ * --reconnect makes a session that lost its relay, or whose track ended,
+ * connect and subscribe again. The status line shows how many sessions
+ * are connecting, up or failed; one that cannot connect says why.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +38,8 @@ typedef struct opts {
     uint64_t migrate_ns;     /* --migrate-every, 0: never */
     uint64_t stream_window;  /* --stream-window, 0: the library's */
     uint64_t conn_window;    /* --conn-window, 0: the library's */
+    uint64_t handshake_ns;   /* --handshake-timeout */
+    int reconnect;           /* --reconnect */
     fr_tool_opts t;
 } opts;
 
@@ -46,12 +51,20 @@ typedef struct pending_frame {
     uint8_t *data;
 } pending_frame;
 
+typedef enum sc_state {
+    SC_CONNECTING = 0,       /* QUIC handshake or SETUP under way */
+    SC_UP,                   /* SETUP done */
+    SC_FAILED,               /* never came up, or lost, and gave up */
+    SC_DONE                  /* was up; its track or session ended */
+} sc_state;
+
 typedef struct session_ctx {
     struct app *a;
     int index;
+    sc_state state;
     fr_moq_session *s;
     fr_moq_sub *sub;
-    int ended;               /* the track ended (PUBLISH_DONE) */
+    int ended;               /* nothing more to come: the run may end */
     int has_start;           /* the first entitled group is known */
     uint64_t start_group;
     uint64_t min_seq;        /* sequence number of the start group's
@@ -61,6 +74,12 @@ typedef struct session_ctx {
     size_t nseqs, capseqs;
     uint64_t objects, corrupt, fetched, bytes, out_of_window;
     uint64_t max_group;
+    /* --reconnect: what earlier subscriptions of this session missed, and
+     * how often it connected or subscribed again. */
+    uint64_t missing_before, skipped_before;
+    uint64_t reconnects, resubscribes;
+    unsigned attempts;       /* since the last answered subscription */
+    ev_timer again;          /* --reconnect: the next attempt */
     frt_stats delay;         /* microseconds, live objects only */
     char error[256];
 } session_ctx;
@@ -76,6 +95,7 @@ typedef struct app {
     char host[64];
     ev_timer status, stop, retry, check, migrate;
     fr_tstamp start;
+    int stopping;            /* the run is over: no reconnecting */
     uint64_t migrations, migrate_failures;
     /* --output */
     frt_ivf_writer ivf;
@@ -117,6 +137,13 @@ static void usage(FILE *f)
             "                        reader the sender must wait for\n"
             "  --conn-window B       receive window of each connection in\n"
             "                        bytes (default 16777216)\n"
+            "  --handshake-timeout D give up on a connection that is not up\n"
+            "                        after D (default 10s)\n"
+            "  --reconnect           a session whose connection closes, or\n"
+            "                        whose track ends, connects and\n"
+            "                        subscribes again (backing off up to\n"
+            "                        2 s) until --duration or a signal;\n"
+            "                        objects are checked per subscription\n"
             FR_TOOL_CLIENT_TLS_USAGE FR_TOOL_USAGE);
 }
 
@@ -132,6 +159,8 @@ static int parse_args(int argc, char **argv, opts *o)
         {"migrate-every", required_argument, NULL, 'M'},
         {"stream-window", required_argument, NULL, 'W'},
         {"conn-window", required_argument, NULL, 'C'},
+        {"handshake-timeout", required_argument, NULL, 'H'},
+        {"reconnect", no_argument, NULL, 'R'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
@@ -140,6 +169,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->ns = "live";
     o->track = "video";
     o->connections = 1;
+    o->handshake_ns = 10 * FR_SECONDS;
     fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -176,6 +206,12 @@ static int parse_args(int argc, char **argv, opts *o)
                                  &o->migrate_ns))
                 return -1;
             break;
+        case 'H':
+            if (fr_tool_duration(PROG, "--handshake-timeout", optarg, 0,
+                                 &o->handshake_ns))
+                return -1;
+            break;
+        case 'R': o->reconnect = 1; break;
         default:
             if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
                 return -1;
@@ -187,6 +223,9 @@ static int parse_args(int argc, char **argv, opts *o)
         return fr_tool_fail(PROG, "--connect ADDR:PORT is required");
     if (o->output && o->connections != 1)
         return fr_tool_fail(PROG, "--output needs --connections 1");
+    if (o->reconnect && (o->fetch || o->output))
+        return fr_tool_fail(PROG, "--reconnect goes with neither --fetch "
+                                  "nor --output");
     return fr_tool_tls_check(PROG, &o->t.tls, 0, 1);
 }
 
@@ -392,11 +431,74 @@ static void count_missing(session_ctx *sc, uint64_t *missing,
         *groups_skipped = max_group - sc->start_group + 1 - n;
 }
 
+/* What every subscription of the session missed. */
+static void session_missing(session_ctx *sc, uint64_t *missing,
+                            uint64_t *groups_skipped)
+{
+    count_missing(sc, missing, groups_skipped);
+    *missing += sc->missing_before;
+    *groups_skipped += sc->skipped_before;
+}
+
+/* --reconnect: closes the books on a subscription. What it missed stays
+ * counted; the next one starts afresh at the latest group, so what was
+ * published in between is not missing. */
+static void subscription_close(session_ctx *sc)
+{
+    uint64_t missing, skipped;
+
+    count_missing(sc, &missing, &skipped);
+    sc->missing_before += missing;
+    sc->skipped_before += skipped;
+    sc->nseqs = 0;
+    sc->has_start = 0;
+}
+
+static const char *state_name(sc_state st)
+{
+    switch (st) {
+    case SC_CONNECTING: return "connecting";
+    case SC_UP: return "up";
+    case SC_FAILED: return "failed";
+    case SC_DONE: return "done";
+    }
+    return "?";
+}
+
 /* Session callbacks. */
 
 static session_ctx *ctx_of(fr_moq_session *s)
 {
     return fr_moq_session_get_user_data(s);
+}
+
+static int session_connect(session_ctx *sc)
+{
+    app *a = sc->a;
+    int rv = fr_moq_endpoint_connect(a->ep, (struct sockaddr *)&a->addr,
+                                     a->addrlen, a->host, &sc->s);
+
+    if (rv)
+        return rv;
+    sc->state = SC_CONNECTING;
+    fr_moq_session_set_user_data(sc->s, sc);
+    return 0;
+}
+
+/* --reconnect: the next attempt, after a pause that doubles each time
+ * (0.2 s up to 2 s) until a subscription is answered. */
+static void try_again(session_ctx *sc)
+{
+    double pause = 0.2;
+
+    for (unsigned i = 0; i < sc->attempts && pause < 2.0; i++)
+        pause *= 2;
+    if (pause > 2.0)
+        pause = 2.0;
+    sc->attempts++;
+    ev_timer_stop(sc->a->loop, &sc->again);
+    ev_timer_set(&sc->again, pause, 0.0);
+    ev_timer_start(sc->a->loop, &sc->again);
 }
 
 static void subscribe(session_ctx *sc)
@@ -432,6 +534,7 @@ static void on_session_ready(fr_moq_session *s, void *ud)
 {
     app *a = ud;
 
+    ctx_of(s)->state = SC_UP;
     if (a->o.fetch)
         fetch_group(ctx_of(s));
     else
@@ -445,6 +548,7 @@ static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
     fr_moq_fetch *f;
 
     (void)ud;
+    sc->attempts = 0;
     if (!info->has_largest)
         return; /* a new track: it starts with what comes next */
     /* A late joiner starts at the latest group: fetch it from its first
@@ -466,6 +570,12 @@ static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
     if (rejected && code == FR_MOQ_REQ_DOES_NOT_EXIST && !sc->has_start) {
         /* The publisher is not there yet: try again shortly. */
         ev_timer_again(a->loop, &a->retry);
+        return;
+    }
+    if (a->o.reconnect && !a->stopping) {
+        subscription_close(sc);
+        sc->resubscribes++;
+        try_again(sc);
         return;
     }
     sc->ended = 1;
@@ -492,15 +602,69 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
                               const char *reason, void *ud)
 {
     session_ctx *sc = ctx_of(s);
+    app *a = ud;
+    int was_up, track_live;
 
-    (void)ud;
     if (!sc)
         return;
+    was_up = sc->state == SC_UP;
+    track_live = sc->sub != NULL;
     sc->s = NULL;
+    sc->sub = NULL;
+    if (!reason || !reason[0])
+        reason = "closed";
+    if (a->stopping) {
+        sc->state = SC_DONE;
+        return;
+    }
+    if (a->o.reconnect) {
+        if (a->o.connections <= 10)
+            fprintf(stderr, PROG ": session %d: %s: %s; connecting again\n",
+                    sc->index,
+                    was_up ? "connection lost" : "cannot connect", reason);
+        if (was_up)
+            subscription_close(sc);
+        sc->state = SC_CONNECTING;
+        sc->reconnects++;
+        try_again(sc);
+        return;
+    }
     sc->ended = 1;
-    if (!sc->error[0] && code != 0)
-        snprintf(sc->error, sizeof(sc->error), "session closed: %s",
-                 reason ? reason : "");
+    if (!was_up) {
+        sc->state = SC_FAILED;
+        snprintf(sc->error, sizeof(sc->error), "cannot connect to %s: %s",
+                 a->o.connect, reason);
+        fprintf(stderr, PROG ": session %d: %s\n", sc->index, sc->error);
+        return;
+    }
+    sc->state = SC_DONE;
+    if (!sc->error[0] && (code != 0 || track_live))
+        snprintf(sc->error, sizeof(sc->error), "session closed%s: %s",
+                 track_live ? " before the track ended" : "", reason);
+}
+
+/* --reconnect: connect again, or subscribe again on a session that is up. */
+static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    session_ctx *sc = w->data;
+    int rv;
+
+    (void)loop;
+    (void)revents;
+    if (sc->a->stopping)
+        return;
+    if (sc->s) {
+        if (!sc->sub && fr_moq_session_is_ready(sc->s))
+            subscribe(sc);
+        return;
+    }
+    rv = session_connect(sc);
+    if (rv) {
+        snprintf(sc->error, sizeof(sc->error), "cannot connect to %s: %s",
+                 sc->a->o.connect, fr_strerror(rv));
+        sc->reconnects++;
+        try_again(sc);
+    }
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
@@ -533,10 +697,17 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_migrate(struct ev_loop *loop, ev_timer *w, int revents)
 {
     app *a = w->data;
-    int rv = fr_moq_endpoint_migrate(a->ep);
+    int subscribed = 0, rv;
 
     (void)loop;
     (void)revents;
+    /* Only while a subscription is live: a move after the track ended
+     * tests nothing (the relay has let the subscriber go). */
+    for (uint64_t i = 0; i < a->o.connections; i++)
+        subscribed |= a->sessions[i].sub != NULL;
+    if (!subscribed)
+        return;
+    rv = fr_moq_endpoint_migrate(a->ep);
     if (rv) {
         a->migrate_failures++;
         fprintf(stderr, PROG ": migration failed: %s\n", fr_strerror(rv));
@@ -549,22 +720,33 @@ static void on_migrate(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void print_status(app *a, const char *prefix)
 {
-    uint64_t objects = 0, corrupt = 0, live = 0;
+    uint64_t objects = 0, corrupt = 0, reconnects = 0;
+    uint64_t in_state[SC_DONE + 1] = {0};
     frt_stats_summary sum;
 
     memset(&sum, 0, sizeof(sum));
     for (uint64_t i = 0; i < a->o.connections; i++) {
         objects += a->sessions[i].objects;
         corrupt += a->sessions[i].corrupt;
-        live += a->sessions[i].s != NULL;
+        reconnects += a->sessions[i].reconnects;
+        in_state[a->sessions[i].state]++;
     }
     if (a->o.connections)
         frt_stats_summarize(&a->sessions[0].delay, &sum);
     fprintf(stderr,
-            "%s%s: %.1fs sessions %llu/%llu objects %llu corrupt %llu "
-            "delay(session 0) p50 %lluus p99 %lluus\n",
+            "%s%s: %.1fs sessions up %llu/%llu connecting %llu failed %llu "
+            "done %llu",
             prefix, PROG, (double)(fr_quic_ev_now() - a->start) / 1e9,
-            (unsigned long long)live, (unsigned long long)a->o.connections,
+            (unsigned long long)in_state[SC_UP],
+            (unsigned long long)a->o.connections,
+            (unsigned long long)in_state[SC_CONNECTING],
+            (unsigned long long)in_state[SC_FAILED],
+            (unsigned long long)in_state[SC_DONE]);
+    if (a->o.reconnect)
+        fprintf(stderr, " reconnects %llu", (unsigned long long)reconnects);
+    fprintf(stderr,
+            " objects %llu corrupt %llu delay(session 0) p50 %lluus "
+            "p99 %lluus\n",
             (unsigned long long)objects, (unsigned long long)corrupt,
             (unsigned long long)sum.p50, (unsigned long long)sum.p99);
 }
@@ -595,9 +777,10 @@ static int write_json(app *a)
         frt_stats_summary sum;
         uint64_t missing, skipped;
 
-        count_missing(sc, &missing, &skipped);
+        session_missing(sc, &missing, &skipped);
         frt_stats_summarize(&sc->delay, &sum);
         frt_json_obj_begin(&j);
+        frt_json_kv_str(&j, "state", state_name(sc->state));
         frt_json_kv_u64(&j, "objects_received", sc->objects);
         frt_json_kv_u64(&j, "objects_missing", missing);
         frt_json_kv_u64(&j, "objects_corrupt", sc->corrupt);
@@ -614,6 +797,10 @@ static int write_json(app *a)
         frt_json_kv_u64(&j, "start_group", sc->start_group);
         frt_json_kv_u64(&j, "last_group", sc->max_group);
         frt_json_kv_bool(&j, "track_ended", sc->ended && !sc->error[0]);
+        if (a->o.reconnect) {
+            frt_json_kv_u64(&j, "reconnects", sc->reconnects);
+            frt_json_kv_u64(&j, "resubscribes", sc->resubscribes);
+        }
         frt_json_kv_str(&j, "error", sc->error);
         frt_json_obj_end(&j);
     }
@@ -640,7 +827,7 @@ static int summarize(app *a)
         uint64_t missing, skipped;
         frt_stats_summary sum;
 
-        count_missing(sc, &missing, &skipped);
+        session_missing(sc, &missing, &skipped);
         frt_stats_summarize(&sc->delay, &sum);
         if (a->o.connections <= 10 || missing || sc->corrupt || sc->error[0])
             fprintf(stderr,
@@ -669,14 +856,14 @@ static int connect_all(app *a)
         sc->a = a;
         sc->index = (int)i;
         frt_stats_init(&sc->delay, 0);
-        rv = fr_moq_endpoint_connect(a->ep, (struct sockaddr *)&a->addr,
-                                     a->addrlen, a->host, &sc->s);
+        ev_timer_init(&sc->again, on_again, 0.0, 0.0);
+        sc->again.data = sc;
+        rv = session_connect(sc);
         if (rv) {
             fprintf(stderr, PROG ": cannot connect to %s: %s\n",
                     a->o.connect, fr_strerror(rv));
             return -1;
         }
-        fr_moq_session_set_user_data(sc->s, sc);
     }
     return 0;
 }
@@ -709,6 +896,7 @@ int main(int argc, char **argv)
         qs.max_stream_data = a.o.stream_window;
     if (a.o.conn_window)
         qs.max_data = a.o.conn_window;
+    qs.handshake_timeout = a.o.handshake_ns;
     a.sessions = calloc(a.o.connections, sizeof(*a.sessions));
     if (!a.sessions)
         return 1;
@@ -749,6 +937,9 @@ int main(int argc, char **argv)
                          fr_tool_stop_loop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
+    a.stopping = 1;
+    for (uint64_t i = 0; i < a.o.connections; i++)
+        ev_timer_stop(a.loop, &a.sessions[i].again);
 
     if (a.o.output) {
         output_flush(&a, 1);
