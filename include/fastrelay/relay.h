@@ -49,7 +49,9 @@ FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
     X(subgroups_kernel, "... of them forwarded by the kernel fast path")      \
     X(subgroups_reset, "subgroups reset because a subscriber fell behind")    \
     X(fetches_served, "FETCH requests answered from the cache")               \
-    X(objects_fetched, "objects sent in FETCH responses")
+    X(objects_fetched, "objects sent in FETCH responses")                     \
+    X(fetches_upstream, "FETCH requests passed on to an upstream")            \
+    X(fetches_refused, "FETCH requests answered with an error")
 
 typedef struct fr_relay_stats {
 #define FR_RELAY_STAT_FIELD_(name, desc) uint64_t name;

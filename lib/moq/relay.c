@@ -446,6 +446,14 @@ static int fetch_one(const fr_moq_object *obj, void *arg)
     return 0;
 }
 
+/* Answers a FETCH with an error. */
+static void fetch_refuse(fr_relay *r, fr_moq_session *s, uint64_t req,
+                         uint64_t code, const char *reason)
+{
+    r->stats.fetches_refused++;
+    fr_moq_reject(s, req, code, reason);
+}
+
 static void relay_fetch_free(relay_fetch *rf)
 {
     relay_fetch **pp = &rf->r->fetches;
@@ -465,12 +473,13 @@ static void fetch_upstream(relay_track *t, fr_moq_session *s, uint64_t req,
     relay_fetch *rf;
 
     if (!t->up) {
-        fr_moq_reject(s, req, FR_MOQ_REQ_INVALID_RANGE, "not cached");
+        fetch_refuse(t->r, s, req, FR_MOQ_REQ_INVALID_RANGE, "not cached");
         return;
     }
     rf = calloc(1, sizeof(*rf));
     if (!rf) {
-        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR, "out of memory");
+        fetch_refuse(t->r, s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                     "out of memory");
         return;
     }
     rf->r = t->r;
@@ -480,12 +489,13 @@ static void fetch_upstream(relay_track *t, fr_moq_session *s, uint64_t req,
     if (fr_moq_fetch_range(fr_moq_sub_session(t->up), &t->name.name, start,
                            end, &rf->up, rf) != 0) {
         free(rf);
-        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR,
-                      "cannot fetch upstream");
+        fetch_refuse(t->r, s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                     "cannot fetch upstream");
         return;
     }
     rf->next = t->r->fetches;
     t->r->fetches = rf;
+    t->r->stats.fetches_upstream++;
 }
 
 static void on_fetch_ok(fr_moq_fetch *f, fr_moq_location end,
@@ -515,8 +525,9 @@ static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
         fr_moq_fetch_close(rf->down);
         rf->r->stats.fetches_served++;
     } else {
-        fr_moq_reject(rf->s, rf->req, rejected ? code : FR_MOQ_REQ_INTERNAL_ERROR,
-                      reason ? reason : "upstream fetch failed");
+        fetch_refuse(rf->r, rf->s, rf->req,
+                     rejected ? code : FR_MOQ_REQ_INTERNAL_ERROR,
+                     reason ? reason : "upstream fetch failed");
     }
     relay_fetch_free(rf);
 }
@@ -543,8 +554,8 @@ static void on_fetch(fr_moq_session *s, uint64_t req,
     fetch_ctx fc = {r, NULL, 0};
 
     if (!t || !t->established || !t->has_largest) {
-        fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
-                      "nothing cached for this track");
+        fetch_refuse(r, s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
+                     "nothing cached for this track");
         return;
     }
     if (f->joining) {
@@ -552,8 +563,8 @@ static void on_fetch(fr_moq_session *s, uint64_t req,
          * when the subscription began. */
         relay_down *d = fr_moq_pub_get_user_data(f->joining_pub);
         if (!d || !d->has_joining) {
-            fr_moq_reject(s, req, FR_MOQ_REQ_INVALID_RANGE,
-                          "nothing published before the subscription");
+            fetch_refuse(r, s, req, FR_MOQ_REQ_INVALID_RANGE,
+                         "nothing published before the subscription");
             return;
         }
         start.group = f->relative ? (f->joining_start > d->joining.group
@@ -572,7 +583,7 @@ static void on_fetch(fr_moq_session *s, uint64_t req,
         }
     }
     if (start.group > end.group) {
-        fr_moq_reject(s, req, FR_MOQ_REQ_INVALID_RANGE, "empty range");
+        fetch_refuse(r, s, req, FR_MOQ_REQ_INVALID_RANGE, "empty range");
         return;
     }
     if (!fr_moq_cache_covers(t->cache, start, end)) {
