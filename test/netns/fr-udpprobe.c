@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netns_tool.h"
+
 #define PROBE_MAGIC 0x46525042u /* "FRPB" */
 #define PROBE_SIZE 64
 #define MAX_COUNT 10000000u
@@ -58,27 +60,6 @@ static int usage_error(const char *what, const char *arg)
     return 2;
 }
 
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (!*s || *s == '-')
-        return false;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-/* Only the benchmarking range 198.18.0.0/15 is an allowed destination. */
-static bool is_benchmark_addr(struct in_addr a)
-{
-    return (ntohl(a.s_addr) & 0xfffe0000u) == 0xc6120000u;
-}
-
 static int parse_options(int argc, char **argv, bool sending,
                          struct options *o)
 {
@@ -103,28 +84,28 @@ static int parse_options(int argc, char **argv, bool sending,
         case 'a':
             if (inet_pton(AF_INET, optarg, &o->to) != 1)
                 return usage_error("not an IPv4 address:", optarg);
-            if (!is_benchmark_addr(o->to))
+            if (!netns_is_benchmark_addr(o->to))
                 return usage_error("refusing a destination outside "
                                    "198.18.0.0/15:", optarg);
             o->to_set = true;
             break;
         case 'p':
-            if (!parse_u32(optarg, 1, 65535, &port))
+            if (!netns_parse_u32(optarg, 1, 65535, &port))
                 return usage_error("port must be 1 to 65535, not", optarg);
             o->port = (uint16_t)port;
             break;
         case 'c':
-            if (!parse_u32(optarg, 1, MAX_COUNT, &o->count))
+            if (!netns_parse_u32(optarg, 1, MAX_COUNT, &o->count))
                 return usage_error("count must be 1 to 10000000, not", optarg);
             break;
         case 'g':
-            if (!parse_u32(optarg, 0, 1000000, &o->interval_us))
+            if (!netns_parse_u32(optarg, 0, 1000000, &o->interval_us))
                 return usage_error("interval must be 0 to 1000000 us, not",
                                    optarg);
             break;
         case 'I':
         case 'T':
-            if (!parse_u32(optarg, 1, 600000,
+            if (!netns_parse_u32(optarg, 1, 600000,
                            c == 'I' ? &o->idle_ms : &o->timeout_ms))
                 return usage_error("time must be 1 to 600000 ms, not", optarg);
             break;
