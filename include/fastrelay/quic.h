@@ -202,12 +202,17 @@ typedef struct fr_quic_settings {
      * datagrams); writes past it fail with FR_ERR_QUEUE_FULL. */
     size_t max_send_buffer;
     fr_log log;
+    /* Clients PING a connection quiet for half the idle timeout, so that
+     * a session with nothing to carry (a subscriber waiting for a track)
+     * outlives it while the peer is there. */
+    int keep_alive;
 } fr_quic_settings;
 
-/* Fills `settings` with defaults: tls, 30 s idle timeout, 10 s handshake
- * timeout, 16 MiB / 1 MiB windows, 100 bidi and 1000 uni streams,
- * datagrams up to 1200 bytes, 1452-byte UDP payloads, 8-byte CIDs, 64 MiB
- * send buffer, logging off. `alpn` stays NULL and must be set. */
+/* Fills `settings` with defaults: tls, 30 s idle timeout with clients'
+ * keep-alive, 10 s handshake timeout, 16 MiB / 1 MiB windows, 100 bidi and
+ * 1000 uni streams, datagrams up to 1200 bytes, 1452-byte UDP payloads,
+ * 8-byte CIDs, 64 MiB send buffer, logging off. `alpn` stays NULL and must
+ * be set. */
 FR_EXTERN void fr_quic_settings_default(fr_quic_settings *settings);
 
 /* Writes the ALPN used on the wire for `alpn` in cleartext mode into buf.

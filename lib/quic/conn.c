@@ -657,6 +657,9 @@ int fr_conn_new_client(fr_quic_conn **pc, fr_quic_endpoint *ep,
         rv = FR_ERR_NOMEM;
         goto fail;
     }
+    if (ep->settings.keep_alive && ep->settings.idle_timeout)
+        ngtcp2_conn_set_keep_alive_timeout(c->conn,
+                                           ep->settings.idle_timeout / 2);
     rv = add_scid(c, &scid);
     if (rv)
         goto fail;

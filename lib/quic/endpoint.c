@@ -27,6 +27,7 @@ void fr_quic_settings_default(fr_quic_settings *s)
     s->cid_len = 8;
     s->max_send_buffer = 64 * 1024 * 1024;
     s->log.level = FR_LOG_NONE;
+    s->keep_alive = 1;
 }
 
 int fr_quic_cleartext_alpn(char *buf, size_t buflen, const char *alpn)

@@ -935,12 +935,40 @@ static void test_idle_timeout(void **state)
     prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
     cs.idle_timeout = 1 * FR_SECONDS;
     ss.idle_timeout = 1 * FR_SECONDS;
+    cs.keep_alive = 0;
     sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
     assert_true(fr_sim_run(e.sim, both_closed, &x, 10 * FR_SECONDS));
     assert_int_equal(x.client_handshake, 1);
     assert_int_equal(x.client_close.reason, FR_CLOSE_IDLE);
     assert_int_equal(x.server_close.reason, FR_CLOSE_IDLE);
     assert_true(fr_sim_now(e.sim) < 1 * FR_SECONDS + 4 * FR_SECONDS);
+    sim_teardown(&e);
+}
+
+/* A quiet connection outlives the idle timeout: the client PINGs it. */
+static int any_closed(void *arg)
+{
+    xfer *x = arg;
+
+    return x->client_closed || x->server_closed;
+}
+
+static void test_keep_alive(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+
+    (void)state;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    cs.idle_timeout = 1 * FR_SECONDS;
+    ss.idle_timeout = 1 * FR_SECONDS;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_false(fr_sim_run(e.sim, any_closed, &x, 10 * FR_SECONDS));
+    assert_int_equal(x.client_handshake, 1);
+    assert_int_equal(fr_quic_endpoint_conn_count(e.client), 1);
+    assert_int_equal(fr_quic_endpoint_conn_count(e.server), 1);
     sim_teardown(&e);
 }
 
@@ -1187,6 +1215,7 @@ int main(void)
         cmocka_unit_test(test_max_udp_payload_recv),
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_stream_limit_and_errors),
         cmocka_unit_test(test_bidi_echo),
         cmocka_unit_test(test_stream_priority),
