@@ -79,6 +79,7 @@ typedef struct session_ctx {
     uint64_t missing_before, skipped_before;
     uint64_t reconnects, resubscribes;
     unsigned attempts;       /* since the last answered subscription */
+    int sub_over;            /* its subscription ended; books not closed */
     ev_timer again;          /* --reconnect: the next attempt */
     frt_stats delay;         /* microseconds, live objects only */
     char error[256];
@@ -144,6 +145,8 @@ static void usage(FILE *f)
             "                        subscribes again (backing off up to\n"
             "                        2 s) until --duration or a signal;\n"
             "                        objects are checked per subscription\n"
+            "                        (those in flight when a connection is\n"
+            "                        lost are not counted missing)\n"
             FR_TOOL_CLIENT_TLS_USAGE FR_TOOL_USAGE);
 }
 
@@ -442,11 +445,29 @@ static void session_missing(session_ctx *sc, uint64_t *missing,
 
 /* --reconnect: closes the books on a subscription. What it missed stays
  * counted; the next one starts afresh at the latest group, so what was
- * published in between is not missing. */
-static void subscription_close(session_ctx *sc)
+ * published in between is not missing. A subscription cut off by a lost
+ * connection is judged on the groups before its last two: objects of
+ * those were in flight (a group's key frame travels apart from the rest)
+ * and are lost with the connection, not missing. */
+static void subscription_close(session_ctx *sc, int cut_off)
 {
-    uint64_t missing, skipped;
+    uint64_t missing, skipped, last = 0;
+    size_t kept = 0;
 
+    if (cut_off) {
+        /* The pairs seqs[i], groups[i] are still in arrival order. */
+        for (size_t i = 0; i < sc->nseqs; i++)
+            if (sc->groups[i] > last)
+                last = sc->groups[i];
+        for (size_t i = 0; i < sc->nseqs; i++) {
+            if (sc->groups[i] + 1 >= last)
+                continue;
+            sc->seqs[kept] = sc->seqs[i];
+            sc->groups[kept] = sc->groups[i];
+            kept++;
+        }
+        sc->nseqs = kept;
+    }
     count_missing(sc, &missing, &skipped);
     sc->missing_before += missing;
     sc->skipped_before += skipped;
@@ -573,7 +594,9 @@ static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
         return;
     }
     if (a->o.reconnect && !a->stopping) {
-        subscription_close(sc);
+        /* The books close when it subscribes again, or, if the session
+         * is going away (this may be its teardown), when it is gone. */
+        sc->sub_over = 1;
         sc->resubscribes++;
         try_again(sc);
         return;
@@ -622,8 +645,9 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
             fprintf(stderr, PROG ": session %d: %s: %s; connecting again\n",
                     sc->index,
                     was_up ? "connection lost" : "cannot connect", reason);
-        if (was_up)
-            subscription_close(sc);
+        if (was_up || sc->sub_over)
+            subscription_close(sc, 1);
+        sc->sub_over = 0;
         sc->state = SC_CONNECTING;
         sc->reconnects++;
         try_again(sc);
@@ -654,8 +678,12 @@ static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
     if (sc->a->stopping)
         return;
     if (sc->s) {
-        if (!sc->sub && fr_moq_session_is_ready(sc->s))
+        if (!sc->sub && fr_moq_session_is_ready(sc->s)) {
+            if (sc->sub_over)
+                subscription_close(sc, 0);
+            sc->sub_over = 0;
             subscribe(sc);
+        }
         return;
     }
     rv = session_connect(sc);
@@ -676,7 +704,8 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_stop(a->loop, &a->retry);
     for (uint64_t i = 0; i < a->o.connections; i++) {
         session_ctx *sc = &a->sessions[i];
-        if (sc->s && !sc->sub && !sc->ended && fr_moq_session_is_ready(sc->s))
+        if (sc->s && !sc->sub && !sc->ended && !sc->sub_over &&
+            fr_moq_session_is_ready(sc->s))
             subscribe(sc);
     }
 }
@@ -800,6 +829,8 @@ static int write_json(app *a)
         if (a->o.reconnect) {
             frt_json_kv_u64(&j, "reconnects", sc->reconnects);
             frt_json_kv_u64(&j, "resubscribes", sc->resubscribes);
+            /* Objects checked since the last (re)subscription. */
+            frt_json_kv_u64(&j, "objects_last_subscription", sc->nseqs);
         }
         frt_json_kv_str(&j, "error", sc->error);
         frt_json_obj_end(&j);

@@ -10,7 +10,8 @@
 #include "cli.h"
 #include "tool.h"
 
-static int tls_option(fr_tool_tls *t, int opt, const char *arg)
+static int tls_option(const char *prog, fr_tool_tls *t, int opt,
+                      const char *arg)
 {
     switch (opt - FR_TOOL_OPT_BASE) {
     case 0: t->cleartext = 1; return 1;
@@ -19,6 +20,11 @@ static int tls_option(fr_tool_tls *t, int opt, const char *arg)
     case 3: t->write_cert = arg; return 1;
     case 4: t->ca = arg; return 1;
     case 5: t->insecure = 1; return 1;
+    case 6:
+        return fr_tool_duration(prog, "--idle-timeout", arg, 0,
+                                &t->idle_timeout_ns)
+                   ? -1
+                   : 1;
     default: return 0;
     }
 }
@@ -32,6 +38,8 @@ void fr_tool_opts_init(fr_tool_opts *o)
 int fr_tool_option(const char *prog, fr_tool_opts *o, int ch, const char *arg,
                    void (*usage)(FILE *f))
 {
+    int rv;
+
     switch (ch) {
     case FR_TOOL_OPT_BASE + 10:
         return fr_tool_duration(prog, "--duration", arg, 0, &o->duration_ns)
@@ -55,8 +63,9 @@ int fr_tool_option(const char *prog, fr_tool_opts *o, int ch, const char *arg,
         usage(stdout);
         exit(0);
     default:
-        if (tls_option(&o->tls, ch, arg))
-            return 1;
+        rv = tls_option(prog, &o->tls, ch, arg);
+        if (rv)
+            return rv;
         fprintf(stderr, "Try '%s --help' for the options.\n", prog);
         return ch == '?' ? -1 : 0;
     }
@@ -162,6 +171,8 @@ int fr_tool_quic_settings(const char *prog, const fr_tool_tls *t,
     qs->crypto_mode = t->cleartext ? FR_CRYPTO_CLEARTEXT : FR_CRYPTO_TLS;
     qs->ca_file = t->ca;
     qs->insecure = t->insecure;
+    if (t->idle_timeout_ns)
+        qs->idle_timeout = t->idle_timeout_ns;
     qs->log = fr_tool_logger(prog, t->verbose);
     if (t->cleartext)
         fprintf(stderr,

@@ -19,6 +19,7 @@ typedef struct fr_tool_tls {
     const char *write_cert;   /* write the generated certificate here */
     const char *ca;           /* client: trusted CA / pinned cert */
     int insecure;             /* client: skip verification (explicit) */
+    uint64_t idle_timeout_ns; /* --idle-timeout; 0: the library's 30 s */
     int verbose;
 } fr_tool_tls;
 
@@ -31,14 +32,19 @@ typedef struct fr_tool_tls {
         {"key", required_argument, NULL, FR_TOOL_OPT_BASE + 2},               \
         {"write-cert", required_argument, NULL, FR_TOOL_OPT_BASE + 3},        \
         {"ca", required_argument, NULL, FR_TOOL_OPT_BASE + 4},                \
-        {"insecure", no_argument, NULL, FR_TOOL_OPT_BASE + 5}
+        {"insecure", no_argument, NULL, FR_TOOL_OPT_BASE + 5},                \
+        {"idle-timeout", required_argument, NULL, FR_TOOL_OPT_BASE + 6}
 
 /* Usage lines for those options: all of them, and the client's. */
+#define FR_TOOL_IDLE_USAGE                                                    \
+    "  --idle-timeout D      close a connection silent for D (default\n"     \
+    "                        30s); a peer that vanished is noticed then\n"
 #define FR_TOOL_CLIENT_TLS_USAGE                                              \
     "  --cleartext           cleartext 1-RTT packets (must match the\n"      \
     "                        server)\n"                                       \
     "  --ca FILE             trust this CA or pinned certificate (PEM)\n"     \
-    "  --insecure            do not verify the server's certificate\n"
+    "  --insecure            do not verify the server's certificate\n"     \
+    FR_TOOL_IDLE_USAGE
 #define FR_TOOL_TLS_USAGE                                                     \
     "  --cleartext           cleartext 1-RTT packets (for the kernel fast\n"  \
     "                        path; both ends must use it; never on an\n"      \
@@ -48,7 +54,8 @@ typedef struct fr_tool_tls {
     "  --write-cert FILE     write the server certificate (PEM) there, for\n" \
     "                        clients' --ca\n"                                 \
     "  --ca FILE             trust this CA or pinned certificate (PEM)\n"     \
-    "  --insecure            do not verify the server's certificate\n"
+    "  --insecure            do not verify the server's certificate\n"     \
+    FR_TOOL_IDLE_USAGE
 
 /* Options every tool takes besides the transport ones. */
 typedef struct fr_tool_opts {
