@@ -24,7 +24,12 @@ typedef struct opts {
     const char *listen;
     const char *upstream;
     uint64_t cache_groups;
+    uint64_t cache_bytes;
+    uint64_t cache_total;
     uint64_t max_queue;
+    uint64_t max_sessions;
+    uint64_t max_subscriptions;
+    uint64_t max_requests;
     int fastpath;
     fr_tool_opts t;
 } opts;
@@ -73,9 +78,23 @@ static void usage(FILE *f)
             "  --listen ADDR:PORT    where subscribers and publishers connect\n"
             "  --upstream ADDR:PORT  origin or relay to subscribe to\n"
             "  --cache-groups N      groups cached per track (default 4)\n"
+            "  --cache-bytes B       bytes cached per track (default 64 MiB)\n"
+            "  --cache-total B       bytes cached over all tracks (default\n"
+            "                        1 GiB; 0: no limit); past it the track\n"
+            "                        holding most loses its oldest group\n"
             "  --max-queue BYTES     data queued for one subscriber at most;\n"
             "                        past it, it loses whole subgroups\n"
             "                        (default 2097152)\n"
+            "  --max-sessions N      sessions at once (default 10000; 0: no\n"
+            "                        limit); more are refused at their first\n"
+            "                        packet (QUIC CONNECTION_REFUSED)\n"
+            "  --max-subscriptions N subscriptions one session may hold\n"
+            "                        (default 1000); more get REQUEST_ERROR\n"
+            "                        EXCESSIVE_LOAD\n"
+            "  --max-requests N      requests (SUBSCRIBE, FETCH, ...) one\n"
+            "                        session may have open at once: its\n"
+            "                        QUIC bidirectional stream limit\n"
+            "                        (default 100)\n"
             "  --fastpath            forward media to subscribers in the\n"
             "                        kernel (tc eBPF); needs --cleartext,\n"
             "                        IPv4 and root (CAP_BPF, CAP_NET_ADMIN)\n"
@@ -91,6 +110,11 @@ static int parse_args(int argc, char **argv, opts *o)
         {"upstream", required_argument, NULL, 'u'},
         {"cache-groups", required_argument, NULL, 'c'},
         {"max-queue", required_argument, NULL, 'q'},
+        {"cache-bytes", required_argument, NULL, 'B'},
+        {"cache-total", required_argument, NULL, 'T'},
+        {"max-sessions", required_argument, NULL, 'S'},
+        {"max-subscriptions", required_argument, NULL, 's'},
+        {"max-requests", required_argument, NULL, 'R'},
         {"fastpath", no_argument, NULL, 'f'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
@@ -98,7 +122,12 @@ static int parse_args(int argc, char **argv, opts *o)
     int ch;
 
     o->cache_groups = 4;
+    o->cache_bytes = 64 * 1024 * 1024;
+    o->cache_total = UINT64_C(1) << 30;
     o->max_queue = 2 * 1024 * 1024;
+    o->max_sessions = 10000;
+    o->max_subscriptions = 1000;
+    o->max_requests = 100;
     fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -107,6 +136,33 @@ static int parse_args(int argc, char **argv, opts *o)
             if (frt_cli_parse_uint("--max-queue", optarg, 65536,
                                    UINT64_C(1) << 32, &o->max_queue, err,
                                    sizeof(err)))
+                return fr_tool_fail(PROG, err);
+            break;
+        case 'B':
+            if (frt_cli_parse_uint("--cache-bytes", optarg, 1024,
+                                   UINT64_C(1) << 40, &o->cache_bytes, err,
+                                   sizeof(err)))
+                return fr_tool_fail(PROG, err);
+            break;
+        case 'T':
+            if (frt_cli_parse_uint("--cache-total", optarg, 0,
+                                   UINT64_C(1) << 44, &o->cache_total, err,
+                                   sizeof(err)))
+                return fr_tool_fail(PROG, err);
+            break;
+        case 'S':
+            if (frt_cli_parse_uint("--max-sessions", optarg, 0, 1000000,
+                                   &o->max_sessions, err, sizeof(err)))
+                return fr_tool_fail(PROG, err);
+            break;
+        case 's':
+            if (frt_cli_parse_uint("--max-subscriptions", optarg, 1, 1000000,
+                                   &o->max_subscriptions, err, sizeof(err)))
+                return fr_tool_fail(PROG, err);
+            break;
+        case 'R':
+            if (frt_cli_parse_uint("--max-requests", optarg, 1, 100000,
+                                   &o->max_requests, err, sizeof(err)))
                 return fr_tool_fail(PROG, err);
             break;
         case 'u': o->upstream = optarg; break;
@@ -292,12 +348,17 @@ int main(int argc, char **argv)
     a.loop = EV_DEFAULT;
     fr_relay_settings_default(&rs);
     rs.cache_groups = a.o.cache_groups;
+    rs.cache_bytes = a.o.cache_bytes;
+    rs.cache_total_bytes = a.o.cache_total;
+    qs.max_connections = a.o.max_sessions;
+    qs.max_streams_bidi = a.o.max_requests;
     rs.log = qs.log;
     fr_moq_settings_default(&ms);
     ms.log = qs.log;
     ms.implementation = "libfastrelay fr-relay";
     /* A subscriber that falls this far behind loses whole subgroups. */
     ms.max_queued = a.o.max_queue;
+    ms.max_subscriptions = a.o.max_subscriptions;
     if (fr_relay_new(&a.relay, &rs, &a) != 0)
         return 1;
     cb = *fr_relay_moq_callbacks();

@@ -42,6 +42,10 @@ FR_EXTERN int fr_moq_cache_each(const fr_moq_cache *c, fr_moq_location start,
                                           void *arg),
                                 void *arg);
 
+/* Drops the oldest group unless it is the only one; returns the bytes
+ * freed (0: nothing dropped). For limits across caches. */
+FR_EXTERN size_t fr_moq_cache_evict_oldest(fr_moq_cache *c);
+
 /* Groups and bytes held now. */
 FR_EXTERN size_t fr_moq_cache_groups(const fr_moq_cache *c);
 FR_EXTERN size_t fr_moq_cache_bytes(const fr_moq_cache *c);

@@ -247,6 +247,13 @@ typedef struct fr_moq_settings {
     /* Sent in the MOQT IMPLEMENTATION setup option (NULL: none). */
     const char *implementation;
     fr_log log;
+    /* Subscriptions the peer may hold at once (SUBSCRIBEs accepted or
+     * waiting for an answer; 0: no limit). Past it a SUBSCRIBE is
+     * answered REQUEST_ERROR EXCESSIVE_LOAD and the session goes on. The
+     * peer's concurrent requests of any kind are bounded by the QUIC
+     * stream limit (fr_quic_settings.max_streams_bidi), as draft 18 has
+     * it. */
+    size_t max_subscriptions;
 } fr_moq_settings;
 
 FR_EXTERN void fr_moq_settings_default(fr_moq_settings *s);

@@ -206,6 +206,9 @@ typedef struct fr_quic_settings {
      * a session with nothing to carry (a subscriber waiting for a track)
      * outlives it while the peer is there. */
     int keep_alive;
+    /* Servers: connections at most (0: no limit). Past it a client's
+     * Initial is answered with CONNECTION_REFUSED and no state is kept. */
+    size_t max_connections;
 } fr_quic_settings;
 
 /* Fills `settings` with defaults: tls, 30 s idle timeout with clients'
@@ -257,6 +260,8 @@ FR_EXTERN fr_tstamp fr_quic_endpoint_next_expiry(const fr_quic_endpoint *ep);
 
 /* Number of live connections. */
 FR_EXTERN size_t fr_quic_endpoint_conn_count(const fr_quic_endpoint *ep);
+/* Connections refused so far at settings.max_connections. */
+FR_EXTERN uint64_t fr_quic_endpoint_refused_count(const fr_quic_endpoint *ep);
 
 FR_EXTERN void *fr_quic_endpoint_get_user_data(const fr_quic_endpoint *ep);
 

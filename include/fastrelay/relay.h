@@ -32,9 +32,13 @@ typedef struct fr_relay_settings {
     /* Bytes cached per track at most; the oldest groups go first. */
     size_t cache_bytes;
     fr_log log;
+    /* Bytes cached over all tracks at most (0: no limit): past it the
+     * track holding the most loses its oldest group (a track's newest
+     * group always stays). */
+    size_t cache_total_bytes;
 } fr_relay_settings;
 
-/* Defaults: 4 groups, 64 MiB per track, logging off. */
+/* Defaults: 4 groups, 64 MiB per track, 1 GiB in all, logging off. */
 FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
 
 /* Counters, defined once with their descriptions. */
@@ -51,7 +55,9 @@ FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
     X(fetches_served, "FETCH requests answered from the cache")               \
     X(objects_fetched, "objects sent in FETCH responses")                     \
     X(fetches_upstream, "FETCH requests passed on to an upstream")            \
-    X(fetches_refused, "FETCH requests answered with an error")
+    X(fetches_refused, "FETCH requests answered with an error")             \
+    X(cached_bytes, "bytes cached now, all tracks")                           \
+    X(cache_evictions, "groups dropped to keep the total cache limit")
 
 typedef struct fr_relay_stats {
 #define FR_RELAY_STAT_FIELD_(name, desc) uint64_t name;

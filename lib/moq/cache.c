@@ -82,6 +82,16 @@ static void evict_oldest(fr_moq_cache *c)
     group_free(g);
 }
 
+size_t fr_moq_cache_evict_oldest(fr_moq_cache *c)
+{
+    size_t before = c->bytes;
+
+    if (!c->oldest || c->oldest == c->newest)
+        return 0;
+    evict_oldest(c);
+    return before - c->bytes;
+}
+
 /* Finds or inserts a group, keeping ascending order. */
 static cache_group *group_get(fr_moq_cache *c, uint64_t group)
 {

@@ -114,6 +114,12 @@ static void on_subscribe(fr_moq_session *s, fr_moq_rstream *rs,
         return;
     }
     fr_moq_params_from_wire(&r->params, &m->params);
+    if (kind == FR_REQ_IN_SUBSCRIBE && s->settings.max_subscriptions &&
+        s->in_subscriptions > s->settings.max_subscriptions) {
+        fr_moq_reject(s, r->id, FR_MOQ_REQ_EXCESSIVE_LOAD,
+                      "too many subscriptions on this session");
+        return;
+    }
     if (kind == FR_REQ_IN_TRACK_STATUS) {
         if (s->cb.track_status)
             s->cb.track_status(s, r->id, &r->name.name, s->user_data);

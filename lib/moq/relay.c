@@ -265,6 +265,34 @@ static int accept_down(relay_track *t, fr_moq_session *s, uint64_t req,
 
 /* Tracks. */
 
+/* Caches an object of `t`, then keeps all tracks' caches within the total
+ * limit, taking from the track that holds the most. */
+static void cache_add(relay_track *t, const fr_moq_object *obj)
+{
+    fr_relay *r = t->r;
+    size_t before = fr_moq_cache_bytes(t->cache);
+
+    fr_moq_cache_add(t->cache, obj);
+    r->stats.cached_bytes += fr_moq_cache_bytes(t->cache);
+    r->stats.cached_bytes -= before;
+    while (r->settings.cache_total_bytes &&
+           r->stats.cached_bytes > r->settings.cache_total_bytes) {
+        relay_track *big = NULL;
+        size_t freed;
+
+        for (relay_track *u = r->tracks; u; u = u->next)
+            if (fr_moq_cache_groups(u->cache) > 1 &&
+                (!big || fr_moq_cache_bytes(u->cache) >
+                             fr_moq_cache_bytes(big->cache)))
+                big = u;
+        freed = big ? fr_moq_cache_evict_oldest(big->cache) : 0;
+        if (freed == 0)
+            break; /* only the tracks' newest groups are left */
+        r->stats.cached_bytes -= freed;
+        r->stats.cache_evictions++;
+    }
+}
+
 static void track_free(relay_track *t)
 {
     fr_relay *r = t->r;
@@ -292,6 +320,7 @@ static void track_free(relay_track *t)
         t->waits = w->next;
         free(w);
     }
+    r->stats.cached_bytes -= fr_moq_cache_bytes(t->cache);
     fr_moq_cache_del(t->cache);
     fr_moq_name_copy_free(&t->name);
     if (t->established)
@@ -540,7 +569,7 @@ static void fetched_object(fr_moq_fetch *f, const fr_moq_object *obj)
     if (!rf || !rf->down)
         return;
     if (rf->t)
-        fr_moq_cache_add(rf->t->cache, obj);
+        cache_add(rf->t, obj);
     if (fr_moq_fetch_write(rf->down, obj) == 0)
         rf->r->stats.objects_fetched++;
 }
@@ -923,7 +952,7 @@ static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
         t->has_largest = 1;
         t->largest = obj->loc;
     }
-    fr_moq_cache_add(t->cache, obj);
+    cache_add(t, obj);
     rsg = subgroup_of(t, obj);
     if (!rsg)
         return;
@@ -1027,6 +1056,7 @@ void fr_relay_settings_default(fr_relay_settings *s)
     memset(s, 0, sizeof(*s));
     s->cache_groups = 4;
     s->cache_bytes = 64 * 1024 * 1024;
+    s->cache_total_bytes = (size_t)1 << 30;
     s->log.level = FR_LOG_NONE;
 }
 

@@ -33,6 +33,8 @@ fr_moq_req *fr_moq_req_new(fr_moq_session *s, fr_moq_req_kind kind,
     if (s->reqs)
         s->reqs->prev = r;
     s->reqs = r;
+    if (kind == FR_REQ_IN_SUBSCRIBE)
+        s->in_subscriptions++;
     return r;
 }
 
@@ -75,6 +77,8 @@ void fr_moq_req_end(fr_moq_req *r)
         unblock(r);
     }
     fr_hmap_remove_u64(&s->requests, r->id);
+    if (r->kind == FR_REQ_IN_SUBSCRIBE)
+        s->in_subscriptions--;
     if (r->prev)
         r->prev->next = r->next;
     else

@@ -879,6 +879,7 @@ void fr_moq_settings_default(fr_moq_settings *st)
     st->max_object_size = 16 * 1024 * 1024;
     st->max_queued = 32 * 1024 * 1024;
     st->log.level = FR_LOG_NONE;
+    st->max_subscriptions = 1000;
 }
 
 /* Opens our control stream and sends SETUP. */

@@ -186,6 +186,7 @@ struct fr_moq_session {
     fr_hmap requests;     /* request id -> fr_moq_req */
     fr_hmap aliases;      /* track alias -> fr_moq_sub */
     fr_moq_req *reqs;     /* every live request */
+    size_t in_subscriptions; /* live FR_REQ_IN_SUBSCRIBE requests */
     /* Our requests waiting for the peer's stream limit, oldest first. */
     fr_moq_req *blocked_head;
     fr_moq_req *blocked_tail;

@@ -151,6 +151,11 @@ size_t fr_quic_endpoint_conn_count(const fr_quic_endpoint *ep)
     return ep->nconns;
 }
 
+uint64_t fr_quic_endpoint_refused_count(const fr_quic_endpoint *ep)
+{
+    return ep->refused;
+}
+
 int fr_ep_register_cid(fr_quic_endpoint *ep, const ngtcp2_cid *cid,
                        fr_quic_conn *c)
 {
@@ -227,6 +232,24 @@ static void send_version_negotiation(fr_quic_endpoint *ep,
         fr_ep_tx_commit(ep, path, (size_t)n);
 }
 
+/* At max_connections: answers the client's Initial with CONNECTION_REFUSED
+ * and keeps no state, so a full server costs a refused client one round
+ * trip and itself no handshake. */
+static void refuse_conn(fr_quic_endpoint *ep, const fr_quic_path *path,
+                        const ngtcp2_pkt_hd *hd)
+{
+    static const char reason[] = "server is at its connection limit";
+    uint8_t *buf = fr_ep_tx_slot(ep);
+    ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(
+        buf, ep->settings.max_udp_payload_size, hd->version, &hd->scid,
+        &hd->dcid, NGTCP2_CONNECTION_REFUSED, (const uint8_t *)reason,
+        sizeof(reason) - 1);
+
+    if (n > 0)
+        fr_ep_tx_commit(ep, path, (size_t)n);
+    ep->refused++;
+}
+
 static int accept_conn(fr_quic_endpoint *ep, const fr_quic_path *path,
                        const uint8_t *data, size_t len, fr_tstamp now)
 {
@@ -238,6 +261,11 @@ static int accept_conn(fr_quic_endpoint *ep, const fr_quic_path *path,
         return FR_ERR_PROTO;
     if (ngtcp2_accept(&hd, data, len) != 0)
         return FR_ERR_PROTO;
+    if (ep->settings.max_connections &&
+        ep->nconns >= ep->settings.max_connections) {
+        refuse_conn(ep, path, &hd);
+        return FR_ERR_LIMIT;
+    }
     rv = fr_conn_new_server(&c, ep, path, &hd, now);
     if (rv) {
         FR_WARN(&ep->settings.log, "cannot accept a connection: %s",

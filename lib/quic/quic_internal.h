@@ -120,6 +120,7 @@ struct fr_quic_endpoint {
     fr_hmap cids;  /* our CID -> fr_quic_conn */
     fr_quic_conn *conns;
     size_t nconns;
+    uint64_t refused; /* connections refused at max_connections */
     /* Packets sent with stream data of each fr_copy_class. */
     uint64_t copy_pkts[FR_COPY_CLASSES];
     /* Packets declared lost on spliced connections. */

@@ -11,10 +11,8 @@ static fr_moq_session *session(fr_quic_conn *c)
 static int q_accept(fr_quic_conn *c, void *ud)
 {
     fr_moq_pair *p = fr_sim_app(ud);
-    fr_moq_settings ms;
 
-    fr_moq_settings_default(&ms);
-    return fr_moq_session_new(&p->ss, c, &p->cb, &ms, p->ud);
+    return fr_moq_session_new(&p->ss, c, &p->cb, &p->server_settings, p->ud);
 }
 
 static int q_handshake(fr_quic_conn *c, void *ud)
@@ -75,6 +73,7 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
     memset(p, 0, sizeof(*p));
     p->cb = *cb;
     p->ud = ud;
+    fr_moq_settings_default(&p->server_settings);
     p->sim = fr_sim_new(2 * FR_MILLISECONDS);
     fr_sim_set_app(p->sim, p);
     ccb.handshake_completed = scb.handshake_completed = q_handshake;

@@ -21,6 +21,9 @@ typedef struct fr_moq_pair {
     uint64_t raw_close_code;
     fr_moq_callbacks cb;
     void *ud;
+    /* The server session's settings (defaults; a test may change them
+     * before the server accepts, i.e. before the simulation runs). */
+    fr_moq_settings server_settings;
 } fr_moq_pair;
 
 /* Connects a client to a server, both running MoQT sessions with `cb` and

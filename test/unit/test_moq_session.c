@@ -178,6 +178,12 @@ static void teardown(void)
     fr_moq_cache_del(T.cache);
 }
 
+static int never_done(void *a)
+{
+    (void)a;
+    return 0;
+}
+
 static int is_ready(void *a)
 {
     (void)a;
@@ -349,6 +355,100 @@ static void test_requests_wait_for_stream_limit(void **state)
     teardown();
 }
 
+/* The server's subscription limit: past it a SUBSCRIBE gets
+ * EXCESSIVE_LOAD and the session goes on; a freed place can be taken. */
+
+static int lim_ok, lim_rejected;
+static uint64_t lim_code;
+static fr_moq_sub *lim_gone; /* the rejected one (freed) */
+
+static void lim_on_subscribe(fr_moq_session *s, uint64_t req,
+                             const fr_moq_name *name,
+                             const fr_moq_sub_params *p, void *ud)
+{
+    fr_moq_track_info info = {.track_alias = req,
+                              .group_order = FR_MOQ_ORDER_ASCENDING,
+                              .publisher_priority = 128};
+    fr_moq_pub *pub;
+
+    (void)name;
+    (void)p;
+    (void)ud;
+    assert_int_equal(fr_moq_accept_subscribe(s, req, &info, &pub, NULL), 0);
+}
+
+static void lim_on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
+                          void *ud)
+{
+    (void)sub;
+    (void)info;
+    (void)ud;
+    lim_ok++;
+}
+
+static void lim_on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
+                            const char *reason, void *ud)
+{
+    (void)sub;
+    (void)reason;
+    (void)ud;
+    if (rejected) {
+        lim_rejected++;
+        lim_code = code;
+        lim_gone = sub;
+    }
+}
+
+static int lim_answered(void *a)
+{
+    return lim_ok + lim_rejected >= *(const int *)a;
+}
+
+static void test_subscription_limit(void **state)
+{
+    static const fr_moq_callbacks cb = {
+        .session_ready = on_ready,
+        .session_closed = on_closed,
+        .subscribe = lim_on_subscribe,
+        .sub_ok = lim_on_sub_ok,
+        .sub_done = lim_on_sub_done,
+    };
+    fr_moq_sub *subs[4];
+    fr_moq_name name;
+    char track[16];
+    int want = 4;
+
+    (void)state;
+    memset(&T, 0, sizeof(T));
+    lim_ok = lim_rejected = 0;
+    fr_moq_pair_setup(&P, &cb, NULL, FR_CRYPTO_TLS, 0, NULL);
+    P.server_settings.max_subscriptions = 3;
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    for (int i = 0; i < 4; i++) {
+        snprintf(track, sizeof(track), "t%d", i);
+        assert_int_equal(fr_moq_name_set(&name, "live", track), 0);
+        assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &subs[i], NULL),
+                         0);
+    }
+    assert_true(fr_sim_run(P.sim, lim_answered, &want, 5 * FR_SECONDS));
+    assert_int_equal(lim_ok, 3);
+    assert_int_equal(lim_rejected, 1);
+    assert_int_equal(lim_code, FR_MOQ_REQ_EXCESSIVE_LOAD);
+    assert_false(T.closed_client);
+    /* One leaves; its place is free again. */
+    assert_int_equal(fr_moq_unsubscribe(subs[0] != lim_gone ? subs[0]
+                                                            : subs[1]),
+                     0);
+    fr_sim_run(P.sim, never_done, NULL, 100 * FR_MILLISECONDS);
+    assert_int_equal(fr_moq_name_set(&name, "live", "t9"), 0);
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &subs[0], NULL), 0);
+    want = 5;
+    assert_true(fr_sim_run(P.sim, lim_answered, &want, 5 * FR_SECONDS));
+    assert_int_equal(lim_ok, 4);
+    assert_int_equal(lim_rejected, 1);
+    fr_moq_pair_teardown(&P);
+}
+
 /* Raw bytes from a peer that does not follow the protocol. */
 
 static int raw_ready(void *a)
@@ -416,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_subscribe_rejected),
         cmocka_unit_test(test_fetch_from_cache),
         cmocka_unit_test(test_requests_wait_for_stream_limit),
+        cmocka_unit_test(test_subscription_limit),
         cmocka_unit_test(test_unknown_stream_type),
         cmocka_unit_test(test_control_second_setup),
         cmocka_unit_test(test_request_stream_needs_request),

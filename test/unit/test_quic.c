@@ -972,6 +972,44 @@ static void test_keep_alive(void **state)
     sim_teardown(&e);
 }
 
+/* A server at max_connections refuses a new client with CONNECTION_REFUSED
+ * at its first packet and keeps serving the one it has. */
+static int client_closed(void *arg)
+{
+    return ((xfer *)arg)->client_closed;
+}
+
+static void test_connection_limit(void **state)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    fr_quic_conn *second;
+
+    (void)state;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    ss.max_connections = 1;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_true(fr_sim_run(e.sim, handshakes_done, &x, 5 * FR_SECONDS));
+    assert_int_equal(fr_quic_endpoint_connect(e.client, &second,
+                                              fr_sim_client_path(),
+                                              "198.18.0.2", NULL,
+                                              fr_sim_now(e.sim)),
+                     0);
+    assert_true(fr_sim_run(e.sim, client_closed, &x, 5 * FR_SECONDS));
+    /* Refused within a round trip, not after a handshake timeout. */
+    assert_true(fr_sim_now(e.sim) < 2 * FR_SECONDS);
+    assert_int_equal(x.client_close.reason, FR_CLOSE_HANDSHAKE_FAILED);
+    assert_int_equal(x.client_close.app_error, 0);
+    assert_int_equal(x.client_close.error_code, 0x2); /* CONNECTION_REFUSED */
+    assert_int_equal(fr_quic_endpoint_conn_count(e.server), 1);
+    assert_int_equal(fr_quic_endpoint_refused_count(e.server), 1);
+    assert_true(fr_quic_conn_is_handshake_completed(e.conn));
+    assert_false(x.server_closed);
+    sim_teardown(&e);
+}
+
 /* Stream limit and bad arguments. */
 
 static void test_stream_limit_and_errors(void **state)
@@ -1216,6 +1254,7 @@ int main(void)
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_stream_limit_and_errors),
         cmocka_unit_test(test_bidi_echo),
         cmocka_unit_test(test_stream_priority),
