@@ -400,6 +400,7 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     const struct sockaddr_in *remote = ipv4(&c->path.remote);
     const ngtcp2_transport_params *tp;
     const ngtcp2_cid *dcid;
+    fr_fastpath_subscriber in;
     fp_sub *d = sub_find(s);
     int ifindex;
 
@@ -426,13 +427,18 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     d->k.dst_port = remote->sin_port;
     d->k.ifindex = (uint32_t)ifindex;
     d->k.active = 1;
-    d->k.priority_floor = UINT8_MAX;
     d->k.max_payload = (uint16_t)c->ep->settings.max_udp_payload_size;
     tp = ngtcp2_conn_get_remote_transport_params(c->conn);
     d->k.stream_credit = tp ? tp->initial_max_stream_data_uni : 0;
     dcid = ngtcp2_conn_get_dcid(c->conn);
     d->k.dcid_len = (uint8_t)dcid->datalen;
     memcpy(d->k.dcid, dcid->data, dcid->datalen);
+    /* The policy is asked before the first subgroup: until its first
+     * answer the slot would let every priority through (seen: a
+     * key-frames-only subscriber got a whole group of delta frames). */
+    sub_info(s, d, &in);
+    d->k.priority_floor = floor_of(fp, &in);
+    d->policy_at = c->ep->now;
     /* Send state and streams are in place before the slot is active. */
     fr_splice_use_tx(c, fr_fp_kernel_tx(fp->k, d->slot));
     pool_fill(fp, d);
