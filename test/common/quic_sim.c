@@ -30,6 +30,8 @@ struct fr_sim {
     sim_pkt *tail;
     fr_sim_tap tap;
     void *tap_arg;
+    fr_sim_mutator mutator;
+    void *mutator_arg;
     void *app;
     unsigned loss_permille; /* of datagrams towards the client */
     uint64_t rng;
@@ -103,18 +105,34 @@ static void sim_queue(fr_sim *sim, int to_server, const fr_quic_path *path,
         sim->tap(to_server, data, len, sim->tap_arg);
     if (!to_server && sim_drop(sim))
         return;
-    p = malloc(sizeof(*p) + len);
+    if (len > FR_SIM_MAX_DGRAM)
+        return;
+    p = malloc(sizeof(*p) + FR_SIM_MAX_DGRAM);
     p->next = NULL;
     p->arrival = sim->now + sim->delay;
     p->to_server = to_server;
     p->path = *path;
     p->len = len;
     memcpy(p->data, data, len);
+    if (sim->mutator &&
+        sim->mutator(to_server, p->data, &p->len, sim->mutator_arg)) {
+        free(p);
+        return;
+    }
     if (sim->tail)
         sim->tail->next = p;
     else
         sim->head = p;
     sim->tail = p;
+}
+
+/* The path as the receiver sees it: mirrored. */
+static void mirror(const fr_quic_path *path, fr_quic_path *seen)
+{
+    seen->local = path->remote;
+    seen->local_len = path->remote_len;
+    seen->remote = path->local;
+    seen->remote_len = path->local_len;
 }
 
 static int sim_send(fr_quic_endpoint *ep, const fr_quic_path *path,
@@ -124,11 +142,7 @@ static int sim_send(fr_quic_endpoint *ep, const fr_quic_path *path,
     fr_quic_path seen;
 
     (void)ep;
-    /* The receiver sees the path mirrored. */
-    seen.local = path->remote;
-    seen.local_len = path->remote_len;
-    seen.remote = path->local;
-    seen.remote_len = path->local_len;
+    mirror(path, &seen);
     for (size_t i = 0; i < n; i++)
         sim_queue(side->sim, side->is_client, &seen, dgrams[i].iov_base,
                   dgrams[i].iov_len);
@@ -138,6 +152,20 @@ static int sim_send(fr_quic_endpoint *ep, const fr_quic_path *path,
 void fr_sim_inject_to_client(fr_sim *sim, const uint8_t *data, size_t len)
 {
     sim_queue(sim, 0, fr_sim_client_path(), data, len);
+}
+
+void fr_sim_inject_to_server(fr_sim *sim, const uint8_t *data, size_t len)
+{
+    fr_quic_path seen;
+
+    mirror(fr_sim_client_path(), &seen);
+    sim_queue(sim, 1, &seen, data, len);
+}
+
+void fr_sim_set_mutator(fr_sim *sim, fr_sim_mutator fn, void *arg)
+{
+    sim->mutator = fn;
+    sim->mutator_arg = arg;
 }
 
 void fr_sim_set_loss(fr_sim *sim, unsigned permille, uint64_t seed)

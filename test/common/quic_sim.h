@@ -27,6 +27,13 @@ void *fr_sim_server_ud(fr_sim *sim);
 void fr_sim_set_endpoints(fr_sim *sim, fr_quic_endpoint *client,
                           fr_quic_endpoint *server);
 void fr_sim_set_tap(fr_sim *sim, fr_sim_tap tap, void *arg);
+/* Called with every datagram before it goes on the wire, which it may
+ * change in place (up to FR_SIM_MAX_DGRAM bytes, *len updated); nonzero
+ * drops it. For fuzzing a live session. */
+#define FR_SIM_MAX_DGRAM 1500
+typedef int (*fr_sim_mutator)(int from_client, uint8_t *data, size_t *len,
+                              void *arg);
+void fr_sim_set_mutator(fr_sim *sim, fr_sim_mutator fn, void *arg);
 /* Application data for the test, reachable from endpoint callbacks via
  * fr_sim_app(user_data). */
 void fr_sim_set_app(fr_sim *sim, void *app);
@@ -40,6 +47,8 @@ fr_tstamp fr_sim_now(const fr_sim *sim);
 /* Puts a datagram on the wire towards the client as if the server had sent
  * it on the client's path (what the kernel fast path does). */
 void fr_sim_inject_to_client(fr_sim *sim, const uint8_t *data, size_t len);
+/* The same towards the server, as if from the client's path. */
+void fr_sim_inject_to_server(fr_sim *sim, const uint8_t *data, size_t len);
 /* Drops `permille` of the datagrams towards the client, chosen by a
  * generator seeded with `seed`. */
 void fr_sim_set_loss(fr_sim *sim, unsigned permille, uint64_t seed);

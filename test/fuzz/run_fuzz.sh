@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the fuzz targets of the parsers that read peer input (MoQT codec,
-# the splice layer's ACK rewrite) with libFuzzer, seeds each with valid
-# encodings, and runs each for FR_FUZZ_SECONDS (default 60).
+# Builds the fuzz targets with libFuzzer, seeds each with valid inputs, and
+# runs each for FR_FUZZ_SECONDS (default 60): the parsers that read peer
+# input (MoQT codec, the splice layer's ACK rewrite), a QUIC server endpoint
+# driven by arbitrary and mutated datagrams, and the relay core fed
+# arbitrary MoQT control messages.
 #
 # Usage: run_fuzz.sh BUILD_DIR
 #
@@ -20,11 +22,25 @@ seconds=${FR_FUZZ_SECONDS:-60}
 cc=${CC_FUZZ:-clang}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 
-# Each target and the library sources it needs.
+# The library below lib/moq, without the libev adapter, and the
+# virtual-time network of the tests.
+quic="lib/util/addr.c lib/util/error.c lib/util/hmap.c lib/util/log.c \
+lib/util/qvarint.c lib/util/sbuf.c lib/quic/cert.c lib/quic/cleartext.c \
+lib/quic/conn.c lib/quic/endpoint.c lib/quic/stream.c lib/quic/tls.c \
+lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c \
+lib/splice/splice.c lib/splice/wire.c test/common/quic_sim.c"
+moq="lib/moq/cache.c lib/moq/codec.c lib/moq/control.c lib/moq/data.c \
+lib/moq/name.c lib/moq/props.c lib/moq/relay.c lib/moq/request.c \
+lib/moq/session.c"
+quic_libs="libngtcp2 libngtcp2_crypto_gnutls gnutls"
+
+# Each target: name, the library sources it needs, pkg-config modules.
 targets=(
-    "fuzz_moq_control:lib/moq/codec.c"
-    "fuzz_moq_data:lib/moq/codec.c"
-    "fuzz_ack_rewrite:lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c lib/util/qvarint.c"
+    "fuzz_moq_control|lib/moq/codec.c|"
+    "fuzz_moq_data|lib/moq/codec.c|"
+    "fuzz_ack_rewrite|lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c lib/util/qvarint.c|"
+    "fuzz_quic_server|$quic|$quic_libs"
+    "fuzz_relay_control|$quic $moq|$quic_libs"
 )
 
 warn=(-std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes
@@ -36,20 +52,29 @@ seed_flags=(-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 
 mkdir -p "$build"
 status=0
+# Headers CMake generates (version.h), for sources that include them.
+gen=$build/include
+mkdir -p "$gen/fastrelay"
+sed 's/@[A-Za-z_]*@/0/g' "$src/include/fastrelay/version.h.in" \
+    >"$gen/fastrelay/version.h"
 for target in "${targets[@]}"; do
-    name=${target%%:*}
+    IFS='|' read -r name files pkgs <<<"$target"
     sources=()
-    for f in ${target#*:}; do
+    for f in $files; do
         sources+=("$src/$f")
     done
+    libs=()
+    if [[ -n $pkgs ]]; then
+        read -ra libs <<<"$(pkg-config --cflags --libs $pkgs)"
+    fi
     target_src=$src/test/fuzz/$name.c
     corpus=$build/corpus_$name
     log=$build/$name.log
 
-    "$cc" "${warn[@]}" "${fuzz_flags[@]}" -I"$src/include" "${sources[@]}" \
-        "$target_src" -o "$build/$name"
-    "$cc" "${warn[@]}" "${seed_flags[@]}" -I"$src/include" "${sources[@]}" \
-        "$target_src" -o "$build/${name}_seeds"
+    "$cc" "${warn[@]}" "${fuzz_flags[@]}" -I"$src/include" -I"$gen" \
+        "${sources[@]}" "$target_src" "${libs[@]}" -o "$build/$name"
+    "$cc" "${warn[@]}" "${seed_flags[@]}" -I"$src/include" -I"$gen" \
+        "${sources[@]}" "$target_src" "${libs[@]}" -o "$build/${name}_seeds"
     mkdir -p "$corpus"
     "$build/${name}_seeds" "$corpus"
 
