@@ -89,19 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FR_FUZZ_SEED_MAIN
-static void write_seed(const char *dir, int idx, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/seed-%02d", dir, idx);
-    f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        perror(path);
-        exit(1);
-    }
-    fclose(f);
-}
+#include "fuzz_seed.h"
 
 int main(int argc, char **argv)
 {
@@ -129,7 +117,7 @@ int main(int argc, char **argv)
         return 2;
     }
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
-        write_seed(argv[1], (int)i, seeds[i].p, seeds[i].n);
+        fuzz_seed_write(argv[1], "seed", (int)i, seeds[i].p, seeds[i].n);
     return 0;
 }
 #endif

@@ -93,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FR_FUZZ_SEED_MAIN
+#include "fuzz_seed.h"
 
 static fr_moq_bytes bytes(const char *s)
 {
@@ -319,19 +320,6 @@ static int make_seed(int i, fr_moq_msg *m)
     }
 }
 
-static void write_file(const char *dir, int i, const uint8_t *buf, size_t n)
-{
-    char path[4096];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/seed_%02d", dir, i);
-    f = fopen(path, "wb");
-    if (!f || fwrite(buf, 1, n, f) != n || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
-
 int main(int argc, char **argv)
 {
     static uint8_t all[1 << 16];
@@ -352,13 +340,13 @@ int main(int argc, char **argv)
             return 1;
         }
         LLVMFuzzerTestOneInput(g_enc1, (size_t)n);
-        write_file(argv[1], i, g_enc1, (size_t)n);
+        fuzz_seed_write(argv[1], "seed", i, g_enc1, (size_t)n);
         memcpy(all + all_len, g_enc1, (size_t)n);
         all_len += (size_t)n;
     }
     /* One seed holding every message in a row, as on a stream. */
     LLVMFuzzerTestOneInput(all, all_len);
-    write_file(argv[1], i, all, all_len);
+    fuzz_seed_write(argv[1], "seed", i, all, all_len);
     return 0;
 }
 

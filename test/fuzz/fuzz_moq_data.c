@@ -301,6 +301,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FR_FUZZ_SEED_MAIN
+#include "fuzz_seed.h"
 
 static uint8_t g_seed[4096];
 static size_t g_seed_len;
@@ -332,17 +333,8 @@ static void seed_begin(uint8_t selector)
 
 static void seed_end(void)
 {
-    char path[4096];
-    FILE *f;
-
     LLVMFuzzerTestOneInput(g_seed, g_seed_len);
-    snprintf(path, sizeof(path), "%s/seed_%02d", g_dir, g_nseeds++);
-    f = fopen(path, "wb");
-    if (!f || fwrite(g_seed, 1, g_seed_len, f) != g_seed_len ||
-        fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
+    fuzz_seed_write(g_dir, "seed", g_nseeds++, g_seed, g_seed_len);
 }
 
 static void seed_subgroup(uint64_t type)

@@ -180,20 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FR_FUZZ_SEED_MAIN
-static void put(const char *dir, const char *name, const uint8_t *d,
-                size_t n)
-{
-    char path[4096];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wb");
-    if (!f || fwrite(d, 1, n, f) != n) {
-        perror(path);
-        exit(1);
-    }
-    fclose(f);
-}
+#include "fuzz_seed.h"
 
 int main(int argc, char **argv)
 {
@@ -217,8 +204,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
         return 2;
     }
-    put(argv[1], "seed-live-cleartext", live, sizeof(live));
-    put(argv[1], "seed-live-tls", tls, sizeof(tls));
+    fuzz_seed_write(argv[1], "live", 0, live, sizeof(live));
+    fuzz_seed_write(argv[1], "live", 1, tls, sizeof(tls));
     memset(raw, 0, sizeof(raw));
     raw[0] = 2;
     raw[1] = 0;
@@ -227,9 +214,9 @@ int main(int argc, char **argv)
     raw[4] = 0xc0; /* long header, Initial */
     raw[8] = 1;    /* version 1 */
     raw[9] = 8;    /* DCID length */
-    put(argv[1], "seed-initial", raw, sizeof(raw));
+    fuzz_seed_write(argv[1], "raw", 0, raw, sizeof(raw));
     raw[4] = 0x40; /* short header */
-    put(argv[1], "seed-short", raw, 4 + 60);
+    fuzz_seed_write(argv[1], "raw", 1, raw, 4 + 60);
     return 0;
 }
 #endif

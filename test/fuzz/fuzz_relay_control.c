@@ -200,6 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FR_FUZZ_SEED_MAIN
+#include "fuzz_seed.h"
+
 static uint8_t g_seed[65536];
 static size_t g_len;
 
@@ -262,20 +264,6 @@ static void subgroup(uint8_t sel, uint64_t g)
     record((uint8_t)(sel | 0x80), buf, (size_t)n);
 }
 
-static void put(const char *dir, const char *name)
-{
-    char path[4096];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wb");
-    if (!f || fwrite(g_seed, 1, g_len, f) != g_len) {
-        perror(path);
-        exit(1);
-    }
-    fclose(f);
-}
-
 int main(int argc, char **argv)
 {
     fr_moq_msg m;
@@ -287,7 +275,7 @@ int main(int argc, char **argv)
     memset(&m, 0, sizeof(m));
     m.type = FR_MOQ_MSG_SETUP;
     msg(0, &m);
-    put(argv[1], "seed-setup");
+    fuzz_seed_write(argv[1], "seed", 0, g_seed, g_len);
 
     /* A publisher: namespace, a pushed track, two groups, then a fetch
      * of them and a subscription to it. */
@@ -318,7 +306,7 @@ int main(int argc, char **argv)
     m.u.subscribe.request_id = 6;
     track(&m.u.subscribe.track);
     msg(4, &m);
-    put(argv[1], "seed-publish-fetch-subscribe");
+    fuzz_seed_write(argv[1], "seed", 1, g_seed, g_len);
     return 0;
 }
 #endif

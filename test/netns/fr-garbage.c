@@ -25,7 +25,6 @@
 
 #include "netns_tool.h"
 
-#define MAX_COUNT 10000000u
 #define MAX_DGRAM 1500
 
 enum kind { K_RANDOM, K_INITIAL, K_VERSION, K_SHORT, K_COUNT };
@@ -33,10 +32,7 @@ static const char *const kind_names[K_COUNT] = {"random", "initial",
                                                 "version", "short"};
 
 struct options {
-    struct in_addr to;
-    bool to_set;
-    uint16_t port;
-    uint32_t count;
+    struct netns_dest d; /* --to, --port, --count */
     uint32_t duration_s;
     uint32_t seed;
     uint32_t cid_len;
@@ -75,29 +71,18 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    uint32_t port = 0;
     int c;
 
     *o = (struct options){.duration_s = 8, .seed = 1, .cid_len = 8};
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        const char *err;
+        int taken = netns_dest_option(c, optarg, &o->d, &err);
+
+        if (taken < 0)
+            return usage_error(err, optarg);
+        if (taken)
+            continue;
         switch (c) {
-        case 'a':
-            if (inet_pton(AF_INET, optarg, &o->to) != 1)
-                return usage_error("not an IPv4 address:", optarg);
-            if (!netns_is_benchmark_addr(o->to))
-                return usage_error("refusing a destination outside "
-                                   "198.18.0.0/15:", optarg);
-            o->to_set = true;
-            break;
-        case 'p':
-            if (!netns_parse_u32(optarg, 1, 65535, &port))
-                return usage_error("port must be 1 to 65535, not", optarg);
-            o->port = (uint16_t)port;
-            break;
-        case 'c':
-            if (!netns_parse_u32(optarg, 1, MAX_COUNT, &o->count))
-                return usage_error("count must be 1 to 10000000, not", optarg);
-            break;
         case 'd':
             if (!netns_parse_u32(optarg, 1, 600, &o->duration_s))
                 return usage_error("duration must be 1 to 600 s, not", optarg);
@@ -120,7 +105,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     if (optind < argc)
         return usage_error("unexpected argument", argv[optind]);
-    if (!o->to_set || !o->port || !o->count) {
+    if (!o->d.to_set || !o->d.port || !o->d.count) {
         fputs("fr-garbage: --to, --port and --count are required\n"
               "Try 'fr-garbage --help'.\n",
               stderr);
@@ -224,12 +209,12 @@ int main(int argc, char **argv)
     }
     memset(&to, 0, sizeof(to));
     to.sin_family = AF_INET;
-    to.sin_addr = o.to;
-    to.sin_port = htons(o.port);
+    to.sin_addr = o.d.to;
+    to.sin_port = htons(o.d.port);
     st = 0x9e3779b97f4a7c15ull ^ o.seed;
-    gap_ns = (uint64_t)o.duration_s * 1000000000ull / o.count;
+    gap_ns = (uint64_t)o.duration_s * 1000000000ull / o.d.count;
     start = now_ns();
-    for (uint32_t i = 0; i < o.count; i++) {
+    for (uint32_t i = 0; i < o.d.count; i++) {
         enum kind k = (enum kind)(next_rand(&st) % K_COUNT);
         size_t len = make_dgram(&st, &o, k, buf);
         uint64_t due = start + i * gap_ns, t = now_ns();

@@ -22,13 +22,9 @@
 
 #define PROBE_MAGIC 0x46525042u /* "FRPB" */
 #define PROBE_SIZE 64
-#define MAX_COUNT 10000000u
 
 struct options {
-    struct in_addr to;
-    bool to_set;
-    uint16_t port;
-    uint32_t count;
+    struct netns_dest d; /* --to, --port, --count */
     uint32_t interval_us; /* send: gap between datagrams */
     uint32_t idle_ms;     /* recv: stop this long after the last datagram */
     uint32_t timeout_ms;  /* recv: stop after this long in any case */
@@ -74,30 +70,19 @@ static int parse_options(int argc, char **argv, bool sending,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    uint32_t port = 0;
     int c;
 
     *o = (struct options){.interval_us = 20, .idle_ms = 1000,
                           .timeout_ms = 10000};
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        const char *err;
+        int taken = netns_dest_option(c, optarg, &o->d, &err);
+
+        if (taken < 0)
+            return usage_error(err, optarg);
+        if (taken)
+            continue;
         switch (c) {
-        case 'a':
-            if (inet_pton(AF_INET, optarg, &o->to) != 1)
-                return usage_error("not an IPv4 address:", optarg);
-            if (!netns_is_benchmark_addr(o->to))
-                return usage_error("refusing a destination outside "
-                                   "198.18.0.0/15:", optarg);
-            o->to_set = true;
-            break;
-        case 'p':
-            if (!netns_parse_u32(optarg, 1, 65535, &port))
-                return usage_error("port must be 1 to 65535, not", optarg);
-            o->port = (uint16_t)port;
-            break;
-        case 'c':
-            if (!netns_parse_u32(optarg, 1, MAX_COUNT, &o->count))
-                return usage_error("count must be 1 to 10000000, not", optarg);
-            break;
         case 'g':
             if (!netns_parse_u32(optarg, 0, 1000000, &o->interval_us))
                 return usage_error("interval must be 0 to 1000000 us, not",
@@ -122,7 +107,7 @@ static int parse_options(int argc, char **argv, bool sending,
     }
     if (optind < argc)
         return usage_error("unexpected argument", argv[optind]);
-    if (!o->port || !o->count || (sending && !o->to_set))
+    if (!o->d.port || !o->d.count || (sending && !o->d.to_set))
         return usage_error("missing a required option of",
                            sending ? "send (--to, --port, --count)"
                                    : "recv (--port, --count)");
@@ -139,8 +124,8 @@ static int64_t now_ns(void)
 
 static int run_send(const struct options *o)
 {
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(o->port),
-                             .sin_addr = o->to};
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(o->d.port),
+                             .sin_addr = o->d.to};
     uint8_t buf[PROBE_SIZE] = {0};
     uint32_t seq, errors = 0;
     int64_t start;
@@ -152,7 +137,7 @@ static int run_send(const struct options *o)
         return 1;
     }
     start = now_ns();
-    for (seq = 0; seq < o->count; seq++) {
+    for (seq = 0; seq < o->d.count; seq++) {
         int64_t due = start + (int64_t)seq * o->interval_us * 1000;
         uint32_t words[2] = {htonl(PROBE_MAGIC), htonl(seq)};
         struct timespec ts = {.tv_sec = due / 1000000000,
@@ -164,7 +149,7 @@ static int run_send(const struct options *o)
             errors++;
     }
     close(fd);
-    printf("sent=%u errors=%u\n", o->count - errors, errors);
+    printf("sent=%u errors=%u\n", o->d.count - errors, errors);
     return 0;
 }
 
@@ -186,7 +171,7 @@ static int write_missing(const char *path, const uint8_t *seen, uint32_t count)
 static int run_recv(const struct options *o)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons(o->port)};
+                               .sin_port = htons(o->d.port)};
     const int rcvbuf = 4 << 20;
     uint32_t received = 0, duplicates = 0;
     int64_t deadline = now_ns() + (int64_t)o->timeout_ms * 1000000;
@@ -194,7 +179,7 @@ static int run_recv(const struct options *o)
     uint8_t *seen;
     int fd, ret;
 
-    seen = calloc(o->count, 1);
+    seen = calloc(o->d.count, 1);
     fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (!seen || fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
         perror("fr-udpprobe: socket");
@@ -204,10 +189,10 @@ static int run_recv(const struct options *o)
     /* A large buffer, so that only the network loses datagrams. */
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    printf("ready port=%u\n", o->port);
+    printf("ready port=%u\n", o->d.port);
     fflush(stdout);
 
-    while (received < o->count) {
+    while (received < o->d.count) {
         int64_t end = idle_end < deadline ? idle_end : deadline;
         int64_t now = now_ns();
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -222,7 +207,7 @@ static int run_recv(const struct options *o)
             continue;
         idle_end = now_ns() + (int64_t)o->idle_ms * 1000000;
         seq = ntohl(words[1]);
-        if (ntohl(words[0]) != PROBE_MAGIC || seq >= o->count)
+        if (ntohl(words[0]) != PROBE_MAGIC || seq >= o->d.count)
             continue;
         if (seen[seq]) {
             duplicates++;
@@ -233,8 +218,8 @@ static int run_recv(const struct options *o)
     }
     close(fd);
     printf("received=%u missing=%u duplicates=%u\n", received,
-           o->count - received, duplicates);
-    ret = o->missing ? write_missing(o->missing, seen, o->count) : 0;
+           o->d.count - received, duplicates);
+    ret = o->missing ? write_missing(o->missing, seen, o->d.count) : 0;
     free(seen);
     return ret;
 }

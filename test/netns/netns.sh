@@ -263,30 +263,39 @@ fr_relay_hosts() {
     fr_route origin 198.18.2.0/24 198.18.1.2
 }
 
-# fr_fastpath_relay JOB DIR [ARG]...: fr-relay --fastpath (cleartext) on
-# host relay at 198.18.2.1:4433 (its address in fr_relay_hosts), its
-# certificate and JSON summary in DIR, with more ARGs; returns once it
-# listens.
-fr_fastpath_relay() {
+# fr_relay_start JOB DIR [ARG]...: fr-relay on host relay at
+# 198.18.2.1:4433 (its address in fr_relay_hosts), its certificate and JSON
+# summary in DIR, with more ARGs; returns once it listens.
+fr_relay_start() {
     local job=$1 dir=$2
     shift 2
     fr_spawn relay "$job" "$FR_BIN_DIR/fr-relay" --listen 198.18.2.1:4433 \
-        --write-cert "$dir/relay.pem" --json "$dir/relay.json" --cleartext \
-        --fastpath "$@"
+        --write-cert "$dir/relay.pem" --json "$dir/relay.json" "$@"
     fr_wait_log "$job" 'listening on' 10
 }
 
-# fr_live_origin JOB DIR SECONDS BITRATE [ARG]...: fr-origin on the origin
+# fr_fastpath_relay JOB DIR [ARG]...: the same with --fastpath (cleartext).
+fr_fastpath_relay() {
+    fr_relay_start "$1" "$2" --cleartext --fastpath "${@:3}"
+}
+
+# fr_origin_start JOB DIR SECONDS BITRATE [ARG]...: fr-origin on the origin
 # host publishing SECONDS of 30 fps synthetic video (a group a second) to
 # that relay, trusting DIR/relay.pem; returns once the relay accepted its
 # namespace.
-fr_live_origin() {
+fr_origin_start() {
     local job=$1 dir=$2 seconds=$3 bitrate=$4
     shift 4
-    fr_spawn origin "$job" "$FR_BIN_DIR/fr-origin" --cleartext \
+    fr_spawn origin "$job" "$FR_BIN_DIR/fr-origin" \
         --connect 198.18.2.1:4433 --ca "$dir/relay.pem" --fps 30 --gop 30 \
         --bitrate "$bitrate" --duration "$seconds" "$@"
     fr_wait_log "$job" 'namespace live accepted' 10
+}
+
+# fr_live_origin JOB DIR SECONDS BITRATE [ARG]...: the same in cleartext,
+# for a fast-path relay.
+fr_live_origin() {
+    fr_origin_start "$@" --cleartext
 }
 
 # fr_require_bins PROG...: FR_BIN_DIR must hold every PROG.

@@ -23,15 +23,9 @@ run() {
     shift
     mkdir -p "$d"
     [[ $label == fastpath ]] && mode=(--cleartext)
-    fr_spawn relay "relay-$label" "$bin/fr-relay" --listen 198.18.2.1:4433 \
-        --write-cert "$d/relay.pem" --json "$d/relay.json" \
-        --stats-interval 5 "$@"
-    fr_wait_log "relay-$label" 'listening on' 10
-    fr_spawn origin "origin-$label" "$bin/fr-origin" "${mode[@]}" \
-        --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
-        --bitrate 1M --duration "$DURATION" --stats-interval 5 \
-        --json "$d/origin.json"
-    fr_wait_log "origin-$label" 'namespace live accepted' 10
+    fr_relay_start "relay-$label" "$d" --stats-interval 5 "$@"
+    fr_origin_start "origin-$label" "$d" "$DURATION" 1M "${mode[@]}" \
+        --stats-interval 5 --json "$d/origin.json"
     fr_spawn sub "subs-$label" "$bin/fr-sub" "${mode[@]}" \
         --ca "$d/relay.pem" --connect 198.18.2.1:4433 --connections 3 \
         --duration $((DURATION + 30)) --stats-interval 5 \
