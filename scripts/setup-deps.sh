@@ -11,10 +11,11 @@ BACKPORTS_PKGS=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev
                 libbpf-dev bpftool)
 # Packages from bookworm itself. libunistring-dev is what GnuTLS's
 # `pkg-config --static` needs beyond the others (the packaging test links a
-# consumer that way).
+# consumer that way); python3 checks the end-to-end tests' JSON, openssl
+# makes the certificate a restarted relay keeps (test_relay_faults).
 BASE_PKGS=(build-essential cmake pkg-config clang llvm libelf-dev zlib1g-dev
            libgnutls28-dev libev-dev libcmocka-dev iproute2 ffmpeg
-           libclang-rt-14-dev libunistring-dev)
+           libclang-rt-14-dev libunistring-dev python3 openssl)
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 
