@@ -4,7 +4,7 @@
 # object of every group byte-exact, no connection error, and at least 95 %
 # of the media packet copies sent by the kernel; the same with 2 % seeded
 # loss on every subscriber's link (losses recovered by retransmission); a
-# subscriber that moves to a new port every 4 s (an active migration: new
+# subscriber that moves to a new port every 3.5 s (an active migration: new
 # connection IDs both ways, which the kernel must follow); a subscriber
 # that joins at 10 s (the kernel serves it from its next subgroup, the
 # cache the rest) and one killed at 5 s; after the relay exits, none of
