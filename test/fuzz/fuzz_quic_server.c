@@ -52,6 +52,15 @@ static int c_handshake(fr_quic_conn *c, void *ud)
     return 0;
 }
 
+/* The connection ended: its handle is freed soon after. */
+static void c_closed(fr_quic_conn *c, const fr_quic_close_info *info,
+                     void *ud)
+{
+    (void)c;
+    (void)info;
+    ((run *)fr_sim_app(ud))->client = NULL;
+}
+
 static int s_stream_data(fr_quic_conn *c, int64_t sid, const uint8_t *d,
                          size_t len, int fin, void *ud)
 {
@@ -101,7 +110,7 @@ static void client_traffic(run *r)
     static const uint8_t chunk[700];
     int64_t sid;
 
-    if (!r->handshake || r->sent > 64)
+    if (!r->handshake || !r->client || r->sent > 64)
         return;
     if (fr_quic_conn_open_uni_stream(r->client, &sid) == 0)
         fr_quic_conn_stream_write(r->client, sid, chunk, sizeof(chunk), 1);
@@ -125,6 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.sim = fr_sim_new(2 * FR_MILLISECONDS);
     fr_sim_set_app(r.sim, &r);
     ccb.handshake_completed = c_handshake;
+    ccb.closed = c_closed;
     scb.accept = s_accept;
     scb.stream_data = s_stream_data;
     fr_sim_bind(r.sim, &ccb, &scb);

@@ -35,6 +35,7 @@ typedef struct run {
     fr_relay *relay;
     fr_moq_session *ss;
     int handshake;
+    int client_gone;         /* the client's connection ended (freed) */
     int64_t streams[64];
 } run;
 
@@ -113,6 +114,14 @@ static int c_handshake(fr_quic_conn *c, void *ud)
     return 0;
 }
 
+static void c_closed(fr_quic_conn *c, const fr_quic_close_info *info,
+                     void *ud)
+{
+    (void)c;
+    (void)info;
+    ((run *)fr_sim_app(ud))->client_gone = 1;
+}
+
 static int never(void *arg)
 {
     (void)arg;
@@ -146,6 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sim = fr_sim_new(1 * FR_MILLISECONDS);
     fr_sim_set_app(sim, &r);
     ccb.handshake_completed = c_handshake;
+    ccb.closed = c_closed;
     scb.accept = s_accept;
     scb.handshake_completed = s_handshake;
     scb.stream_data = s_data;
@@ -169,7 +179,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  "198.18.0.2", NULL, fr_sim_now(sim)))
         abort();
     fr_sim_run(sim, handshaken, &r, 2 * FR_SECONDS);
-    while (r.handshake && pos + 3 <= size) {
+    /* The relay may close the connection (a protocol violation): then the
+     * client's handle is gone and the input ends there. */
+    while (r.handshake && !r.client_gone && pos + 3 <= size) {
         uint8_t sel = data[pos];
         size_t n = (size_t)data[pos + 1] | (size_t)data[pos + 2] << 8;
         int64_t *sid = &r.streams[sel & 0x3f];
