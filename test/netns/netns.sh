@@ -29,6 +29,7 @@
 #   directly, never in $(...) or a pipeline.
 # - Written for "set -euo pipefail" scripts: failures exit via fr_fail.
 # - Skips exit 77, or 1 when CI=true (CI must have every capability).
+# - FR_KEEP_FAILED=DIR keeps a failed run's files (logs, JSON) under DIR.
 #
 # fr-impair is taken from $FR_IMPAIR_BIN.
 
@@ -153,6 +154,11 @@ fr_netns_cleanup() {
                 fr_log "--- last lines of ${log##*/}:"
                 tail -n 20 "$log" >&2
             done
+            if [[ -n ${FR_KEEP_FAILED:-} ]]; then
+                mkdir -p "$FR_KEEP_FAILED" &&
+                    cp -r -- "$FR_TMPDIR" "$FR_KEEP_FAILED/" &&
+                    fr_log "this run's files are kept in $FR_KEEP_FAILED"
+            fi
         fi
         rm -rf -- "$FR_TMPDIR"
     fi
