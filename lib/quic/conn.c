@@ -888,8 +888,16 @@ int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now)
         fr_splice_sync(c, now);
     }
     rv = ngtcp2_conn_handle_expiry(c->conn, now);
-    if (c->splice)
+    if (c->splice) {
+        /* A PTO's probes must reach the peer: the next write loop would
+         * first register kernel packets, and a registration is an ngtcp2
+         * packet kept off the wire, so the probes would go there. With
+         * ngtcp2's own packets lost at the tail and the congestion window
+         * full, nothing else would ever elicit an ACK. */
+        if (rv == 0 && fr_conn_write_probes(c, now) != 0)
+            return 0;
         fr_splice_publish(c);
+    }
     if (rv == 0)
         return 0;
     if (rv == NGTCP2_ERR_IDLE_CLOSE)

@@ -464,6 +464,42 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
     return n;
 }
 
+/* Writes a packet of what ngtcp2 sends besides new stream data: ACKs,
+ * control frames, retransmissions, probes. */
+static ngtcp2_ssize write_frames(fr_quic_conn *c, ngtcp2_path *path,
+                                 ngtcp2_pkt_info *pi, uint8_t *buf,
+                                 size_t buflen, fr_tstamp now)
+{
+    ngtcp2_ssize datalen;
+
+    return ngtcp2_conn_writev_stream(c->conn, path, pi, buf, buflen, &datalen,
+                                     0, -1, NULL, 0, now);
+}
+
+int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now)
+{
+    ngtcp2_path_storage ps;
+    ngtcp2_pkt_info pi;
+
+    ngtcp2_path_storage_zero(&ps);
+    for (int i = 0; i < FR_MAX_PROBES && c->state == FR_CONN_ACTIVE; i++) {
+        uint8_t *buf = fr_ep_tx_slot(c->ep);
+        ngtcp2_ssize n = write_frames(c, &ps.path, &pi, buf,
+                                      fr_conn_tx_buflen(c), now);
+
+        if (n == NGTCP2_ERR_WRITE_MORE)
+            continue;
+        if (n < 0) {
+            fr_conn_fail(c, (int)n, now);
+            return (int)n;
+        }
+        if (n == 0)
+            break;
+        fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
+    }
+    return 0;
+}
+
 size_t fr_conn_tx_buflen(const fr_quic_conn *c)
 {
     /* A spliced connection's packets grow by up to 3 bytes when they get
@@ -496,10 +532,7 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
         } else if ((s = ready_pop(c)) != NULL) {
             n = write_stream(c, s, &ps.path, &pi, buf, buflen, now);
         } else {
-            int64_t none = -1;
-            ngtcp2_ssize dl;
-            n = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, buf, buflen,
-                                          &dl, 0, none, NULL, 0, now);
+            n = write_frames(c, &ps.path, &pi, buf, buflen, now);
         }
         if (n == NGTCP2_ERR_WRITE_MORE)
             continue;

@@ -4,13 +4,7 @@
 # headers of no connection), half from the subscribers' side, half from
 # the origin's side (through the fast path's upstream ingress program),
 # with and without --fastpath. The relay must live on and exit cleanly,
-# and three subscribers must get every object intact.
-#
-# The --fastpath half is a known failure, so it runs only with
-# FR_GARBAGE_FASTPATH=1: in 3 of 7 runs one or two subscribers stalled for
-# good (around group 7-10 of 14) while the relay had every object; a few
-# kernel copies stayed unregistered. To be fixed (docs/ROADMAP.md). Needs
-# root;
+# and three subscribers must get every object intact. Needs root;
 # FR_BIN_DIR names the directory holding fr-origin, fr-relay and fr-sub,
 # FR_GARBAGE_BIN the fr-garbage binary.
 set -euo pipefail
@@ -73,12 +67,6 @@ PY
 }
 
 run userspace
-if [[ ${FR_GARBAGE_FASTPATH:-0} == 1 ]]; then
-    run fastpath --cleartext --fastpath
-    echo "PASS: the relay lived through $COUNT junk datagrams per path;" \
-        "every subscriber got every object"
-else
-    echo "PASS: the userspace relay lived through $COUNT junk datagrams;" \
-        "every subscriber got every object (fast path not run: a known" \
-        "failure, FR_GARBAGE_FASTPATH=1 runs it)"
-fi
+run fastpath --cleartext --fastpath
+echo "PASS: the relay lived through $COUNT junk datagrams per path;" \
+    "every subscriber got every object"

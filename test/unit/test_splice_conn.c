@@ -50,6 +50,11 @@ typedef struct xfer_params {
     int per_tick;           /* chunks produced every tick */
     fr_duration tick;
     fr_duration lag;        /* from the kernel's copy to the relay's write */
+    /* Every datagram the server's ngtcp2 writes (none of the kernel's) is
+     * dropped from drop_at to drop_at + drop_for after the connection is
+     * up (drop_for 0: none). */
+    fr_duration drop_at;
+    fr_duration drop_for;
 } xfer_params;
 
 typedef struct run {
@@ -60,6 +65,10 @@ typedef struct run {
     kernel k;
     fr_splice_ops ops;
     int kernel_on; /* the connection is up: the kernel forwards */
+    fr_tstamp up_at;
+    int injecting; /* the datagram on its way is the kernel's */
+    uint64_t own_dropped;
+    const xfer_params *pa;
     /* Producer: streams one after another, like subgroups. */
     int started;
     int64_t sid;
@@ -119,7 +128,9 @@ static void kernel_send(run *r, int64_t sid, uint64_t off, const uint8_t *data,
     memset(pkt + o, 0, TAG_LEN);
     o += TAG_LEN;
     assert_int_equal(o, plen);
+    r->injecting = 1;
     fr_sim_inject_to_client(r->sim, pkt, o);
+    r->injecting = 0;
     assert_true(r->k.nring < RING);
     ev = &r->k.ring[r->k.nring++];
     memset(ev, 0, sizeof(*ev));
@@ -239,6 +250,22 @@ static void on_closed(fr_quic_conn *conn, const fr_quic_close_info *info,
     run_of(ud)->closed++;
 }
 
+/* Drops the server's own datagrams in the window xfer_params names. */
+static int drop_own(int from_client, uint8_t *data, size_t *len, void *arg)
+{
+    run *r = arg;
+    fr_tstamp now = fr_sim_now(r->sim);
+
+    (void)data;
+    (void)len;
+    if (from_client || r->injecting || !r->kernel_on ||
+        now < r->up_at + r->pa->drop_at ||
+        now >= r->up_at + r->pa->drop_at + r->pa->drop_for)
+        return 0;
+    r->own_dropped++;
+    return 1;
+}
+
 static int never(void *arg)
 {
     (void)arg;
@@ -279,6 +306,9 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
     scb.closed = on_closed;
     r->sim = fr_sim_new(ONE_WAY);
     fr_sim_set_app(r->sim, r);
+    r->pa = pa;
+    if (pa->drop_for)
+        fr_sim_set_mutator(r->sim, drop_own, r);
     fr_sim_bind(r->sim, &ccb, &scb);
     assert_int_equal(fr_quic_endpoint_new(&r->client, &ccb, &cs,
                                           fr_sim_client_ud(r->sim)),
@@ -299,8 +329,10 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
         if (r->sconn && fr_quic_conn_is_handshake_completed(r->sconn)) {
             /* Loss starts once the connection is up: the handshake is not
              * what this test is about. */
-            if (!r->kernel_on)
+            if (!r->kernel_on) {
                 fr_sim_set_loss(r->sim, pa->loss_permille, 42);
+                r->up_at = fr_sim_now(r->sim);
+            }
             r->kernel_on = 1;
             for (int i = 0; i < pa->per_tick; i++)
                 produce(r, pa->lag);
@@ -361,7 +393,10 @@ static void test_spliced_lossless(void **state)
     fr_splice_stats st;
 
     (void)state;
-    splice_transfer(&(xfer_params){0, 2, FR_MILLISECONDS, 3 * FR_MILLISECONDS},
+    splice_transfer(&(xfer_params){.loss_permille = 0,
+                                   .per_tick = 2,
+                                   .tick = FR_MILLISECONDS,
+                                   .lag = 3 * FR_MILLISECONDS},
                     &st, &r);
     /* Without loss every kernel packet is registered, and the kernel sent
      * almost every chunk (it declines only while the budget is short). */
@@ -385,8 +420,11 @@ static void test_spliced_loss(void **state)
     /* 2 % loss with the link's capacity to spare: ngtcp2 recovers the
      * kernel's lost packets and the kernel keeps sending nearly every
      * chunk. */
-    splice_transfer(
-        &(xfer_params){20, 1, 4 * FR_MILLISECONDS, 3 * FR_MILLISECONDS}, &st, &r);
+    splice_transfer(&(xfer_params){.loss_permille = 20,
+                                   .per_tick = 1,
+                                   .tick = 4 * FR_MILLISECONDS,
+                                   .lag = 3 * FR_MILLISECONDS},
+                    &st, &r);
     assert_true(r.k.sent * 100 >= r.chunks * 95);
     teardown_run(&r);
 }
@@ -400,7 +438,10 @@ static void test_spliced_late_registration(void **state)
     /* The relay reads its upstream copy 15 ms after the kernel forwarded
      * it, longer than the round trip: the client acknowledges kernel
      * packets before they are registered, and those ACKs wait. */
-    splice_transfer(&(xfer_params){0, 1, FR_MILLISECONDS, 15 * FR_MILLISECONDS},
+    splice_transfer(&(xfer_params){.loss_permille = 0,
+                                   .per_tick = 1,
+                                   .tick = FR_MILLISECONDS,
+                                   .lag = 15 * FR_MILLISECONDS},
                     &st, &r);
     assert_int_equal(st.stale, 0);
     assert_int_equal(r.lost, 0);
@@ -416,9 +457,35 @@ static void test_spliced_congested(void **state)
     /* 5 % loss at a rate the window cannot always carry: the kernel's
      * budget runs dry at times and userspace sends what it declined;
      * still every byte arrives. */
-    splice_transfer(&(xfer_params){50, 2, FR_MILLISECONDS, 3 * FR_MILLISECONDS},
+    splice_transfer(&(xfer_params){.loss_permille = 50,
+                                   .per_tick = 2,
+                                   .tick = FR_MILLISECONDS,
+                                   .lag = 3 * FR_MILLISECONDS},
                     &st, &r);
     assert_true(r.k.declined > 0 && st.userspace_bytes > 0);
+    teardown_run(&r);
+}
+
+static void test_spliced_tail_loss(void **state)
+{
+    static run r;
+    fr_splice_stats st;
+
+    (void)state;
+    /* Registration lags far behind (300 ms, many PTOs), and for 300 ms
+     * every packet ngtcp2 writes itself is lost while the kernel's get
+     * through: the client's ACKs of kernel packets wait behind ngtcp2's
+     * lost ones, the window fills. Only PTO probes on the wire can
+     * recover; one taken for a shadow write (kept off the wire) would
+     * leave the connection stalled for good. */
+    splice_transfer(&(xfer_params){.loss_permille = 0,
+                                   .per_tick = 1,
+                                   .tick = FR_MILLISECONDS,
+                                   .lag = 300 * FR_MILLISECONDS,
+                                   .drop_at = 500 * FR_MILLISECONDS,
+                                   .drop_for = 300 * FR_MILLISECONDS},
+                    &st, &r);
+    assert_true(r.own_dropped > 0);
     teardown_run(&r);
 }
 
@@ -429,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_spliced_loss),
         cmocka_unit_test(test_spliced_late_registration),
         cmocka_unit_test(test_spliced_congested),
+        cmocka_unit_test(test_spliced_tail_loss),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
