@@ -9,7 +9,8 @@
 #                 the tree test/run.sh builds; build it first)
 #   -x            stop at the first failure (default: run all N)
 #
-# The logs of failed runs are kept under $TMPDIR/fastrelay-flake/. Exits 0
+# The logs of failed runs are kept under $TMPDIR/fastrelay-flake/, with
+# the files of a failed netns test (FR_KEEP_FAILED, see netns.sh). Exits 0
 # only when every run of every matching test passed.
 set -euo pipefail
 
@@ -19,7 +20,7 @@ build=${FR_BUILD_DIR:-$root/build/test}
 stop_first=0
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while getopts ":n:b:xh" opt; do
@@ -69,8 +70,9 @@ for ((i = 1; i <= runs; i++)); do
     for t in "${tests[@]}"; do
         log="$logs/$t.run$i.log"
         start=$SECONDS
-        if (cd "$build" && ctest --output-on-failure --timeout 900 \
-            -R "^${t}\$") >"$log" 2>&1; then
+        if (cd "$build" && FR_KEEP_FAILED="$logs/$t.run$i.files" \
+            ctest --output-on-failure --timeout 900 -R "^${t}\$") \
+            >"$log" 2>&1; then
             printf 'run %d/%d %-28s pass %3ds\n' "$i" "$runs" "$t" \
                 $((SECONDS - start))
             rm -f "$log"
