@@ -156,11 +156,8 @@ void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np);
 
 /* stream.c */
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now);
-/* Packets ngtcp2 writes after a timer, at most this many at once (a PTO
- * sends one or two probes). */
-#define FR_MAX_PROBES 4
 /* Sends at once what ngtcp2 has to send besides new stream data (after a
- * timer: PTO probes), at most FR_MAX_PROBES packets. */
+ * timer: PTO probes), a few packets at most. */
 int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now);
 /* Sends a packet ngtcp2 wrote for `c` into the endpoint's slot buf. */
 void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *path,

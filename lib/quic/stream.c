@@ -476,19 +476,22 @@ static ngtcp2_ssize write_frames(fr_quic_conn *c, ngtcp2_path *path,
                                      0, -1, NULL, 0, now);
 }
 
+/* Packets fr_conn_write_probes writes at most (a PTO sends one or two
+ * probes). */
+#define MAX_PROBES 4
+
 int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now)
 {
     ngtcp2_path_storage ps;
     ngtcp2_pkt_info pi;
 
     ngtcp2_path_storage_zero(&ps);
-    for (int i = 0; i < FR_MAX_PROBES && c->state == FR_CONN_ACTIVE; i++) {
+    for (int i = 0; i < MAX_PROBES && c->state == FR_CONN_ACTIVE; i++) {
         uint8_t *buf = fr_ep_tx_slot(c->ep);
         ngtcp2_ssize n = write_frames(c, &ps.path, &pi, buf,
                                       fr_conn_tx_buflen(c), now);
 
-        if (n == NGTCP2_ERR_WRITE_MORE)
-            continue;
+        /* No stream data, no MORE flag: never NGTCP2_ERR_WRITE_MORE. */
         if (n < 0) {
             fr_conn_fail(c, (int)n, now);
             return (int)n;
