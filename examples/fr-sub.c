@@ -58,6 +58,17 @@ typedef enum sc_state {
     SC_DONE                  /* was up; its track or session ended */
 } sc_state;
 
+/* An object received: its sequence number and group. */
+typedef struct seen_obj {
+    uint64_t seq, group;
+} seen_obj;
+
+/* Objects seq_from..seq_to (inclusive) missing, between the last object
+ * received of group_from and the first of group_to. */
+typedef struct gap {
+    uint64_t seq_from, seq_to, group_from, group_to;
+} gap;
+
 typedef struct session_ctx {
     struct app *a;
     int index;
@@ -69,9 +80,9 @@ typedef struct session_ctx {
     uint64_t start_group;
     uint64_t min_seq;        /* sequence number of the start group's
                                 first object */
-    uint64_t *seqs;          /* every sequence number received */
-    uint64_t *groups;        /* and the group of each */
-    size_t nseqs, capseqs;
+    seen_obj *seen;          /* every object received */
+    size_t nseen, capseen;
+    gap first_gap;           /* of the objects counted missing */
     uint64_t objects, corrupt, fetched, bytes, out_of_window;
     uint64_t max_group;
     /* --reconnect: what earlier subscriptions of this session missed, and
@@ -323,21 +334,16 @@ static void output_add(app *a, const frt_obj_meta *m, const uint8_t *body,
 /* Remembers an object's sequence number and group. */
 static void note_seq(session_ctx *sc, uint64_t seq, uint64_t group)
 {
-    if (sc->nseqs == sc->capseqs) {
-        size_t cap = sc->capseqs ? sc->capseqs * 2 : 256;
-        uint64_t *n = realloc(sc->seqs, cap * sizeof(*n));
-        uint64_t *g = realloc(sc->groups, cap * sizeof(*g));
-        if (n)
-            sc->seqs = n;
-        if (g)
-            sc->groups = g;
-        if (!n || !g)
+    if (sc->nseen == sc->capseen) {
+        size_t cap = sc->capseen ? sc->capseen * 2 : 256;
+        seen_obj *n = realloc(sc->seen, cap * sizeof(*n));
+
+        if (!n)
             return;
-        sc->capseqs = cap;
+        sc->seen = n;
+        sc->capseen = cap;
     }
-    sc->seqs[sc->nseqs] = seq;
-    sc->groups[sc->nseqs] = group;
-    sc->nseqs++;
+    sc->seen[sc->nseen++] = (seen_obj){seq, group};
 }
 
 static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
@@ -390,48 +396,48 @@ static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
         output_add(a, &m, body, bodylen);
 }
 
-static int cmp_u64(const void *x, const void *y)
+static int cmp_seq(const void *x, const void *y)
 {
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    uint64_t a = ((const seen_obj *)x)->seq, b = ((const seen_obj *)y)->seq;
 
     return a < b ? -1 : a > b;
 }
 
-/* Distinct values >= floor in v[0..n) (sorted in place); *max gets the
- * largest. */
-static uint64_t distinct_from(uint64_t *v, size_t n, uint64_t floor,
-                              uint64_t *max)
-{
-    uint64_t count = 0;
-
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof(*v), cmp_u64);
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < floor || (i > 0 && v[i] == v[i - 1]))
-            continue;
-        count++;
-        *max = v[i];
-    }
-    return count;
-}
-
 /* Objects of the entitled groups (from the start group's first object to
- * the newest received) that never arrived, and groups with no object. */
+ * the newest received) that never arrived, and groups with no object;
+ * the first run of missing objects goes to sc->first_gap. Sorts the
+ * record by sequence number, in which order groups never decrease. */
 static void count_missing(session_ctx *sc, uint64_t *missing,
                           uint64_t *groups_skipped)
 {
-    uint64_t max_seq = 0, max_group = 0, n;
+    uint64_t next_seq = sc->min_seq, groups = 0, last_group = 0;
+    int any = 0;
 
     *missing = *groups_skipped = 0;
-    if (!sc->has_start || sc->nseqs == 0)
+    sc->first_gap = (gap){0};
+    if (!sc->has_start || sc->nseen == 0)
         return;
-    n = distinct_from(sc->seqs, sc->nseqs, sc->min_seq, &max_seq);
-    if (n)
-        *missing = max_seq - sc->min_seq + 1 - n;
-    n = distinct_from(sc->groups, sc->nseqs, sc->start_group, &max_group);
-    if (n)
-        *groups_skipped = max_group - sc->start_group + 1 - n;
+    qsort(sc->seen, sc->nseen, sizeof(*sc->seen), cmp_seq);
+    for (size_t i = 0; i < sc->nseen; i++) {
+        const seen_obj *o = &sc->seen[i];
+
+        if (o->seq < next_seq || o->group < sc->start_group)
+            continue; /* a duplicate, or before the entitled groups */
+        if (o->seq > next_seq) {
+            if (*missing == 0)
+                sc->first_gap = (gap){next_seq, o->seq - 1,
+                                      any ? last_group : sc->start_group,
+                                      o->group};
+            *missing += o->seq - next_seq;
+        }
+        if (!any || o->group != last_group)
+            groups++;
+        any = 1;
+        last_group = o->group;
+        next_seq = o->seq + 1;
+    }
+    if (any)
+        *groups_skipped = last_group - sc->start_group + 1 - groups;
 }
 
 /* What every subscription of the session missed. */
@@ -455,23 +461,18 @@ static void subscription_close(session_ctx *sc, int cut_off)
     size_t kept = 0;
 
     if (cut_off) {
-        /* The pairs seqs[i], groups[i] are still in arrival order. */
-        for (size_t i = 0; i < sc->nseqs; i++)
-            if (sc->groups[i] > last)
-                last = sc->groups[i];
-        for (size_t i = 0; i < sc->nseqs; i++) {
-            if (sc->groups[i] + 1 >= last)
-                continue;
-            sc->seqs[kept] = sc->seqs[i];
-            sc->groups[kept] = sc->groups[i];
-            kept++;
-        }
-        sc->nseqs = kept;
+        for (size_t i = 0; i < sc->nseen; i++)
+            if (sc->seen[i].group > last)
+                last = sc->seen[i].group;
+        for (size_t i = 0; i < sc->nseen; i++)
+            if (sc->seen[i].group + 1 < last)
+                sc->seen[kept++] = sc->seen[i];
+        sc->nseen = kept;
     }
     count_missing(sc, &missing, &skipped);
     sc->missing_before += missing;
     sc->skipped_before += skipped;
-    sc->nseqs = 0;
+    sc->nseen = 0;
     sc->has_start = 0;
 }
 
@@ -826,11 +827,33 @@ static int write_json(app *a)
         frt_json_kv_u64(&j, "start_group", sc->start_group);
         frt_json_kv_u64(&j, "last_group", sc->max_group);
         frt_json_kv_bool(&j, "track_ended", sc->ended && !sc->error[0]);
+        if (sc->sub) {
+            fr_moq_sub_progress pr;
+
+            /* Why a subscription is still on. */
+            fr_moq_sub_get_progress(sc->sub, &pr);
+            frt_json_key(&j, "subscription");
+            frt_json_obj_begin(&j);
+            frt_json_kv_bool(&j, "publish_done", pr.done_received);
+            frt_json_kv_u64(&j, "streams_expected", pr.streams_expected);
+            frt_json_kv_u64(&j, "streams_seen", pr.streams_seen);
+            frt_json_kv_u64(&j, "streams_open", pr.streams_open);
+            frt_json_obj_end(&j);
+        }
         if (a->o.reconnect) {
             frt_json_kv_u64(&j, "reconnects", sc->reconnects);
             frt_json_kv_u64(&j, "resubscribes", sc->resubscribes);
             /* Objects checked since the last (re)subscription. */
-            frt_json_kv_u64(&j, "objects_last_subscription", sc->nseqs);
+            frt_json_kv_u64(&j, "objects_last_subscription", sc->nseen);
+        }
+        if (missing - sc->missing_before) {
+            frt_json_key(&j, "first_gap");
+            frt_json_obj_begin(&j);
+            frt_json_kv_u64(&j, "seq_from", sc->first_gap.seq_from);
+            frt_json_kv_u64(&j, "seq_to", sc->first_gap.seq_to);
+            frt_json_kv_u64(&j, "group_from", sc->first_gap.group_from);
+            frt_json_kv_u64(&j, "group_to", sc->first_gap.group_to);
+            frt_json_obj_end(&j);
         }
         frt_json_kv_str(&j, "error", sc->error);
         frt_json_obj_end(&j);
@@ -860,6 +883,16 @@ static int summarize(app *a)
 
         session_missing(sc, &missing, &skipped);
         frt_stats_summarize(&sc->delay, &sum);
+        if (missing - sc->missing_before)
+            fprintf(stderr,
+                    "summary: session %llu: the first missing objects are "
+                    "%llu-%llu (sequence numbers), after group %llu, before "
+                    "group %llu\n",
+                    (unsigned long long)i,
+                    (unsigned long long)sc->first_gap.seq_from,
+                    (unsigned long long)sc->first_gap.seq_to,
+                    (unsigned long long)sc->first_gap.group_from,
+                    (unsigned long long)sc->first_gap.group_to);
         if (a->o.connections <= 10 || missing || sc->corrupt || sc->error[0])
             fprintf(stderr,
                     "summary: session %llu: %llu objects (%llu fetched), "
@@ -987,8 +1020,7 @@ int main(int argc, char **argv)
     ev_run(a.loop, EVRUN_NOWAIT);
     fr_moq_endpoint_del(a.ep);
     for (uint64_t i = 0; i < a.o.connections; i++) {
-        free(a.sessions[i].seqs);
-        free(a.sessions[i].groups);
+        free(a.sessions[i].seen);
         frt_stats_free(&a.sessions[i].delay);
     }
     free(a.sessions);

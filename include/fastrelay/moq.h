@@ -310,6 +310,19 @@ FR_EXTERN int fr_moq_unsubscribe(fr_moq_sub *sub);
 /* Changes subscriber priority / forwarding (REQUEST_UPDATE). */
 FR_EXTERN int fr_moq_sub_update(fr_moq_sub *sub, const fr_moq_sub_params *p);
 FR_EXTERN const fr_moq_name *fr_moq_sub_name(const fr_moq_sub *sub);
+
+/* Where a subscription stands on its data streams: after PUBLISH_DONE it
+ * ends (sub_done) once `streams_expected` streams have been seen and none
+ * is open. Tells why a finished track has not ended yet. */
+typedef struct fr_moq_sub_progress {
+    int done_received;         /* PUBLISH_DONE arrived */
+    uint64_t streams_expected; /* its stream count; 0 before it */
+    uint64_t streams_seen;     /* data streams whose header named it */
+    uint64_t streams_open;     /* of those, not ended yet */
+} fr_moq_sub_progress;
+
+FR_EXTERN void fr_moq_sub_get_progress(const fr_moq_sub *sub,
+                                       fr_moq_sub_progress *p);
 FR_EXTERN fr_moq_session *fr_moq_sub_session(const fr_moq_sub *sub);
 FR_EXTERN void *fr_moq_sub_get_user_data(const fr_moq_sub *sub);
 FR_EXTERN void fr_moq_sub_set_user_data(fr_moq_sub *sub, void *ud);

@@ -390,6 +390,14 @@ const fr_moq_name *fr_moq_sub_name(const fr_moq_sub *sub)
     return &sub->name.name;
 }
 
+void fr_moq_sub_get_progress(const fr_moq_sub *sub, fr_moq_sub_progress *p)
+{
+    p->done_received = sub->done_pending;
+    p->streams_expected = sub->streams_expected;
+    p->streams_seen = sub->streams_seen;
+    p->streams_open = sub->streams_open;
+}
+
 fr_moq_session *fr_moq_sub_session(const fr_moq_sub *sub)
 {
     return sub->s;
