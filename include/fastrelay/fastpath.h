@@ -143,11 +143,13 @@ typedef struct fr_fastpath_hooks {
 } fr_fastpath_hooks;
 
 /* The default priority policy: every priority while the subscriber keeps
- * up; once more than two seconds of data (at its measured delivery rate)
- * waits for it, only publisher priorities up to 127 (e.g. key frames at
- * 0, not other frames at 128), so that it catches up on what matters. A
- * subscriber whose rate is not measured yet (just joined, or not served
- * by the kernel) gets every priority. */
+ * up; once more than two seconds of data waits for it, only publisher
+ * priorities up to 127 (e.g. key frames at 0, not other frames at 128),
+ * so that it catches up on what matters. Seconds are reckoned at the
+ * faster of its measured delivery rate and its congestion window per
+ * smoothed RTT (a connection that had little to send delivered less than
+ * it can). A subscriber whose rate is not measured yet (just joined, or
+ * not served by the kernel) gets every priority. */
 FR_EXTERN uint8_t
 fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
                                    void *user_data);
