@@ -201,19 +201,24 @@ static __always_inline struct scratch *scratch(void)
     return bpf_map_lookup_elem(&fr_fp_scratch, &zero);
 }
 
-/* Records a stream whose header parsed. */
-static __always_inline void record(struct fr_fp_stream_key *key,
-                                   struct fr_fp_stream *st)
+/* Records a stream whose header parsed; returns 1 if it is new, 0 if
+ * its start was seen before (a retransmission). */
+static __always_inline int record(struct fr_fp_stream_key *key,
+                                  struct fr_fp_stream *st)
 {
-    bpf_map_update_elem(&fr_fp_streams, key, st, BPF_ANY);
+    if (bpf_map_update_elem(&fr_fp_streams, key, st, BPF_NOEXIST))
+        return 0;
     count(FR_FP_NEW_SUBGROUP);
+    return 1;
 }
 
-/* The first STREAM frame of a stream (offset 0, `len` bytes at `data`).
- * Returns a fr_fp_reason, 0 for media. */
+/* The first STREAM frame of a stream (offset 0, `len` bytes at `data`);
+ * *fresh tells whether it is the first time this start passes. Returns a
+ * fr_fp_reason, 0 for media. */
 static __always_inline int stream_start(struct __sk_buff *skb, __u32 data,
                                         __u64 len,
-                                        struct fr_fp_stream_key *key)
+                                        struct fr_fp_stream_key *key,
+                                        __u32 *fresh)
 {
     struct fr_fp_pending pend = {0};
     struct fr_fp_stream st = {0};
@@ -225,7 +230,7 @@ static __always_inline int stream_start(struct __sk_buff *skb, __u32 data,
         return FR_FP_NOT_MEDIA;
     r = fr_fp_parse_header(sc, n, &st);
     if (r == 0) {
-        record(key, &st);
+        *fresh = (__u32)record(key, &st);
         return 0;
     }
     if (r > 0) {
@@ -303,9 +308,9 @@ static __always_inline int all_padding(struct __sk_buff *skb, __u32 off,
 /* What fr_fp_stream_frame found. */
 struct frame_out {
     __u32 next;             /* offset after the frame */
-    __u32 pad;
+    __u32 fresh;            /* its stream's start, passing for the first
+                               time (not a retransmission of it) */
     __u64 stream_id;
-    __u64 offset;           /* stream offset of its data */
 };
 
 /* One STREAM frame whose type byte is at `off`, of the upstream
@@ -329,11 +334,10 @@ __noinline int fr_fp_stream_frame(struct __sk_buff *skb, __u32 off, __u32 end,
     data = off;
     out->next = data + (__u32)len;
     out->stream_id = key.stream_id;
-    out->offset = offset;
     if (!(key.stream_id & 0x02))
         return FR_FP_NOT_MEDIA; /* bidirectional: requests, not media */
     if (offset == 0)
-        return stream_start(skb, data, len, &key);
+        return stream_start(skb, data, len, &key, &out->fresh);
     if (bpf_map_lookup_elem(&fr_fp_streams, &key))
         return 0;
     return stream_rest(skb, data, len, offset, &key);
@@ -350,7 +354,7 @@ struct walk {
     int media;              /* a STREAM frame of a media stream was seen */
     int multi;              /* ... and another one after it */
     __u64 stream_id;        /* the first media frame's stream */
-    __u64 offset;           /* and its offset */
+    int fresh;              /* it is the stream's start, first seen */
     /* Flags, not counts (a count keeps the verifier from converging on
      * the loop body). */
     int ack_lead;           /* the first frame is an ACK */
@@ -409,7 +413,7 @@ static long walk_frame(__u32 index, void *arg)
             w->media_late = 1;
         w->media = 1;
         w->stream_id = fo.stream_id;
-        w->offset = fo.offset;
+        w->fresh = fo.fresh != 0;
     }
     /* Later frames may still carry subgroup headers worth recording; the
      * first problem decides the packet. */
@@ -446,19 +450,21 @@ struct fanout {
     struct __sk_buff *skb;
     struct fr_fp_subscribers *subs;
     __u64 stream_id;
-    __u64 offset;
+    int fresh;               /* the packet starts its stream, first seen */
     __u8 priority;           /* the subgroup's publisher priority */
 };
 
-/* The subscriber stream that an upstream stream maps to for `slot_id`:
- * taken from the slot's pool at the stream's first packet. */
 /* Makes sure subscriber `slot_id` has a stream for upstream stream
  * `stream_id`: an existing mapping, or at the stream's first packet the
  * next ID of the slot's pool, unless the slot's policy `excludes` the
  * subgroup (decided there, once: its later packets find no stream).
+ * Only the first time a stream's start passes: userspace has seen that
+ * start by the time a retransmission of it comes, and sent the subgroup
+ * itself to a subscriber that joined in between (seen: such a subscriber
+ * got a second stream for it from the kernel, which no FIN ever closed).
  * Returns 0, -2 for a policy drop, -1 for none. */
 static __always_inline int substream(__u32 slot_id, __u64 stream_id,
-                                     __u64 offset, int excludes)
+                                     int fresh, int excludes)
 {
     struct fr_fp_substream_key k = {.slot = slot_id,
                                     .upstream_stream = stream_id};
@@ -468,7 +474,7 @@ static __always_inline int substream(__u32 slot_id, __u64 stream_id,
 
     if (bpf_map_lookup_elem(&fr_fp_substreams, &k))
         return 0;
-    if (offset != 0)
+    if (!fresh)
         return -1; /* its start went up to userspace */
     if (excludes)
         return -2;
@@ -502,7 +508,7 @@ static long fan_one(__u32 i, void *arg)
     slot = bpf_map_lookup_elem(&fr_fp_slots, &slot_id);
     if (!slot || !slot->active)
         return 0;
-    switch (substream(slot_id, f->stream_id, f->offset,
+    switch (substream(slot_id, f->stream_id, f->fresh,
                       f->priority > slot->priority_floor)) {
     case 0:
         break;
@@ -526,7 +532,7 @@ static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
     struct fr_fp_stream_key sk = {.slot = up_slot, .stream_id = w->stream_id};
     struct fr_fp_track_key tk = {.upstream_slot = up_slot};
     struct fanout f = {.skb = skb, .stream_id = w->stream_id,
-                       .offset = w->offset};
+                       .fresh = w->fresh};
     struct fr_fp_stream *st = bpf_map_lookup_elem(&fr_fp_streams, &sk);
     __u32 n;
 
