@@ -64,6 +64,8 @@ FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
     X(cache_replay_copies, "packets userspace sent to late joiners from the " \
                            "cache")                                           \
     X(registered, "kernel copies registered with their connection")           \
+    X(unregistered, "kernel copies of open connections not registered "      \
+                    "yet")                                                    \
     X(retransmitted, "packets declared lost on subscriber connections, "      \
                      "their data sent again")                                 \
     X(stale, "kernel copies whose bytes userspace had sent already")          \

@@ -480,9 +480,8 @@ static void on_sent(const struct fr_fp_sent_event *ev, void *arg)
     fp_sub *d = ev->slot < FR_FP_MAX_SLOTS ? fp->by_slot[ev->slot] : NULL;
 
     fp->kernel_copies++;
-    if (d && ev->gen == fr_fp_kernel_slot_gen(fp->k, ev->slot))
-        fr_splice_kernel_sent(d->c, ev);
-    else
+    if (!d || ev->gen != fr_fp_kernel_slot_gen(fp->k, ev->slot) ||
+        fr_splice_kernel_sent(d->c, ev) != 0)
         fp->orphans++;
 }
 
@@ -512,6 +511,9 @@ static void sub_release(fr_fastpath *fp, fp_sub *d)
     fr_splice_set_ref(d->c, NULL);
     fr_splice_get_stats(d->c, &st);
     add_stats(&fp->gone, &st);
+    /* Its records still waiting to be registered never will be: the
+     * copies went to a connection that is leaving. */
+    fp->orphans += st.kernel_packets - st.registered - st.stale;
     fp->by_slot[d->slot] = NULL;
     fr_fp_kernel_slot_free(fp->k, d->slot);
     while (*pp != d)
@@ -871,6 +873,7 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
 
         fr_splice_get_stats(d->c, &s);
         add_stats(&sum, &s);
+        st->unregistered += s.kernel_packets - s.registered - s.stale;
         st->subscribers++;
     }
     for (const fp_up *u = fp->ups; u; u = u->next)
