@@ -105,7 +105,7 @@ struct fr_fastpath {
 uint8_t fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
                                            void *user_data)
 {
-    uint64_t rate = sub->delivery_rate;
+    uint64_t rate = sub->delivery_rate, window_rate;
 
     (void)user_data;
     /* The delivery rate of a connection that had little to send (just
@@ -113,9 +113,11 @@ uint8_t fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
      * not what it can take; the congestion window per round trip is what
      * it can take now (seen: 44 of 250 joiners lost the delta frames of
      * the group after their FETCH, their rate measured while idle). */
-    if (sub->smoothed_rtt > 0 &&
-        sub->cwnd * FR_SECONDS / sub->smoothed_rtt > rate)
-        rate = sub->cwnd * FR_SECONDS / sub->smoothed_rtt;
+    window_rate = sub->smoothed_rtt > 0
+                      ? sub->cwnd * FR_SECONDS / sub->smoothed_rtt
+                      : 0;
+    if (window_rate > rate)
+        rate = window_rate;
     return sub->delivery_rate && sub->queued > BEHIND_SECONDS * rate
                ? BEHIND_FLOOR
                : UINT8_MAX;
@@ -513,7 +515,7 @@ static void sub_release(fr_fastpath *fp, fp_sub *d)
     add_stats(&fp->gone, &st);
     /* Its records still waiting to be registered never will be: the
      * copies went to a connection that is leaving. */
-    fp->orphans += st.kernel_packets - st.registered - st.stale;
+    fp->orphans += fr_splice_unregistered(&st);
     fp->by_slot[d->slot] = NULL;
     fr_fp_kernel_slot_free(fp->k, d->slot);
     while (*pp != d)
@@ -873,7 +875,7 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
 
         fr_splice_get_stats(d->c, &s);
         add_stats(&sum, &s);
-        st->unregistered += s.kernel_packets - s.registered - s.stale;
+        st->unregistered += fr_splice_unregistered(&s);
         st->subscribers++;
     }
     for (const fp_up *u = fp->ups; u; u = u->next)

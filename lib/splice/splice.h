@@ -33,6 +33,13 @@ typedef struct fr_splice_stats {
                                  (fr_splice_hold) */
 } fr_splice_stats;
 
+/* Records not registered yet: each record is counted once, registered at
+ * its first shadow write or stale when dropped before one. */
+static inline uint64_t fr_splice_unregistered(const fr_splice_stats *s)
+{
+    return s->kernel_packets - s->registered - s->stale;
+}
+
 /* What the kernel side provides to spliced connections. */
 typedef struct fr_splice_ops {
     void *arg;
