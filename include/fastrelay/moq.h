@@ -231,7 +231,8 @@ typedef struct fr_moq_callbacks {
      * cancelled. `f` is freed when this returns. */
     void (*fetch_done)(fr_moq_fetch *f, int rejected, uint64_t code,
                        const char *reason, void *user_data);
-    /* Our PUBLISH_NAMESPACE was answered. */
+    /* Our PUBLISH_NAMESPACE was answered, or (accepted 0) the peer
+     * cancelled it later, revoking its acceptance. */
     void (*namespace_answer)(fr_moq_session *s, uint64_t req, int accepted,
                              uint64_t code, const char *reason,
                              void *user_data);
@@ -349,6 +350,10 @@ FR_EXTERN void fr_moq_fetch_set_user_data(fr_moq_fetch *f, void *ud);
  * through namespace_answer. */
 FR_EXTERN int fr_moq_publish_namespace(fr_moq_session *s,
                                        const fr_moq_name *ns, uint64_t *preq);
+/* Withdraws a namespace we announced (draft 18: by cancelling its request
+ * stream), answered or not. No callback follows. Returns
+ * FR_ERR_INVALID_ARGUMENT if `req` is no namespace of ours. */
+FR_EXTERN int fr_moq_publish_namespace_done(fr_moq_session *s, uint64_t req);
 
 /* Publisher side. */
 

@@ -430,21 +430,25 @@ static void on_response(fr_moq_session *s, fr_moq_req *r, const fr_moq_msg *m)
     }
 }
 
+void fr_moq_ns_withdrawn(fr_moq_session *s, fr_moq_req *r)
+{
+    uint64_t id = r->id;
+
+    fr_moq_req_end(r);
+    if (s->cb.publish_namespace_done)
+        s->cb.publish_namespace_done(s, id, s->user_data);
+}
+
 /* The peer finished its side of a request stream. */
 static void request_fin(fr_moq_session *s, fr_moq_rstream *rs)
 {
     fr_moq_req *r = rs->req;
 
-    if (!r)
-        return;
-    /* A namespace is withdrawn by ending its request stream; other
-     * requests end through their messages or their data streams. */
-    if (r->kind == FR_REQ_IN_PUBLISH_NS) {
-        uint64_t id = r->id;
-        fr_moq_req_end(r);
-        if (s->cb.publish_namespace_done)
-            s->cb.publish_namespace_done(s, id, s->user_data);
-    }
+    /* A namespace is withdrawn by ending its request stream (or by
+     * cancelling it, see session.c); other requests end through their
+     * messages or their data streams. */
+    if (r && r->kind == FR_REQ_IN_PUBLISH_NS)
+        fr_moq_ns_withdrawn(s, r);
 }
 
 int fr_moq_request_data(fr_moq_session *s, fr_moq_rstream *rs, int fin)

@@ -556,6 +556,20 @@ int fr_moq_publish_namespace(fr_moq_session *s, const fr_moq_name *ns,
     return 0;
 }
 
+int fr_moq_publish_namespace_done(fr_moq_session *s, uint64_t req)
+{
+    fr_moq_req *r;
+
+    if (!s)
+        return FR_ERR_INVALID_ARGUMENT;
+    r = fr_hmap_find_u64(&s->requests, req);
+    if (!r || r->kind != FR_REQ_PUBLISH_NS)
+        return FR_ERR_INVALID_ARGUMENT;
+    fr_moq_req_reset(r, FR_MOQ_STREAM_CANCELLED);
+    fr_moq_req_end(r);
+    return 0;
+}
+
 /* Answers to incoming requests. */
 
 static fr_moq_req *pending_in(fr_moq_session *s, uint64_t req)
@@ -1140,6 +1154,32 @@ static int stream_data(fr_moq_session *s, int64_t sid, const uint8_t *data,
     return fr_moq_request_data(s, rs, fin);
 }
 
+/* The peer cancelled a request (RESET_STREAM or STOP_SENDING on its
+ * stream, draft 18 section 3.3.2): whatever the request carried ends, and
+ * the application hears of it as for any other end. */
+static void request_cancelled(fr_moq_session *s, fr_moq_req *r,
+                              uint64_t code, const char *why)
+{
+    uint64_t id = r->id;
+
+    if (r->sub) {
+        fr_moq_sub_end(r->sub, 0, code, why);
+    } else if (r->pub) {
+        fr_moq_pub_end(r->pub);
+    } else if (r->fetch) {
+        fr_moq_fetch_end(r->fetch, 0, code, why);
+    } else if (r->kind == FR_REQ_IN_PUBLISH_NS) {
+        fr_moq_ns_withdrawn(s, r);
+    } else if (r->kind == FR_REQ_PUBLISH_NS) {
+        /* The peer revokes (or never gives) its acceptance. */
+        fr_moq_req_end(r);
+        if (s->cb.namespace_answer)
+            s->cb.namespace_answer(s, id, 0, code, why, s->user_data);
+    } else {
+        fr_moq_req_end(r);
+    }
+}
+
 static int stream_reset(fr_moq_session *s, int64_t sid, uint64_t code)
 {
     fr_moq_rstream *rs = fr_hmap_find_u64(&s->rstreams, (uint64_t)sid);
@@ -1157,16 +1197,9 @@ static int stream_reset(fr_moq_session *s, int64_t sid, uint64_t code)
         fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION, "control stream reset");
         return FR_ERR_PROTO;
     case FR_RS_REQUEST:
-        if (rs->req && rs->req->sub)
-            fr_moq_sub_end(rs->req->sub, 0, code, "request stream reset");
-        else if (rs->req && rs->req->pub)
-            fr_moq_pub_end(rs->req->pub);
-        else if (rs->req && rs->req->fetch)
-            fr_moq_fetch_end(rs->req->fetch, 0, code,
-                             "request stream reset");
-        else if (rs->req)
-            fr_moq_req_end(rs->req);
-        else {
+        if (rs->req) {
+            request_cancelled(s, rs->req, code, "request stream reset");
+        } else {
             fr_hmap_remove_u64(&s->rstreams, (uint64_t)sid);
             fr_moq_rstream_free(s, rs);
         }
@@ -1189,14 +1222,7 @@ static int stop_sending(fr_moq_session *s, int64_t sid, uint64_t code)
     }
     /* STOP_SENDING on a request stream cancels the request. */
     if (rs && rs->kind == FR_RS_REQUEST && rs->req) {
-        if (rs->req->pub)
-            fr_moq_pub_end(rs->req->pub);
-        else if (rs->req->fetch)
-            fr_moq_fetch_end(rs->req->fetch, 0, code, "cancelled by peer");
-        else if (rs->req->sub)
-            fr_moq_sub_end(rs->req->sub, 0, code, "cancelled by peer");
-        else
-            fr_moq_req_end(rs->req);
+        request_cancelled(s, rs->req, code, "cancelled by peer");
         return 0;
     }
     /* On one of our data streams the QUIC layer already stopped writing:

@@ -279,5 +279,8 @@ int fr_moq_pub_adopt_subgroup(fr_moq_pub *pub, int64_t stream_id,
 /* control.c: control and request streams */
 int fr_moq_control_data(fr_moq_session *s, fr_moq_rstream *rs, int fin);
 int fr_moq_request_data(fr_moq_session *s, fr_moq_rstream *rs, int fin);
+/* The peer withdrew the namespace of `r` (FR_REQ_IN_PUBLISH_NS), by FIN or
+ * by cancelling the request: ends `r` and tells the application. */
+void fr_moq_ns_withdrawn(fr_moq_session *s, fr_moq_req *r);
 
 #endif

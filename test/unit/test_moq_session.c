@@ -1,7 +1,8 @@
 /*
  * MoQT session tests in virtual time: subscribe / publish / PUBLISH_DONE,
- * rejection, FETCH from a cache, and malformed or out-of-state input,
- * which must close the session with the draft's error code.
+ * rejection, FETCH from a cache, a namespace announced and withdrawn, and
+ * malformed or out-of-state input, which must close the session with the
+ * draft's error code.
  */
 #include "fr_test.h"
 
@@ -25,6 +26,13 @@ typedef struct moq_test {
     int fetched;
     int bad_payload;
     int fetch_done;
+    /* Namespaces: announced to the server, answered, withdrawn. */
+    int ns_announced;
+    uint64_t ns_req;
+    int ns_answers;
+    int ns_accepted;
+    int ns_withdrawn;
+    uint64_t ns_withdrawn_req;
     int closed_client;
     int closed_server;
     uint64_t close_code;
@@ -153,7 +161,41 @@ static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
     T.fetch_done++;
 }
 
+static void on_publish_namespace(fr_moq_session *s, uint64_t req,
+                                 const fr_moq_name *ns, void *ud)
+{
+    (void)ud;
+    assert_int_equal(ns->nfields, 2);
+    T.ns_announced++;
+    T.ns_req = req;
+    assert_int_equal(fr_moq_accept_request(s, req), 0);
+}
+
+static void on_publish_namespace_done(fr_moq_session *s, uint64_t req,
+                                      void *ud)
+{
+    (void)s;
+    (void)ud;
+    T.ns_withdrawn++;
+    T.ns_withdrawn_req = req;
+}
+
+static void on_namespace_answer(fr_moq_session *s, uint64_t req, int accepted,
+                                uint64_t code, const char *reason, void *ud)
+{
+    (void)s;
+    (void)req;
+    (void)code;
+    (void)reason;
+    (void)ud;
+    T.ns_answers++;
+    T.ns_accepted = accepted;
+}
+
 static const fr_moq_callbacks moq_cb = {
+    .publish_namespace = on_publish_namespace,
+    .publish_namespace_done = on_publish_namespace_done,
+    .namespace_answer = on_namespace_answer,
     .session_ready = on_ready,
     .session_closed = on_closed,
     .subscribe = on_subscribe,
@@ -212,6 +254,18 @@ static int raw_closed(void *a)
 {
     (void)a;
     return P.raw_closed;
+}
+
+static int ns_answered(void *a)
+{
+    (void)a;
+    return T.ns_answers > 0;
+}
+
+static int ns_withdrawn(void *a)
+{
+    (void)a;
+    return T.ns_withdrawn > 0;
 }
 
 static void publish_group(uint64_t g, int n)
@@ -275,6 +329,34 @@ static void test_subscribe_rejected(void **state)
     assert_int_equal(T.sub_rejected, 1);
     assert_int_equal(T.sub_code, FR_MOQ_REQ_DOES_NOT_EXIST);
     assert_false(T.closed_client); /* a rejection is not a session error */
+    teardown();
+}
+
+/* Draft 18 withdraws a namespace by cancelling its request stream (not by
+ * FIN): the receiving side must drop it all the same. */
+static void test_namespace_withdrawn_by_cancel(void **state)
+{
+    fr_moq_name ns;
+    uint64_t req;
+
+    (void)state;
+    setup(0);
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_name_set(&ns, "moq-test/interop", ""), 0);
+    assert_int_equal(fr_moq_publish_namespace(P.cs, &ns, &req), 0);
+    assert_true(fr_sim_run(P.sim, ns_answered, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.ns_announced, 1);
+    assert_int_equal(T.ns_accepted, 1);
+    assert_int_equal(fr_moq_publish_namespace_done(P.cs, req), 0);
+    /* Withdrawn once; a second withdrawal names nothing. */
+    assert_int_equal(fr_moq_publish_namespace_done(P.cs, req),
+                     FR_ERR_INVALID_ARGUMENT);
+    assert_true(fr_sim_run(P.sim, ns_withdrawn, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.ns_withdrawn, 1);
+    assert_int_equal(T.ns_withdrawn_req, T.ns_req);
+    assert_int_equal(T.ns_answers, 1); /* no callback for our own cancel */
+    assert_false(T.closed_client);
+    assert_false(T.closed_server);
     teardown();
 }
 
@@ -514,6 +596,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subscribe_publish_done),
         cmocka_unit_test(test_subscribe_rejected),
+        cmocka_unit_test(test_namespace_withdrawn_by_cancel),
         cmocka_unit_test(test_fetch_from_cache),
         cmocka_unit_test(test_requests_wait_for_stream_limit),
         cmocka_unit_test(test_subscription_limit),
