@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The interop matrix: MoQT interop-runner clients against relays, raw QUIC,
+# draft 18, in network namespaces (client on host sub, relay on host relay
+# at 198.18.2.1:4433). Installs the peers it needs (peers.sh) first.
+#
+#   test/interop/matrix.sh [-c] [-d] [-r RELAYS] [-C CLIENTS] [-o DIR]
+#
+#   -r RELAYS   comma-separated relays: fr-relay, aiomoqt (its
+#               moq-interop-relay), moq-relay (moq-dev); default all three
+#   -C CLIENTS  comma-separated clients: fr-interop, aiomoqt (its
+#               moq-interop-client); default both
+#   -c          check: exit 1 unless, in every cell that ran, each of the
+#               runner's six cases passes (or is a known gap listed in
+#               tap_matrix.py with its reason)
+#   -d          write the matrix into docs/INTEROP.md, between its
+#               "matrix:begin" and "matrix:end" markers
+#   -o DIR      keep every cell's TAP output in DIR
+#
+# A peer that cannot be installed here leaves its row or column "not
+# installed"; with -c that is a skip (exit 77), a failure when CI=true.
+# Needs root. FR_BIN_DIR holds fr-relay and fr-interop (default: the
+# examples of build/test, the tree test/run.sh builds).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+source "$root/test/netns/netns.sh"
+
+FR_BIN_DIR=${FR_BIN_DIR:-$root/build/test/examples}
+peers_dir=${FR_PEERS_DIR:-$root/build/peers}
+relays=fr-relay,aiomoqt,moq-relay
+clients=fr-interop,aiomoqt
+check=0 write_doc=0 keep=
+
+usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+while getopts ":cdr:C:o:h" opt; do
+    case $opt in
+    c) check=1 ;;
+    d) write_doc=1 ;;
+    r) relays=$OPTARG ;;
+    C) clients=$OPTARG ;;
+    o) keep=$OPTARG ;;
+    h) usage; exit 0 ;;
+    :) echo "matrix.sh: -$OPTARG needs a value" >&2; exit 2 ;;
+    *) echo "matrix.sh: unknown option -$OPTARG" >&2; usage >&2; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+(($# == 0)) || { echo "matrix.sh: unexpected argument '$1'" >&2; exit 2; }
+IFS=, read -ra relay_list <<<"$relays"
+IFS=, read -ra client_list <<<"$clients"
+for r in "${relay_list[@]}"; do
+    [[ $r =~ ^(fr-relay|aiomoqt|moq-relay)$ ]] ||
+        { echo "matrix.sh: unknown relay '$r'" >&2; exit 2; }
+done
+for c in "${client_list[@]}"; do
+    [[ $c =~ ^(fr-interop|aiomoqt)$ ]] ||
+        { echo "matrix.sh: unknown client '$c'" >&2; exit 2; }
+done
+
+fr_netns_init
+fr_require_bins fr-relay fr-interop
+d=$FR_TMPDIR
+readonly URL=moqt://198.18.2.1:4433
+
+# Which peers are here: peers.sh exits 2 for one that cannot be installed.
+declare -A have=([fr-relay]=1 [fr-interop]=1)
+want_peer() {
+    local rc=0
+    [[ -n ${have[$1]:-} ]] && return 0
+    bash "$here/peers.sh" "$1" || rc=$?
+    ((rc == 0 || rc == 2)) || fr_fail "peers.sh $1 failed ($rc)"
+    ((rc == 0)) && have[$1]=1
+    return 0
+}
+for p in "${relay_list[@]}" "${client_list[@]}"; do
+    want_peer "$p"
+done
+relay_ok() { [[ -n ${have[$1]:-} ]]; }
+client_ok() { [[ -n ${have[$1]:-} ]]; }
+
+fr_relay_hosts
+
+start_relay() {
+    case $1 in
+    fr-relay) fr_relay_start relay "$d" ;;
+    aiomoqt)
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            -nodes -days 2 -subj /CN=relay -keyout "$d/aiomoqt.key" \
+            -out "$d/aiomoqt.pem" >/dev/null 2>&1 ||
+            fr_fail "openssl cannot make a certificate"
+        fr_spawn relay relay "$peers_dir/aiomoqt/bin/moq-interop-relay" \
+            --quic --bind 198.18.2.1 --port 4433 --draft 18 \
+            --cert "$d/aiomoqt.pem" --key "$d/aiomoqt.key"
+        fr_wait_log relay 'listening on' 20
+        ;;
+    moq-relay)
+        fr_spawn relay relay "$peers_dir/moq-relay/bin/moq-relay" \
+            "$peers_dir/moq-relay/relay.toml"
+        fr_wait_log relay 'listening' 20
+        ;;
+    esac
+}
+
+# run_client CLIENT TAPFILE: every case the client lists, one TAP stream.
+run_client() {
+    local client=$1 tap=$2 t
+    case $client in
+    fr-interop)
+        fr_exec sub timeout 120 "$FR_BIN_DIR/fr-interop" -r "$URL" \
+            --tls-disable-verify >"$tap" 2>"$tap.err" || true
+        ;;
+    aiomoqt)
+        # One run per case: a run of all of them leaves out fetch and join.
+        local bin=$peers_dir/aiomoqt/bin/moq-interop-client
+        : >"$tap"
+        while read -r t; do
+            fr_exec sub timeout 30 "$bin" -r "$URL" --draft 18 \
+                --tls-disable-verify -t "$t" >>"$tap" 2>>"$tap.err" || true
+        done < <(fr_exec sub "$bin" -l)
+        ;;
+    esac
+}
+
+mkdir -p "$d/cells"
+for relay in "${relay_list[@]}"; do
+    relay_ok "$relay" || continue
+    start_relay "$relay"
+    for client in "${client_list[@]}"; do
+        client_ok "$client" || continue
+        echo "matrix: $client against $relay" >&2
+        run_client "$client" "$d/cells/$client@$relay.tap"
+    done
+    fr_stop relay || echo "matrix: $relay did not exit cleanly" \
+        >>"$d/cells/relay-$relay.note"
+done
+[[ -z $keep ]] || { mkdir -p "$keep" && cp -r "$d/cells/." "$keep/"; }
+
+# What ran: the pins peers.sh recorded.
+versions=
+for p in aiomoqt moq-relay; do
+    [[ -z ${have[$p]:-} || ! -f $peers_dir/$p/.installed ]] ||
+        versions+="${versions:+, }$(<"$peers_dir/$p/.installed")"
+done
+args=(--relays "${relay_list[*]}" --clients "${client_list[*]}"
+    --versions "$versions"
+    --missing "$(for p in "${relay_list[@]}" "${client_list[@]}"; do
+        [[ -n ${have[$p]:-} ]] || printf '%s ' "$p"; done)")
+((write_doc == 0)) || args+=(--doc "$root/docs/INTEROP.md")
+((check == 0)) || args+=(--check)
+rc=0
+python3 "$here/tap_matrix.py" "$d/cells" "${args[@]}" || rc=$?
+((rc != 77)) || fr_skip "peers missing: see above"
+exit "$rc"

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Reads the TAP output of each interop cell (CELLS/<client>@<relay>.tap),
+prints the matrix, optionally writes it into docs/INTEROP.md and checks it.
+
+A cell passes the check when every case its client ran passes, or fails
+for a reason listed in KNOWN_GAPS, and the interop runner's six are among
+them. A known gap that passes is pointed out, so that the list shrinks.
+Exit: 0, 1 (a cell fails the check), 77 (a peer asked for is not
+installed, with --check).
+"""
+import argparse
+import datetime
+import pathlib
+import re
+import subprocess
+import sys
+
+RUNNER_SIX = ["setup-only", "announce-only", "publish-namespace-done",
+              "subscribe-error", "announce-subscribe",
+              "subscribe-before-announce"]
+
+# (client, relay, case) -> why it fails; the reason goes into the doc.
+KNOWN_GAPS = {
+    ("aiomoqt", "fr-relay", "rendezvous-timeout"):
+        "fr-relay answers a SUBSCRIBE for a track nobody publishes at once "
+        "(DOES_NOT_EXIST) instead of holding it for RENDEZVOUS_TIMEOUT",
+    ("aiomoqt", "fr-relay", "namespace-discovery"):
+        "fr-relay answers SUBSCRIBE_NAMESPACE with NOT_SUPPORTED",
+    ("aiomoqt", "fr-relay", "subscribe-namespace-lifecycle"):
+        "fr-relay answers SUBSCRIBE_NAMESPACE with NOT_SUPPORTED",
+}
+
+RELAY_TITLE = {"fr-relay": "fr-relay", "aiomoqt": "aiomoqt relay",
+               "moq-relay": "moq-relay (moq-dev)"}
+BEGIN = "<!-- matrix:begin"
+END = "<!-- matrix:end -->"
+
+
+def parse_tap(path):
+    """Returns {case: (ok, message)} of one TAP stream (several TAP runs
+    appended are fine: each case is named)."""
+    results, last = {}, None
+    for line in path.read_text(errors="replace").splitlines():
+        m = re.match(r"(ok|not ok) \d+ - (\S+)", line)
+        if m:
+            last = m.group(2)
+            results[last] = (m.group(1) == "ok", "")
+            continue
+        m = re.match(r"\s+(message|received): (.*)", line)
+        if m and last and not results[last][0]:
+            text = m.group(2).strip().strip('"')
+            if m.group(1) == "message" or not results[last][1]:
+                results[last] = (False, text)
+    return results
+
+
+def cell_text(results):
+    if not results:
+        return "no result"
+    six = sum(1 for c in RUNNER_SIX if results.get(c, (False,))[0])
+    text = f"{six} of the runner's 6"
+    if len(results) > len(RUNNER_SIX) or set(results) - set(RUNNER_SIX):
+        ok = sum(1 for r in results.values() if r[0])
+        text += f"; {ok} of {len(results)} cases in all"
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cells", type=pathlib.Path)
+    ap.add_argument("--relays", required=True)
+    ap.add_argument("--clients", required=True)
+    ap.add_argument("--missing", default="")
+    ap.add_argument("--versions", default="")
+    ap.add_argument("--doc", type=pathlib.Path)
+    ap.add_argument("--check", action="store_true")
+    a = ap.parse_args()
+    relays, clients = a.relays.split(), a.clients.split()
+    missing = set(a.missing.split())
+
+    cells, failures, bad = {}, [], []
+    for client in clients:
+        for relay in relays:
+            path = a.cells / f"{client}@{relay}.tap"
+            if client in missing or relay in missing or not path.exists():
+                continue
+            res = parse_tap(path)
+            cells[client, relay] = res
+            for case, (ok, msg) in sorted(res.items()):
+                gap = KNOWN_GAPS.get((client, relay, case))
+                if ok and gap:
+                    print(f"{client} against {relay}: {case} passes now: "
+                          "take it off KNOWN_GAPS")
+                if ok:
+                    continue
+                failures.append((client, relay, case, gap or msg))
+                if not gap:
+                    bad.append(f"{client} against {relay}: {case}: {msg}")
+            for case in RUNNER_SIX:
+                if case not in res:
+                    bad.append(f"{client} against {relay}: {case}: no result")
+
+    lines = ["| client ↓ / relay → | " +
+             " | ".join(RELAY_TITLE[r] for r in relays) + " |",
+             "|---|" + "---|" * len(relays)]
+    for client in clients:
+        row = []
+        for relay in relays:
+            if client in missing or relay in missing:
+                row.append("not installed")
+            else:
+                row.append(cell_text(cells.get((client, relay), {})))
+        lines.append(f"| {client} | " + " | ".join(row) + " |")
+    table = "\n".join(lines)
+    print(table)
+    for f in failures:
+        print("failed: {} against {}: {}: {}".format(*f))
+
+    if a.doc:
+        commit = subprocess.run(["git", "-C", str(a.doc.parent), "rev-parse",
+                                 "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip() or "unknown"
+        body = [f"{BEGIN} (written by test/interop/matrix.sh -d) -->",
+                f"Made on {datetime.date.today()} at commit {commit} by "
+                "`test/interop/matrix.sh -d` (draft 18, raw QUIC, in "
+                "network namespaces)."]
+        if a.versions:
+            body.append(f"Peers: {a.versions}.")
+        body += ["", table, ""]
+        if failures:
+            body += ["Cases that fail, and why:", "",
+                     "| client | relay | case | why |", "|---|---|---|---|"]
+            body += ["| {} | {} | {} | {} |".format(
+                c, r, case, why.replace("|", "/")) for c, r, case, why in
+                failures]
+            body.append("")
+        body.append(END)
+        doc = a.doc.read_text()
+        start, end = doc.find(BEGIN), doc.find(END)
+        if start < 0 or end < start:
+            sys.exit(f"{a.doc} has no matrix markers")
+        a.doc.write_text(doc[:start] + "\n".join(body) +
+                         doc[end + len(END):])
+
+    for b in bad:
+        print(f"FAILED: {b}")
+    if a.check:
+        if bad:
+            return 1
+        if missing:
+            print("not installed: " + " ".join(sorted(missing)))
+            return 77
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
