@@ -42,6 +42,9 @@
 /* subscribe-before-announce: the publisher starts this long after the
  * subscriber. */
 #define PUBLISHER_DELAY_S 0.5
+/* ... and its SUBSCRIBE may wait this long for the publisher at a relay
+ * that holds it (RENDEZVOUS_TIMEOUT); within the case's 3.5 s. */
+#define RENDEZVOUS_MS 3000
 
 typedef enum role { PUBLISHER, SUBSCRIBER, NROLES } role;
 
@@ -293,13 +296,18 @@ static void announce(run *r)
     r->awaiting = "REQUEST_OK";
 }
 
-static void subscribe(run *r, const char *ns, const char *track)
+/* SUBSCRIBE, willing to wait `rendezvous_ms` for a publisher to appear. */
+static void subscribe(run *r, const char *ns, const char *track,
+                      uint64_t rendezvous_ms)
 {
+    fr_moq_sub_params p;
     fr_moq_name name;
     int rv;
 
     fr_moq_name_set(&name, ns, track);
-    rv = fr_moq_subscribe(r->slot[SUBSCRIBER].s, &name, NULL, &r->sub, r);
+    fr_moq_sub_params_default(&p);
+    p.rendezvous_timeout_ms = rendezvous_ms;
+    rv = fr_moq_subscribe(r->slot[SUBSCRIBER].s, &name, &p, &r->sub, r);
     if (rv) {
         note(r, fr_strerror(rv));
         finish(r, 0, "SUBSCRIBE_OK", "SUBSCRIBE not sent");
@@ -374,7 +382,7 @@ static void subscribe_error(run *r, event e, role who)
         break;
     case EV_READY:
         r->awaiting = "REQUEST_ERROR";
-        subscribe(r, MISSING_NS, TEST_TRACK);
+        subscribe(r, MISSING_NS, TEST_TRACK, 0);
         break;
     case EV_SUB_ERROR:
         finish(r, 1, "REQUEST_ERROR", "%s", r->answer);
@@ -415,12 +423,12 @@ static void announce_subscribe(run *r, event e, role who)
     if (!r->finished && r->ns_ok && r->slot[SUBSCRIBER].ready &&
         !r->sub_sent) {
         r->awaiting = "SUBSCRIBE_OK";
-        subscribe(r, TEST_NS, TEST_TRACK);
+        subscribe(r, TEST_NS, TEST_TRACK, 0);
     }
 }
 
 /* Both answers pass: the relay held the SUBSCRIBE until the namespace
- * came, or refused it. The case ends once the publisher's announcement
+ * came (the SUBSCRIBE asks it to, with RENDEZVOUS_TIMEOUT), or refused it. The case ends once the publisher's announcement
  * was answered too. */
 static void subscribe_before_announce(run *r, event e, role who)
 {
@@ -431,7 +439,7 @@ static void subscribe_before_announce(run *r, event e, role who)
     case EV_READY:
         if (who == SUBSCRIBER) {
             r->awaiting = "an answer to SUBSCRIBE";
-            subscribe(r, TEST_NS, TEST_TRACK);
+            subscribe(r, TEST_NS, TEST_TRACK, RENDEZVOUS_MS);
             ev_timer_start(r->loop, &r->later);
         } else {
             announce(r);

@@ -30,6 +30,7 @@ typedef struct opts {
     uint64_t max_sessions;
     uint64_t max_subscriptions;
     uint64_t max_requests;
+    uint64_t max_rendezvous_ns;
     int fastpath;
     fr_tool_opts t;
 } opts;
@@ -48,6 +49,8 @@ typedef struct app {
     ev_timer status;
     ev_timer stop;
     ev_timer reconnect;
+    ev_prepare expiry_check;
+    ev_timer expiry;         /* held SUBSCRIBEs time out */
     fr_tstamp start;
     double startup_cpu;      /* CPU seconds spent starting (BPF loading) */
 } app;
@@ -95,6 +98,11 @@ static void usage(FILE *f)
             "                        session may have open at once: its\n"
             "                        QUIC bidirectional stream limit\n"
             "                        (default 100)\n"
+            "  --max-rendezvous D    hold a SUBSCRIBE for a track nobody\n"
+            "                        publishes yet up to D (default 10s; 0:\n"
+            "                        never) when its subscriber asks to wait\n"
+            "                        (RENDEZVOUS_TIMEOUT); then REQUEST_ERROR\n"
+            "                        TIMEOUT\n"
             "  --fastpath            forward media to subscribers in the\n"
             "                        kernel (tc eBPF); needs --cleartext,\n"
             "                        IPv4 and root (CAP_BPF, CAP_NET_ADMIN)\n"
@@ -115,6 +123,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"max-sessions", required_argument, NULL, 'S'},
         {"max-subscriptions", required_argument, NULL, 's'},
         {"max-requests", required_argument, NULL, 'R'},
+        {"max-rendezvous", required_argument, NULL, 'Z'},
         {"fastpath", no_argument, NULL, 'f'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
@@ -128,6 +137,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->max_sessions = 10000;
     o->max_subscriptions = 1000;
     o->max_requests = 100;
+    o->max_rendezvous_ns = 10 * FR_SECONDS;
     fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -164,6 +174,11 @@ static int parse_args(int argc, char **argv, opts *o)
             if (frt_cli_parse_uint("--max-requests", optarg, 1, 100000,
                                    &o->max_requests, err, sizeof(err)))
                 return fr_tool_fail(PROG, err);
+            break;
+        case 'Z':
+            if (fr_tool_duration(PROG, "--max-rendezvous", optarg, 1,
+                                 &o->max_rendezvous_ns))
+                return -1;
             break;
         case 'u': o->upstream = optarg; break;
         case 'f': o->fastpath = 1; break;
@@ -321,6 +336,32 @@ static int write_json(app *a)
     return fclose(f);
 }
 
+static void on_expiry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+
+    (void)loop;
+    (void)revents;
+    fr_relay_handle_expiry(a->relay, fr_quic_ev_now());
+}
+
+/* Before the loop blocks: the expiry timer follows the relay's next
+ * expiry, which session events may have moved. */
+static void on_expiry_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    app *a = w->data;
+    fr_tstamp next = fr_relay_next_expiry(a->relay), now;
+
+    (void)revents;
+    ev_timer_stop(loop, &a->expiry);
+    if (next == FR_TSTAMP_MAX)
+        return;
+    now = fr_quic_ev_now();
+    ev_timer_set(&a->expiry, next > now ? (double)(next - now) / 1e9 : 0.0,
+                 0.0);
+    ev_timer_start(loop, &a->expiry);
+}
+
 int main(int argc, char **argv)
 {
     static app a;
@@ -350,6 +391,7 @@ int main(int argc, char **argv)
     rs.cache_groups = a.o.cache_groups;
     rs.cache_bytes = a.o.cache_bytes;
     rs.cache_total_bytes = a.o.cache_total;
+    rs.max_rendezvous = a.o.max_rendezvous_ns;
     qs.max_connections = a.o.max_sessions;
     qs.max_streams_bidi = a.o.max_requests;
     rs.log = qs.log;
@@ -387,6 +429,11 @@ int main(int argc, char **argv)
     a.startup_cpu = cpu_seconds();
     ev_timer_init(&a.reconnect, on_reconnect, 0.0, 2.0);
     a.reconnect.data = &a;
+    ev_prepare_init(&a.expiry_check, on_expiry_check);
+    a.expiry_check.data = &a;
+    ev_prepare_start(a.loop, &a.expiry_check);
+    ev_timer_init(&a.expiry, on_expiry, 0.0, 0.0);
+    a.expiry.data = &a;
     if (a.o.upstream) {
         /* The upstream gets its own socket: the listening address may not
          * be reachable from the upstream side. */
@@ -423,6 +470,8 @@ int main(int argc, char **argv)
     fr_fastpath_del(a.fp);
     a.fp = NULL;
     ev_timer_stop(a.loop, &a.reconnect);
+    ev_prepare_stop(a.loop, &a.expiry_check);
+    ev_timer_stop(a.loop, &a.expiry);
     /* Peers get a CONNECTION_CLOSE before the sockets go. */
     fr_moq_endpoint_shutdown(a.ep, 0, "relay shutting down");
     if (a.up_ep)

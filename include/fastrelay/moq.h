@@ -113,6 +113,9 @@ typedef struct fr_moq_sub_params {
     uint64_t filter;             /* FR_MOQ_FILTER_* */
     fr_moq_location start;       /* ABSOLUTE_START / ABSOLUTE_RANGE */
     uint64_t end_group;          /* ABSOLUTE_RANGE */
+    /* SUBSCRIBE only: how long a relay may hold it for a publisher that
+     * has not appeared yet, in ms (RENDEZVOUS_TIMEOUT; 0: answer now). */
+    uint64_t rendezvous_timeout_ms;
 } fr_moq_sub_params;
 
 FR_EXTERN void fr_moq_sub_params_default(fr_moq_sub_params *p);

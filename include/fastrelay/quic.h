@@ -258,6 +258,9 @@ FR_EXTERN int fr_quic_endpoint_handle_expiry(fr_quic_endpoint *ep,
  * FR_TSTAMP_MAX. */
 FR_EXTERN fr_tstamp fr_quic_endpoint_next_expiry(const fr_quic_endpoint *ep);
 
+/* The endpoint's clock: the newest `now` it was given. */
+FR_EXTERN fr_tstamp fr_quic_endpoint_now(const fr_quic_endpoint *ep);
+
 /* Number of live connections. */
 FR_EXTERN size_t fr_quic_endpoint_conn_count(const fr_quic_endpoint *ep);
 /* Connections refused so far at settings.max_connections. */

@@ -36,9 +36,15 @@ typedef struct fr_relay_settings {
      * track holding the most loses its oldest group (a track's newest
      * group always stays). */
     size_t cache_total_bytes;
+    /* Longest a SUBSCRIBE for a track nobody publishes yet is held for a
+     * publisher, when its subscriber asks to wait (RENDEZVOUS_TIMEOUT);
+     * past it the answer is REQUEST_ERROR TIMEOUT. 0: never held, always
+     * DOES_NOT_EXIST at once. Needs fr_relay_handle_expiry. */
+    fr_duration max_rendezvous;
 } fr_relay_settings;
 
-/* Defaults: 4 groups, 64 MiB per track, 1 GiB in all, logging off. */
+/* Defaults: 4 groups, 64 MiB per track, 1 GiB in all, SUBSCRIBEs held
+ * 10 s at most, logging off. */
 FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
 
 /* Counters, defined once with their descriptions. */
@@ -57,7 +63,8 @@ FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
     X(fetches_upstream, "FETCH requests passed on to an upstream")            \
     X(fetches_refused, "FETCH requests answered with an error")             \
     X(cached_bytes, "bytes cached now, all tracks")                           \
-    X(cache_evictions, "groups dropped to keep the total cache limit")
+    X(cache_evictions, "groups dropped to keep the total cache limit")       \
+    X(subscribes_held, "SUBSCRIBEs waiting for a publisher now")
 
 typedef struct fr_relay_stats {
 #define FR_RELAY_STAT_FIELD_(name, desc) uint64_t name;
@@ -78,6 +85,14 @@ FR_EXTERN const fr_moq_callbacks *fr_relay_moq_callbacks(void);
 /* Uses `s` (a session to an origin or another relay) for tracks no
  * announced namespace covers. */
 FR_EXTERN int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s);
+
+/* SUBSCRIBEs held for a publisher time out by the clock of the sessions'
+ * QUIC endpoints (fr_quic_ev_now on libev): call fr_relay_handle_expiry
+ * when fr_relay_next_expiry comes (FR_TSTAMP_MAX: nothing waits). The
+ * expiry moves only earlier when a session event holds a SUBSCRIBE, so
+ * re-reading it before the loop blocks is enough. */
+FR_EXTERN fr_tstamp fr_relay_next_expiry(const fr_relay *r);
+FR_EXTERN void fr_relay_handle_expiry(fr_relay *r, fr_tstamp now);
 
 FR_EXTERN void fr_relay_get_stats(const fr_relay *r, fr_relay_stats *st);
 FR_EXTERN void *fr_relay_get_user_data(const fr_relay *r);

@@ -1,9 +1,11 @@
-/* Track names: building them from strings and printing them. */
+/* Track names: building them from strings, comparing and printing them. */
 #include <stdio.h>
 #include <string.h>
 
 #include <fastrelay/error.h>
 #include <fastrelay/moq.h>
+
+#include "session_internal.h"
 
 int fr_moq_name_set(fr_moq_name *n, const char *ns_path, const char *track)
 {
@@ -69,4 +71,29 @@ const char *fr_moq_name_format(char *buf, size_t buflen, const fr_moq_name *n)
     off = put_field(buf, buflen, off, &n->track);
     buf[off < buflen ? off : buflen - 1] = '\0';
     return buf;
+}
+
+static int field_eq(const fr_moq_field *a, const fr_moq_field *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+int fr_moq_name_eq(const fr_moq_name *a, const fr_moq_name *b)
+{
+    if (a->nfields != b->nfields || !field_eq(&a->track, &b->track))
+        return 0;
+    for (size_t i = 0; i < a->nfields; i++)
+        if (!field_eq(&a->ns[i], &b->ns[i]))
+            return 0;
+    return 1;
+}
+
+int fr_moq_ns_covers(const fr_moq_name *ns, const fr_moq_name *name)
+{
+    if (ns->nfields > name->nfields)
+        return 0;
+    for (size_t i = 0; i < ns->nfields; i++)
+        if (!field_eq(&ns->ns[i], &name->ns[i]))
+            return 0;
+    return 1;
 }

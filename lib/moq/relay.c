@@ -11,6 +11,7 @@
 
 #include "../util/log_internal.h"
 #include "relay_internal.h"
+#include "rendezvous.h"
 #include "session_internal.h"
 
 typedef struct relay_track relay_track;
@@ -92,6 +93,7 @@ struct fr_relay {
     relay_ns *namespaces;
     relay_fetch *fetches;
     fr_moq_session *upstream;
+    fr_rdv held;             /* SUBSCRIBEs waiting for a publisher */
     fr_relay_stats stats;
     int has_fp;
     fr_relay_fastpath fp;
@@ -102,36 +104,10 @@ static fr_relay *relay_of(void *user_data)
     return user_data;
 }
 
-static int field_eq(const fr_moq_field *a, const fr_moq_field *b)
-{
-    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
-}
-
-static int name_eq(const fr_moq_name *a, const fr_moq_name *b)
-{
-    if (a->nfields != b->nfields || !field_eq(&a->track, &b->track))
-        return 0;
-    for (size_t i = 0; i < a->nfields; i++)
-        if (!field_eq(&a->ns[i], &b->ns[i]))
-            return 0;
-    return 1;
-}
-
-/* True if namespace `ns` is a prefix of the namespace of `name`. */
-static int ns_covers(const fr_moq_name *ns, const fr_moq_name *name)
-{
-    if (ns->nfields > name->nfields)
-        return 0;
-    for (size_t i = 0; i < ns->nfields; i++)
-        if (!field_eq(&ns->ns[i], &name->ns[i]))
-            return 0;
-    return 1;
-}
-
 static relay_track *track_find(fr_relay *r, const fr_moq_name *name)
 {
     for (relay_track *t = r->tracks; t; t = t->next)
-        if (name_eq(&t->name.name, name))
+        if (fr_moq_name_eq(&t->name.name, name))
             return t;
     return NULL;
 }
@@ -144,7 +120,7 @@ static fr_moq_session *upstream_for(fr_relay *r, const fr_moq_name *name)
     size_t best_len = 0;
 
     for (relay_ns *n = r->namespaces; n; n = n->next)
-        if (ns_covers(&n->ns.name, name) &&
+        if (fr_moq_ns_covers(&n->ns.name, name) &&
             (!best || n->ns.name.nfields > best_len)) {
             best = n->s;
             best_len = n->ns.name.nfields;
@@ -393,11 +369,30 @@ static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
 
 /* Session callbacks: publisher side (downstream). */
 
-static void on_subscribe(fr_moq_session *s, uint64_t req,
-                         const fr_moq_name *name, const fr_moq_sub_params *p,
-                         void *ud)
+/* Holds a SUBSCRIBE no publisher can answer yet, if its subscriber wants
+ * to wait (RENDEZVOUS_TIMEOUT) and the relay lets it. Returns 0 if held. */
+static int hold(fr_relay *r, fr_moq_session *s, uint64_t req,
+                const fr_moq_name *name, const fr_moq_sub_params *p)
 {
-    fr_relay *r = relay_of(ud);
+    fr_quic_endpoint *ep = fr_quic_conn_get_endpoint(fr_moq_session_conn(s));
+    fr_duration wait = r->settings.max_rendezvous;
+
+    if (!p->rendezvous_timeout_ms || !wait)
+        return -1;
+    if (p->rendezvous_timeout_ms < wait / FR_MILLISECONDS)
+        wait = p->rendezvous_timeout_ms * FR_MILLISECONDS;
+    if (fr_rdv_hold(&r->held, s, req, name, p, fr_quic_endpoint_now(ep) + wait))
+        return -1;
+    r->stats.subscribes_held = r->held.count;
+    return 0;
+}
+
+/* A downstream SUBSCRIBE: served from the track if the relay has it, else
+ * by subscribing upstream; with no publisher, held for one or refused. */
+static void subscribe_down(fr_relay *r, fr_moq_session *s, uint64_t req,
+                           const fr_moq_name *name,
+                           const fr_moq_sub_params *p, int may_hold)
+{
     relay_track *t = track_find(r, name);
     fr_moq_session *up;
     relay_wait *w;
@@ -409,8 +404,9 @@ static void on_subscribe(fr_moq_session *s, uint64_t req,
     if (!t) {
         up = upstream_for(r, name);
         if (!up || up == s) {
-            fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
-                          "no publisher for this track");
+            if (!may_hold || hold(r, s, req, name, p) != 0)
+                fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
+                              "no publisher for this track");
             return;
         }
         t = track_new(r, name, up);
@@ -430,6 +426,29 @@ static void on_subscribe(fr_moq_session *s, uint64_t req,
     w->params = *p;
     w->next = t->waits;
     t->waits = w;
+}
+
+static void on_subscribe(fr_moq_session *s, uint64_t req,
+                         const fr_moq_name *name, const fr_moq_sub_params *p,
+                         void *ud)
+{
+    subscribe_down(relay_of(ud), s, req, name, p, 1);
+}
+
+/* A held SUBSCRIBE whose publisher appeared. */
+static void rendezvous(void *arg, fr_moq_session *s, uint64_t req,
+                       const fr_moq_name *name, const fr_moq_sub_params *p)
+{
+    subscribe_down(arg, s, req, name, p, 0);
+}
+
+/* Publishers for `name` appeared (`exact`: that track; else every track
+ * under the namespace `name`): held SUBSCRIBEs for them proceed. */
+static void publisher_appeared(fr_relay *r, const fr_moq_name *name,
+                               int exact)
+{
+    fr_rdv_release(&r->held, name, exact, rendezvous, r);
+    r->stats.subscribes_held = r->held.count;
 }
 
 static void on_pub_done(fr_moq_pub *pub, void *ud)
@@ -655,6 +674,7 @@ static void on_publish(fr_moq_session *s, uint64_t req,
     t->has_largest = info->has_largest;
     t->largest = info->largest;
     r->stats.tracks++;
+    publisher_appeared(r, name, 1);
 }
 
 static void on_publish_namespace(fr_moq_session *s, uint64_t req,
@@ -673,6 +693,7 @@ static void on_publish_namespace(fr_moq_session *s, uint64_t req,
     n->next = r->namespaces;
     r->namespaces = n;
     fr_moq_accept_request(s, req);
+    publisher_appeared(r, ns, 0);
 }
 
 static void ns_remove_where(fr_relay *r, fr_moq_session *s, int by_req,
@@ -1000,6 +1021,8 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
     if (fr_moq_session_is_ready(s))
         r->stats.sessions--;
     ns_remove_where(r, s, 0, 0);
+    fr_rdv_drop(&r->held, s);
+    r->stats.subscribes_held = r->held.count;
     if (r->upstream == s)
         r->upstream = NULL;
     /* Fetches passed upstream for this session, or through it. */
@@ -1057,6 +1080,7 @@ void fr_relay_settings_default(fr_relay_settings *s)
     s->cache_groups = 4;
     s->cache_bytes = 64 * 1024 * 1024;
     s->cache_total_bytes = (size_t)1 << 30;
+    s->max_rendezvous = 10 * FR_SECONDS;
     s->log.level = FR_LOG_NONE;
 }
 
@@ -1089,6 +1113,7 @@ void fr_relay_del(fr_relay *r)
         track_end(t, FR_MOQ_DONE_GOING_AWAY, FR_MOQ_REQ_GOING_AWAY,
                   "relay shutting down");
     }
+    fr_rdv_drop(&r->held, NULL);
     while (r->namespaces) {
         relay_ns *n = r->namespaces;
         r->namespaces = n->next;
@@ -1100,10 +1125,25 @@ void fr_relay_del(fr_relay *r)
 
 int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s)
 {
+    fr_moq_name everything;
+
     if (!r || !s)
         return FR_ERR_INVALID_ARGUMENT;
     r->upstream = s;
+    memset(&everything, 0, sizeof(everything));
+    publisher_appeared(r, &everything, 0);
     return 0;
+}
+
+fr_tstamp fr_relay_next_expiry(const fr_relay *r)
+{
+    return fr_rdv_next_expiry(&r->held);
+}
+
+void fr_relay_handle_expiry(fr_relay *r, fr_tstamp now)
+{
+    fr_rdv_expire(&r->held, now);
+    r->stats.subscribes_held = r->held.count;
 }
 
 void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp)

@@ -220,6 +220,8 @@ void fr_moq_params_from_wire(fr_moq_sub_params *p, const fr_moq_params *w)
         p->start.object = w->filter.start.object;
         p->end_group = w->filter.end_group;
     }
+    if (w->present & FR_MOQ_P_RENDEZVOUS_TIMEOUT)
+        p->rendezvous_timeout_ms = w->rendezvous_timeout;
 }
 
 int fr_moq_subscribe(fr_moq_session *s, const fr_moq_name *name,
@@ -261,6 +263,10 @@ int fr_moq_subscribe(fr_moq_session *s, const fr_moq_name *name,
     m.u.subscribe.request_id = r->id;
     fr_moq_name_to_wire(&m.u.subscribe.track, &sub->name.name);
     params_to_wire(&m.u.subscribe.params, p);
+    if (p->rendezvous_timeout_ms) {
+        m.u.subscribe.params.present |= FR_MOQ_P_RENDEZVOUS_TIMEOUT;
+        m.u.subscribe.params.rendezvous_timeout = p->rendezvous_timeout_ms;
+    }
     rv = fr_moq_req_send(r, &m, 0);
     if (rv) {
         r->sub = NULL;

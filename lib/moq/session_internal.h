@@ -232,6 +232,9 @@ void fr_moq_req_reset(fr_moq_req *r, uint64_t code);
 void fr_moq_req_end(fr_moq_req *r);
 int fr_moq_name_copy_set(fr_moq_name_copy *dst, const fr_moq_name *src);
 void fr_moq_name_copy_free(fr_moq_name_copy *c);
+/* name.c: full names equal; namespace `ns` a prefix of `name`'s. */
+int fr_moq_name_eq(const fr_moq_name *a, const fr_moq_name *b);
+int fr_moq_ns_covers(const fr_moq_name *ns, const fr_moq_name *name);
 /* Namespaces and full names between the API's and the codec's form
  * (views, no copies). */
 void fr_moq_ns_from_wire(fr_moq_name *n, const fr_moq_namespace *ns);

@@ -281,6 +281,11 @@ static int accept_conn(fr_quic_endpoint *ep, const fr_quic_path *path,
     return fr_conn_read(c, path, data, len, now);
 }
 
+fr_tstamp fr_quic_endpoint_now(const fr_quic_endpoint *ep)
+{
+    return ep->now;
+}
+
 fr_tstamp fr_ep_clock(fr_quic_endpoint *ep, fr_tstamp now)
 {
     if (now > ep->now)

@@ -150,6 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 64; i++)
         r.streams[i] = -1;
     fr_relay_settings_default(&rs);
+    /* Held SUBSCRIBEs expire within an input's few virtual seconds. */
+    rs.max_rendezvous = 50 * FR_MILLISECONDS;
     if (fr_relay_new(&r.relay, &rs, NULL) != 0)
         abort();
     sim = fr_sim_new(1 * FR_MILLISECONDS);
@@ -200,8 +202,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                       (sel & 0x80) != 0);
         pos += 3 + n;
         fr_sim_run(sim, never, NULL, 5 * FR_MILLISECONDS);
+        /* SUBSCRIBEs held for a publisher time out too. */
+        fr_relay_handle_expiry(r.relay, fr_sim_now(sim));
     }
     fr_sim_run(sim, never, NULL, 200 * FR_MILLISECONDS);
+    fr_relay_handle_expiry(r.relay, fr_sim_now(sim));
     if (r.ss)
         fr_moq_session_del(r.ss);
     fr_relay_del(r.relay);

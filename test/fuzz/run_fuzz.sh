@@ -30,8 +30,8 @@ lib/quic/conn.c lib/quic/endpoint.c lib/quic/stream.c lib/quic/tls.c \
 lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c \
 lib/splice/splice.c lib/splice/wire.c test/common/quic_sim.c"
 moq="lib/moq/cache.c lib/moq/codec.c lib/moq/control.c lib/moq/data.c \
-lib/moq/name.c lib/moq/props.c lib/moq/relay.c lib/moq/request.c \
-lib/moq/session.c"
+lib/moq/name.c lib/moq/props.c lib/moq/relay.c lib/moq/rendezvous.c \
+lib/moq/request.c lib/moq/session.c"
 quic_libs="libngtcp2 libngtcp2_crypto_gnutls gnutls"
 
 # Each target: name, the library sources it needs, pkg-config modules.
