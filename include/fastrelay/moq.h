@@ -80,6 +80,7 @@ typedef struct fr_moq_location {
 #define FR_MOQ_REQ_INVALID_RANGE 0x11
 #define FR_MOQ_REQ_DUPLICATE_SUBSCRIPTION 0x19
 #define FR_MOQ_REQ_UNINTERESTED 0x20
+#define FR_MOQ_REQ_PREFIX_OVERLAP 0x30
 #define FR_MOQ_REQ_INVALID_JOINING_REQUEST_ID 0x32
 #define FR_MOQ_REQ_UNSUPPORTED_EXTENSION 0x33
 
@@ -239,6 +240,16 @@ typedef struct fr_moq_callbacks {
     void (*namespace_answer)(fr_moq_session *s, uint64_t req, int accepted,
                              uint64_t code, const char *reason,
                              void *user_data);
+
+    /* Publisher side, namespace discovery. A peer subscribes to the
+     * namespaces under `prefix` (SUBSCRIBE_NAMESPACE; no fields: all of
+     * them): answer with fr_moq_accept_request or fr_moq_reject, then
+     * report each matching namespace with fr_moq_namespace_update. */
+    void (*subscribe_namespace)(fr_moq_session *s, uint64_t req,
+                                const fr_moq_name *prefix, void *user_data);
+    /* The peer ended that namespace subscription. */
+    void (*subscribe_namespace_done)(fr_moq_session *s, uint64_t req,
+                                     void *user_data);
 } fr_moq_callbacks;
 
 typedef struct fr_moq_settings {
@@ -372,8 +383,13 @@ FR_EXTERN int fr_moq_accept_subscribe(fr_moq_session *s, uint64_t req,
 /* Rejects any pending request with a REQUEST_ERROR code and reason. */
 FR_EXTERN int fr_moq_reject(fr_moq_session *s, uint64_t req, uint64_t code,
                             const char *reason);
-/* Accepts a PUBLISH_NAMESPACE (REQUEST_OK). */
+/* Accepts a PUBLISH_NAMESPACE or SUBSCRIBE_NAMESPACE (REQUEST_OK). */
 FR_EXTERN int fr_moq_accept_request(fr_moq_session *s, uint64_t req);
+/* On an accepted SUBSCRIBE_NAMESPACE: namespace `ns`, under its prefix,
+ * is published now (NAMESPACE), or no longer (`active` 0:
+ * NAMESPACE_DONE, only after its NAMESPACE). */
+FR_EXTERN int fr_moq_namespace_update(fr_moq_session *s, uint64_t req,
+                                      const fr_moq_name *ns, int active);
 FR_EXTERN int fr_moq_accept_track_status(fr_moq_session *s, uint64_t req,
                                          const fr_moq_track_info *info);
 

@@ -179,11 +179,14 @@ static void on_fetch(fr_moq_session *s, fr_moq_rstream *rs,
         fr_moq_reject(s, r->id, FR_MOQ_REQ_NOT_SUPPORTED, "fetch not served");
 }
 
-static void on_publish_namespace(fr_moq_session *s, fr_moq_rstream *rs,
-                                 const fr_moq_namespace_request *m)
+/* PUBLISH_NAMESPACE (kind FR_REQ_IN_PUBLISH_NS) or SUBSCRIBE_NAMESPACE
+ * (FR_REQ_IN_SUBSCRIBE_NS). */
+static void on_namespace_request(fr_moq_session *s, fr_moq_rstream *rs,
+                                 const fr_moq_namespace_request *m,
+                                 fr_moq_req_kind kind)
 {
     fr_moq_name ns;
-    fr_moq_req *r = in_request(s, rs, FR_REQ_IN_PUBLISH_NS, m->request_id);
+    fr_moq_req *r = in_request(s, rs, kind, m->request_id);
 
     if (!r)
         return;
@@ -192,11 +195,19 @@ static void on_publish_namespace(fr_moq_session *s, fr_moq_rstream *rs,
         fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "out of memory");
         return;
     }
-    if (s->cb.publish_namespace)
+    if (kind == FR_REQ_IN_SUBSCRIBE_NS) {
+        if (s->cb.subscribe_namespace)
+            s->cb.subscribe_namespace(s, r->id, &r->name.name,
+                                      s->user_data);
+        else
+            fr_moq_reject(s, r->id, FR_MOQ_REQ_NOT_SUPPORTED,
+                          "namespace subscriptions not served");
+    } else if (s->cb.publish_namespace) {
         s->cb.publish_namespace(s, r->id, &r->name.name, s->user_data);
-    else
+    } else {
         fr_moq_reject(s, r->id, FR_MOQ_REQ_UNINTERESTED,
                       "namespaces not accepted");
+    }
 }
 
 static void on_publish(fr_moq_session *s, fr_moq_rstream *rs,
@@ -247,12 +258,14 @@ static void on_new_request(fr_moq_session *s, fr_moq_rstream *rs,
         on_fetch(s, rs, &m->u.fetch);
         return;
     case FR_MOQ_MSG_PUBLISH_NAMESPACE:
-        on_publish_namespace(s, rs, &m->u.ns_request);
+        on_namespace_request(s, rs, &m->u.ns_request, FR_REQ_IN_PUBLISH_NS);
         return;
     case FR_MOQ_MSG_PUBLISH:
         on_publish(s, rs, &m->u.publish);
         return;
     case FR_MOQ_MSG_SUBSCRIBE_NAMESPACE:
+        on_namespace_request(s, rs, &m->u.ns_request, FR_REQ_IN_SUBSCRIBE_NS);
+        return;
     case FR_MOQ_MSG_SUBSCRIBE_TRACKS:
         r = in_request(s, rs, FR_REQ_IN_OTHER, m->u.ns_request.request_id);
         break;
@@ -430,13 +443,18 @@ static void on_response(fr_moq_session *s, fr_moq_req *r, const fr_moq_msg *m)
     }
 }
 
-void fr_moq_ns_withdrawn(fr_moq_session *s, fr_moq_req *r)
+void fr_moq_ns_request_ended(fr_moq_session *s, fr_moq_req *r)
 {
     uint64_t id = r->id;
+    fr_moq_req_kind kind = r->kind;
 
     fr_moq_req_end(r);
-    if (s->cb.publish_namespace_done)
+    if (kind == FR_REQ_IN_SUBSCRIBE_NS) {
+        if (s->cb.subscribe_namespace_done)
+            s->cb.subscribe_namespace_done(s, id, s->user_data);
+    } else if (s->cb.publish_namespace_done) {
         s->cb.publish_namespace_done(s, id, s->user_data);
+    }
 }
 
 /* The peer finished its side of a request stream. */
@@ -444,11 +462,12 @@ static void request_fin(fr_moq_session *s, fr_moq_rstream *rs)
 {
     fr_moq_req *r = rs->req;
 
-    /* A namespace is withdrawn by ending its request stream (or by
-     * cancelling it, see session.c); other requests end through their
-     * messages or their data streams. */
-    if (r && r->kind == FR_REQ_IN_PUBLISH_NS)
-        fr_moq_ns_withdrawn(s, r);
+    /* A namespace is withdrawn, and a namespace subscription ends, by
+     * ending its request stream (or by cancelling it, see session.c);
+     * other requests end through their messages or their data streams. */
+    if (r && (r->kind == FR_REQ_IN_PUBLISH_NS ||
+              r->kind == FR_REQ_IN_SUBSCRIBE_NS))
+        fr_moq_ns_request_ended(s, r);
 }
 
 int fr_moq_request_data(fr_moq_session *s, fr_moq_rstream *rs, int fin)

@@ -86,11 +86,21 @@ typedef struct relay_ns {
     struct relay_ns *next;
 } relay_ns;
 
+/* A session's SUBSCRIBE_NAMESPACE: it hears of announced namespaces under
+ * `prefix`. */
+typedef struct relay_nssub {
+    fr_moq_session *s;
+    uint64_t req;
+    fr_moq_name_copy prefix;
+    struct relay_nssub *next;
+} relay_nssub;
+
 struct fr_relay {
     fr_relay_settings settings;
     void *user_data;
     relay_track *tracks;
     relay_ns *namespaces;
+    relay_nssub *nssubs;
     relay_fetch *fetches;
     fr_moq_session *upstream;
     fr_rdv held;             /* SUBSCRIBEs waiting for a publisher */
@@ -677,6 +687,92 @@ static void on_publish(fr_moq_session *s, uint64_t req,
     publisher_appeared(r, name, 1);
 }
 
+/* Namespace discovery. */
+
+/* True if another announcement than `except` has namespace `ns`. */
+static int ns_announced(const fr_relay *r, const fr_moq_name *ns,
+                        const relay_ns *except)
+{
+    for (const relay_ns *n = r->namespaces; n; n = n->next)
+        if (n != except && fr_moq_name_eq(&n->ns.name, ns))
+            return 1;
+    return 0;
+}
+
+/* Namespace `ns` appeared (or, `active` 0, went): every namespace
+ * subscription it falls under hears of it. */
+static void ns_tell(fr_relay *r, const fr_moq_name *ns, int active)
+{
+    for (relay_nssub *q = r->nssubs; q; q = q->next)
+        if (fr_moq_ns_covers(&q->prefix.name, ns))
+            fr_moq_namespace_update(q->s, q->req, ns, active);
+}
+
+static int prefixes_overlap(const fr_moq_name *a, const fr_moq_name *b)
+{
+    return fr_moq_ns_covers(a, b) || fr_moq_ns_covers(b, a);
+}
+
+static void on_subscribe_namespace(fr_moq_session *s, uint64_t req,
+                                   const fr_moq_name *prefix, void *ud)
+{
+    fr_relay *r = relay_of(ud);
+    relay_nssub *q;
+
+    for (q = r->nssubs; q; q = q->next)
+        if (q->s == s && prefixes_overlap(&q->prefix.name, prefix)) {
+            fr_moq_reject(s, req, FR_MOQ_REQ_PREFIX_OVERLAP,
+                          "overlaps a namespace subscription of this "
+                          "session");
+            return;
+        }
+    q = calloc(1, sizeof(*q));
+    if (!q || fr_moq_name_copy_set(&q->prefix, prefix) != 0) {
+        free(q);
+        fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    q->s = s;
+    q->req = req;
+    q->next = r->nssubs;
+    r->nssubs = q;
+    if (fr_moq_accept_request(s, req) != 0)
+        return;
+    /* The namespaces announced so far, each once. */
+    for (relay_ns *n = r->namespaces; n; n = n->next) {
+        int first = 1;
+        for (relay_ns *m = r->namespaces; m != n; m = m->next)
+            if (fr_moq_name_eq(&m->ns.name, &n->ns.name))
+                first = 0;
+        if (first && fr_moq_ns_covers(prefix, &n->ns.name))
+            fr_moq_namespace_update(s, req, &n->ns.name, 1);
+    }
+}
+
+/* Forgets the namespace subscriptions of `s` (by_req: only `req`). */
+static void nssub_remove_where(fr_relay *r, const fr_moq_session *s,
+                               int by_req, uint64_t req)
+{
+    relay_nssub **pp = &r->nssubs;
+
+    while (*pp) {
+        relay_nssub *q = *pp;
+        if ((!s || q->s == s) && (!by_req || q->req == req)) {
+            *pp = q->next;
+            fr_moq_name_copy_free(&q->prefix);
+            free(q);
+        } else {
+            pp = &q->next;
+        }
+    }
+}
+
+static void on_subscribe_namespace_done(fr_moq_session *s, uint64_t req,
+                                        void *ud)
+{
+    nssub_remove_where(relay_of(ud), s, 1, req);
+}
+
 static void on_publish_namespace(fr_moq_session *s, uint64_t req,
                                  const fr_moq_name *ns, void *ud)
 {
@@ -690,6 +786,8 @@ static void on_publish_namespace(fr_moq_session *s, uint64_t req,
     }
     n->s = s;
     n->req = req;
+    if (!ns_announced(r, ns, NULL))
+        ns_tell(r, &n->ns.name, 1);
     n->next = r->namespaces;
     r->namespaces = n;
     fr_moq_accept_request(s, req);
@@ -705,6 +803,8 @@ static void ns_remove_where(fr_relay *r, fr_moq_session *s, int by_req,
         relay_ns *n = *pp;
         if (n->s == s && (!by_req || n->req == req)) {
             *pp = n->next;
+            if (!ns_announced(r, &n->ns.name, n))
+                ns_tell(r, &n->ns.name, 0);
             fr_moq_name_copy_free(&n->ns);
             free(n);
         } else {
@@ -1020,6 +1120,7 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
         r->fp.session_closed(r->fp.arg, s);
     if (fr_moq_session_is_ready(s))
         r->stats.sessions--;
+    nssub_remove_where(r, s, 0, 0);
     ns_remove_where(r, s, 0, 0);
     fr_rdv_drop(&r->held, s);
     r->stats.subscribes_held = r->held.count;
@@ -1058,6 +1159,8 @@ static const fr_moq_callbacks relay_callbacks = {
     .publish = on_publish,
     .publish_namespace = on_publish_namespace,
     .publish_namespace_done = on_publish_namespace_done,
+    .subscribe_namespace = on_subscribe_namespace,
+    .subscribe_namespace_done = on_subscribe_namespace_done,
     .track_status = on_track_status,
     .sub_ok = on_sub_ok,
     .sub_done = on_sub_done,
@@ -1114,6 +1217,7 @@ void fr_relay_del(fr_relay *r)
                   "relay shutting down");
     }
     fr_rdv_drop(&r->held, NULL);
+    nssub_remove_where(r, NULL, 0, 0);
     while (r->namespaces) {
         relay_ns *n = r->namespaces;
         r->namespaces = n->next;

@@ -576,6 +576,31 @@ int fr_moq_publish_namespace_done(fr_moq_session *s, uint64_t req)
     return 0;
 }
 
+int fr_moq_namespace_update(fr_moq_session *s, uint64_t req,
+                            const fr_moq_name *ns, int active)
+{
+    fr_moq_req *r;
+    fr_moq_name suffix;
+    fr_moq_msg m;
+    size_t skip;
+
+    if (!s || !ns || s->closed)
+        return FR_ERR_INVALID_ARGUMENT;
+    r = fr_hmap_find_u64(&s->requests, req);
+    if (!r || r->kind != FR_REQ_IN_SUBSCRIBE_NS || !r->answered ||
+        !fr_moq_ns_covers(&r->name.name, ns))
+        return FR_ERR_INVALID_ARGUMENT;
+    /* The subscriber knows its prefix: only what follows it is sent. */
+    skip = r->name.name.nfields;
+    memset(&suffix, 0, sizeof(suffix));
+    suffix.nfields = ns->nfields - skip;
+    memcpy(suffix.ns, ns->ns + skip, suffix.nfields * sizeof(suffix.ns[0]));
+    memset(&m, 0, sizeof(m));
+    m.type = active ? FR_MOQ_MSG_NAMESPACE : FR_MOQ_MSG_NAMESPACE_DONE;
+    fr_moq_ns_to_wire(&m.u.ns_suffix.suffix, &suffix);
+    return fr_moq_req_send(r, &m, 0);
+}
+
 /* Answers to incoming requests. */
 
 static fr_moq_req *pending_in(fr_moq_session *s, uint64_t req)
@@ -588,6 +613,7 @@ static fr_moq_req *pending_in(fr_moq_session *s, uint64_t req)
     case FR_REQ_IN_SUBSCRIBE:
     case FR_REQ_IN_FETCH:
     case FR_REQ_IN_PUBLISH_NS:
+    case FR_REQ_IN_SUBSCRIBE_NS:
     case FR_REQ_IN_TRACK_STATUS:
     case FR_REQ_IN_PUBLISH:
     case FR_REQ_IN_OTHER:
@@ -622,7 +648,8 @@ int fr_moq_accept_request(fr_moq_session *s, uint64_t req)
     fr_moq_req *r = pending_in(s, req);
     fr_moq_msg m;
 
-    if (!r || r->kind != FR_REQ_IN_PUBLISH_NS)
+    if (!r ||
+        (r->kind != FR_REQ_IN_PUBLISH_NS && r->kind != FR_REQ_IN_SUBSCRIBE_NS))
         return FR_ERR_INVALID_ARGUMENT;
     memset(&m, 0, sizeof(m));
     m.type = FR_MOQ_MSG_REQUEST_OK;
@@ -1174,8 +1201,9 @@ static void request_cancelled(fr_moq_session *s, fr_moq_req *r,
         fr_moq_pub_end(r->pub);
     } else if (r->fetch) {
         fr_moq_fetch_end(r->fetch, 0, code, why);
-    } else if (r->kind == FR_REQ_IN_PUBLISH_NS) {
-        fr_moq_ns_withdrawn(s, r);
+    } else if (r->kind == FR_REQ_IN_PUBLISH_NS ||
+               r->kind == FR_REQ_IN_SUBSCRIBE_NS) {
+        fr_moq_ns_request_ended(s, r);
     } else if (r->kind == FR_REQ_PUBLISH_NS) {
         /* The peer revokes (or never gives) its acceptance. */
         fr_moq_req_end(r);

@@ -22,9 +22,9 @@ RUNNER_SIX = ["setup-only", "announce-only", "publish-namespace-done",
 # (client, relay, case) -> why it fails; the reason goes into the doc.
 KNOWN_GAPS = {
     ("aiomoqt", "fr-relay", "namespace-discovery"):
-        "fr-relay answers SUBSCRIBE_NAMESPACE with NOT_SUPPORTED",
-    ("aiomoqt", "fr-relay", "subscribe-namespace-lifecycle"):
-        "fr-relay answers SUBSCRIBE_NAMESPACE with NOT_SUPPORTED",
+        "learning a track name takes SUBSCRIBE_TRACKS in draft 18 (the "
+        "relay PUBLISHes each track under the prefix); fr-relay answers "
+        "it NOT_SUPPORTED",
 }
 
 # (client, relay, case) -> words its YAML message must hold when it
