@@ -31,6 +31,7 @@ typedef struct opts {
     uint64_t max_subscriptions;
     uint64_t max_requests;
     uint64_t max_rendezvous_ns;
+    uint64_t drain_ns;
     int fastpath;
     fr_tool_opts t;
 } opts;
@@ -51,6 +52,7 @@ typedef struct app {
     ev_timer reconnect;
     ev_prepare expiry_check;
     ev_timer expiry;         /* held SUBSCRIBEs time out */
+    ev_timer drain_end, drain_check;
     fr_tstamp start;
     double startup_cpu;      /* CPU seconds spent starting (BPF loading) */
 } app;
@@ -103,6 +105,11 @@ static void usage(FILE *f)
             "                        never) when its subscriber asks to wait\n"
             "                        (RENDEZVOUS_TIMEOUT); then REQUEST_ERROR\n"
             "                        TIMEOUT\n"
+            "  --drain D             at SIGINT/SIGTERM or the end of\n"
+            "                        --duration: GOAWAY to every session,\n"
+            "                        then close once all left or after D\n"
+            "                        (default 2s; 0: close at once; a second\n"
+            "                        signal closes at once)\n"
             "  --fastpath            forward media to subscribers in the\n"
             "                        kernel (tc eBPF); needs --cleartext,\n"
             "                        IPv4 and root (CAP_BPF, CAP_NET_ADMIN)\n"
@@ -124,6 +131,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"max-subscriptions", required_argument, NULL, 's'},
         {"max-requests", required_argument, NULL, 'R'},
         {"max-rendezvous", required_argument, NULL, 'Z'},
+        {"drain", required_argument, NULL, 'D'},
         {"fastpath", no_argument, NULL, 'f'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
@@ -138,6 +146,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->max_subscriptions = 1000;
     o->max_requests = 100;
     o->max_rendezvous_ns = 10 * FR_SECONDS;
+    o->drain_ns = 2 * FR_SECONDS;
     fr_tool_opts_init(&o->t);
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -178,6 +187,10 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'Z':
             if (fr_tool_duration(PROG, "--max-rendezvous", optarg, 1,
                                  &o->max_rendezvous_ns))
+                return -1;
+            break;
+        case 'D':
+            if (fr_tool_duration(PROG, "--drain", optarg, 1, &o->drain_ns))
                 return -1;
             break;
         case 'u': o->upstream = optarg; break;
@@ -362,6 +375,39 @@ static void on_expiry_check(struct ev_loop *loop, ev_prepare *w, int revents)
     ev_timer_start(loop, &a->expiry);
 }
 
+static void on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+
+    (void)revents;
+    if (fr_moq_endpoint_idle(a->ep))
+        ev_break(loop, EVBREAK_ONE);
+}
+
+/* A graceful end: GOAWAY to every session (and to the upstream), then the
+ * loop runs until they have all left or --drain is over. */
+static void drain(app *a)
+{
+    uint64_t ms = a->o.drain_ns / FR_MILLISECONDS;
+
+    if (!a->o.drain_ns || fr_moq_endpoint_idle(a->ep))
+        return;
+    fprintf(stderr, PROG ": going away: GOAWAY sent, closing within %llu ms\n",
+            (unsigned long long)ms);
+    fr_moq_endpoint_goaway(a->ep, ms);
+    if (a->up && fr_moq_session_is_ready(a->up))
+        fr_moq_session_goaway(a->up, NULL, ms);
+    ev_timer_init(&a->drain_end, fr_tool_stop_loop,
+                  (double)a->o.drain_ns / 1e9, 0.0);
+    ev_timer_init(&a->drain_check, on_drain_check, 0.05, 0.05);
+    a->drain_end.data = a->drain_check.data = a;
+    ev_timer_start(a->loop, &a->drain_end);
+    ev_timer_start(a->loop, &a->drain_check);
+    ev_run(a->loop, 0);
+    ev_timer_stop(a->loop, &a->drain_end);
+    ev_timer_stop(a->loop, &a->drain_check);
+}
+
 int main(int argc, char **argv)
 {
     static app a;
@@ -461,6 +507,7 @@ int main(int argc, char **argv)
                          fr_tool_stop_loop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
+    drain(&a);
 
     print_status(&a, stderr, "summary: ");
     print_fastpath(&a, stderr, "summary: ");

@@ -668,6 +668,25 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
                  track_live ? " before the track ended" : "", reason);
 }
 
+/* The relay is going away: the library makes no new requests on the
+ * session; its subscriptions go on until the relay closes it (then
+ * --reconnect connects again, to the same address: fr-sub takes no new
+ * URI). */
+static void on_goaway(fr_moq_session *s, const char *new_uri,
+                      uint64_t timeout_ms, void *ud)
+{
+    session_ctx *sc = ctx_of(s);
+    app *a = ud;
+
+    (void)new_uri;
+    if (!sc || a->stopping)
+        return;
+    if (a->o.connections <= 10)
+        fprintf(stderr, PROG ": session %d: the relay is going away (within "
+                        "%llu ms)\n",
+                sc->index, (unsigned long long)timeout_ms);
+}
+
 /* --reconnect: connect again, or subscribe again on a session that is up. */
 static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -972,6 +991,7 @@ int main(int argc, char **argv)
     cb.sub_done = on_sub_done;
     cb.object = on_object;
     cb.fetch_done = on_fetch_done;
+    cb.goaway = on_goaway;
     fr_moq_settings_default(&ms);
     ms.log = qs.log;
     ms.implementation = "libfastrelay fr-sub";

@@ -36,6 +36,7 @@ extern "C" {
     X(FR_ERR_UNSUPPORTED, -216, "not supported")                              \
     X(FR_ERR_LIMIT, -217, "a fixed capacity is used up")                      \
     X(FR_ERR_BPF, -218, "cannot load, attach or update the BPF programs")     \
+    X(FR_ERR_GOING_AWAY, -219, "the peer is going away (GOAWAY)")             \
     X(FR_ERR_CALLBACK_FAILURE, -501, "application callback failed")           \
     X(FR_ERR_NOMEM, -502, "out of memory")                                    \
     X(FR_ERR_INTERNAL, -503, "internal error")

@@ -250,6 +250,13 @@ typedef struct fr_moq_callbacks {
     /* The peer ended that namespace subscription. */
     void (*subscribe_namespace_done)(fr_moq_session *s, uint64_t req,
                                      void *user_data);
+
+    /* The peer sent GOAWAY: it closes the session within `timeout_ms`
+     * (0: no time given) and takes no new requests; ours fail with
+     * FR_ERR_GOING_AWAY from now on. `new_uri` is where to go on (empty:
+     * the same place). Subscriptions go on until the session ends. */
+    void (*goaway)(fr_moq_session *s, const char *new_uri,
+                   uint64_t timeout_ms, void *user_data);
 } fr_moq_callbacks;
 
 typedef struct fr_moq_settings {
@@ -293,6 +300,13 @@ FR_EXTERN fr_quic_conn *fr_moq_session_conn(const fr_moq_session *s);
 FR_EXTERN void *fr_moq_session_get_user_data(const fr_moq_session *s);
 FR_EXTERN void fr_moq_session_set_user_data(fr_moq_session *s, void *ud);
 FR_EXTERN int fr_moq_session_is_ready(const fr_moq_session *s);
+/* Sends GOAWAY: the session will close within `timeout_ms` (0: no time
+ * promised); a server may name a `new_uri` for clients to go to (NULL or
+ * "": the same). New requests of the peer are refused (REQUEST_ERROR
+ * GOING_AWAY) from now on; the ones under way go on. Once per session:
+ * FR_ERR_INVALID_STATE after. */
+FR_EXTERN int fr_moq_session_goaway(fr_moq_session *s, const char *new_uri,
+                                    uint64_t timeout_ms);
 
 /* QUIC events of the session's connection. Sessions made before the
  * handshake completed send SETUP from fr_moq_session_on_handshake. */
@@ -466,6 +480,11 @@ FR_EXTERN int fr_moq_endpoint_new(fr_moq_endpoint **pep,
  * gone. */
 FR_EXTERN void fr_moq_endpoint_shutdown(fr_moq_endpoint *ep, uint64_t code,
                                         const char *reason);
+/* Sends GOAWAY on every ready session of the endpoint (a graceful
+ * shutdown starts so: then fr_moq_endpoint_shutdown once the peers left
+ * or `timeout_ms` passed). */
+FR_EXTERN void fr_moq_endpoint_goaway(fr_moq_endpoint *ep,
+                                      uint64_t timeout_ms);
 FR_EXTERN int fr_moq_endpoint_idle(const fr_moq_endpoint *ep);
 /* Ends every session (their callbacks run) and frees the endpoint. */
 FR_EXTERN void fr_moq_endpoint_del(fr_moq_endpoint *ep);

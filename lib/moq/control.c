@@ -29,6 +29,46 @@ static int next_msg(fr_moq_session *s, fr_moq_rstream *rs, fr_moq_msg *m,
     return 1;
 }
 
+/* GOAWAY on the control stream: the peer closes the session soon. We
+ * make no new requests on it; the application may move to a new
+ * session. */
+static int on_goaway(fr_moq_session *s, const fr_moq_goaway *g)
+{
+    char *uri;
+
+    if (s->goaway_received) {
+        fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION, "second GOAWAY");
+        return -1;
+    }
+    if (s->is_server && g->new_session_uri.len) {
+        fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
+                    "GOAWAY from a client names a URI");
+        return -1;
+    }
+    /* It names one of our request IDs. */
+    if (g->has_request_id &&
+        (g->request_id & 1) != (uint64_t)(s->is_server ? 1 : 0)) {
+        fr_moq_fail(s, FR_MOQ_INVALID_REQUEST_ID, "GOAWAY request ID");
+        return -1;
+    }
+    s->goaway_received = 1;
+    FR_INFO(&s->settings.log, "peer sent GOAWAY (timeout %llu ms)",
+            (unsigned long long)g->timeout);
+    if (!s->cb.goaway)
+        return 0;
+    uri = malloc(g->new_session_uri.len + 1);
+    if (!uri) {
+        fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
+    if (g->new_session_uri.len)
+        memcpy(uri, g->new_session_uri.base, g->new_session_uri.len);
+    uri[g->new_session_uri.len] = '\0';
+    s->cb.goaway(s, uri, g->timeout, s->user_data);
+    free(uri);
+    return 0;
+}
+
 int fr_moq_control_data(fr_moq_session *s, fr_moq_rstream *rs, int fin)
 {
     fr_moq_msg m;
@@ -53,7 +93,8 @@ int fr_moq_control_data(fr_moq_session *s, fr_moq_rstream *rs, int fin)
                 s->cb.session_ready(s, s->user_data);
             break;
         case FR_MOQ_MSG_GOAWAY:
-            FR_INFO(&s->settings.log, "peer sent GOAWAY");
+            if (on_goaway(s, &m.u.goaway) != 0)
+                return FR_ERR_PROTO;
             break;
         default:
             fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
@@ -97,6 +138,13 @@ static fr_moq_req *in_request(fr_moq_session *s, fr_moq_rstream *rs,
         return NULL;
     }
     rs->req = r;
+    if (id >= s->peer_next_id)
+        s->peer_next_id = id + 2;
+    /* After our GOAWAY every new request is refused. */
+    if (s->goaway_sent) {
+        fr_moq_reject(s, id, FR_MOQ_REQ_GOING_AWAY, "session going away");
+        return NULL;
+    }
     return r;
 }
 

@@ -201,6 +201,18 @@ void fr_moq_endpoint_shutdown(fr_moq_endpoint *ep, uint64_t code,
     }
 }
 
+void fr_moq_endpoint_goaway(fr_moq_endpoint *ep, uint64_t timeout_ms)
+{
+    fr_quic_endpoint *qep = fr_quic_ev_get_endpoint(ep->qev);
+
+    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(qep, NULL); c;
+         c = fr_quic_endpoint_next_conn(qep, c)) {
+        fr_moq_session *s = session_of(c);
+        if (s && fr_moq_session_is_ready(s))
+            fr_moq_session_goaway(s, NULL, timeout_ms);
+    }
+}
+
 int fr_moq_endpoint_idle(const fr_moq_endpoint *ep)
 {
     return fr_quic_endpoint_conn_count(fr_quic_ev_get_endpoint(ep->qev)) == 0;

@@ -127,6 +127,8 @@ int fr_moq_req_open(fr_moq_session *s, fr_moq_req_kind kind,
         return FR_ERR_CONN_CLOSED;
     if (s->ctrl_out < 0)
         return FR_ERR_INVALID_STATE;
+    if (s->goaway_received)
+        return FR_ERR_GOING_AWAY;
     /* Requests keep their order: none overtakes one that waits. */
     if (!s->blocked_head) {
         rv = fr_quic_conn_open_bidi_stream(s->conn, &sid);

@@ -982,6 +982,7 @@ int fr_moq_session_new(fr_moq_session **ps, fr_quic_conn *conn,
     s->user_data = user_data;
     s->is_server = fr_quic_conn_is_server(conn);
     s->next_request_id = s->is_server ? 1 : 0;
+    s->peer_next_id = s->is_server ? 0 : 1;
     s->ctrl_out = -1;
     fr_hmap_init(&s->rstreams);
     fr_hmap_init(&s->requests);
@@ -1098,6 +1099,27 @@ void *fr_moq_session_get_user_data(const fr_moq_session *s)
 void fr_moq_session_set_user_data(fr_moq_session *s, void *ud)
 {
     s->app_data = ud;
+}
+
+int fr_moq_session_goaway(fr_moq_session *s, const char *new_uri,
+                          uint64_t timeout_ms)
+{
+    fr_moq_msg m;
+    size_t len = new_uri ? strlen(new_uri) : 0;
+
+    if (!s || (len && s->is_server == 0))
+        return FR_ERR_INVALID_ARGUMENT;
+    if (s->closed || s->ctrl_out < 0 || s->goaway_sent)
+        return FR_ERR_INVALID_STATE;
+    memset(&m, 0, sizeof(m));
+    m.type = FR_MOQ_MSG_GOAWAY;
+    m.u.goaway.new_session_uri.base = (const uint8_t *)new_uri;
+    m.u.goaway.new_session_uri.len = len;
+    m.u.goaway.timeout = timeout_ms;
+    m.u.goaway.has_request_id = 1;
+    m.u.goaway.request_id = s->peer_next_id;
+    s->goaway_sent = 1;
+    return fr_moq_send_msg(s, s->ctrl_out, &m, 0);
 }
 
 int fr_moq_session_is_ready(const fr_moq_session *s)

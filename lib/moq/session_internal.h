@@ -179,6 +179,9 @@ struct fr_moq_session {
     uint64_t gone_code;
     char gone_reason[256];
     uint64_t next_request_id;
+    uint64_t peer_next_id; /* above every request ID the peer used */
+    int goaway_sent;       /* new requests of the peer: GOING_AWAY */
+    int goaway_received;   /* we make no new requests */
     uint64_t next_alias;
     /* Data streams reset before their header said whose they were: they
      * count towards subscriptions whose PUBLISH_DONE waits for streams. */

@@ -1,8 +1,8 @@
 /*
  * MoQT session tests in virtual time: subscribe / publish / PUBLISH_DONE,
- * rejection, FETCH from a cache, a namespace announced and withdrawn, and
- * malformed or out-of-state input, which must close the session with the
- * draft's error code.
+ * rejection, FETCH from a cache, a namespace announced and withdrawn,
+ * GOAWAY, and malformed or out-of-state input, which must close the
+ * session with the draft's error code.
  */
 #include "fr_test.h"
 
@@ -33,6 +33,10 @@ typedef struct moq_test {
     int ns_accepted;
     int ns_withdrawn;
     uint64_t ns_withdrawn_req;
+    /* GOAWAY as the client saw it. */
+    int goaways;
+    uint64_t goaway_timeout;
+    char goaway_uri[64];
     int closed_client;
     int closed_server;
     uint64_t close_code;
@@ -192,7 +196,19 @@ static void on_namespace_answer(fr_moq_session *s, uint64_t req, int accepted,
     T.ns_accepted = accepted;
 }
 
+static void on_goaway(fr_moq_session *s, const char *uri,
+                      uint64_t timeout_ms, void *ud)
+{
+    (void)ud;
+    if (s != P.cs)
+        return;
+    T.goaways++;
+    T.goaway_timeout = timeout_ms;
+    snprintf(T.goaway_uri, sizeof(T.goaway_uri), "%s", uri);
+}
+
 static const fr_moq_callbacks moq_cb = {
+    .goaway = on_goaway,
     .publish_namespace = on_publish_namespace,
     .publish_namespace_done = on_publish_namespace_done,
     .namespace_answer = on_namespace_answer,
@@ -266,6 +282,12 @@ static int ns_withdrawn(void *a)
 {
     (void)a;
     return T.ns_withdrawn > 0;
+}
+
+static int got_goaway(void *a)
+{
+    (void)a;
+    return T.goaways > 0;
 }
 
 static void publish_group(uint64_t g, int n)
@@ -355,6 +377,41 @@ static void test_namespace_withdrawn_by_cancel(void **state)
     assert_int_equal(T.ns_withdrawn, 1);
     assert_int_equal(T.ns_withdrawn_req, T.ns_req);
     assert_int_equal(T.ns_answers, 1); /* no callback for our own cancel */
+    assert_false(T.closed_client);
+    assert_false(T.closed_server);
+    teardown();
+}
+
+/* A GOAWAY from the server: the client hears of it and makes no new
+ * request; a request already on its way when the server sent it is
+ * refused GOING_AWAY; the session itself goes on. */
+static void test_goaway(void **state)
+{
+    fr_moq_name name;
+
+    (void)state;
+    setup(0);
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_name_set(&name, "live", "video"), 0);
+    /* Sent before the GOAWAY reaches the client. */
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL), 0);
+    assert_int_equal(fr_moq_session_goaway(P.ss, "moqt://198.18.0.9:4433",
+                                           1500),
+                     0);
+    assert_int_equal(fr_moq_session_goaway(P.ss, NULL, 0),
+                     FR_ERR_INVALID_STATE);
+    assert_true(fr_sim_run(P.sim, got_goaway, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.goaway_timeout, 1500);
+    assert_string_equal(T.goaway_uri, "moqt://198.18.0.9:4433");
+    assert_true(fr_sim_run(P.sim, sub_finished, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.sub_rejected, 1);
+    assert_int_equal(T.sub_code, FR_MOQ_REQ_GOING_AWAY);
+    assert_null(T.pub);
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL),
+                     FR_ERR_GOING_AWAY);
+    /* A client's GOAWAY names no URI. */
+    assert_int_equal(fr_moq_session_goaway(P.cs, "moqt://x:1", 0),
+                     FR_ERR_INVALID_ARGUMENT);
     assert_false(T.closed_client);
     assert_false(T.closed_server);
     teardown();
@@ -597,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_subscribe_publish_done),
         cmocka_unit_test(test_subscribe_rejected),
         cmocka_unit_test(test_namespace_withdrawn_by_cancel),
+        cmocka_unit_test(test_goaway),
         cmocka_unit_test(test_fetch_from_cache),
         cmocka_unit_test(test_requests_wait_for_stream_limit),
         cmocka_unit_test(test_subscription_limit),
