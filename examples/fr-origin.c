@@ -6,7 +6,9 @@
  *
  * Each group goes out as two subgroups: subgroup 0 holds the key frame at
  * publisher priority 0, subgroup 1 the other frames at 128, so congestion
- * can drop delta frames whole while key frames go through.
+ * can drop delta frames whole while key frames go through
+ * (--one-subgroup: the whole group in subgroup 0, for relays that take
+ * no other).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +40,7 @@ typedef struct opts {
     uint64_t fps, gop, bitrate;
     const char *input;
     int push;                /* offer tracks with PUBLISH */
+    int one_subgroup;        /* --one-subgroup */
     fr_tool_opts t;
 } opts;
 
@@ -116,6 +119,11 @@ static void usage(FILE *f)
             "  --publish             with --connect: push the tracks with\n"
             "                        PUBLISH instead of announcing the\n"
             "                        namespace and waiting for SUBSCRIBE\n"
+            "  --one-subgroup        each group as one subgroup (0) at the\n"
+            "                        key frame's priority, instead of the key\n"
+            "                        frame alone in subgroup 0 and the rest in\n"
+            "                        1 (for relays that take only subgroup 0,\n"
+            "                        as moq-relay 0.17)\n"
             "  --duration S          stop publishing after S seconds\n"
             "                        (default: until SIGINT/SIGTERM or the\n"
             "                        end of --input)\n"
@@ -134,6 +142,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"bitrate", required_argument, NULL, 'b'},
         {"input", required_argument, NULL, 'i'},
         {"publish", no_argument, NULL, 'P'},
+        {"one-subgroup", no_argument, NULL, '1'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
@@ -171,6 +180,7 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case 'i': o->input = optarg; break;
         case 'P': o->push = 1; break;
+        case '1': o->one_subgroup = 1; break;
         default:
             if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
                 return -1;
@@ -257,22 +267,24 @@ static int ensure(uint8_t **buf, size_t *cap, size_t len)
 static void publish(track *t, uint64_t group, uint64_t object, int key,
                     int last_in_group, const uint8_t *payload, size_t len)
 {
-    uint64_t subgroup = key ? 0 : 1;
+    int one = t->a->o.one_subgroup;
+    uint64_t subgroup = key || one ? 0 : 1;
+    uint8_t prio = key || one ? PRIO_KEY : PRIO_DELTA;
     fr_moq_object obj;
 
     memset(&obj, 0, sizeof(obj));
     obj.loc.group = group;
     obj.loc.object = object;
     obj.subgroup = subgroup;
-    obj.publisher_priority = key ? PRIO_KEY : PRIO_DELTA;
+    obj.publisher_priority = prio;
     obj.payload = payload;
     obj.payload_len = len;
     fr_moq_cache_add(t->cache, &obj);
     for (pubctx *pc = t->pubs; pc; pc = pc->next) {
-        pub_write(pc, group, object, subgroup, key ? PRIO_KEY : PRIO_DELTA,
-                  last_in_group, payload, len);
+        pub_write(pc, group, object, subgroup, prio, last_in_group, payload,
+                  len);
         /* A group's key frame is a subgroup of its own. */
-        if (key || last_in_group)
+        if ((key && !one) || last_in_group)
             pub_drop_subgroup(pc, 0);
     }
     if (object == 0)

@@ -40,6 +40,8 @@ typedef struct opts {
     uint64_t conn_window;    /* --conn-window, 0: the library's */
     uint64_t handshake_ns;   /* --handshake-timeout */
     int reconnect;           /* --reconnect */
+    int any_payload;         /* --any-payload */
+    uint64_t rendezvous_ns;  /* --rendezvous, 0: none */
     fr_tool_opts t;
 } opts;
 
@@ -158,6 +160,14 @@ static void usage(FILE *f)
             "                        objects are checked per subscription\n"
             "                        (those in flight when a connection is\n"
             "                        lost are not counted missing)\n"
+            "  --any-payload         objects of another publisher than\n"
+            "                        fr-origin: no checksum or delay; each\n"
+            "                        group's object IDs must run from 0\n"
+            "                        without a gap, up to its END_OF_GROUP\n"
+            "                        if one came\n"
+            "  --rendezvous D        ask the relay to hold the SUBSCRIBE up\n"
+            "                        to D for a publisher that has not\n"
+            "                        appeared yet (RENDEZVOUS_TIMEOUT)\n"
             FR_TOOL_CLIENT_TLS_USAGE FR_TOOL_USAGE);
 }
 
@@ -173,6 +183,8 @@ static int parse_args(int argc, char **argv, opts *o)
         {"migrate-every", required_argument, NULL, 'M'},
         {"stream-window", required_argument, NULL, 'W'},
         {"conn-window", required_argument, NULL, 'C'},
+        {"any-payload", no_argument, NULL, 'A'},
+        {"rendezvous", required_argument, NULL, 'Z'},
         {"handshake-timeout", required_argument, NULL, 'H'},
         {"reconnect", no_argument, NULL, 'R'},
         FR_TOOL_OPTIONS,
@@ -226,6 +238,12 @@ static int parse_args(int argc, char **argv, opts *o)
                 return -1;
             break;
         case 'R': o->reconnect = 1; break;
+        case 'A': o->any_payload = 1; break;
+        case 'Z':
+            if (fr_tool_duration(PROG, "--rendezvous", optarg, 0,
+                                 &o->rendezvous_ns))
+                return -1;
+            break;
         default:
             if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
                 return -1;
@@ -237,6 +255,9 @@ static int parse_args(int argc, char **argv, opts *o)
         return fr_tool_fail(PROG, "--connect ADDR:PORT is required");
     if (o->output && o->connections != 1)
         return fr_tool_fail(PROG, "--output needs --connections 1");
+    if (o->any_payload && o->output)
+        return fr_tool_fail(PROG, "--output writes fr-origin's video; not "
+                                  "with --any-payload");
     if (o->reconnect && (o->fetch || o->output))
         return fr_tool_fail(PROG, "--reconnect goes with neither --fetch "
                                   "nor --output");
@@ -358,19 +379,36 @@ static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
     size_t bodylen;
     int rv;
 
-    if (!sc || obj->status != FR_MOQ_OBJ_NORMAL)
+    if (!sc)
         return;
+    /* --any-payload: a group's end (or the track's) at object ID k says
+     * objects 0..k-1 were all sent: it stands in the record so that a
+     * loss at a group's tail is seen. */
+    if (obj->status != FR_MOQ_OBJ_NORMAL) {
+        if (a->o.any_payload && sc->has_start &&
+            obj->loc.group >= sc->start_group)
+            note_seq(sc, obj->loc.object, obj->loc.group);
+        return;
+    }
     sc->objects++;
     sc->bytes += obj->payload_len;
     if (f)
         sc->fetched++;
-    rv = a->o.output ? frt_media_unwrap(obj->payload, obj->payload_len, &m,
-                                        &body, &bodylen)
-                     : frt_media_check(obj->payload, obj->payload_len, &m);
-    if (rv != 0 || m.group_id != obj->loc.group ||
-        m.object_id != obj->loc.object) {
-        sc->corrupt++;
-        return;
+    if (a->o.any_payload) {
+        /* Object IDs stand for sequence numbers, per group. */
+        memset(&m, 0, sizeof(m));
+        m.group_id = obj->loc.group;
+        m.object_id = m.seq = obj->loc.object;
+    } else {
+        rv = a->o.output ? frt_media_unwrap(obj->payload, obj->payload_len,
+                                            &m, &body, &bodylen)
+                         : frt_media_check(obj->payload, obj->payload_len,
+                                           &m);
+        if (rv != 0 || m.group_id != obj->loc.group ||
+            m.object_id != obj->loc.object) {
+            sc->corrupt++;
+            return;
+        }
     }
     if (!sc->has_start) {
         sc->has_start = 1;
@@ -387,7 +425,7 @@ static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
     if (obj->loc.group > sc->max_group)
         sc->max_group = obj->loc.group;
     note_seq(sc, m.seq, obj->loc.group);
-    if (!f) {
+    if (!f && !a->o.any_payload) {
         uint64_t now = frt_media_now_ns();
         frt_stats_add(&sc->delay,
                       now > m.send_ts_ns ? (now - m.send_ts_ns) / 1000 : 0);
@@ -396,17 +434,23 @@ static void on_object(fr_moq_sub *sub, fr_moq_fetch *f,
         output_add(a, &m, body, bodylen);
 }
 
+/* By group, then sequence number: fr-origin's numbers grow with the
+ * group, and --any-payload's start again in each. */
 static int cmp_seq(const void *x, const void *y)
 {
-    uint64_t a = ((const seen_obj *)x)->seq, b = ((const seen_obj *)y)->seq;
+    const seen_obj *a = x, *b = y;
 
-    return a < b ? -1 : a > b;
+    if (a->group != b->group)
+        return a->group < b->group ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 /* Objects of the entitled groups (from the start group's first object to
  * the newest received) that never arrived, and groups with no object;
  * the first run of missing objects goes to sc->first_gap. Sorts the
- * record by sequence number, in which order groups never decrease. */
+ * record by group and sequence number. With --any-payload the numbers
+ * are object IDs: each group's run from 0 up to its end marker, if one
+ * came (else what it lost after its last object cannot be told). */
 static void count_missing(session_ctx *sc, uint64_t *missing,
                           uint64_t *groups_skipped)
 {
@@ -421,6 +465,8 @@ static void count_missing(session_ctx *sc, uint64_t *missing,
     for (size_t i = 0; i < sc->nseen; i++) {
         const seen_obj *o = &sc->seen[i];
 
+        if (sc->a->o.any_payload && any && o->group != last_group)
+            next_seq = 0;
         if (o->seq < next_seq || o->group < sc->start_group)
             continue; /* a duplicate, or before the entitled groups */
         if (o->seq > next_seq) {
@@ -529,6 +575,7 @@ static void subscribe(session_ctx *sc)
     int rv;
 
     fr_moq_sub_params_default(&p);
+    p.rendezvous_timeout_ms = sc->a->o.rendezvous_ns / FR_MILLISECONDS;
     rv = fr_moq_subscribe(sc->s, &sc->a->name, &p, &sc->sub, sc);
     if (rv)
         snprintf(sc->error, sizeof(sc->error), "subscribe: %s",

@@ -95,8 +95,12 @@ start_relay() {
         fr_wait_log relay 'listening on' 20
         ;;
     moq-relay)
+        # Anonymous sessions may publish and subscribe anywhere; IETF
+        # MoQT draft 18 only (it speaks moq-lite too).
         fr_spawn relay relay "$peers_dir/moq-relay/bin/moq-relay" \
-            "$peers_dir/moq-relay/relay.toml"
+            --listen 198.18.2.1:4433 --listen-tls-generate relay \
+            --auth-public '**' --listen-version moq-transport-18 \
+            --log-level info
         fr_wait_log relay 'listening' 20
         ;;
     esac
@@ -134,6 +138,108 @@ for relay in "${relay_list[@]}"; do
     fr_stop relay || echo "matrix: $relay did not exit cleanly" \
         >>"$d/cells/relay-$relay.note"
 done
+# Media both ways, every object checked as far as the peer's tools allow:
+# fr-sub verifies fr-origin's checksums and sequence numbers, and with
+# --any-payload a third-party publisher's object IDs group by group up to
+# each END_OF_GROUP; aiomoqt's moq-sub-bench counts what it got and lost.
+
+# media_result NAME pass|fail DETAIL
+media_result() {
+    printf '%s\t%s\n' "$2" "$3" >"$d/cells/media-$1.result"
+    echo "matrix: media $1: $2: $3" >&2
+}
+
+# fr_sub_verdict JSON: "pass|fail<TAB>detail" from fr-sub's summary.
+fr_sub_verdict() {
+    python3 - "$1" <<'PY'
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))["sessions"][0]
+except (OSError, ValueError, KeyError, IndexError) as e:
+    print(f"fail\tno fr-sub summary ({e})")
+    sys.exit()
+ok = (s["objects_received"] >= 100 and s["objects_missing"] == 0 and
+      s["objects_corrupt"] == 0 and s["groups_skipped"] == 0 and
+      s["track_ended"])
+print("{}\t{} objects in groups {}-{}, {} missing, {} corrupt, track {}"
+      .format("pass" if ok else "fail", s["objects_received"],
+              s["start_group"], s["last_group"], s["objects_missing"],
+              s["objects_corrupt"],
+              "ended" if s["track_ended"] else "not ended"))
+PY
+}
+
+# A third-party publisher (aiomoqt's moq-pub-bench, PUBLISH) -> fr-relay
+# -> fr-sub, which subscribes first and has the relay hold its SUBSCRIBE
+# until the track appears, so it gets the track from its first object.
+media_aiomoqt_to_fr_sub() {
+    local v
+    fr_spawn sub fsub "$FR_BIN_DIR/fr-sub" --connect 198.18.2.1:4433 \
+        --ca "$d/relay.pem" --namespace aiomoqt --track bench --any-payload \
+        --rendezvous 10s --duration 30 --stats-interval 0.2 \
+        --json "$d/m-pub.json"
+    fr_wait_log fsub 'up 1/1' 10
+    fr_exec origin timeout 40 "$peers_dir/aiomoqt/bin/moq-pub-bench" \
+        "$URL" -k --draft 18 -T bench -s 1000 -g 30 -r 30 -t 5 \
+        >"$d/m-pub.log" 2>&1 || true
+    fr_wait fsub 45 || true
+    v=$(fr_sub_verdict "$d/m-pub.json")
+    media_result aiomoqt-pub-fr-relay-fr-sub "${v%%$'\t'*}" \
+        "${v#*$'\t'}; moq-pub-bench says: $(grep -o 'Sent: [0-9]* objects' \
+        "$d/m-pub.log" || echo 'nothing')"
+}
+
+# fr-origin -> fr-relay -> a third-party subscriber (aiomoqt's
+# moq-sub-bench): it must get every object fr-origin sent the relay.
+media_fr_origin_to_aiomoqt() {
+    local got lost sent
+    fr_origin_start forigin "$d" 6 500k --json "$d/m-origin.json"
+    fr_exec sub timeout 40 "$peers_dir/aiomoqt/bin/moq-sub-bench" "$URL" \
+        -k --draft 18 -N live -T video -t 15 -i 30 >"$d/m-sub.log" 2>&1 ||
+        true
+    fr_wait forigin 20 || true
+    got=$(sed -n 's/^ *Objects: *\([0-9,]*\).*/\1/p' "$d/m-sub.log" | tr -d ,)
+    lost=$(sed -n 's/^ *Lost: *\([0-9,]*\).*/\1/p' "$d/m-sub.log" | tr -d ,)
+    sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
+        ["objects_sent"])' "$d/m-origin.json" 2>/dev/null || echo "?")
+    if [[ -n $got && $got == "$sent" && $lost == 0 && $got -ge 50 ]]; then
+        media_result fr-origin-fr-relay-aiomoqt-sub pass \
+            "$got objects of $sent sent, $lost lost"
+    else
+        media_result fr-origin-fr-relay-aiomoqt-sub fail \
+            "moq-sub-bench got ${got:-none} of $sent, lost ${lost:-?}"
+    fi
+}
+
+# fr-origin -> a third-party relay (moq-relay) -> fr-sub. moq-relay drops
+# subgroup streams other than 0, so fr-origin sends each group as one.
+media_fr_origin_via_moq_relay() {
+    local v
+    fr_spawn origin forigin "$FR_BIN_DIR/fr-origin" --connect \
+        198.18.2.1:4433 --insecure --one-subgroup --fps 30 --gop 30 \
+        --bitrate 500k --duration 6
+    fr_wait_log forigin 'namespace live accepted' 10
+    fr_exec sub timeout 40 "$FR_BIN_DIR/fr-sub" --connect 198.18.2.1:4433 \
+        --insecure --duration 15 --stats-interval 0 \
+        --json "$d/m-moq.json" >"$d/m-moq.log" 2>&1 || true
+    fr_wait forigin 20 || true
+    v=$(fr_sub_verdict "$d/m-moq.json")
+    media_result fr-origin-moq-relay-fr-sub "${v%%$'\t'*}" "${v#*$'\t'}"
+}
+
+run_media() {
+    local relay=$1 flow=$2
+    start_relay "$relay"
+    "$flow"
+    fr_stop relay || true
+}
+if [[ ,$relays, == *,fr-relay,* && -n ${have[aiomoqt]:-} ]]; then
+    run_media fr-relay media_aiomoqt_to_fr_sub
+    run_media fr-relay media_fr_origin_to_aiomoqt
+fi
+if [[ ,$relays, == *,moq-relay,* && -n ${have[moq-relay]:-} ]]; then
+    run_media moq-relay media_fr_origin_via_moq_relay
+fi
 [[ -z $keep ]] || { mkdir -p "$keep" && cp -r "$d/cells/." "$keep/"; }
 
 # What ran: the pins peers.sh recorded.
