@@ -40,8 +40,10 @@ typedef enum fr_crypto_mode {
 /* Suffix appended to the application's ALPN in cleartext mode. */
 #define FR_CLEARTEXT_ALPN_SUFFIX "-fr-cleartext"
 
-/* The longest ALPN the library accepts (bytes, without the suffix). */
+/* The longest ALPN the library accepts (bytes, without the suffix), and
+ * how many an endpoint may offer. */
 #define FR_ALPN_MAX 64
+#define FR_ALPN_LIST_MAX 4
 
 /* The longest connection ID QUIC v1 allows. */
 #define FR_CID_MAX_LEN 20
@@ -165,8 +167,12 @@ typedef struct fr_quic_callbacks {
 
 typedef struct fr_quic_settings {
     fr_crypto_mode crypto_mode;
-    /* Application protocol (ALPN), e.g. "moqt-18". Required. In cleartext
-     * mode FR_CLEARTEXT_ALPN_SUFFIX is appended on the wire. */
+    /* Application protocol (ALPN), e.g. "moqt-18", or a comma-separated
+     * list in order of preference, e.g. "moqt-19,moqt-18" (at most
+     * FR_ALPN_LIST_MAX): a client offers them all, a server takes the
+     * first of its list the client offers (fr_quic_conn_get_alpn tells
+     * which). Required. In cleartext mode FR_CLEARTEXT_ALPN_SUFFIX is
+     * appended to each on the wire. */
     const char *alpn;
     /* Server credentials (required to accept connections). Not owned;
      * must outlive the endpoint. */
@@ -288,6 +294,9 @@ FR_EXTERN int fr_quic_conn_is_server(const fr_quic_conn *conn);
 FR_EXTERN int fr_quic_conn_is_handshake_completed(const fr_quic_conn *conn);
 FR_EXTERN const fr_quic_path *fr_quic_conn_get_path(const fr_quic_conn *conn);
 FR_EXTERN fr_crypto_mode fr_quic_conn_get_crypto_mode(const fr_quic_conn *c);
+/* The ALPN the handshake settled on (one of settings.alpn's, without the
+ * cleartext suffix), or NULL before the handshake completed. */
+FR_EXTERN const char *fr_quic_conn_get_alpn(const fr_quic_conn *c);
 
 /* Client: moves the connection to a new local address (RFC 9000 section
  * 9.2), for example a new socket after the old one's port stopped working.

@@ -574,6 +574,7 @@ static fr_quic_conn *conn_alloc(fr_quic_endpoint *ep, const fr_quic_path *path,
         return NULL;
     c->ep = ep;
     c->is_server = is_server;
+    c->alpn_index = -1;
     c->path = *path;
     c->conn_ref.get_conn = get_conn;
     c->conn_ref.user_data = c;
@@ -1002,6 +1003,11 @@ int fr_quic_conn_migrate(fr_quic_conn *c, const struct sockaddr *local,
 fr_crypto_mode fr_quic_conn_get_crypto_mode(const fr_quic_conn *c)
 {
     return c->ep->settings.crypto_mode;
+}
+
+const char *fr_quic_conn_get_alpn(const fr_quic_conn *c)
+{
+    return c->alpn_index < 0 ? NULL : c->ep->alpn[c->alpn_index];
 }
 
 int fr_quic_conn_close(fr_quic_conn *c, uint64_t app_error_code,

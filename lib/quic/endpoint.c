@@ -37,9 +37,39 @@ int fr_quic_cleartext_alpn(char *buf, size_t buflen, const char *alpn)
     return n < 0 || (size_t)n >= buflen ? FR_ERR_NOBUF : n;
 }
 
+/* Splits settings->alpn into ep->alpn and their wire forms. Returns 0 or
+ * FR_ERR_INVALID_ARGUMENT (an empty or too long entry, too many). */
+static int split_alpn(fr_quic_endpoint *ep, const fr_quic_settings *s)
+{
+    const char *p = s->alpn;
+
+    if (!p || !*p)
+        return FR_ERR_INVALID_ARGUMENT;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        char *wire;
+
+        if (n == 0 || n > FR_ALPN_MAX || ep->nalpn == FR_ALPN_LIST_MAX)
+            return FR_ERR_INVALID_ARGUMENT;
+        memcpy(ep->alpn[ep->nalpn], p, n);
+        ep->alpn[ep->nalpn][n] = '\0';
+        wire = ep->alpn_wire[ep->nalpn];
+        if (s->crypto_mode == FR_CRYPTO_CLEARTEXT)
+            fr_quic_cleartext_alpn(wire, sizeof(ep->alpn_wire[0]),
+                                   ep->alpn[ep->nalpn]);
+        else
+            memcpy(wire, ep->alpn[ep->nalpn], n + 1);
+        ep->nalpn++;
+        if (!p[n])
+            return 0;
+        p += n + 1;
+    }
+}
+
 static int check_settings(const fr_quic_settings *s)
 {
-    if (!s->alpn || !*s->alpn || strlen(s->alpn) > FR_ALPN_MAX)
+    if (!s->alpn || !*s->alpn ||
+        strlen(s->alpn) >= FR_ALPN_LIST_MAX * (FR_ALPN_MAX + 1))
         return FR_ERR_INVALID_ARGUMENT;
     if (s->crypto_mode != FR_CRYPTO_TLS &&
         s->crypto_mode != FR_CRYPTO_CLEARTEXT)
@@ -78,13 +108,14 @@ int fr_quic_endpoint_new(fr_quic_endpoint **pep,
     ep->user_data = user_data;
     ep->send_user_data = user_data;
     fr_hmap_init(&ep->cids);
-    if (settings->crypto_mode == FR_CRYPTO_CLEARTEXT)
-        fr_quic_cleartext_alpn(ep->alpn_wire, sizeof(ep->alpn_wire),
-                               settings->alpn);
-    else
-        snprintf(ep->alpn_wire, sizeof(ep->alpn_wire), "%s", settings->alpn);
+    if (split_alpn(ep, settings) != 0) {
+        free(ep);
+        return FR_ERR_INVALID_ARGUMENT;
+    }
     /* Keep copies of the strings the settings point to. */
-    ep->settings.alpn = ep->alpn_wire;
+    snprintf(ep->alpn_setting, sizeof(ep->alpn_setting), "%s",
+             settings->alpn);
+    ep->settings.alpn = ep->alpn_setting;
     ep->settings.ca_file = NULL;
     ep->settings.ca_pem = NULL;
     if (settings->ca_file) {
@@ -111,8 +142,8 @@ int fr_quic_endpoint_new(fr_quic_endpoint **pep,
     if (settings->crypto_mode == FR_CRYPTO_CLEARTEXT)
         FR_WARN(&ep->settings.log,
                 "cleartext crypto mode: 1-RTT packets are NOT encrypted "
-                "(ALPN %s)",
-                ep->alpn_wire);
+                "(ALPN %s%s)",
+                ep->alpn_wire[0], ep->nalpn > 1 ? ", ..." : "");
     *pep = ep;
     return 0;
 }

@@ -70,6 +70,7 @@ struct fr_quic_conn {
     void *user_data;
     int is_server;
     int handshake_completed;
+    int alpn_index;        /* ep->alpn[] negotiated; -1 before */
     int app_visible;       /* the application was told about this conn */
     int closed_notified;
     fr_conn_state state;
@@ -111,7 +112,12 @@ struct fr_quic_endpoint {
     void *user_data;
     /* Passed to cb.send; the libev adapter routes sends to itself. */
     void *send_user_data;
-    char alpn_wire[FR_ALPN_MAX + sizeof(FR_CLEARTEXT_ALPN_SUFFIX)];
+    /* settings.alpn split, as given and as sent (cleartext suffix). */
+    char alpn[FR_ALPN_LIST_MAX][FR_ALPN_MAX + 1];
+    char alpn_wire[FR_ALPN_LIST_MAX]
+                  [FR_ALPN_MAX + sizeof(FR_CLEARTEXT_ALPN_SUFFIX)];
+    size_t nalpn;
+    char alpn_setting[FR_ALPN_LIST_MAX * (FR_ALPN_MAX + 1)];
     char *ca_file;
     char *ca_pem;
     gnutls_certificate_credentials_t client_cred;

@@ -65,10 +65,13 @@ int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
     fr_quic_endpoint *ep = c->ep;
     const fr_quic_settings *s = &ep->settings;
     gnutls_session_t session;
-    gnutls_datum_t alpn = {(unsigned char *)ep->alpn_wire,
-                           (unsigned int)strlen(ep->alpn_wire)};
+    gnutls_datum_t alpn[FR_ALPN_LIST_MAX];
     int rv;
 
+    for (size_t i = 0; i < ep->nalpn; i++) {
+        alpn[i].data = (unsigned char *)ep->alpn_wire[i];
+        alpn[i].size = (unsigned int)strlen(ep->alpn_wire[i]);
+    }
     rv = gnutls_init(&session, (c->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
                                    GNUTLS_NO_END_OF_EARLY_DATA);
     if (rv != 0)
@@ -88,11 +91,14 @@ int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
                                              : ep->client_cred);
     if (rv != 0)
         goto fail;
-    /* A server accepts only its own ALPN: a peer in the other crypto mode
-     * offers a different one and the handshake fails with
-     * no_application_protocol. */
-    if (gnutls_alpn_set_protocols(session, &alpn, 1,
-                                  c->is_server ? GNUTLS_ALPN_MANDATORY : 0))
+    /* A server accepts only its own ALPNs, its preference first: a peer in
+     * the other crypto mode offers different ones and the handshake fails
+     * with no_application_protocol. */
+    if (gnutls_alpn_set_protocols(session, alpn, (unsigned)ep->nalpn,
+                                  c->is_server
+                                      ? GNUTLS_ALPN_MANDATORY |
+                                            GNUTLS_ALPN_SERVER_PRECEDENCE
+                                      : 0))
         goto fail;
     if (!c->is_server) {
         if (server_name && !is_ip_literal(server_name) &&
@@ -114,12 +120,16 @@ fail:
 int fr_tls_check_alpn(fr_quic_conn *c)
 {
     gnutls_datum_t d;
-    size_t want = strlen(c->ep->alpn_wire);
 
-    if (gnutls_alpn_get_selected_protocol(c->session, &d) != 0 ||
-        d.size != want || memcmp(d.data, c->ep->alpn_wire, want) != 0)
+    if (gnutls_alpn_get_selected_protocol(c->session, &d) != 0)
         return FR_ERR_TLS;
-    return 0;
+    for (size_t i = 0; i < c->ep->nalpn; i++)
+        if (d.size == strlen(c->ep->alpn_wire[i]) &&
+            memcmp(d.data, c->ep->alpn_wire[i], d.size) == 0) {
+            c->alpn_index = (int)i;
+            return 0;
+        }
+    return FR_ERR_TLS;
 }
 
 const char *fr_tls_alert_hint(uint64_t error_code)

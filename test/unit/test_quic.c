@@ -569,6 +569,42 @@ static void test_cleartext_client_tls_server(void **state)
     mismatch(FR_CRYPTO_CLEARTEXT, FR_CRYPTO_TLS);
 }
 
+/* ALPN lists: a client offers each of its list, the server takes the
+ * first of its own that is offered; both then report it. */
+static void alpn_case(const char *client, const char *server,
+                      const char *want)
+{
+    static xfer x;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    cs.alpn = client;
+    ss.alpn = server;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_null(fr_quic_conn_get_alpn(e.conn));
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 2 * FR_SECONDS));
+    if (want) {
+        assert_int_equal(x.client_handshake, 1);
+        assert_string_equal(fr_quic_conn_get_alpn(e.conn), want);
+    } else {
+        assert_int_equal(x.client_handshake, 0);
+        assert_int_equal(x.client_close.error_code, 0x100 + 120);
+    }
+    sim_teardown(&e);
+}
+
+static void test_alpn_lists(void **state)
+{
+    (void)state;
+    alpn_case("moqt-19,moqt-18", "moqt-19,moqt-18", "moqt-19");
+    alpn_case("moqt-18,moqt-19", "moqt-19,moqt-18", "moqt-19");
+    alpn_case("moqt-18", "moqt-19,moqt-18", "moqt-18");
+    alpn_case("moqt-19,moqt-18", "moqt-18", "moqt-18");
+    alpn_case("moqt-17", "moqt-19,moqt-18", NULL);
+}
+
 /* Certificates. */
 
 static void handshake_with(fr_quic_settings *cs, xfer *x)
@@ -1214,6 +1250,13 @@ static void test_settings_rejected(void **state)
     assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
                      FR_ERR_INVALID_ARGUMENT);
     base_settings(&s, FR_CRYPTO_TLS, 0);
+    s.alpn = "moqt-19,,moqt-18"; /* an empty entry */
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
+                     FR_ERR_INVALID_ARGUMENT);
+    s.alpn = "a,b,c,d,e"; /* more than FR_ALPN_LIST_MAX */
+    assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
+                     FR_ERR_INVALID_ARGUMENT);
+    base_settings(&s, FR_CRYPTO_TLS, 0);
     s.cid_len = 30;
     assert_int_equal(fr_quic_endpoint_new(&ep, &cb, &s, NULL),
                      FR_ERR_INVALID_ARGUMENT);
@@ -1243,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_wire_tls_hidden),
         cmocka_unit_test(test_tls_client_cleartext_server),
         cmocka_unit_test(test_cleartext_client_tls_server),
+        cmocka_unit_test(test_alpn_lists),
         cmocka_unit_test(test_cert_wrong_pin_rejected),
         cmocka_unit_test(test_cert_insecure_explicit),
         cmocka_unit_test(test_cert_pinned_accepted),
