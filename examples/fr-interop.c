@@ -3,9 +3,10 @@
  * docs/TEST-CLIENT-INTERFACE.md), on libfastrelay's public API.
  *
  * It runs the runner's session, namespace and subscription cases against
- * a relay over raw QUIC (moqt://HOST:PORT) and reports TAP version 14 on
- * stdout, with a YAML block per case (duration, connection IDs, what was
- * expected and what came). Exit 0: every case passed; 1: one failed;
+ * a relay over raw QUIC (moqt://HOST:PORT), offering drafts 19 and 18
+ * (MOQT_DRAFT confines it to one), and reports TAP version 14 on stdout,
+ * with a YAML block per case (duration, connection IDs, what was expected
+ * and what came) and the draft negotiated in its header. Exit 0: every case passed; 1: one failed;
  * 127: a case, draft or URL scheme this client does not support; 2: bad
  * usage.
  *
@@ -28,7 +29,6 @@
 #include "tool.h"
 
 #define PROG "fr-interop"
-#define DRAFT "draft-18"
 #define EXIT_UNSUPPORTED 127
 
 #define TEST_NS "moq-test/interop"
@@ -86,6 +86,7 @@ typedef struct run {
     const char *awaiting; /* what a timeout reports as missing */
     int finished, passed, closing;
     int ever_ready;       /* some connection of the case got to SETUP */
+    unsigned draft;       /* the draft its first ready session spoke */
     char connect_error[400];
     const char *expected;
     char received[160];
@@ -504,6 +505,8 @@ static void on_session_ready(fr_moq_session *s, void *ud)
         return;
     c->ready = 1;
     c->run->ever_ready = 1;
+    if (!c->run->draft)
+        c->run->draft = fr_moq_session_draft(s);
     step(c->run, EV_READY, who);
 }
 
@@ -620,44 +623,46 @@ static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
 
 /* TAP. */
 
-static void yaml_str(const char *key, const char *v)
+static void yaml_str(FILE *out, const char *key, const char *v)
 {
-    printf("  %s: \"", key);
+    fprintf(out, "  %s: \"", key);
     for (; *v; v++) {
         if (*v == '"' || *v == '\\')
-            putchar('\\');
-        putchar((unsigned char)*v >= 0x20 ? *v : ' ');
+            fputc('\\', out);
+        fputc((unsigned char)*v >= 0x20 ? *v : ' ', out);
     }
-    printf("\"\n");
+    fprintf(out, "\"\n");
 }
 
-static void report(const run *r, size_t n)
+static void report(FILE *out, const run *r, size_t n)
 {
     uint64_t ms = (uint64_t)((r->end - r->start) / 1000000);
 
-    printf("%sok %zu - %s\n", r->passed ? "" : "not ", n, r->c->id);
-    printf("  ---\n");
-    printf("  duration_ms: %llu\n", (unsigned long long)ms);
+    fprintf(out, "%sok %zu - %s\n", r->passed ? "" : "not ", n, r->c->id);
+    fprintf(out, "  ---\n");
+    fprintf(out, "  duration_ms: %llu\n", (unsigned long long)ms);
+    if (r->draft)
+        fprintf(out, "  draft: draft-%u\n", r->draft);
     for (int i = 0; i < NROLES; i++) {
         if (!r->slot[i].cid[0])
             continue;
         if (r->c->two_roles)
-            printf("  %s_connection_id: %s\n", role_name[i], r->slot[i].cid);
+            fprintf(out, "  %s_connection_id: %s\n", role_name[i],
+                    r->slot[i].cid);
         else
-            printf("  connection_id: %s\n", r->slot[i].cid);
+            fprintf(out, "  connection_id: %s\n", r->slot[i].cid);
     }
     if (!r->passed)
-        yaml_str("expected", r->expected);
-    yaml_str("received", r->received);
+        yaml_str(out, "expected", r->expected);
+    yaml_str(out, "received", r->received);
     if (r->message[0])
-        yaml_str("message", r->message);
-    printf("  ...\n");
-    fflush(stdout);
+        yaml_str(out, "message", r->message);
+    fprintf(out, "  ...\n");
 }
 
 /* Runs one case to its end and the close of its connections. Returns 1
  * if it passed. */
-static int run_case(run *r, const interop_case *c, size_t n)
+static int run_case(FILE *out, run *r, const interop_case *c, size_t n)
 {
     r->c = c;
     r->awaiting = "SETUP";
@@ -676,7 +681,7 @@ static int run_case(run *r, const interop_case *c, size_t n)
     ev_timer_stop(r->loop, &r->later);
     ev_timer_stop(r->loop, &r->linger);
     ev_timer_stop(r->loop, &r->drain);
-    report(r, n);
+    report(out, r, n);
     return r->passed;
 }
 
@@ -690,7 +695,8 @@ static void usage(FILE *f)
             "\n"
             "The MoQT interop runner's test client: runs its cases against a "
             "relay\n"
-            "and reports TAP version 14 on stdout (" DRAFT ", raw QUIC).\n"
+            "and reports TAP version 14 on stdout (drafts 19 and 18, raw "
+            "QUIC).\n"
             "\n"
             "  -r, --relay URL       the relay, moqt://HOST:PORT (default "
             "$RELAY_URL,\n"
@@ -710,8 +716,8 @@ static void usage(FILE *f)
             "  -V, --version         print the version\n"
             "  -h, --help            this text\n"
             "\n"
-            "MOQT_DRAFT=draft-NN confines the draft; only " DRAFT
-            " is spoken.\n"
+            "MOQT_DRAFT=draft-18 or draft-19 offers only that draft; the\n"
+            "header says which draft the relay took.\n"
             "Exit status: 0 all cases passed, 1 one failed, 127 case, "
             "draft or\n"
             "scheme not supported, 2 bad usage.\n");
@@ -859,14 +865,20 @@ static int resolve(const char *host, const char *port,
     return 0;
 }
 
-/* MOQT_DRAFT, if set, must name the one draft spoken. */
-static int check_draft(void)
+/* MOQT_DRAFT, if set, confines the ALPNs offered to that draft's. */
+static int check_draft(const char **alpn)
 {
     const char *d = getenv("MOQT_DRAFT");
 
-    if (!d || !*d || strcmp(d, DRAFT) == 0)
+    *alpn = FR_MOQ_ALPNS;
+    if (!d || !*d)
         return 0;
-    fprintf(stderr, PROG ": MOQT_DRAFT=%s: only " DRAFT " is spoken\n", d);
+    if (strcmp(d, "draft-18") == 0 || strcmp(d, "draft-19") == 0) {
+        *alpn = strcmp(d, "draft-18") == 0 ? FR_MOQ_ALPN_18 : FR_MOQ_ALPN_19;
+        return 0;
+    }
+    fprintf(stderr, PROG ": MOQT_DRAFT=%s: drafts 18 and 19 are spoken\n",
+            d);
     return EXIT_UNSUPPORTED;
 }
 
@@ -891,6 +903,11 @@ int main(int argc, char **argv)
     fr_cert *cert;
     struct ev_loop *loop;
     const interop_case *only = NULL;
+    const char *alpn;
+    unsigned draft = 0;
+    char *results = NULL;
+    size_t results_len = 0;
+    FILE *out;
     size_t first = 0, count = NCASES, failed = 0;
     int rv;
 
@@ -911,7 +928,7 @@ int main(int argc, char **argv)
         first = (size_t)(only - cases);
         count = 1;
     }
-    if ((rv = check_draft()) != 0)
+    if ((rv = check_draft(&alpn)) != 0)
         return rv;
     if ((rv = parse_url(o.relay_url, host, sizeof(host), port,
                         sizeof(port))) != 0)
@@ -922,6 +939,7 @@ int main(int argc, char **argv)
         return 1;
     if (!o.tls.verbose)
         qs.log.level = FR_LOG_ERROR;
+    qs.alpn = alpn;
     memset(&cb, 0, sizeof(cb));
     cb.session_ready = on_session_ready;
     cb.session_closed = on_session_closed;
@@ -942,12 +960,13 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("TAP version 14\n");
-    printf("# " PROG " (libfastrelay %s)\n", fr_version());
-    printf("# Relay: %s\n", o.relay_url);
-    printf("# Draft: " DRAFT "\n");
-    printf("1..%zu\n", count);
-    fflush(stdout);
+    /* The results wait until the end: the header names the draft the
+     * relay took, known once a session is up. */
+    out = open_memstream(&results, &results_len);
+    if (!out) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
     for (size_t i = 0; i < count; i++) {
         run r;
 
@@ -957,15 +976,28 @@ int main(int argc, char **argv)
         r.relay = &relay;
         r.relay_len = relay_len;
         r.server_name = host;
-        if (!run_case(&r, &cases[first + i], i + 1)) {
+        if (!run_case(out, &r, &cases[first + i], i + 1)) {
             failed++;
             /* Nothing can pass when the relay cannot be reached. */
             if (!r.ever_ready && r.connect_error[0] && i + 1 < count) {
-                printf("Bail out! %s\n", r.connect_error);
+                fprintf(out, "Bail out! %s\n", r.connect_error);
                 break;
             }
         }
+        if (!draft)
+            draft = r.draft;
     }
+    fclose(out);
+    printf("TAP version 14\n");
+    printf("# " PROG " (libfastrelay %s)\n", fr_version());
+    printf("# Relay: %s\n", o.relay_url);
+    if (draft)
+        printf("# Draft: draft-%u\n", draft);
+    else
+        printf("# Draft: none negotiated (offered %s)\n", alpn);
+    printf("1..%zu\n", count);
+    fwrite(results, 1, results_len, stdout);
+    free(results);
     fr_moq_endpoint_shutdown(ep, 0, "done");
     ev_run(loop, EVRUN_NOWAIT);
     fr_moq_endpoint_del(ep);

@@ -1,6 +1,6 @@
 /*
- * libfastrelay — MoQT sessions (draft-ietf-moq-transport-18, raw QUIC,
- * ALPN "moqt-18").
+ * libfastrelay — MoQT sessions (draft-ietf-moq-transport-18 and -19, raw
+ * QUIC, ALPN "moqt-18" / "moqt-19").
  *
  * An fr_moq_session runs MoQT over one QUIC connection: the control
  * stream pair, request streams, and the data streams that carry objects.
@@ -40,6 +40,13 @@ typedef struct fr_moq_fetch fr_moq_fetch;
 typedef struct fr_moq_endpoint fr_moq_endpoint;
 
 #define FR_MOQ_MAX_NS_FIELDS 32
+
+/* ALPNs of the drafts spoken over raw QUIC, and both in the order a
+ * server prefers them. Data streams are the same in both; control
+ * messages differ in details. */
+#define FR_MOQ_ALPN_18 "moqt-18"
+#define FR_MOQ_ALPN_19 "moqt-19"
+#define FR_MOQ_ALPNS FR_MOQ_ALPN_19 "," FR_MOQ_ALPN_18
 
 /* A byte string that is not owned (names may be binary). */
 typedef struct fr_moq_field {
@@ -300,6 +307,9 @@ FR_EXTERN fr_quic_conn *fr_moq_session_conn(const fr_moq_session *s);
 FR_EXTERN void *fr_moq_session_get_user_data(const fr_moq_session *s);
 FR_EXTERN void fr_moq_session_set_user_data(fr_moq_session *s, void *ud);
 FR_EXTERN int fr_moq_session_is_ready(const fr_moq_session *s);
+/* The draft the session speaks (18 or 19, by ALPN), 0 before its QUIC
+ * handshake completed. */
+FR_EXTERN unsigned fr_moq_session_draft(const fr_moq_session *s);
 /* Sends GOAWAY: the session will close within `timeout_ms` (0: no time
  * promised); a server may name a `new_uri` for clients to go to (NULL or
  * "": the same). New requests of the peer are refused (REQUEST_ERROR
@@ -465,7 +475,8 @@ typedef struct fr_moq_endpoint_callbacks {
                         void *user_data);
 } fr_moq_endpoint_callbacks;
 
-/* quic->alpn is set to FR_MOQ_ALPN by this function. */
+/* quic->alpn, if NULL, is set to FR_MOQ_ALPNS (both drafts) by this
+ * function; set it to one draft's ALPN to speak only that one. */
 FR_EXTERN int fr_moq_endpoint_new(fr_moq_endpoint **pep,
                                   struct ev_loop *loop,
                                   const fr_moq_endpoint_callbacks *ecb,

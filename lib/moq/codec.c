@@ -124,11 +124,12 @@ int fr_moq_location_cmp(fr_moq_location a, fr_moq_location b)
 typedef struct rd {
     const uint8_t *p;
     const uint8_t *end;
+    unsigned draft; /* control messages: FR_MOQ_DRAFT_* */
 } rd;
 
 static rd rd_of(const uint8_t *p, size_t len)
 {
-    rd r = {p, p};
+    rd r = {p, p, 0};
 
     if (len > 0)
         r.end = p + len;
@@ -210,6 +211,7 @@ typedef struct wr {
     uint8_t *buf;
     size_t cap;
     size_t len; /* bytes the encoding needs so far; may exceed cap */
+    unsigned draft; /* control messages: FR_MOQ_DRAFT_* */
 } wr;
 
 static void wr_put(wr *w, const void *data, size_t n)
@@ -506,7 +508,7 @@ static int wr_token(wr *w, const fr_moq_token *t)
 
 ssize_t fr_moq_token_encode(uint8_t *buf, size_t len, const fr_moq_token *t)
 {
-    wr w = {buf, len, 0};
+    wr w = {buf, len, 0, 0};
 
     TRYW(wr_token(&w, t));
     return wr_result(&w);
@@ -646,8 +648,13 @@ static const param_desc *param_find(uint64_t type)
      FR_MOQ_P_SUBSCRIPTION_FILTER | FR_MOQ_P_EXPIRES | FR_MOQ_P_FORWARD |   \
      FR_MOQ_P_NEW_GROUP_REQUEST)
 
-static uint32_t params_allowed(uint64_t msg_type)
+static uint32_t params_allowed(uint64_t msg_type, unsigned draft)
 {
+    /* Draft 19 moved GROUP_ORDER from PUBLISH_OK to SUBSCRIBE_TRACKS. */
+    uint32_t publish_ok = draft >= FR_MOQ_DRAFT_19
+                              ? P_PUBLISH_OK & ~(uint32_t)FR_MOQ_P_GROUP_ORDER
+                              : P_PUBLISH_OK;
+
     switch (msg_type) {
     case FR_MOQ_MSG_SUBSCRIBE:
         return FR_MOQ_P_AUTH_TOKEN | P_DELIVERY | FR_MOQ_P_RENDEZVOUS_TIMEOUT |
@@ -660,9 +667,9 @@ static uint32_t params_allowed(uint64_t msg_type)
         return FR_MOQ_P_AUTH_TOKEN | FR_MOQ_P_EXPIRES |
                FR_MOQ_P_LARGEST_OBJECT | FR_MOQ_P_FORWARD;
     case FR_MOQ_MSG_PUBLISH_OK:
-        return P_PUBLISH_OK;
+        return publish_ok;
     case FR_MOQ_MSG_REQUEST_OK:
-        return P_PUBLISH_OK | FR_MOQ_P_LARGEST_OBJECT;
+        return publish_ok | FR_MOQ_P_LARGEST_OBJECT;
     case FR_MOQ_MSG_REQUEST_UPDATE:
         return FR_MOQ_P_AUTH_TOKEN | P_DELIVERY |
                FR_MOQ_P_SUBSCRIBER_PRIORITY | FR_MOQ_P_SUBSCRIPTION_FILTER |
@@ -672,7 +679,8 @@ static uint32_t params_allowed(uint64_t msg_type)
         return FR_MOQ_P_AUTH_TOKEN | FR_MOQ_P_FILL_TIMEOUT |
                FR_MOQ_P_SUBSCRIBER_PRIORITY | FR_MOQ_P_GROUP_ORDER;
     case FR_MOQ_MSG_SUBSCRIBE_TRACKS:
-        return FR_MOQ_P_AUTH_TOKEN | FR_MOQ_P_FORWARD;
+        return FR_MOQ_P_AUTH_TOKEN | FR_MOQ_P_FORWARD |
+               (draft >= FR_MOQ_DRAFT_19 ? FR_MOQ_P_GROUP_ORDER : 0);
     case FR_MOQ_MSG_TRACK_STATUS:
     case FR_MOQ_MSG_PUBLISH_NAMESPACE:
     case FR_MOQ_MSG_SUBSCRIBE_NAMESPACE:
@@ -749,7 +757,7 @@ static int rd_param_value(rd *r, const param_desc *d, fr_moq_params *p,
 static int rd_params(rd *r, uint64_t msg_type, fr_moq_params *p,
                      fr_moq_error *err)
 {
-    uint32_t allowed = params_allowed(msg_type);
+    uint32_t allowed = params_allowed(msg_type, r->draft);
     uint64_t count, type = 0;
 
     TRY(rd_varint(r, &count));
@@ -779,7 +787,7 @@ static int rd_params(rd *r, uint64_t msg_type, fr_moq_params *p,
  * first, then the length and the value are written. */
 static int wr_nested_filter(wr *w, const fr_moq_filter *f)
 {
-    wr count = {NULL, 0, 0};
+    wr count = {NULL, 0, 0, 0};
 
     TRYW(wr_filter(&count, f));
     wr_varint(w, count.len);
@@ -788,7 +796,7 @@ static int wr_nested_filter(wr *w, const fr_moq_filter *f)
 
 static int wr_nested_namespace(wr *w, const fr_moq_namespace *ns)
 {
-    wr count = {NULL, 0, 0};
+    wr count = {NULL, 0, 0, 0};
 
     TRYW(wr_namespace(&count, ns));
     wr_varint(w, count.len);
@@ -838,7 +846,7 @@ static int wr_params(wr *w, uint64_t msg_type, const fr_moq_params *p)
 {
     uint64_t count = 0, prev = 0;
 
-    if ((p->present & ~params_allowed(msg_type)) ||
+    if ((p->present & ~params_allowed(msg_type, w->draft)) ||
         !(p->present & FR_MOQ_P_AUTH_TOKEN) != (p->nauth_tokens == 0) ||
         p->nauth_tokens > FR_MOQ_MAX_AUTH_TOKENS)
         return FR_MOQ_INVALID;
@@ -950,7 +958,9 @@ static int dec_goaway(rd *r, fr_moq_msg *m, fr_moq_error *err)
         return fail(err, PV, "New Session URI longer than 8192 bytes");
     TRY(rd_bytes(r, len, &g->new_session_uri));
     TRY(rd_varint(r, &g->timeout));
-    if (r->p == r->end)
+    /* Draft 19 dropped the Request ID: bytes after the Timeout are then
+     * a Message Length error. */
+    if (r->p == r->end || r->draft >= FR_MOQ_DRAFT_19)
         return RD_OK;
     g->has_request_id = 1;
     return rd_varint(r, &g->request_id);
@@ -964,7 +974,7 @@ static int enc_goaway(wr *w, const fr_moq_msg *m)
         return FR_MOQ_INVALID;
     wr_lp_bytes(w, g->new_session_uri);
     wr_varint(w, g->timeout);
-    if (g->has_request_id)
+    if (g->has_request_id && w->draft < FR_MOQ_DRAFT_19)
         wr_varint(w, g->request_id);
     return 0;
 }
@@ -1268,8 +1278,11 @@ static const msg_desc msg_descs[] = {
     {FR_MOQ_MSG_SETUP, "SETUP", dec_setup, enc_setup},
 };
 
-static const msg_desc *msg_find(uint64_t type)
+static const msg_desc *msg_find(uint64_t type, unsigned draft)
 {
+    /* 0x1E, PUBLISH_OK's own code up to draft 18, is reserved in 19. */
+    if (type == FR_MOQ_MSG_PUBLISH_OK && draft >= FR_MOQ_DRAFT_19)
+        return NULL;
     for (size_t i = 0; i < sizeof(msg_descs) / sizeof(msg_descs[0]); i++)
         if (msg_descs[i].type == type)
             return &msg_descs[i];
@@ -1278,7 +1291,7 @@ static const msg_desc *msg_find(uint64_t type)
 
 const char *fr_moq_msg_name(uint64_t type)
 {
-    const msg_desc *d = msg_find(type);
+    const msg_desc *d = msg_find(type, FR_MOQ_DRAFT_18);
 
     return d ? d->name : "UNKNOWN";
 }
@@ -1299,14 +1312,22 @@ static int dec_payload(const msg_desc *d, rd *r, fr_moq_msg *msg,
 ssize_t fr_moq_msg_decode(const uint8_t *buf, size_t len, fr_moq_msg *msg,
                           fr_moq_error *err)
 {
+    return fr_moq_msg_decode_draft(FR_MOQ_DRAFT_18, buf, len, msg, err);
+}
+
+ssize_t fr_moq_msg_decode_draft(unsigned draft, const uint8_t *buf,
+                                size_t len, fr_moq_msg *msg,
+                                fr_moq_error *err)
+{
     rd r = rd_of(buf, len);
     const msg_desc *d;
     uint64_t type;
     size_t plen;
 
+    r.draft = draft;
     if (rd_varint(&r, &type) != RD_OK)
         return FR_MOQ_NEED_MORE;
-    d = msg_find(type);
+    d = msg_find(type, draft);
     if (!d) {
         fail(err, PV, "unknown message type");
         return FR_MOQ_MALFORMED;
@@ -1327,8 +1348,14 @@ ssize_t fr_moq_msg_decode(const uint8_t *buf, size_t len, fr_moq_msg *msg,
 
 ssize_t fr_moq_msg_encode(uint8_t *buf, size_t len, const fr_moq_msg *msg)
 {
-    const msg_desc *d = msg_find(msg->type);
-    wr w = {buf, len, 0};
+    return fr_moq_msg_encode_draft(FR_MOQ_DRAFT_18, buf, len, msg);
+}
+
+ssize_t fr_moq_msg_encode_draft(unsigned draft, uint8_t *buf, size_t len,
+                                const fr_moq_msg *msg)
+{
+    const msg_desc *d = msg_find(msg->type, draft);
+    wr w = {buf, len, 0, draft};
     size_t at, plen;
 
     if (!d)
@@ -1417,7 +1444,7 @@ ssize_t fr_moq_subgroup_header_decode(const uint8_t *buf, size_t len,
 ssize_t fr_moq_subgroup_header_encode(uint8_t *buf, size_t len,
                                       const fr_moq_subgroup_header *h)
 {
-    wr w = {buf, len, 0};
+    wr w = {buf, len, 0, 0};
 
     if (!fr_moq_is_subgroup_type(h->type) ||
         !h->has_priority != !!(h->type & FR_MOQ_SG_DEFAULT_PRIORITY) ||
@@ -1468,7 +1495,7 @@ ssize_t fr_moq_subgroup_object_encode(uint8_t *buf, size_t len,
                                       uint64_t subgroup_type,
                                       const fr_moq_object_header *o)
 {
-    wr w = {buf, len, 0};
+    wr w = {buf, len, 0, 0};
 
     if (!fr_moq_is_subgroup_type(subgroup_type) || !valid_status(o->status) ||
         (o->payload_len > 0 && o->status != FR_MOQ_OBJ_NORMAL) ||
@@ -1516,7 +1543,7 @@ ssize_t fr_moq_fetch_header_decode(const uint8_t *buf, size_t len,
 ssize_t fr_moq_fetch_header_encode(uint8_t *buf, size_t len,
                                    uint64_t request_id)
 {
-    wr w = {buf, len, 0};
+    wr w = {buf, len, 0, 0};
 
     wr_varint(&w, FR_MOQ_STREAM_FETCH_HEADER);
     wr_varint(&w, request_id);
@@ -1818,7 +1845,7 @@ ssize_t fr_moq_fetch_object_encode_ordered(uint8_t *buf, size_t len,
                                            const fr_moq_fetch_object *prev,
                                            const fr_moq_fetch_object *o)
 {
-    wr w = {buf, len, 0};
+    wr w = {buf, len, 0, 0};
 
     TRYW(wr_fetch_entry(&w, group_order, prev, o));
     return wr_result(&w);
@@ -1960,7 +1987,7 @@ static void wr_zeros(wr *w, size_t n)
 ssize_t fr_moq_datagram_encode(uint8_t *buf, size_t len,
                                const fr_moq_datagram *d)
 {
-    wr w = {buf, len, 0};
+    wr w = {buf, len, 0, 0};
 
     if (d->type == FR_MOQ_DATAGRAM_PADDING) {
         wr_varint(&w, d->type);

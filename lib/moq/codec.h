@@ -36,8 +36,12 @@
 #define FR_MOQ_NOBUF (-1)
 #define FR_MOQ_INVALID (-2)
 
-/* ALPN for MoQT draft 18 over raw QUIC. */
-#define FR_MOQ_ALPN "moqt-18"
+/* The drafts spoken, each over raw QUIC with ALPN "moqt-NN". Control
+ * messages differ between them (draft 19: no Request ID in GOAWAY, 0x1E
+ * reserved, GROUP_ORDER out of PUBLISH_OK and into SUBSCRIBE_TRACKS);
+ * data streams and datagrams do not. */
+#define FR_MOQ_DRAFT_18 18u
+#define FR_MOQ_DRAFT_19 19u
 
 /* Limits from the draft. */
 #define FR_MOQ_MAX_NAMESPACE_FIELDS 32
@@ -371,6 +375,13 @@ ssize_t fr_moq_msg_decode(const uint8_t *buf, size_t len, fr_moq_msg *msg,
                           fr_moq_error *err);
 /* Encodes one control message with its type and length. */
 ssize_t fr_moq_msg_encode(uint8_t *buf, size_t len, const fr_moq_msg *msg);
+/* The same for a given draft (FR_MOQ_DRAFT_*); the two above are draft
+ * 18's. */
+ssize_t fr_moq_msg_decode_draft(unsigned draft, const uint8_t *buf,
+                                size_t len, fr_moq_msg *msg,
+                                fr_moq_error *err);
+ssize_t fr_moq_msg_encode_draft(unsigned draft, uint8_t *buf, size_t len,
+                                const fr_moq_msg *msg);
 /* The message's name, e.g. "SUBSCRIBE_OK", for logs. */
 const char *fr_moq_msg_name(uint64_t type);
 

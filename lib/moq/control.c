@@ -17,7 +17,8 @@ static int next_msg(fr_moq_session *s, fr_moq_rstream *rs, fr_moq_msg *m,
                     size_t *consumed)
 {
     fr_moq_error err;
-    ssize_t n = fr_moq_msg_decode(rs->buf.data, rs->buf.len, m, &err);
+    ssize_t n = fr_moq_msg_decode_draft(s->draft, rs->buf.data, rs->buf.len,
+                                        m, &err);
 
     if (n == FR_MOQ_NEED_MORE)
         return 0;

@@ -153,7 +153,8 @@ int fr_moq_endpoint_new(fr_moq_endpoint **pep, struct ev_loop *loop,
     qcb.stream_stop_sending = on_stop_sending;
     qcb.datagram = on_datagram;
     qcb.closed = on_closed;
-    quic->alpn = FR_MOQ_ALPN;
+    if (!quic->alpn)
+        quic->alpn = FR_MOQ_ALPNS;
     rv = fr_quic_ev_new(&ep->qev, loop, &qcb, quic, bind_addr, bind_addr_len,
                         ep);
     if (rv) {

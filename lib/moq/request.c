@@ -173,7 +173,7 @@ int fr_moq_req_send(fr_moq_req *r, const fr_moq_msg *msg, int fin)
 
     if (r->stream_id >= 0)
         return fr_moq_send_msg(r->s, r->stream_id, msg, fin);
-    n = fr_moq_msg_encode_alloc(msg, &buf);
+    n = fr_moq_msg_encode_alloc(r->s, msg, &buf);
     if (n < 0)
         return (int)n;
     rv = fr_moq_buf_append(&r->queued, buf, (size_t)n);

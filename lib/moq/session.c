@@ -143,14 +143,16 @@ void fr_moq_fail(fr_moq_session *s, uint64_t code, const char *reason)
     fr_quic_conn_close(s->conn, code, reason);
 }
 
-ssize_t fr_moq_msg_encode_alloc(const fr_moq_msg *msg, uint8_t **pbuf)
+ssize_t fr_moq_msg_encode_alloc(const fr_moq_session *s,
+                                const fr_moq_msg *msg, uint8_t **pbuf)
 {
     uint8_t *buf = malloc(FR_MOQ_MAX_CONTROL_PAYLOAD + 16);
     ssize_t n;
 
     if (!buf)
         return FR_ERR_NOMEM;
-    n = fr_moq_msg_encode(buf, FR_MOQ_MAX_CONTROL_PAYLOAD + 16, msg);
+    n = fr_moq_msg_encode_draft(s->draft, buf, FR_MOQ_MAX_CONTROL_PAYLOAD + 16,
+                                msg);
     if (n < 0) {
         free(buf);
         return FR_ERR_INVALID_ARGUMENT;
@@ -163,7 +165,7 @@ int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
                     const fr_moq_msg *msg, int fin)
 {
     uint8_t *buf;
-    ssize_t n = fr_moq_msg_encode_alloc(msg, &buf);
+    ssize_t n = fr_moq_msg_encode_alloc(s, msg, &buf);
     int rv;
 
     if (n < 0)
@@ -938,11 +940,21 @@ void fr_moq_settings_default(fr_moq_settings *st)
 }
 
 /* Opens our control stream and sends SETUP. */
+/* The draft the handshake settled on, by ALPN ("moqt-NN"). */
+static unsigned draft_of(const fr_quic_conn *conn)
+{
+    const char *alpn = fr_quic_conn_get_alpn(conn);
+
+    return alpn && strcmp(alpn, FR_MOQ_ALPN_19) == 0 ? FR_MOQ_DRAFT_19
+                                                     : FR_MOQ_DRAFT_18;
+}
+
 static int session_start(fr_moq_session *s)
 {
     fr_moq_msg m;
     int rv;
 
+    s->draft = draft_of(s->conn);
     rv = fr_quic_conn_open_uni_stream(s->conn, &s->ctrl_out);
     if (rv)
         return rv;
@@ -1120,6 +1132,11 @@ int fr_moq_session_goaway(fr_moq_session *s, const char *new_uri,
     m.u.goaway.request_id = s->peer_next_id;
     s->goaway_sent = 1;
     return fr_moq_send_msg(s, s->ctrl_out, &m, 0);
+}
+
+unsigned fr_moq_session_draft(const fr_moq_session *s)
+{
+    return s->ctrl_out >= 0 ? s->draft : 0;
 }
 
 int fr_moq_session_is_ready(const fr_moq_session *s)

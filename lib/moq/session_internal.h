@@ -170,6 +170,7 @@ struct fr_moq_session {
     void *user_data;      /* passed to every callback */
     void *app_data;       /* fr_moq_session_get/set_user_data */
     int is_server;
+    unsigned draft;       /* FR_MOQ_DRAFT_*, from the ALPN */
     int64_t ctrl_out;
     int setup_received;
     int ready;
@@ -205,7 +206,8 @@ int fr_moq_leave(fr_moq_session *s);
 void fr_moq_fail(fr_moq_session *s, uint64_t code, const char *reason);
 /* Encodes `msg` into a new buffer (*pbuf, freed by the caller); returns
  * its length or a negative FR_ERR_*. */
-ssize_t fr_moq_msg_encode_alloc(const fr_moq_msg *msg, uint8_t **pbuf);
+ssize_t fr_moq_msg_encode_alloc(const fr_moq_session *s,
+                                const fr_moq_msg *msg, uint8_t **pbuf);
 int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
                     const fr_moq_msg *msg, int fin);
 void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,

@@ -112,8 +112,9 @@ static void on_cid(fr_quic_conn *conn, fr_cid_event ev, const uint8_t *cid,
     C.cidlen[C.ncids++] = len;
 }
 
-static void client_quic(fr_quic_callbacks *qcb)
+static void client_quic(fr_quic_callbacks *qcb, fr_quic_settings *s)
 {
+    (void)s;
     qcb->cid_changed = on_cid;
 }
 

@@ -63,7 +63,8 @@ static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
 
 void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
                        fr_crypto_mode mode, int raw_client,
-                       void (*client_quic)(fr_quic_callbacks *cb))
+                       void (*client_quic)(fr_quic_callbacks *cb,
+                                           fr_quic_settings *s))
 {
     fr_quic_callbacks ccb = {0}, scb = {0};
     fr_quic_settings cs, ss;
@@ -82,18 +83,18 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
     ccb.streams_available = scb.streams_available = q_streams;
     ccb.closed = scb.closed = q_closed;
     scb.accept = q_accept;
-    if (client_quic)
-        client_quic(&ccb);
-    fr_sim_bind(p->sim, &ccb, &scb);
     assert_int_equal(fr_cert_generate(&p->cert, "198.18.0.2"), 0);
     fr_quic_settings_default(&cs);
     fr_quic_settings_default(&ss);
-    cs.alpn = ss.alpn = "moqt-18";
+    cs.alpn = ss.alpn = FR_MOQ_ALPNS;
     cs.crypto_mode = ss.crypto_mode = mode;
     cs.ca_pem = fr_cert_pem(p->cert, &len);
     cs.ca_pem_len = len;
     ss.cert = p->cert;
     ss.accept_connections = 1;
+    if (client_quic)
+        client_quic(&ccb, &cs);
+    fr_sim_bind(p->sim, &ccb, &scb);
     assert_int_equal(fr_quic_endpoint_new(&p->client, &ccb, &cs,
                                           fr_sim_client_ud(p->sim)),
                      0);

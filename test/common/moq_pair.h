@@ -28,11 +28,13 @@ typedef struct fr_moq_pair {
 
 /* Connects a client to a server, both running MoQT sessions with `cb` and
  * `ud` (with `raw_client` the client runs none, so a test can write bytes
- * of its own). `client_quic` may adjust the client's QUIC callbacks (a
- * CID hook, say); NULL leaves them. */
+ * of its own). Both offer every draft (FR_MOQ_ALPNS), so they speak the
+ * newest. `client_quic` may adjust the client's QUIC callbacks and
+ * settings (a CID hook, one draft's ALPN); NULL leaves them. */
 void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
                        fr_crypto_mode mode, int raw_client,
-                       void (*client_quic)(fr_quic_callbacks *cb));
+                       void (*client_quic)(fr_quic_callbacks *cb,
+                                           fr_quic_settings *s));
 /* Deletes what is left of the sessions, then the endpoints. */
 void fr_moq_pair_teardown(fr_moq_pair *p);
 

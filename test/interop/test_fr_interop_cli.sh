@@ -58,13 +58,21 @@ out=$(RELAY_URL=https://ignored:1 "$bin" -r moqt://127.0.0.1:9 \
 grep -qx '# Relay: moqt://127.0.0.1:9' <<<"$out" ||
     fail "-r did not take precedence over RELAY_URL"
 
+# MOQT_DRAFT confines the offer to one draft.
+out=$(MOQT_DRAFT=draft-19 "$bin" -r moqt://127.0.0.1:9 -t setup-only \
+    --tls-disable-verify 2>/dev/null) && rc=0 || rc=$?
+((rc == 1)) || fail "MOQT_DRAFT=draft-19: exit $rc, want 1 (nothing answers)"
+grep -qx '# Draft: none negotiated (offered moqt-19)' <<<"$out" ||
+    fail "MOQT_DRAFT=draft-19 did not confine the offer"
+
 # Nothing answers: TAP 14 with the plan, the first case failed by timeout,
 # then a bail out instead of five more timeouts.
 out=$("$bin" -r moqt://127.0.0.1:9 --tls-disable-verify 2>/dev/null) &&
     rc=0 || rc=$?
 ((rc == 1)) || fail "unreachable relay: exit $rc, want 1"
 [[ $(head -n1 <<<"$out") == "TAP version 14" ]] || fail "no TAP version line"
-grep -qx '# Draft: draft-18' <<<"$out" || fail "no '# Draft:' header"
+grep -qx '# Draft: none negotiated (offered moqt-19,moqt-18)' <<<"$out" ||
+    fail "no '# Draft:' header for no relay"
 grep -qx '1\.\.6' <<<"$out" || fail "no plan 1..6"
 grep -qx 'not ok 1 - setup-only' <<<"$out" || fail "setup-only not failed"
 grep -qx '  received: "timeout"' <<<"$out" || fail "no 'received: timeout'"

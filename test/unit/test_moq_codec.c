@@ -477,6 +477,76 @@ static void test_goaway(void **state)
     check_msg(&m);
 }
 
+/* What draft 19 changed in control messages: GOAWAY without a Request ID,
+ * 0x1E (PUBLISH_OK in 18) reserved, GROUP_ORDER out of PUBLISH_OK and
+ * REQUEST_OK and into SUBSCRIBE_TRACKS. */
+static void test_draft19(void **state)
+{
+    const unsigned d18 = FR_MOQ_DRAFT_18, d19 = FR_MOQ_DRAFT_19;
+    uint8_t buf[256];
+    fr_moq_error err;
+    fr_moq_msg m, back;
+    ssize_t n, n18;
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    m.type = FR_MOQ_MSG_GOAWAY;
+    m.u.goaway.timeout = 5000;
+    m.u.goaway.has_request_id = 1;
+    m.u.goaway.request_id = 42;
+    n18 = fr_moq_msg_encode_draft(d18, buf, sizeof(buf), &m);
+    n = fr_moq_msg_encode_draft(d19, buf, sizeof(buf), &m);
+    assert_int_equal(n, n18 - 1); /* the Request ID (one byte) is gone */
+    assert_int_equal(fr_moq_msg_decode_draft(d19, buf, (size_t)n, &back,
+                                             &err),
+                     n);
+    assert_int_equal(back.u.goaway.has_request_id, 0);
+    assert_int_equal(back.u.goaway.timeout, 5000);
+    /* A draft-18 GOAWAY has a byte too many for draft 19. */
+    n18 = fr_moq_msg_encode_draft(d18, buf, sizeof(buf), &m);
+    assert_int_equal(fr_moq_msg_decode_draft(d19, buf, (size_t)n18, &back,
+                                             &err),
+                     FR_MOQ_MALFORMED);
+    assert_int_equal(err.code, FR_MOQ_PROTOCOL_VIOLATION);
+
+    memset(&m, 0, sizeof(m));
+    m.type = FR_MOQ_MSG_PUBLISH_OK;
+    n = fr_moq_msg_encode_draft(d18, buf, sizeof(buf), &m);
+    assert_true(n > 0);
+    assert_int_equal(fr_moq_msg_encode_draft(d19, buf, sizeof(buf), &m),
+                     FR_MOQ_INVALID);
+    assert_int_equal(fr_moq_msg_decode_draft(d19, buf, (size_t)n, &back,
+                                             &err),
+                     FR_MOQ_MALFORMED);
+    assert_int_equal(err.code, FR_MOQ_PROTOCOL_VIOLATION);
+
+    memset(&m, 0, sizeof(m));
+    m.type = FR_MOQ_MSG_REQUEST_OK;
+    m.u.request_ok.params.present = FR_MOQ_P_GROUP_ORDER;
+    m.u.request_ok.params.group_order = FR_MOQ_ORDER_ASCENDING;
+    n = fr_moq_msg_encode_draft(d18, buf, sizeof(buf), &m);
+    assert_true(n > 0);
+    assert_int_equal(fr_moq_msg_encode_draft(d19, buf, sizeof(buf), &m),
+                     FR_MOQ_INVALID);
+    assert_int_equal(fr_moq_msg_decode_draft(d19, buf, (size_t)n, &back,
+                                             &err),
+                     FR_MOQ_MALFORMED);
+
+    memset(&m, 0, sizeof(m));
+    m.type = FR_MOQ_MSG_SUBSCRIBE_TRACKS;
+    m.u.ns_request.params.present = FR_MOQ_P_GROUP_ORDER;
+    m.u.ns_request.params.group_order = FR_MOQ_ORDER_DESCENDING;
+    assert_int_equal(fr_moq_msg_encode_draft(d18, buf, sizeof(buf), &m),
+                     FR_MOQ_INVALID);
+    n = fr_moq_msg_encode_draft(d19, buf, sizeof(buf), &m);
+    assert_true(n > 0);
+    assert_int_equal(fr_moq_msg_decode_draft(d19, buf, (size_t)n, &back,
+                                             &err),
+                     n);
+    assert_int_equal(back.u.ns_request.params.group_order,
+                     FR_MOQ_ORDER_DESCENDING);
+}
+
 static void fill_subscribe_params(fr_moq_params *p, uint64_t filter_type)
 {
     add_tokens(p, 2);
@@ -1797,6 +1867,7 @@ int main(void)
         cmocka_unit_test(test_location_cmp),
         cmocka_unit_test(test_setup),
         cmocka_unit_test(test_goaway),
+        cmocka_unit_test(test_draft19),
         cmocka_unit_test(test_subscribe),
         cmocka_unit_test(test_name_limits),
         cmocka_unit_test(test_name_limits_decode),

@@ -223,11 +223,22 @@ static const fr_moq_callbacks moq_cb = {
     .fetch_done = on_fetch_done,
 };
 
+/* The client offers only this draft's ALPN (NULL: both, so draft 19). */
+static const char *g_client_alpn;
+
+static void client_alpn(fr_quic_callbacks *cb, fr_quic_settings *s)
+{
+    (void)cb;
+    if (g_client_alpn)
+        s->alpn = g_client_alpn;
+}
+
 static void setup(int raw_client)
 {
     memset(&T, 0, sizeof(T));
     assert_int_equal(fr_moq_cache_new(&T.cache, 4, 1 << 20), 0);
-    fr_moq_pair_setup(&P, &moq_cb, NULL, FR_CRYPTO_TLS, raw_client, NULL);
+    fr_moq_pair_setup(&P, &moq_cb, NULL, FR_CRYPTO_TLS, raw_client,
+                      client_alpn);
 }
 
 static void teardown(void)
@@ -385,13 +396,16 @@ static void test_namespace_withdrawn_by_cancel(void **state)
 /* A GOAWAY from the server: the client hears of it and makes no new
  * request; a request already on its way when the server sent it is
  * refused GOING_AWAY; the session itself goes on. */
-static void test_goaway(void **state)
+static void goaway_case(const char *alpn, unsigned draft)
 {
     fr_moq_name name;
 
-    (void)state;
+    g_client_alpn = alpn;
     setup(0);
+    g_client_alpn = NULL;
     assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_int_equal(fr_moq_session_draft(P.cs), draft);
+    assert_int_equal(fr_moq_session_draft(P.ss), draft);
     assert_int_equal(fr_moq_name_set(&name, "live", "video"), 0);
     /* Sent before the GOAWAY reaches the client. */
     assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL), 0);
@@ -415,6 +429,14 @@ static void test_goaway(void **state)
     assert_false(T.closed_client);
     assert_false(T.closed_server);
     teardown();
+}
+
+/* Draft 19's GOAWAY has no Request ID; the refusal works the same. */
+static void test_goaway(void **state)
+{
+    (void)state;
+    goaway_case(NULL, 19);
+    goaway_case(FR_MOQ_ALPN_18, 18);
 }
 
 static void test_fetch_from_cache(void **state)
