@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The interop matrix: MoQT interop-runner clients against relays, raw QUIC,
-# draft 18, in network namespaces (client on host sub, relay on host relay
-# at 198.18.2.1:4433). Installs the peers it needs (peers.sh) first.
+# drafts 18 and 19, in network namespaces (client on host sub, relay on
+# host relay at 198.18.2.1:4433), then media both ways. Installs the peers
+# it needs (peers.sh) first.
 #
 #   test/interop/matrix.sh [-c] [-d] [-r RELAYS] [-C CLIENTS] [-o DIR]
 #
@@ -15,6 +16,9 @@
 #   -d          write the matrix into docs/INTEROP.md, between its
 #               "matrix:begin" and "matrix:end" markers
 #   -o DIR      keep every cell's TAP output in DIR
+#
+# Draft 19 cells run where both ends speak it: fr-interop against
+# fr-relay and moq-relay (aiomoqt speaks 14, 16, 18, 20 and 22).
 #
 # A peer that cannot be installed here leaves its row or column "not
 # installed"; with -c that is a skip (exit 77), a failure when CI=true.
@@ -31,7 +35,7 @@ relays=fr-relay,aiomoqt,moq-relay
 clients=fr-interop,aiomoqt
 check=0 write_doc=0 keep=
 
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while getopts ":cdr:C:o:h" opt; do
     case $opt in
@@ -81,7 +85,14 @@ client_ok() { [[ -n ${have[$1]:-} ]]; }
 
 fr_relay_hosts
 
+# speaks PEER DRAFT: whether the peer speaks the draft.
+speaks() {
+    [[ $2 == 18 || $1 =~ ^(fr-relay|fr-interop|moq-relay)$ ]]
+}
+
+# start_relay RELAY [DRAFT=18]
 start_relay() {
+    local draft=${2:-18}
     case $1 in
     fr-relay) fr_relay_start relay "$d" ;;
     aiomoqt)
@@ -99,27 +110,29 @@ start_relay() {
         # MoQT draft 18 only (it speaks moq-lite too).
         fr_spawn relay relay "$peers_dir/moq-relay/bin/moq-relay" \
             --listen 198.18.2.1:4433 --listen-tls-generate relay \
-            --auth-public '**' --listen-version moq-transport-18 \
+            --auth-public '**' --listen-version "moq-transport-$draft" \
             --log-level info
         fr_wait_log relay 'listening' 20
         ;;
     esac
 }
 
-# run_client CLIENT TAPFILE: every case the client lists, one TAP stream.
+# run_client CLIENT TAPFILE DRAFT: every case the client lists, one TAP
+# stream.
 run_client() {
-    local client=$1 tap=$2 t
+    local client=$1 tap=$2 draft=$3 t
     case $client in
     fr-interop)
-        fr_exec sub timeout 120 "$FR_BIN_DIR/fr-interop" -r "$URL" \
-            --tls-disable-verify >"$tap" 2>"$tap.err" || true
+        fr_exec sub env MOQT_DRAFT="draft-$draft" timeout 120 \
+            "$FR_BIN_DIR/fr-interop" -r "$URL" --tls-disable-verify \
+            >"$tap" 2>"$tap.err" || true
         ;;
     aiomoqt)
         # One run per case: a run of all of them leaves out fetch and join.
         local bin=$peers_dir/aiomoqt/bin/moq-interop-client
         : >"$tap"
         while read -r t; do
-            fr_exec sub timeout 30 "$bin" -r "$URL" --draft 18 \
+            fr_exec sub timeout 30 "$bin" -r "$URL" --draft "$draft" \
                 --tls-disable-verify -t "$t" >>"$tap" 2>>"$tap.err" || true
         done < <(fr_exec sub "$bin" -l)
         ;;
@@ -127,16 +140,19 @@ run_client() {
 }
 
 mkdir -p "$d/cells"
-for relay in "${relay_list[@]}"; do
-    relay_ok "$relay" || continue
-    start_relay "$relay"
-    for client in "${client_list[@]}"; do
-        client_ok "$client" || continue
-        echo "matrix: $client against $relay" >&2
-        run_client "$client" "$d/cells/$client@$relay.tap"
+for draft in 18 19; do
+    for relay in "${relay_list[@]}"; do
+        relay_ok "$relay" && speaks "$relay" "$draft" || continue
+        start_relay "$relay" "$draft"
+        for client in "${client_list[@]}"; do
+            client_ok "$client" && speaks "$client" "$draft" || continue
+            echo "matrix: $client against $relay, draft $draft" >&2
+            run_client "$client" "$d/cells/$client@$relay@$draft.tap" \
+                "$draft"
+        done
+        fr_stop relay || echo "matrix: $relay did not exit cleanly" \
+            >>"$d/cells/relay-$relay.note"
     done
-    fr_stop relay || echo "matrix: $relay did not exit cleanly" \
-        >>"$d/cells/relay-$relay.note"
 done
 # Media both ways, every object checked as far as the peer's tools allow:
 # fr-sub verifies fr-origin's checksums and sequence numbers, and with

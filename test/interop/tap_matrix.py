@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reads the TAP output of each interop cell (CELLS/<client>@<relay>.tap),
+"""Reads the TAP output of each interop cell
+(CELLS/<client>@<relay>@<draft>.tap),
 prints the matrix, optionally writes it into docs/INTEROP.md and checks it.
 
 A cell passes the check when every case its client ran passes, or fails
@@ -14,6 +15,8 @@ import pathlib
 import re
 import subprocess
 import sys
+
+DRAFTS = (18, 19)
 
 RUNNER_SIX = ["setup-only", "announce-only", "publish-namespace-done",
               "subscribe-error", "announce-subscribe",
@@ -106,29 +109,29 @@ def main():
     missing = set(a.missing.split())
 
     cells, failures, bad = {}, [], []
-    for client in clients:
-        for relay in relays:
-            path = a.cells / f"{client}@{relay}.tap"
-            if client in missing or relay in missing or not path.exists():
+    for draft, client, relay in ((d, c, r) for d in DRAFTS for c in clients
+                                 for r in relays):
+        path = a.cells / f"{client}@{relay}@{draft}.tap"
+        if client in missing or relay in missing or not path.exists():
+            continue
+        res = parse_tap(path)
+        cells[client, relay, draft] = res
+        where = f"{client} against {relay} (draft {draft})"
+        for case, (ok, msg) in sorted(res.items()):
+            gap = KNOWN_GAPS.get((client, relay, case))
+            if ok and gap:
+                print(f"{where}: {case} passes now: take it off KNOWN_GAPS")
+            want = EXPECT_MESSAGE.get((client, relay, case))
+            if ok and want and want not in msg:
+                ok, msg = False, f"passed, but not by '{want}': {msg}"
+            if ok:
                 continue
-            res = parse_tap(path)
-            cells[client, relay] = res
-            for case, (ok, msg) in sorted(res.items()):
-                gap = KNOWN_GAPS.get((client, relay, case))
-                if ok and gap:
-                    print(f"{client} against {relay}: {case} passes now: "
-                          "take it off KNOWN_GAPS")
-                want = EXPECT_MESSAGE.get((client, relay, case))
-                if ok and want and want not in msg:
-                    ok, msg = False, f"passed, but not by '{want}': {msg}"
-                if ok:
-                    continue
-                failures.append((client, relay, case, gap or msg))
-                if not gap:
-                    bad.append(f"{client} against {relay}: {case}: {msg}")
-            for case in RUNNER_SIX:
-                if case not in res:
-                    bad.append(f"{client} against {relay}: {case}: no result")
+            failures.append((client, relay, draft, case, gap or msg))
+            if not gap:
+                bad.append(f"{where}: {case}: {msg}")
+        for case in RUNNER_SIX:
+            if case not in res:
+                bad.append(f"{where}: {case}: no result")
 
     media = []
     for name, title in MEDIA_TITLE.items():
@@ -140,21 +143,27 @@ def main():
         if verdict != "pass":
             bad.append(f"media {title}: {detail}")
 
-    lines = ["| client ↓ / relay → | " +
-             " | ".join(RELAY_TITLE[r] for r in relays) + " |",
-             "|---|" + "---|" * len(relays)]
-    for client in clients:
-        row = []
-        for relay in relays:
-            if client in missing or relay in missing:
-                row.append("not installed")
-            else:
-                row.append(cell_text(cells.get((client, relay), {})))
-        lines.append(f"| {client} | " + " | ".join(row) + " |")
-    table = "\n".join(lines)
+    tables = []
+    for draft in DRAFTS:
+        lines = [f"Draft {draft}:", "",
+                 "| client ↓ / relay → | " +
+                 " | ".join(RELAY_TITLE[r] for r in relays) + " |",
+                 "|---|" + "---|" * len(relays)]
+        for client in clients:
+            row = []
+            for relay in relays:
+                if client in missing or relay in missing:
+                    row.append("not installed")
+                elif (client, relay, draft) in cells:
+                    row.append(cell_text(cells[client, relay, draft]))
+                else:
+                    row.append(f"does not speak draft {draft}")
+            lines.append(f"| {client} | " + " | ".join(row) + " |")
+        tables.append("\n".join(lines))
+    table = "\n\n".join(tables)
     print(table)
     for f in failures:
-        print("failed: {} against {}: {}: {}".format(*f))
+        print("failed: {} against {} (draft {}): {}: {}".format(*f))
     mtable = "\n".join(["| media | result | what arrived |", "|---|---|---|"] +
                        [f"| {t} | {'pass' if ok else 'FAIL'} | {d} |"
                         for t, ok, d in media])
@@ -167,8 +176,8 @@ def main():
                                 text=True).stdout.strip() or "unknown"
         body = [f"{BEGIN} (written by test/interop/matrix.sh -d) -->",
                 f"Made on {datetime.date.today()} at commit {commit} by "
-                "`test/interop/matrix.sh -d` (draft 18, raw QUIC, in "
-                "network namespaces)."]
+                "`test/interop/matrix.sh -d` (raw QUIC, in network "
+                "namespaces)."]
         if a.versions:
             body.append(f"Peers: {a.versions}.")
         body += ["", table, ""]
@@ -176,10 +185,11 @@ def main():
             body += [mtable, ""]
         if failures:
             body += ["Cases that fail, and why:", "",
-                     "| client | relay | case | why |", "|---|---|---|---|"]
-            body += ["| {} | {} | {} | {} |".format(
-                c, r, case, why.replace("|", "/")) for c, r, case, why in
-                failures]
+                     "| client | relay | draft | case | why |",
+                     "|---|---|---|---|---|"]
+            body += ["| {} | {} | {} | {} | {} |".format(
+                c, r, d, case, why.replace("|", "/"))
+                for c, r, d, case, why in failures]
             body.append("")
         body.append(END)
         doc = a.doc.read_text()
