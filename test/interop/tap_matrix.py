@@ -37,8 +37,9 @@ KNOWN_GAPS = {
     ("aiomoqt", "moq-relay", "publish-track-only"):
         "moq-relay answers PUBLISH with NOT_SUPPORTED",
     ("aiomoqt", "moq-relay", "publish-track-subscribe"):
-        "moq-relay answers PUBLISH with NOT_SUPPORTED, so the SUBSCRIBE "
-        "finds no route",
+        "fails at times: moq-relay answers PUBLISH with NOT_SUPPORTED, and "
+        "whether the SUBSCRIBE then finds a route (else 'unroutable') "
+        "depends on timing",
     ("aiomoqt", "moq-relay", "rendezvous-timeout"):
         "moq-relay does not hold a SUBSCRIBE (RENDEZVOUS_TIMEOUT): "
         "DOES_NOT_EXIST at once",
