@@ -248,12 +248,16 @@ typedef struct fr_moq_callbacks {
                              uint64_t code, const char *reason,
                              void *user_data);
 
-    /* Publisher side, namespace discovery. A peer subscribes to the
-     * namespaces under `prefix` (SUBSCRIBE_NAMESPACE; no fields: all of
-     * them): answer with fr_moq_accept_request or fr_moq_reject, then
-     * report each matching namespace with fr_moq_namespace_update. */
+    /* Publisher side, namespace discovery. A peer subscribes to what is
+     * published under `prefix` (no fields: everything): answer with
+     * fr_moq_accept_request or fr_moq_reject. Then, for
+     * SUBSCRIBE_NAMESPACE (`tracks` 0), report each matching namespace
+     * with fr_moq_namespace_update; for SUBSCRIBE_TRACKS (`tracks` 1),
+     * offer each matching track with fr_moq_publish, except the peer's
+     * own. */
     void (*subscribe_namespace)(fr_moq_session *s, uint64_t req,
-                                const fr_moq_name *prefix, void *user_data);
+                                const fr_moq_name *prefix, int tracks,
+                                void *user_data);
     /* The peer ended that namespace subscription. */
     void (*subscribe_namespace_done)(fr_moq_session *s, uint64_t req,
                                      void *user_data);

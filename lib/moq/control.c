@@ -228,8 +228,8 @@ static void on_fetch(fr_moq_session *s, fr_moq_rstream *rs,
         fr_moq_reject(s, r->id, FR_MOQ_REQ_NOT_SUPPORTED, "fetch not served");
 }
 
-/* PUBLISH_NAMESPACE (kind FR_REQ_IN_PUBLISH_NS) or SUBSCRIBE_NAMESPACE
- * (FR_REQ_IN_SUBSCRIBE_NS). */
+/* PUBLISH_NAMESPACE (kind FR_REQ_IN_PUBLISH_NS), SUBSCRIBE_NAMESPACE
+ * (FR_REQ_IN_SUBSCRIBE_NS) or SUBSCRIBE_TRACKS (_TRACKS). */
 static void on_namespace_request(fr_moq_session *s, fr_moq_rstream *rs,
                                  const fr_moq_namespace_request *m,
                                  fr_moq_req_kind kind)
@@ -244,9 +244,10 @@ static void on_namespace_request(fr_moq_session *s, fr_moq_rstream *rs,
         fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "out of memory");
         return;
     }
-    if (kind == FR_REQ_IN_SUBSCRIBE_NS) {
+    if (kind != FR_REQ_IN_PUBLISH_NS) {
         if (s->cb.subscribe_namespace)
             s->cb.subscribe_namespace(s, r->id, &r->name.name,
+                                      kind == FR_REQ_IN_SUBSCRIBE_TRACKS,
                                       s->user_data);
         else
             fr_moq_reject(s, r->id, FR_MOQ_REQ_NOT_SUPPORTED,
@@ -316,8 +317,9 @@ static void on_new_request(fr_moq_session *s, fr_moq_rstream *rs,
         on_namespace_request(s, rs, &m->u.ns_request, FR_REQ_IN_SUBSCRIBE_NS);
         return;
     case FR_MOQ_MSG_SUBSCRIBE_TRACKS:
-        r = in_request(s, rs, FR_REQ_IN_OTHER, m->u.ns_request.request_id);
-        break;
+        on_namespace_request(s, rs, &m->u.ns_request,
+                             FR_REQ_IN_SUBSCRIBE_TRACKS);
+        return;
     default:
         fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
                     "request stream must begin with a request");
@@ -498,7 +500,7 @@ void fr_moq_ns_request_ended(fr_moq_session *s, fr_moq_req *r)
     fr_moq_req_kind kind = r->kind;
 
     fr_moq_req_end(r);
-    if (kind == FR_REQ_IN_SUBSCRIBE_NS) {
+    if (kind != FR_REQ_IN_PUBLISH_NS) {
         if (s->cb.subscribe_namespace_done)
             s->cb.subscribe_namespace_done(s, id, s->user_data);
     } else if (s->cb.publish_namespace_done) {
@@ -515,7 +517,8 @@ static void request_fin(fr_moq_session *s, fr_moq_rstream *rs)
      * ending its request stream (or by cancelling it, see session.c);
      * other requests end through their messages or their data streams. */
     if (r && (r->kind == FR_REQ_IN_PUBLISH_NS ||
-              r->kind == FR_REQ_IN_SUBSCRIBE_NS))
+              r->kind == FR_REQ_IN_SUBSCRIBE_NS ||
+              r->kind == FR_REQ_IN_SUBSCRIBE_TRACKS))
         fr_moq_ns_request_ended(s, r);
 }
 

@@ -87,10 +87,12 @@ typedef struct relay_ns {
 } relay_ns;
 
 /* A session's SUBSCRIBE_NAMESPACE: it hears of announced namespaces under
- * `prefix`. */
+ * `prefix`; or its SUBSCRIBE_TRACKS (`tracks`): the relay PUBLISHes it
+ * every track under `prefix` that others publish. */
 typedef struct relay_nssub {
     fr_moq_session *s;
     uint64_t req;
+    int tracks;
     fr_moq_name_copy prefix;
     struct relay_nssub *next;
 } relay_nssub;
@@ -194,26 +196,45 @@ static void down_join(relay_down *d)
                                down_session(d)) == 0;
 }
 
-static uint64_t alias_for(relay_track *t)
+static uint64_t alias_for(const relay_track *t)
 {
     /* Downstream sessions get the upstream alias: subgroup headers then
      * travel unchanged, which the kernel fast path relies on. */
     return t->info.track_alias;
 }
 
+/* What a new downstream subscription of `t` is told of the track. */
+static fr_moq_track_info down_info(const relay_track *t)
+{
+    fr_moq_track_info info = t->info;
+
+    info.track_alias = alias_for(t);
+    info.has_largest = t->has_largest;
+    info.largest = t->largest;
+    return info;
+}
+
+/* Links `d`, made for `t`, in as one of its downstream subscriptions; the
+ * kernel may forward what it wants from the next subgroup on. */
+static void down_link(relay_track *t, relay_down *d, int kernel_ok)
+{
+    d->next = t->downs;
+    t->downs = d;
+    t->r->stats.subscribers++;
+    if (kernel_ok)
+        down_join(d);
+}
+
 static int accept_down(relay_track *t, fr_moq_session *s, uint64_t req,
                        const fr_moq_sub_params *p)
 {
-    fr_moq_track_info info = t->info;
+    fr_moq_track_info info = down_info(t);
     relay_down *d = calloc(1, sizeof(*d));
     int rv;
 
     if (!d)
         return fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR,
                              "out of memory");
-    info.track_alias = alias_for(t);
-    info.has_largest = t->has_largest;
-    info.largest = t->largest;
     d->t = t;
     d->has_joining = t->has_largest;
     d->joining = t->largest;
@@ -237,16 +258,51 @@ static int accept_down(relay_track *t, fr_moq_session *s, uint64_t req,
         free(d);
         return rv;
     }
-    d->next = t->downs;
-    t->downs = d;
-    t->r->stats.subscribers++;
     /* Every subgroup that begins after the largest object is wanted:
      * the kernel may forward them all. Other filters join at the first
      * subgroup wanted from its start. */
-    if (p->forward &&
-        (p->filter == FR_MOQ_FILTER_NONE || p->filter == FR_MOQ_FILTER_LARGEST))
-        down_join(d);
+    down_link(t, d, p->forward && (p->filter == FR_MOQ_FILTER_NONE ||
+                                   p->filter == FR_MOQ_FILTER_LARGEST));
     return 0;
+}
+
+/* SUBSCRIBE_TRACKS: offers `t` to session `s` (PUBLISH); it gets what
+ * comes after the largest object, as a SUBSCRIBE with no filter would.
+ * Not to the track's own publisher, nor twice to a session. */
+static void publish_down(relay_track *t, fr_moq_session *s)
+{
+    fr_moq_track_info info = down_info(t);
+    relay_down *d;
+
+    if (t->up && fr_moq_sub_session(t->up) == s)
+        return;
+    for (d = t->downs; d; d = d->next)
+        if (down_session(d) == s)
+            return;
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return;
+    d->t = t;
+    d->has_joining = t->has_largest;
+    d->joining = t->largest;
+    if (t->has_largest) {
+        d->start.group = t->largest.group;
+        d->start.object = t->largest.object + 1;
+    }
+    if (fr_moq_publish(s, &t->name.name, &info, &d->pub, d) != 0) {
+        free(d);
+        return;
+    }
+    down_link(t, d, 1);
+}
+
+/* Track `t` is established: every SUBSCRIBE_TRACKS it falls under gets
+ * it. */
+static void tracks_tell(relay_track *t)
+{
+    for (relay_nssub *q = t->r->nssubs; q; q = q->next)
+        if (q->tracks && fr_moq_ns_covers(&q->prefix.name, &t->name.name))
+            publish_down(t, q->s);
 }
 
 /* Tracks. */
@@ -685,6 +741,7 @@ static void on_publish(fr_moq_session *s, uint64_t req,
     t->largest = info->largest;
     r->stats.tracks++;
     publisher_appeared(r, name, 1);
+    tracks_tell(t);
 }
 
 /* Namespace discovery. */
@@ -704,9 +761,10 @@ static int ns_announced(const fr_relay *r, const fr_moq_name *ns,
 static void ns_tell(fr_relay *r, const fr_moq_name *ns, int active)
 {
     for (relay_nssub *q = r->nssubs; q; q = q->next)
-        if (fr_moq_ns_covers(&q->prefix.name, ns))
+        if (!q->tracks && fr_moq_ns_covers(&q->prefix.name, ns))
             fr_moq_namespace_update(q->s, q->req, ns, active);
 }
+
 
 static int prefixes_overlap(const fr_moq_name *a, const fr_moq_name *b)
 {
@@ -714,13 +772,16 @@ static int prefixes_overlap(const fr_moq_name *a, const fr_moq_name *b)
 }
 
 static void on_subscribe_namespace(fr_moq_session *s, uint64_t req,
-                                   const fr_moq_name *prefix, void *ud)
+                                   const fr_moq_name *prefix, int tracks,
+                                   void *ud)
 {
     fr_relay *r = relay_of(ud);
     relay_nssub *q;
 
+    /* SUBSCRIBE_NAMESPACE and SUBSCRIBE_TRACKS overlap independently. */
     for (q = r->nssubs; q; q = q->next)
-        if (q->s == s && prefixes_overlap(&q->prefix.name, prefix)) {
+        if (q->s == s && q->tracks == tracks &&
+            prefixes_overlap(&q->prefix.name, prefix)) {
             fr_moq_reject(s, req, FR_MOQ_REQ_PREFIX_OVERLAP,
                           "overlaps a namespace subscription of this "
                           "session");
@@ -734,10 +795,17 @@ static void on_subscribe_namespace(fr_moq_session *s, uint64_t req,
     }
     q->s = s;
     q->req = req;
+    q->tracks = tracks;
     q->next = r->nssubs;
     r->nssubs = q;
     if (fr_moq_accept_request(s, req) != 0)
         return;
+    if (tracks) {
+        for (relay_track *t = r->tracks; t; t = t->next)
+            if (t->established && fr_moq_ns_covers(prefix, &t->name.name))
+                publish_down(t, s);
+        return;
+    }
     /* The namespaces announced so far, each once. */
     for (relay_ns *n = r->namespaces; n; n = n->next) {
         int first = 1;
@@ -838,6 +906,7 @@ static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
         accept_down(t, w->s, w->req, &w->params);
         free(w);
     }
+    tracks_tell(t);
 }
 
 static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,

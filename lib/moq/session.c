@@ -616,6 +616,7 @@ static fr_moq_req *pending_in(fr_moq_session *s, uint64_t req)
     case FR_REQ_IN_FETCH:
     case FR_REQ_IN_PUBLISH_NS:
     case FR_REQ_IN_SUBSCRIBE_NS:
+    case FR_REQ_IN_SUBSCRIBE_TRACKS:
     case FR_REQ_IN_TRACK_STATUS:
     case FR_REQ_IN_PUBLISH:
     case FR_REQ_IN_OTHER:
@@ -650,8 +651,9 @@ int fr_moq_accept_request(fr_moq_session *s, uint64_t req)
     fr_moq_req *r = pending_in(s, req);
     fr_moq_msg m;
 
-    if (!r ||
-        (r->kind != FR_REQ_IN_PUBLISH_NS && r->kind != FR_REQ_IN_SUBSCRIBE_NS))
+    if (!r || (r->kind != FR_REQ_IN_PUBLISH_NS &&
+               r->kind != FR_REQ_IN_SUBSCRIBE_NS &&
+               r->kind != FR_REQ_IN_SUBSCRIBE_TRACKS))
         return FR_ERR_INVALID_ARGUMENT;
     memset(&m, 0, sizeof(m));
     m.type = FR_MOQ_MSG_REQUEST_OK;
@@ -1241,7 +1243,8 @@ static void request_cancelled(fr_moq_session *s, fr_moq_req *r,
     } else if (r->fetch) {
         fr_moq_fetch_end(r->fetch, 0, code, why);
     } else if (r->kind == FR_REQ_IN_PUBLISH_NS ||
-               r->kind == FR_REQ_IN_SUBSCRIBE_NS) {
+               r->kind == FR_REQ_IN_SUBSCRIBE_NS ||
+               r->kind == FR_REQ_IN_SUBSCRIBE_TRACKS) {
         fr_moq_ns_request_ended(s, r);
     } else if (r->kind == FR_REQ_PUBLISH_NS) {
         /* The peer revokes (or never gives) its acceptance. */

@@ -49,6 +49,7 @@ typedef enum fr_moq_req_kind {
     FR_REQ_IN_FETCH,        /* the peer fetches */
     FR_REQ_IN_PUBLISH_NS,   /* the peer announces a namespace */
     FR_REQ_IN_SUBSCRIBE_NS, /* the peer subscribes to namespaces */
+    FR_REQ_IN_SUBSCRIBE_TRACKS, /* ... to the tracks under a prefix */
     FR_REQ_IN_TRACK_STATUS,
     FR_REQ_IN_PUBLISH,      /* the peer offers a track; once accepted it
                                runs as FR_REQ_SUBSCRIBE */
@@ -289,9 +290,9 @@ int fr_moq_pub_adopt_subgroup(fr_moq_pub *pub, int64_t stream_id,
 int fr_moq_control_data(fr_moq_session *s, fr_moq_rstream *rs, int fin);
 int fr_moq_request_data(fr_moq_session *s, fr_moq_rstream *rs, int fin);
 /* The peer ended a namespace request of its own (FR_REQ_IN_PUBLISH_NS:
- * withdrew the namespace; FR_REQ_IN_SUBSCRIBE_NS: the namespace
- * subscription), by FIN or by cancelling it: ends `r` and tells the
- * application. */
+ * withdrew the namespace; FR_REQ_IN_SUBSCRIBE_NS or _TRACKS: the
+ * namespace subscription), by FIN or by cancelling it: ends `r` and tells
+ * the application. */
 void fr_moq_ns_request_ended(fr_moq_session *s, fr_moq_req *r);
 
 #endif

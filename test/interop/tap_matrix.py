@@ -24,10 +24,6 @@ RUNNER_SIX = ["setup-only", "announce-only", "publish-namespace-done",
 
 # (client, relay, case) -> why it fails; the reason goes into the doc.
 KNOWN_GAPS = {
-    ("aiomoqt", "fr-relay", "namespace-discovery"):
-        "learning a track name takes SUBSCRIBE_TRACKS in draft 18 (the "
-        "relay PUBLISHes each track under the prefix); fr-relay answers "
-        "it NOT_SUPPORTED",
     # Between two third-party peers: recorded, not ours to fix.
     ("aiomoqt", "moq-relay", "join"):
         "moq-relay refuses a FETCH spanning several groups (NOT_SUPPORTED)",
