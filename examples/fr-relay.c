@@ -53,6 +53,7 @@ typedef struct app {
     ev_prepare expiry_check;
     ev_timer expiry;         /* held SUBSCRIBEs time out */
     ev_timer drain_end, drain_check;
+    int draining;            /* GOAWAY sent: newcomers get one too */
     fr_tstamp start;
     double startup_cpu;      /* CPU seconds spent starting (BPF loading) */
 } app;
@@ -305,6 +306,19 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
     }
 }
 
+/* A session that comes up while the relay drains hears it at once. */
+static void on_session_ready(fr_moq_session *s, void *ud)
+{
+    app *a = fr_relay_get_user_data(ud);
+
+    fr_relay_moq_callbacks()->session_ready(s, ud);
+    if (a->draining)
+        fr_moq_session_goaway(s, NULL,
+                              (uint64_t)(ev_timer_remaining(a->loop,
+                                                            &a->drain_end) *
+                                         1000));
+}
+
 static int write_json(app *a)
 {
     FILE *f = fopen(a->o.t.json, "w");
@@ -394,6 +408,7 @@ static void drain(app *a)
         return;
     fprintf(stderr, PROG ": going away: GOAWAY sent, closing within %llu ms\n",
             (unsigned long long)ms);
+    a->draining = 1;
     fr_moq_endpoint_goaway(a->ep, ms);
     if (a->up && fr_moq_session_is_ready(a->up))
         fr_moq_session_goaway(a->up, NULL, ms);
@@ -451,6 +466,7 @@ int main(int argc, char **argv)
         return 1;
     cb = *fr_relay_moq_callbacks();
     cb.session_closed = on_session_closed;
+    cb.session_ready = on_session_ready;
     rv = fr_moq_endpoint_new(&a.ep, a.loop, NULL, &cb, &ms, &qs,
                              (struct sockaddr *)&addr, addrlen, a.relay);
     if (rv) {
