@@ -1,19 +1,23 @@
 /*
  * MoQT session tests in virtual time: subscribe / publish / PUBLISH_DONE,
  * rejection, FETCH from a cache, a namespace announced and withdrawn,
- * GOAWAY, and malformed or out-of-state input, which must close the
- * session with the draft's error code.
+ * GOAWAY, SUBSCRIBEs held for a publisher (the relay's rendezvous list),
+ * and malformed or out-of-state input, which must close the session with
+ * the draft's error code.
  */
 #include "fr_test.h"
 
 #include <fastrelay/fastrelay.h>
 
 #include "moq_pair.h"
+#include "../../lib/moq/rendezvous.h"
 
 typedef struct moq_test {
     int ready;
     /* Publisher side. */
     int reject_code;         /* nonzero: reject subscriptions with it */
+    fr_rdv *hold;            /* non-NULL: hold subscriptions there */
+    uint64_t held_timeout_ms;
     fr_moq_pub *pub;
     fr_moq_cache *cache;
     /* Subscriber side. */
@@ -75,9 +79,17 @@ static void on_subscribe(fr_moq_session *s, uint64_t req,
                               .group_order = FR_MOQ_ORDER_ASCENDING,
                               .publisher_priority = 128};
 
-    (void)name;
-    (void)p;
     (void)ud;
+    if (T.hold) {
+        T.held_timeout_ms = p->rendezvous_timeout_ms;
+        assert_int_equal(fr_rdv_hold(T.hold, s, req, name, p,
+                                     fr_sim_now(P.sim) +
+                                         p->rendezvous_timeout_ms *
+                                             FR_MILLISECONDS),
+                         0);
+        return;
+    }
+    (void)name;
     if (T.reject_code) {
         fr_moq_reject(s, req, (uint64_t)T.reject_code, "go away");
         return;
@@ -439,6 +451,80 @@ static void test_goaway(void **state)
     goaway_case(FR_MOQ_ALPN_18, 18);
 }
 
+static int rdv_again_calls;
+
+/* A publisher appeared: the held SUBSCRIBE is answered now. */
+static void rdv_again(void *arg, fr_moq_session *s, uint64_t req,
+                      const fr_moq_name *name, const fr_moq_sub_params *p)
+{
+    fr_moq_track_info info = {.track_alias = 7,
+                              .group_order = FR_MOQ_ORDER_ASCENDING,
+                              .publisher_priority = 128};
+
+    assert_ptr_equal(arg, &rdv_again_calls);
+    assert_int_equal(name->nfields, 2);
+    assert_int_equal(p->rendezvous_timeout_ms, 300);
+    rdv_again_calls++;
+    assert_int_equal(fr_moq_accept_subscribe(s, req, &info, &T.pub, NULL), 0);
+}
+
+/* RENDEZVOUS_TIMEOUT travels with the SUBSCRIBE; a held one proceeds when
+ * a namespace covering it comes, not for another, and one that waits too
+ * long is answered TIMEOUT. */
+static void test_rendezvous(void **state)
+{
+    fr_moq_sub_params p;
+    fr_moq_name name, other, ns;
+    fr_rdv v = {0};
+    fr_tstamp t0;
+
+    (void)state;
+    setup(0);
+    T.hold = &v;
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    fr_moq_sub_params_default(&p);
+    p.rendezvous_timeout_ms = 300;
+    assert_int_equal(fr_moq_name_set(&name, "live/cam", "video"), 0);
+    t0 = fr_sim_now(P.sim);
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, &p, &T.sub, NULL), 0);
+    assert_false(fr_sim_run(P.sim, never_done, NULL, 50 * FR_MILLISECONDS));
+    assert_int_equal(v.count, 1);
+    assert_int_equal(T.held_timeout_ms, 300);
+    assert_true(fr_rdv_next_expiry(&v) > t0);
+    assert_true(fr_rdv_next_expiry(&v) <= fr_sim_now(P.sim) +
+                                              300 * FR_MILLISECONDS);
+    /* Another namespace, or a track of another name: still held. */
+    assert_int_equal(fr_moq_name_set(&other, "live/mic", ""), 0);
+    fr_rdv_release(&v, &other, 0, rdv_again, &rdv_again_calls);
+    assert_int_equal(fr_moq_name_set(&other, "live/cam", "audio"), 0);
+    fr_rdv_release(&v, &other, 1, rdv_again, &rdv_again_calls);
+    assert_int_equal(v.count, 1);
+    assert_int_equal(rdv_again_calls, 0);
+    assert_int_equal(fr_moq_name_set(&ns, "live", ""), 0);
+    fr_rdv_release(&v, &ns, 0, rdv_again, &rdv_again_calls);
+    assert_int_equal(rdv_again_calls, 1);
+    assert_int_equal(v.count, 0);
+    assert_int_equal(fr_rdv_next_expiry(&v), FR_TSTAMP_MAX);
+    assert_true(fr_sim_run(P.sim, subscribed, NULL, 5 * FR_SECONDS));
+    assert_true(T.sub_ok);
+
+    /* The second one nobody publishes: TIMEOUT once its time is up. */
+    T.sub_ok = 0;
+    assert_int_equal(fr_moq_name_set(&name, "live/cam", "depth"), 0);
+    assert_int_equal(fr_moq_subscribe(P.cs, &name, &p, &T.sub, NULL), 0);
+    assert_false(fr_sim_run(P.sim, never_done, NULL, 50 * FR_MILLISECONDS));
+    assert_int_equal(v.count, 1);
+    fr_rdv_expire(&v, fr_rdv_next_expiry(&v) - 1);
+    assert_int_equal(v.count, 1); /* not yet */
+    fr_rdv_expire(&v, fr_rdv_next_expiry(&v));
+    assert_int_equal(v.count, 0);
+    assert_true(fr_sim_run(P.sim, sub_finished, NULL, 5 * FR_SECONDS));
+    assert_int_equal(T.sub_rejected, 1);
+    assert_int_equal(T.sub_code, FR_MOQ_REQ_TIMEOUT);
+    fr_rdv_drop(&v, NULL);
+    teardown();
+}
+
 static void test_fetch_from_cache(void **state)
 {
     fr_moq_name name;
@@ -677,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_subscribe_rejected),
         cmocka_unit_test(test_namespace_withdrawn_by_cancel),
         cmocka_unit_test(test_goaway),
+        cmocka_unit_test(test_rendezvous),
         cmocka_unit_test(test_fetch_from_cache),
         cmocka_unit_test(test_requests_wait_for_stream_limit),
         cmocka_unit_test(test_subscription_limit),
