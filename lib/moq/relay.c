@@ -225,32 +225,44 @@ static void down_link(relay_track *t, relay_down *d, int kernel_ok)
         down_join(d);
 }
 
+/* A downstream subscription of `t`, not yet linked, that starts after
+ * the track's largest object; NULL when out of memory. */
+static relay_down *down_new(relay_track *t)
+{
+    relay_down *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        return NULL;
+    d->t = t;
+    d->has_joining = t->has_largest;
+    d->joining = t->largest;
+    if (t->has_largest) {
+        d->start.group = t->largest.group;
+        d->start.object = t->largest.object + 1;
+    }
+    return d;
+}
+
 static int accept_down(relay_track *t, fr_moq_session *s, uint64_t req,
                        const fr_moq_sub_params *p)
 {
     fr_moq_track_info info = down_info(t);
-    relay_down *d = calloc(1, sizeof(*d));
+    relay_down *d = down_new(t);
     int rv;
 
     if (!d)
         return fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR,
                              "out of memory");
-    d->t = t;
-    d->has_joining = t->has_largest;
-    d->joining = t->largest;
     switch (p->filter) {
     case FR_MOQ_FILTER_NEXT_GROUP:
         d->start.group = t->has_largest ? t->largest.group + 1 : 0;
+        d->start.object = 0;
         break;
     case FR_MOQ_FILTER_ABSOLUTE_START:
     case FR_MOQ_FILTER_ABSOLUTE_RANGE:
         d->start = p->start;
         break;
     default: /* none, largest: what comes after the largest object */
-        if (t->has_largest) {
-            d->start.group = t->largest.group;
-            d->start.object = t->largest.object + 1;
-        }
         break;
     }
     rv = fr_moq_accept_subscribe(s, req, &info, &d->pub, d);
@@ -279,16 +291,9 @@ static void publish_down(relay_track *t, fr_moq_session *s)
     for (d = t->downs; d; d = d->next)
         if (down_session(d) == s)
             return;
-    d = calloc(1, sizeof(*d));
+    d = down_new(t);
     if (!d)
         return;
-    d->t = t;
-    d->has_joining = t->has_largest;
-    d->joining = t->largest;
-    if (t->has_largest) {
-        d->start.group = t->largest.group;
-        d->start.object = t->largest.object + 1;
-    }
     if (fr_moq_publish(s, &t->name.name, &info, &d->pub, d) != 0) {
         free(d);
         return;
