@@ -207,7 +207,7 @@ static void pub_drop_subgroup(pubctx *pc, int reset)
     if (!pc->sg)
         return;
     if (reset) {
-        fr_moq_subgroup_reset(pc->sg, 0x5 /* TOO_FAR_BEHIND */);
+        fr_moq_subgroup_reset(pc->sg, FR_MOQ_STREAM_TOO_FAR_BEHIND);
         pc->t->a->subgroups_reset++;
     } else {
         fr_moq_subgroup_close(pc->sg);

@@ -98,6 +98,19 @@ typedef struct fr_moq_location {
 #define FR_MOQ_DONE_GOING_AWAY 0x4
 #define FR_MOQ_DONE_TOO_FAR_BEHIND 0x5
 
+/* Data stream reset (RESET_STREAM, STOP_SENDING) codes, as
+ * fr_moq_subgroup_reset takes them. */
+#define FR_MOQ_STREAM_INTERNAL_ERROR 0x0
+#define FR_MOQ_STREAM_CANCELLED 0x1
+#define FR_MOQ_STREAM_DELIVERY_TIMEOUT 0x2
+#define FR_MOQ_STREAM_SESSION_CLOSED 0x3
+#define FR_MOQ_STREAM_GOING_AWAY 0x4
+#define FR_MOQ_STREAM_TOO_FAR_BEHIND 0x5
+#define FR_MOQ_STREAM_UNKNOWN_OBJECT_STATUS 0x6
+#define FR_MOQ_STREAM_EXPIRED_AUTH_TOKEN 0x7
+#define FR_MOQ_STREAM_EXCESSIVE_LOAD 0x9
+#define FR_MOQ_STREAM_MALFORMED_TRACK 0x12
+
 /* Filter types and group orders (values as on the wire). */
 #define FR_MOQ_FILTER_NONE 0x0 /* unfiltered */
 #define FR_MOQ_FILTER_NEXT_GROUP 0x1

@@ -18,11 +18,10 @@
 #include <fastrelay/error.h>
 #include <fastrelay/fastpath.h>
 
-#include "../moq/relay_internal.h"
-#include "../moq/session_internal.h"
+#include "../moq/relay_fastpath.h"
 #include "../quic/quic_internal.h"
 #include "../splice/splice.h"
-#include "../util/log_internal.h"
+#include "../util/logf.h"
 #include "kernel.h"
 #include "nexthop.h"
 

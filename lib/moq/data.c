@@ -6,7 +6,6 @@
 
 #include <fastrelay/error.h>
 
-#include "../quic/quic_internal.h"
 #include "session_internal.h"
 
 /* Bytes a subgroup stream may buffer while its track alias is unknown

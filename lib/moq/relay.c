@@ -9,8 +9,8 @@
 #include <fastrelay/cache.h>
 #include <fastrelay/relay.h>
 
-#include "../util/log_internal.h"
-#include "relay_internal.h"
+#include "../util/logf.h"
+#include "relay_fastpath.h"
 #include "rendezvous.h"
 #include "session_internal.h"
 

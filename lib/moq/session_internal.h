@@ -9,14 +9,8 @@
 #include "../quic/copy_class.h"
 
 #include "../util/hmap.h"
-#include "../util/log_internal.h"
+#include "../util/logf.h"
 #include "codec.h"
-
-/* Stream reset / STOP_SENDING codes. */
-#define FR_MOQ_STREAM_INTERNAL_ERROR 0x0
-#define FR_MOQ_STREAM_CANCELLED 0x1
-#define FR_MOQ_STREAM_SESSION_CLOSED 0x3
-#define FR_MOQ_STREAM_TOO_FAR_BEHIND 0x5
 
 /* A growable byte buffer for bytes not parsed yet. */
 typedef struct fr_moq_buf {

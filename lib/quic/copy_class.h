@@ -7,11 +7,20 @@
 #ifndef FR_QUIC_COPY_CLASS_H
 #define FR_QUIC_COPY_CLASS_H
 
+#include <stdint.h>
+
+#include <fastrelay/quic.h>
+
 typedef enum fr_copy_class {
     FR_COPY_NONE = 0,
     FR_COPY_ELIGIBLE, /* a subgroup the kernel could forward */
     FR_COPY_REPLAY,   /* objects from the cache for a late joiner */
     FR_COPY_CLASSES
 } fr_copy_class;
+
+/* Counts the packets of stream `stream_id` of `c` as media copies of this
+ * class (endpoint statistics the fast path reports). */
+void fr_stream_set_copy_class(fr_quic_conn *c, int64_t stream_id,
+                              fr_copy_class cls);
 
 #endif

@@ -14,7 +14,7 @@
 
 #include "../util/hmap.h"
 #include "copy_class.h"
-#include "../util/log_internal.h"
+#include "../util/logf.h"
 #include "../util/sbuf.h"
 
 /* Datagrams handed to `send` at once. */
@@ -175,9 +175,6 @@ int fr_stream_peer_opened(fr_quic_conn *c, int64_t stream_id);
 fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t stream_id);
 /* Opens a stream of ours; NULL with *perr set on failure. */
 fr_stream *fr_stream_open(fr_quic_conn *c, int *perr, int uni);
-/* Counts the stream's packets as media copies of this class. */
-void fr_stream_set_copy_class(fr_quic_conn *c, int64_t stream_id,
-                              fr_copy_class cls);
 /* Puts a stream back on the ready list if it has something to send. */
 void fr_stream_requeue(fr_quic_conn *c, fr_stream *s);
 /* ngtcp2 took `len` more bytes of `s` (and its FIN, when `fin` is set and

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "log_internal.h"
+#include "logf.h"
 
 const char *fr_log_level_name(fr_log_level level)
 {

@@ -1,6 +1,6 @@
 /* Internal logging helpers: format a message and pass it to an fr_log. */
-#ifndef FR_LOG_INTERNAL_H
-#define FR_LOG_INTERNAL_H
+#ifndef FR_UTIL_LOGF_H
+#define FR_UTIL_LOGF_H
 
 #include <fastrelay/log.h>
 

@@ -3,8 +3,8 @@
  * lib/fastpath/fastpath.c): which downstream subscriptions the kernel
  * serves, and which subgroup streams it already forwards to them.
  */
-#ifndef FR_MOQ_RELAY_INTERNAL_H
-#define FR_MOQ_RELAY_INTERNAL_H
+#ifndef FR_MOQ_RELAY_FASTPATH_H
+#define FR_MOQ_RELAY_FASTPATH_H
 
 #include <stdint.h>
 
