@@ -1,6 +1,7 @@
 /*
  * Data streams: receiving subgroup and fetch streams, and writing them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,24 @@ void fr_moq_rstream_detach_sub(void *rstream, void *sub)
         rs->kind = FR_RS_IGNORE;
         fr_moq_buf_free(&rs->buf);
     }
+}
+
+void fr_moq_rstream_warn_open(void *rstream, void *sub)
+{
+    fr_moq_rstream *rs = rstream;
+    fr_moq_sub *sb = sub;
+    char last[24] = "none";
+
+    if (rs->sub != sb || !rs->hdr_done)
+        return;
+    if (rs->has_prev_object)
+        snprintf(last, sizeof(last), "%llu",
+                 (unsigned long long)rs->prev_object);
+    FR_WARN(&sb->s->settings.log,
+            "subgroup stream %lld (group %llu, subgroup %llu, last object "
+            "%s) never ended",
+            (long long)rs->id, (unsigned long long)rs->hdr.group,
+            (unsigned long long)rs->hdr.subgroup, last);
 }
 
 void fr_moq_rstream_detach_fetch(void *rstream, void *fetch)

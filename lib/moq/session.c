@@ -305,6 +305,18 @@ void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,
     if (sub->done_notified)
         return;
     sub->done_notified = 1;
+    /* Ended by PUBLISH_DONE's count or not at all: say which streams the
+     * count did not cover (a publisher that miscounted, or lost ends). */
+    if (sub->done_pending && sub->streams_open) {
+        FR_WARN(&s->settings.log,
+                "subscription ends with %llu of the %llu streams PUBLISH_DONE "
+                "counted, %llu seen, %llu still open",
+                (unsigned long long)(sub->streams_seen - sub->streams_open),
+                (unsigned long long)sub->streams_expected,
+                (unsigned long long)sub->streams_seen,
+                (unsigned long long)sub->streams_open);
+        fr_hmap_each(&s->rstreams, fr_moq_rstream_warn_open, sub);
+    }
     /* Data streams still arriving for it are ignored from now on. */
     fr_hmap_each(&s->rstreams, fr_moq_rstream_detach_sub, sub);
     if (s->cb.sub_done)

@@ -260,6 +260,8 @@ void fr_moq_rstream_free(fr_moq_session *s, fr_moq_rstream *rs);
 /* fr_hmap_each helpers: forget a sub or fetch that ended. */
 void fr_moq_rstream_detach_sub(void *rstream, void *sub);
 void fr_moq_rstream_detach_fetch(void *rstream, void *fetch);
+/* fr_hmap_each helper: logs each stream of `sub` that is still open. */
+void fr_moq_rstream_warn_open(void *rstream, void *sub);
 /* FETCH_OK came: deliver what the fetch stream holds already. */
 void fr_moq_fetch_ready(fr_moq_session *s, fr_moq_fetch *f);
 /* A SUBSCRIBE_OK made `alias` known: process streams that waited. */
