@@ -454,6 +454,15 @@ struct fanout {
     __u8 priority;           /* the subgroup's publisher priority */
 };
 
+/* The kernel forwards upstream stream `k` to its subscriber: there is an
+ * entry, and userspace did not claim the stream. */
+static __always_inline int mapped(struct fr_fp_substream_key *k)
+{
+    __u64 *v = bpf_map_lookup_elem(&fr_fp_substreams, k);
+
+    return v && *v != FR_FP_SUBSTREAM_USERSPACE;
+}
+
 /* Makes sure subscriber `slot_id` has a stream for upstream stream
  * `stream_id`: an existing mapping, or at the stream's first packet the
  * next ID of the slot's pool, unless the slot's policy `excludes` the
@@ -462,6 +471,8 @@ struct fanout {
  * start by the time a retransmission of it comes, and sent the subgroup
  * itself to a subscriber that joined in between (seen: such a subscriber
  * got a second stream for it from the kernel, which no FIN ever closed).
+ * Nor when userspace claimed the stream first (it reached a copy of the
+ * start that another CPU let through while this one was on its way).
  * Returns 0, -2 for a policy drop, -1 for none. */
 static __always_inline int substream(__u32 slot_id, __u64 stream_id,
                                      int fresh, int excludes)
@@ -469,11 +480,12 @@ static __always_inline int substream(__u32 slot_id, __u64 stream_id,
     struct fr_fp_substream_key k = {.slot = slot_id,
                                     .upstream_stream = stream_id};
     struct fr_fp_pool *pool;
-    __u64 id;
+    __u64 *v, id;
     __u32 i;
 
-    if (bpf_map_lookup_elem(&fr_fp_substreams, &k))
-        return 0;
+    v = bpf_map_lookup_elem(&fr_fp_substreams, &k);
+    if (v)
+        return *v == FR_FP_SUBSTREAM_USERSPACE ? -1 : 0;
     if (!fresh)
         return -1; /* its start went up to userspace */
     if (excludes)
@@ -488,11 +500,11 @@ static __always_inline int substream(__u32 slot_id, __u64 stream_id,
         __sync_val_compare_and_swap(&pool->head, i, i + 1) != i)
         return -1;
     id = pool->ids[i % FR_FP_POOL_SIZE];
-    /* Another CPU may have mapped the stream meanwhile: then its ID
-     * stands and this one is not given back (it stays an unused stream
-     * on the subscriber's connection). */
+    /* Another CPU may have mapped the stream meanwhile, or userspace
+     * claimed it: then that stands and this ID is not given back (it
+     * stays an unused stream on the subscriber's connection). */
     if (bpf_map_update_elem(&fr_fp_substreams, &k, &id, BPF_NOEXIST))
-        return bpf_map_lookup_elem(&fr_fp_substreams, &k) ? 0 : -1;
+        return mapped(&k) ? 0 : -1;
     return 0;
 }
 
@@ -833,7 +845,7 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     skey.slot = slot_id;
     skey.upstream_stream = sid;
     sub = bpf_map_lookup_elem(&fr_fp_substreams, &skey);
-    if (!sub)
+    if (!sub || *sub == FR_FP_SUBSTREAM_USERSPACE)
         return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
     if (stream_frame_data(skb, o, end, type, &ev))
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);

@@ -90,7 +90,11 @@ struct fr_fp_slot {
 _Static_assert(sizeof(struct fr_fp_slot) == 64, "fr_fp_slot layout");
 
 /* Key of fr_fp_substreams: an upstream stream as one subscriber gets it;
- * the value is the subscriber's stream ID (__u64). */
+ * the value is the subscriber's stream ID (__u64), or
+ * FR_FP_SUBSTREAM_USERSPACE. Whoever writes the entry first (with
+ * BPF_NOEXIST) decides who serves the stream to the subscriber: the
+ * kernel at the stream's first packet, or userspace when it reaches the
+ * stream's start and finds no entry. */
 struct fr_fp_substream_key {
     __u32 slot;
     __u32 pad;
@@ -98,6 +102,9 @@ struct fr_fp_substream_key {
 };
 _Static_assert(sizeof(struct fr_fp_substream_key) == 16,
                "fr_fp_substream_key layout");
+
+/* Value of a fr_fp_substreams entry: userspace serves the stream. */
+#define FR_FP_SUBSTREAM_USERSPACE (~(__u64)0)
 
 /* Key of fr_fp_credit (LRU): a subscriber stream whose flow-control credit
  * grew past the initial one; the value is the stream offset its data may

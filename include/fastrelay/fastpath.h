@@ -78,6 +78,8 @@ FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
     X(policy_drops, "subgroups not sent to a subscriber by its priority "     \
                     "policy")                                                 \
     X(lost_resets, "kernel streams reset after a loss, by the on_lost hook")  \
+    X(late_starts, "subgroup starts the kernel took on while userspace "     \
+                   "looked for them (the kernel serves them)")               \
     X(cid_changes, "subscribers' new connection IDs the kernel followed")     \
     X(moves, "subscribers' new addresses or ports the kernel followed")      \
     X(next_hop_changes, "changes of a subscriber's route or next-hop MAC "   \

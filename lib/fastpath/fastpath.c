@@ -90,6 +90,7 @@ struct fr_fastpath {
     uint64_t policy_drops;
     uint64_t lost_resets;
     uint64_t orphans;
+    uint64_t late_starts;
     uint64_t cid_changes;
     uint64_t moves;
     uint64_t hop_changes;
@@ -582,11 +583,25 @@ static int64_t hook_stream_for(void *arg, fr_moq_session *up, uint64_t stream,
     fr_fastpath *fp = arg;
     fp_sub *d = sub_find(down);
     uint64_t sid;
+    int late;
 
     (void)up;
-    if (!d || fr_fp_kernel_substream(fp->k, d->slot, stream, &sid) != 0)
+    if (!d ||
+        fr_fp_kernel_substream_claim(fp->k, d->slot, stream, &sid, &late) != 0)
         return -1;
+    fp->late_starts += (uint64_t)late;
     return (int64_t)sid;
+}
+
+static void hook_stream_end(void *arg, fr_moq_session *up, uint64_t stream,
+                            fr_moq_session *down)
+{
+    fr_fastpath *fp = arg;
+    fp_sub *d = sub_find(down);
+
+    (void)up;
+    if (d)
+        fr_fp_kernel_substream_forget(fp->k, d->slot, stream);
 }
 
 static int hook_admit(void *arg, fr_moq_session *down, uint8_t priority)
@@ -790,6 +805,7 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
     fr_relay_fastpath hooks = {.join = hook_join,
                                .leave = hook_leave,
                                .stream_for = hook_stream_for,
+                               .stream_end = hook_stream_end,
                                .admit = hook_admit,
                                .session_closed = hook_session_closed};
     int rv;
@@ -891,6 +907,7 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->extra_packets = sum.extra_packets;
     st->policy_drops = fp->policy_drops;
     st->lost_resets = fp->lost_resets;
+    st->late_starts = fp->late_starts;
     st->cid_changes = fp->cid_changes;
     st->moves = fp->moves;
     st->next_hop_changes = fp->hop_changes;

@@ -390,18 +390,27 @@ uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role, uint32_t reason)
     return sum;
 }
 
-int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
-                           uint64_t upstream_stream, uint64_t *stream)
+int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot,
+                                 uint64_t upstream_stream, uint64_t *stream,
+                                 int *late)
 {
     struct fr_fp_substream_key key = {.slot = slot,
                                       .upstream_stream = upstream_stream};
+    uint64_t mine = FR_FP_SUBSTREAM_USERSPACE;
+    int fd;
 
+    *late = 0;
     if (!slot_valid(k, slot))
         return FR_ERR_INVALID_ARGUMENT;
-    return bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.fr_fp_substreams),
-                               &key, stream)
-               ? FR_ERR_STREAM_NOT_FOUND
-               : 0;
+    fd = bpf_map__fd(k->skel->maps.fr_fp_substreams);
+    if (bpf_map_lookup_elem(fd, &key, stream) != 0) {
+        if (bpf_map_update_elem(fd, &key, &mine, BPF_NOEXIST) == 0)
+            return 1;
+        if (errno != EEXIST || bpf_map_lookup_elem(fd, &key, stream) != 0)
+            return FR_ERR_INTERNAL;
+        *late = 1;
+    }
+    return *stream == FR_FP_SUBSTREAM_USERSPACE ? 1 : 0;
 }
 
 void fr_fp_kernel_substream_forget(fr_fp_kernel *k, uint32_t slot,

@@ -94,13 +94,18 @@ int fr_fp_percpu_sum(const struct bpf_map *map, uint32_t key, uint64_t *sum);
 uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role,
                             uint32_t reason);
 
-/* The stream the kernel gave subscriber `slot` for upstream stream
- * `upstream_stream` (taken from its pool at the stream's first packet).
- * Returns 0, or FR_ERR_STREAM_NOT_FOUND if it gave none. */
-int fr_fp_kernel_substream(fr_fp_kernel *k, uint32_t slot,
-                           uint64_t upstream_stream, uint64_t *stream);
+/* Who serves upstream stream `upstream_stream` to subscriber `slot`,
+ * decided once (see fr_fp_substreams): returns 0 with *stream set if the
+ * kernel does (it took *stream from the slot's pool at the stream's first
+ * packet), 1 if userspace does: the kernel gave it no stream, and now
+ * will not. *late is set when the kernel's entry appeared between a look
+ * that found none and the claim. Negative FR_ERR_* on failure. */
+int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot,
+                                 uint64_t upstream_stream, uint64_t *stream,
+                                 int *late);
 
-/* The kernel stops forwarding `upstream_stream` to subscriber `slot`. */
+/* The kernel stops forwarding `upstream_stream` to subscriber `slot`,
+ * and forgets who served it. */
 void fr_fp_kernel_substream_forget(fr_fp_kernel *k, uint32_t slot,
                                    uint64_t upstream_stream);
 

@@ -1095,6 +1095,10 @@ static void on_subgroup_end(fr_moq_sub *sub, uint64_t stream, int reset,
     if (!rsg)
         return;
     *pp = rsg->next;
+    for (relay_down *d = t->downs; d; d = d->next)
+        if (d->kernel)
+            t->r->fp.stream_end(t->r->fp.arg, fr_moq_sub_session(sub), stream,
+                                down_session(d));
     while (rsg->outs) {
         relay_out *o = rsg->outs;
         if (o->sg && reset)

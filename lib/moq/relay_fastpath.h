@@ -21,9 +21,15 @@ typedef struct fr_relay_fastpath {
     void (*leave)(void *arg, fr_moq_session *up, uint64_t alias,
                   fr_moq_session *down);
     /* The stream on which the kernel forwards upstream stream `stream` of
-     * `up` to `down`, or -1 if it does not: userspace does. */
+     * `up` to `down`, or -1 if it does not: userspace does. Asked once,
+     * at the stream's start; the answer stands (the kernel cannot take
+     * the stream on after a -1) until stream_end. */
     int64_t (*stream_for)(void *arg, fr_moq_session *up, uint64_t stream,
                           fr_moq_session *down);
+    /* Upstream stream `stream` ended (after stream_for was asked of it
+     * for `down`): its record for `down` can go. */
+    void (*stream_end)(void *arg, fr_moq_session *up, uint64_t stream,
+                       fr_moq_session *down);
     /* Whether `down`'s policy lets it have a subgroup of this publisher
      * priority (asked at each subgroup's start). */
     int (*admit)(void *arg, fr_moq_session *down, uint8_t priority);

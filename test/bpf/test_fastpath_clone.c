@@ -447,6 +447,53 @@ static void test_clone_to_each_subscriber(void **state)
     fr_fp_kernel_close(k);
 }
 
+/* Who serves a stream to a subscriber is decided once: userspace claims
+ * the stream for the first subscriber before its first packet, so the
+ * kernel leaves it (and its pool) alone and serves the second; the second
+ * one's claim finds the kernel's stream. Once userspace forgets the
+ * stream, the kernel sends no more of it. */
+static void test_userspace_claim(void **state)
+{
+    static uint8_t got[NSUBS][512];
+    size_t gotlen[NSUBS] = {0};
+    struct fastpath *skel;
+    fr_fp_kernel *k;
+    uint8_t in[512];
+    uint64_t sid = 0;
+    int fd, late = -1;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    k = open_configured(&fd);
+    skel = fr_fp_kernel_skeleton(k);
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], UP_SID,
+                                                  &sid, &late),
+                     1);
+    assert_int_equal(late, 0);
+    run_ingress(skel, in, upstream_packet(in, 0, 0));
+    assert_int_equal(receive(fd, got, gotlen, 2), 1);
+    assert_int_equal(gotlen[0], 0);
+    assert_int_not_equal(gotlen[1], 0);
+    assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[0]), 1);
+    /* Asked again, the answer stands. */
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], UP_SID,
+                                                  &sid, &late),
+                     1);
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[1], UP_SID,
+                                                  &sid, &late),
+                     0);
+    assert_int_equal(sid, sub_sid[1]);
+    assert_int_equal(late, 0);
+
+    fr_fp_kernel_substream_forget(k, sub_slot[1], UP_SID);
+    run_ingress(skel, in, upstream_packet(in, 300, 0));
+    memset(gotlen, 0, sizeof(gotlen));
+    assert_int_equal(receive(fd, got, gotlen, 1), 0);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 1);
+    close(fd);
+    fr_fp_kernel_close(k);
+}
+
 /* open_configured, the first subscriber with priority floor 127. */
 static fr_fp_kernel *open_floor_127(int *fd)
 {
@@ -564,6 +611,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clone_to_each_subscriber),
+        cmocka_unit_test(test_userspace_claim),
         cmocka_unit_test(test_policy_floor),
         cmocka_unit_test(test_policy_track_default),
         cmocka_unit_test(test_track_fanout_limit),

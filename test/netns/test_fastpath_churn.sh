@@ -109,8 +109,10 @@ for i, s in enumerate(steady):
             or not s["track_ended"] or s["objects_received"] == 0):
         print(f"steady session {i}: {s}")
         ok = False
+fp = relay["fastpath"]
 print(f"steady subscribers: {[s['objects_received'] for s in steady]} "
-      f"objects; kernel copies {relay['fastpath']['kernel_copies']}")
+      f"objects; kernel copies {fp['kernel_copies']}, late starts "
+      f"{fp['late_starts']}")
 sys.exit(0 if ok else 1)
 PY
     fr_fail "churn check failed"
