@@ -19,7 +19,9 @@
 #include <fastrelay/fastpath.h>
 
 #include "../moq/relay_fastpath.h"
-#include "../quic/quic_internal.h"
+#include "../quic/conn_hooks.h"
+#include "../quic/conn_view.h"
+#include "../quic/copy_class.h"
 #include "../splice/splice.h"
 #include "../util/logf.h"
 #include "kernel.h"
@@ -45,13 +47,16 @@
  * BEHIND_FLOOR only. */
 #define BEHIND_SECONDS 2
 #define BEHIND_FLOOR 127
+/* An upstream connection's CIDs the kernel knows, at most (ngtcp2 keeps
+ * at most 8 in use; retired ones are registered a while longer). */
+#define MAX_UP_CIDS 16
 
 typedef struct fp_up {
     fr_moq_session *s;
     fr_quic_conn *c;
     uint32_t slot;
     uint32_t cid_gen;        /* of c when its CIDs were last written */
-    ngtcp2_cid cids[16];     /* written to fr_fp_upstream_cids */
+    ngtcp2_cid cids[MAX_UP_CIDS]; /* written to fr_fp_upstream_cids */
     size_t ncids;
     struct fp_up *next;
 } fp_up;
@@ -123,6 +128,11 @@ uint8_t fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
                : UINT8_MAX;
 }
 
+static fr_tstamp conn_now(const fr_quic_conn *c)
+{
+    return fr_quic_endpoint_now(fr_quic_conn_get_endpoint(c));
+}
+
 /* What the policies see of a subscriber connection; `d` (NULL for one the
  * kernel does not serve) keeps its delivery rate. */
 static void sub_info(fr_moq_session *s, fp_sub *d, fr_fastpath_subscriber *in)
@@ -140,7 +150,7 @@ static void sub_info(fr_moq_session *s, fp_sub *d, fr_fastpath_subscriber *in)
     in->queued = fr_quic_conn_send_buffered(c);
     in->lost_packets = st.pkts_lost;
     if (d) {
-        fr_tstamp now = c->ep->now;
+        fr_tstamp now = conn_now(c);
 
         if (!d->rate_since) {
             d->rate_since = now;
@@ -282,25 +292,27 @@ static fp_up *up_find(fr_fastpath *fp, const fr_moq_session *s)
 /* Writes the connection's current CIDs to the map, and removes old ones. */
 static void up_sync_cids(fr_fastpath *fp, fp_up *u)
 {
-    const fr_quic_conn *c = u->c;
+    const ngtcp2_cid *cids;
+    uint32_t gen;
+    size_t n = fr_conn_local_cids(u->c, &cids, &gen);
 
-    if (u->cid_gen == c->cid_gen && u->ncids)
+    if (u->cid_gen == gen && u->ncids)
         return;
     for (size_t i = 0; i < u->ncids; i++)
         fr_fp_kernel_upstream_cid_remove(fp->k, u->cids[i].data,
                                          u->cids[i].datalen);
     u->ncids = 0;
-    for (size_t i = 0; i < c->nscids; i++)
-        if (fr_fp_kernel_upstream_cid_add(fp->k, u->slot, c->scids[i].data,
-                                          c->scids[i].datalen) == 0)
-            u->cids[u->ncids++] = c->scids[i];
-    u->cid_gen = c->cid_gen;
+    for (size_t i = 0; i < n && u->ncids < MAX_UP_CIDS; i++)
+        if (fr_fp_kernel_upstream_cid_add(fp->k, u->slot, cids[i].data,
+                                          cids[i].datalen) == 0)
+            u->cids[u->ncids++] = cids[i];
+    u->cid_gen = gen;
 }
 
 static fp_up *up_get(fr_fastpath *fp, fr_moq_session *s)
 {
     fr_quic_conn *c = fr_moq_session_conn(s);
-    const struct sockaddr_in *remote = ipv4(&c->path.remote);
+    const struct sockaddr_in *remote = ipv4(&fr_quic_conn_get_path(c)->remote);
     uint8_t mac[6];
     int ifindex;
     fp_up *u = up_find(fp, s);
@@ -333,7 +345,7 @@ static fp_sub *sub_find(const fr_moq_session *s)
 {
     fr_quic_conn *c = fr_moq_session_conn(s);
 
-    return c->splice ? fr_splice_ref(c) : NULL;
+    return fr_splice_ref(c);
 }
 
 /* Opens streams for the pool once it runs low. */
@@ -360,8 +372,8 @@ static void pool_fill(fr_fastpath *fp, fp_sub *d)
  * mapping, a migration). */
 static void sub_sync(fr_fastpath *fp, fp_sub *d)
 {
-    const ngtcp2_cid *dcid = ngtcp2_conn_get_dcid(d->c->conn);
-    const ngtcp2_path *path = ngtcp2_conn_get_path(d->c->conn);
+    const ngtcp2_cid *dcid = ngtcp2_conn_get_dcid(fr_conn_ngtcp2(d->c));
+    const ngtcp2_path *path = ngtcp2_conn_get_path(fr_conn_ngtcp2(d->c));
     const struct sockaddr_in *r = (const struct sockaddr_in *)path->remote.addr;
     const struct sockaddr_in *l = (const struct sockaddr_in *)path->local.addr;
     int cid_changed = dcid->datalen != d->k.dcid_len ||
@@ -408,8 +420,9 @@ static void sub_sync(fr_fastpath *fp, fp_sub *d)
 static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
 {
     fr_quic_conn *c = fr_moq_session_conn(s);
-    const struct sockaddr_in *local = ipv4(&c->path.local);
-    const struct sockaddr_in *remote = ipv4(&c->path.remote);
+    const fr_quic_path *path = fr_quic_conn_get_path(c);
+    const struct sockaddr_in *local = ipv4(&path->local);
+    const struct sockaddr_in *remote = ipv4(&path->remote);
     const ngtcp2_transport_params *tp;
     const ngtcp2_cid *dcid;
     fr_fastpath_subscriber in;
@@ -418,7 +431,7 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
 
     if (d)
         return d;
-    if (!c->splice || !local || !remote)
+    if (!fr_splice_active(c) || !local || !remote)
         return NULL;
     d = calloc(1, sizeof(*d));
     if (!d)
@@ -439,10 +452,11 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
     d->k.dst_port = remote->sin_port;
     d->k.ifindex = (uint32_t)ifindex;
     d->k.active = 1;
-    d->k.max_payload = (uint16_t)c->ep->settings.max_udp_payload_size;
-    tp = ngtcp2_conn_get_remote_transport_params(c->conn);
+    d->k.max_payload = (uint16_t)fr_ep_settings(fr_quic_conn_get_endpoint(c))
+                           ->max_udp_payload_size;
+    tp = ngtcp2_conn_get_remote_transport_params(fr_conn_ngtcp2(c));
     d->k.stream_credit = tp ? tp->initial_max_stream_data_uni : 0;
-    dcid = ngtcp2_conn_get_dcid(c->conn);
+    dcid = ngtcp2_conn_get_dcid(fr_conn_ngtcp2(c));
     d->k.dcid_len = (uint8_t)dcid->datalen;
     memcpy(d->k.dcid, dcid->data, dcid->datalen);
     /* The policy is asked before the first subgroup: until its first
@@ -450,7 +464,7 @@ static fp_sub *sub_get(fr_fastpath *fp, fr_moq_session *s)
      * key-frames-only subscriber got a whole group of delta frames). */
     sub_info(s, d, &in);
     d->k.priority_floor = floor_of(fp, &in);
-    d->policy_at = c->ep->now;
+    d->policy_at = conn_now(c);
     /* Send state and streams are in place before the slot is active. */
     fr_splice_use_tx(c, fr_fp_kernel_tx(fp->k, d->slot));
     pool_fill(fp, d);
@@ -714,7 +728,7 @@ static void drain(void *arg, fr_quic_conn *c)
     fp_sub *d = fr_splice_ref(c);
 
     fr_fp_kernel_poll_sent(fp->k, on_sent, fp);
-    maybe_refresh_next_hops(fp, c->ep->now);
+    maybe_refresh_next_hops(fp, conn_now(c));
     for (fp_up *u = fp->ups; u; u = u->next)
         up_sync_cids(fp, u);
     if (d) {
@@ -737,9 +751,9 @@ static uint64_t budget(void *arg, fr_quic_conn *c, uint64_t allowed)
     if (!d)
         return allowed;
     if (!fp->hooks.budget && d->policy_at &&
-        c->ep->now - d->policy_at < POLICY_INTERVAL)
+        conn_now(c) - d->policy_at < POLICY_INTERVAL)
         return allowed;
-    d->policy_at = c->ep->now;
+    d->policy_at = conn_now(c);
     sub_info(d->s, d, &in);
     floor = floor_of(fp, &in);
     if (floor != d->k.priority_floor) {
@@ -813,20 +827,20 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
     if (!pfp || !relay || !downstream || !settings)
         return FR_ERR_INVALID_ARGUMENT;
     ep = fr_moq_endpoint_quic(downstream);
-    if (ep->settings.crypto_mode != FR_CRYPTO_CLEARTEXT) {
+    if (fr_ep_settings(ep)->crypto_mode != FR_CRYPTO_CLEARTEXT) {
         snprintf(why, whylen,
                  "the fast path needs cleartext mode: the kernel reads and "
                  "rewrites the packets");
         return FR_ERR_INVALID_ARGUMENT;
     }
-    if (ep->conns) {
+    if (fr_quic_endpoint_conn_count(ep)) {
         snprintf(why, whylen, "the endpoint has connections already");
         return FR_ERR_INVALID_STATE;
     }
     fp = calloc(1, sizeof(*fp));
     if (!fp)
         return FR_ERR_NOMEM;
-    rv = fr_fp_kernel_open(&fp->k, ep->settings.cid_len, why, whylen);
+    rv = fr_fp_kernel_open(&fp->k, fr_ep_settings(ep)->cid_len, why, whylen);
     if (rv) {
         free(fp);
         return rv;
@@ -865,7 +879,7 @@ void fr_fastpath_del(fr_fastpath *fp)
         up_release(fp, fp->ups);
     fr_relay_set_fastpath(fp->relay, NULL);
     /* Its connections stay spliced, on their own send state. */
-    fp->ep->splice_ops = NULL;
+    fr_splice_enable(fp->ep, NULL);
     fr_fp_kernel_close(fp->k);
     if (fp->nl_fd >= 0)
         close(fp->nl_fd);
@@ -896,9 +910,9 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     for (const fp_up *u = fp->ups; u; u = u->next)
         st->upstreams++;
     st->kernel_copies = fp->kernel_copies;
-    st->userspace_copies = fp->ep->copy_pkts[FR_COPY_ELIGIBLE];
-    st->cache_replay_copies = fp->ep->copy_pkts[FR_COPY_REPLAY];
-    st->retransmitted = fp->ep->splice_lost;
+    st->userspace_copies = fr_ep_copy_packets(fp->ep, FR_COPY_ELIGIBLE);
+    st->cache_replay_copies = fr_ep_copy_packets(fp->ep, FR_COPY_REPLAY);
+    st->retransmitted = fr_conn_hooks_lost(fp->ep);
     st->registered = sum.registered;
     st->stale = sum.stale;
     st->orphaned = fp->orphans;

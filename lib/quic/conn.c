@@ -10,10 +10,8 @@
 #include <string.h>
 
 #include <fastrelay/error.h>
-#include <fastrelay/fastpath.h>
 
 #include "quic_internal.h"
-#include "../splice/splice.h"
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 {
@@ -108,8 +106,8 @@ static void start_closing(fr_quic_conn *c, const ngtcp2_ccerr *ccerr,
         enter_dead(c, reason, what);
         return;
     }
-    if (c->splice)
-        n = (ngtcp2_ssize)fr_splice_tx(c, buf, (size_t)n);
+    if (c->ext)
+        n = (ngtcp2_ssize)c->hooks->tx(c->ext, buf, (size_t)n);
     c->close_pkt = malloc((size_t)n);
     if (c->close_pkt) {
         memcpy(c->close_pkt, buf, (size_t)n);
@@ -426,8 +424,8 @@ static int extend_max_stream_data_cb(ngtcp2_conn *conn, int64_t stream_id,
 
     (void)conn;
     (void)stream_user_data;
-    if (c->splice)
-        fr_splice_stream_credit(c, stream_id, max_data);
+    if (c->ext)
+        c->hooks->credit(c->ext, stream_id, max_data);
     fr_stream_unblock(c, stream_id);
     return 0;
 }
@@ -459,14 +457,14 @@ static void qlog_cb(void *user_data, uint32_t flags, const void *data,
     if (datalen >= sizeof(lost) - 1 &&
         memmem(data, datalen, lost, sizeof(lost) - 1)) {
         c->stats.pkts_lost++;
-        if (c->splice) {
+        if (c->ext) {
             static const char pn[] = "\"packet_number\":";
             const char *at = memmem(data, datalen, pn, sizeof(pn) - 1);
 
-            c->ep->splice_lost++;
+            c->ep->hooked_lost++;
             if (at)
-                fr_splice_packet_lost(
-                    c, strtoull(at + sizeof(pn) - 1, NULL, 10));
+                c->hooks->lost(c->ext,
+                               strtoull(at + sizeof(pn) - 1, NULL, 10));
         }
     }
 }
@@ -529,18 +527,6 @@ static void fill_settings(ngtcp2_settings *ns, ngtcp2_transport_params *tp,
     ngtcp2_settings_default(ns);
     ns->initial_ts = now;
     ns->max_tx_udp_payload_size = fr_conn_tx_buflen(c);
-    if (c->splice) {
-        /* Kernel packets and ngtcp2's must be the same size: no path MTU
-         * probing, no shaping down to 1200 bytes (DESIGN.md section 6).
-         * BBR sizes the window from delivery rate and RTT: a loss-based
-         * one shrinks it at every random loss and, the media flow being
-         * application-limited, never grows it back, so the kernel's
-         * budget would stay below a frame's burst (measured with 2 %
-         * loss: 89 % of copies by the kernel with CUBIC, 97 % with BBR). */
-        ns->no_pmtud = 1;
-        ns->no_tx_udp_payload_size_shaping = 1;
-        ns->cc_algo = NGTCP2_CC_ALGO_BBR;
-    }
     ns->handshake_timeout = s->handshake_timeout;
     ns->qlog_write = qlog_cb;
     if (fr_log_enabled(&s->log, FR_LOG_DEBUG))
@@ -556,13 +542,10 @@ static void fill_settings(ngtcp2_settings *ns, ngtcp2_transport_params *tp,
     tp->max_idle_timeout = s->idle_timeout;
     tp->max_datagram_frame_size = s->max_datagram_frame_size;
     tp->active_connection_id_limit = 4;
-    /* A spliced connection's peer may be an origin whose packets the
-     * kernel copies to subscribers: the copies must still fit. */
-    if (c->splice)
-        tp->max_udp_payload_size =
-            s->max_udp_payload_size - FR_FASTPATH_HEADROOM;
-    else if (s->max_udp_payload_recv)
+    if (s->max_udp_payload_recv)
         tp->max_udp_payload_size = s->max_udp_payload_recv;
+    if (c->ext)
+        c->hooks->settings(c->ext, ns, tp);
 }
 
 static fr_quic_conn *conn_alloc(fr_quic_endpoint *ep, const fr_quic_path *path,
@@ -694,9 +677,13 @@ int fr_conn_new_server(fr_quic_conn **pc, fr_quic_endpoint *ep,
 
     if (!c)
         return FR_ERR_NOMEM;
-    if (ep->splice && fr_splice_new(c) != 0) {
-        free(c);
-        return FR_ERR_NOMEM;
+    if (ep->hooks) {
+        c->hooks = ep->hooks;
+        c->ext = c->hooks->attach(c);
+        if (!c->ext) {
+            free(c);
+            return FR_ERR_NOMEM;
+        }
     }
     fill_callbacks(&cb, 1, ep->settings.crypto_mode);
     fill_settings(&ns, &tp, c, now);
@@ -742,8 +729,8 @@ fail:
         fr_ep_unregister_cid(ep, &c->scids[i]);
     if (c->conn)
         ngtcp2_conn_del(c->conn);
-    if (c->splice)
-        fr_splice_free(c);
+    if (c->ext)
+        c->hooks->detach(c->ext);
     free(c);
     return rv;
 }
@@ -764,8 +751,8 @@ void fr_conn_free(fr_quic_conn *c)
     if (c->odcid_registered)
         fr_ep_unregister_cid(ep, &c->odcid);
     fr_streams_free(c);
-    if (c->splice)
-        fr_splice_free(c);
+    if (c->ext)
+        c->hooks->detach(c->ext);
     ngtcp2_conn_del(c->conn);
     gnutls_deinit(c->session);
     free(c->close_pkt);
@@ -794,12 +781,12 @@ static int conn_read(fr_quic_conn *c, const fr_quic_path *path,
     c->stats.pkts_recv++;
     c->stats.bytes_recv += len;
     to_ngtcp2_path(&np, &p);
-    if (c->splice) {
+    if (c->ext) {
         const uint8_t *rewritten;
         ssize_t n;
 
-        fr_splice_sync(c, now);
-        n = fr_splice_rx(c, data, len, now, &rewritten);
+        c->hooks->before(c->ext, now);
+        n = c->hooks->rx(c->ext, data, len, now, &rewritten);
         if (n < 0)
             return 0;
         if (n > 0) {
@@ -810,10 +797,10 @@ static int conn_read(fr_quic_conn *c, const fr_quic_path *path,
     rv = ngtcp2_conn_read_pkt(c->conn, &np, &pi, data, len, now);
     if (c->is_server)
         follow_path(c);
-    if (c->splice)
-        /* An ACK may have opened the window: the kernel need not wait
-         * for the next write. */
-        fr_splice_publish(c);
+    if (c->ext)
+        /* An ACK may have opened the window: the layer need not wait for
+         * the next write. */
+        c->hooks->after(c->ext);
     if (rv == 0)
         return 0;
     switch (rv) {
@@ -839,8 +826,7 @@ static int conn_read(fr_quic_conn *c, const fr_quic_path *path,
     }
 }
 
-/* Hands ngtcp2 the held subscriber datagrams due by `due_by` (see
- * fr_splice_hold). */
+/* Hands ngtcp2 the datagrams the hooks held that are due by `due_by`. */
 static void read_held(fr_quic_conn *c, fr_tstamp due_by, fr_tstamp now)
 {
     uint8_t buf[FR_MAX_UDP_PAYLOAD];
@@ -848,17 +834,17 @@ static void read_held(fr_quic_conn *c, fr_tstamp due_by, fr_tstamp now)
     size_t n;
 
     while (c->state == FR_CONN_ACTIVE &&
-           (n = fr_splice_release(c, due_by, &p, buf)) > 0)
+           (n = c->hooks->release(c->ext, due_by, &p, buf)) > 0)
         conn_read(c, &p, buf, n, now);
 }
 
 int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
                  const uint8_t *data, size_t len, fr_tstamp now)
 {
-    if (c->splice && c->state == FR_CONN_ACTIVE) {
+    if (c->ext && c->state == FR_CONN_ACTIVE) {
         read_held(c, now, now);
         if (c->state == FR_CONN_ACTIVE &&
-            fr_splice_hold(c, path, data, len, now))
+            c->hooks->hold(c->ext, path, data, len, now))
             return 0;
         /* Not held (no room, or not a 1-RTT packet): the datagrams held
          * before it go first, due or not, so ngtcp2 reads them in order. */
@@ -882,22 +868,23 @@ int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now)
     case FR_CONN_ACTIVE:
         break;
     }
-    if (c->splice) {
+    if (c->ext) {
         read_held(c, now, now);
         if (c->state != FR_CONN_ACTIVE)
             return 0;
-        fr_splice_sync(c, now);
+        c->hooks->before(c->ext, now);
     }
     rv = ngtcp2_conn_handle_expiry(c->conn, now);
-    if (c->splice) {
-        /* A PTO's probes must reach the peer: the next write loop would
-         * first register kernel packets, and a registration is an ngtcp2
-         * packet kept off the wire, so the probes would go there. With
-         * ngtcp2's own packets lost at the tail and the congestion window
-         * full, nothing else would ever elicit an ACK. */
+    if (c->ext) {
+        /* A PTO's probes must reach the peer: on a spliced connection
+         * the next write loop would first register kernel packets, and a
+         * registration is an ngtcp2 packet kept off the wire, so the
+         * probes would go there. With ngtcp2's own packets lost at the
+         * tail and the congestion window full, nothing else would ever
+         * elicit an ACK. */
         if (rv == 0 && fr_conn_write_probes(c, now) != 0)
             return 0;
-        fr_splice_publish(c);
+        c->hooks->after(c->ext);
     }
     if (rv == 0)
         return 0;
@@ -922,8 +909,8 @@ fr_tstamp fr_conn_expiry(const fr_quic_conn *c)
     default: {
         fr_tstamp e = ngtcp2_conn_get_expiry(c->conn);
 
-        if (c->splice && fr_splice_held_due(c) < e)
-            e = fr_splice_held_due(c);
+        if (c->ext && c->hooks->expiry(c->ext) < e)
+            e = c->hooks->expiry(c->ext);
         return e;
     }
     }

@@ -22,5 +22,7 @@ typedef enum fr_copy_class {
  * class (endpoint statistics the fast path reports). */
 void fr_stream_set_copy_class(fr_quic_conn *c, int64_t stream_id,
                               fr_copy_class cls);
+/* Packets the endpoint sent with stream data of class `cls`. */
+uint64_t fr_ep_copy_packets(const fr_quic_endpoint *ep, fr_copy_class cls);
 
 #endif

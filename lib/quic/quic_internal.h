@@ -13,9 +13,10 @@
 #include <fastrelay/quic.h>
 
 #include "../util/hmap.h"
-#include "copy_class.h"
 #include "../util/logf.h"
 #include "../util/sbuf.h"
+#include "conn_hooks.h"
+#include "copy_class.h"
 
 /* Datagrams handed to `send` at once. */
 #define FR_TX_BATCH 32
@@ -100,7 +101,10 @@ struct fr_quic_conn {
     ngtcp2_cid odcid;
     int odcid_registered;
 
-    struct fr_splice *splice; /* spliced subscriber connection, or NULL */
+    /* The hooks the connection was made with (conn_hooks.h) and its
+     * extension; both NULL on a connection without. */
+    const fr_conn_hooks *hooks;
+    void *ext;
 
     struct fr_quic_conn *next; /* endpoint's list of connections */
     struct fr_quic_conn *prev;
@@ -129,11 +133,11 @@ struct fr_quic_endpoint {
     uint64_t refused; /* connections refused at max_connections */
     /* Packets sent with stream data of each fr_copy_class. */
     uint64_t copy_pkts[FR_COPY_CLASSES];
-    /* Packets declared lost on spliced connections. */
-    uint64_t splice_lost;
-    /* Splice every server connection (see lib/splice/splice.h). */
-    int splice;
-    struct fr_splice_ops *splice_ops;
+    /* Hooks of the server connections (conn_hooks.h), and their
+     * argument; packets declared lost on hooked connections. */
+    const fr_conn_hooks *hooks;
+    void *hooks_arg;
+    uint64_t hooked_lost;
 
     /* Transmit batch. */
     uint8_t txbuf[FR_TX_BATCH][FR_MAX_UDP_PAYLOAD];

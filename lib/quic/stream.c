@@ -13,7 +13,6 @@
 #include <fastrelay/error.h>
 
 #include "quic_internal.h"
-#include "../splice/splice.h"
 
 
 fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t id)
@@ -88,6 +87,11 @@ void fr_stream_set_copy_class(fr_quic_conn *c, int64_t stream_id,
 
     if (s)
         s->copy_class = cls;
+}
+
+uint64_t fr_ep_copy_packets(const fr_quic_endpoint *ep, fr_copy_class cls)
+{
+    return ep->copy_pkts[cls];
 }
 
 void fr_stream_requeue(fr_quic_conn *c, fr_stream *s)
@@ -445,8 +449,8 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
                        flags & NGTCP2_WRITE_STREAM_FLAG_FIN);
         if (datalen > 0)
             c->ep->copy_pkts[s->copy_class]++;
-        if (s->kernel)
-            fr_splice_declined_sent(c, (uint64_t)datalen);
+        if (c->ext)
+            c->hooks->stream_sent(c->ext, s, (uint64_t)datalen);
     }
     switch (n) {
     case NGTCP2_ERR_STREAM_DATA_BLOCKED:
@@ -505,9 +509,8 @@ int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now)
 
 size_t fr_conn_tx_buflen(const fr_quic_conn *c)
 {
-    /* A spliced connection's packets grow by up to 3 bytes when they get
-     * their 4-byte wire number. */
-    return c->ep->settings.max_udp_payload_size - (c->splice ? 3 : 0);
+    return c->ep->settings.max_udp_payload_size -
+           (c->ext ? c->hooks->tx_growth : 0);
 }
 
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
@@ -520,8 +523,8 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
 
     if (c->state != FR_CONN_ACTIVE)
         return 0;
-    if (c->splice)
-        fr_splice_sync(c, now);
+    if (c->ext)
+        c->hooks->before(c->ext, now);
     quantum = ngtcp2_conn_get_send_quantum(c->conn);
     max_pkts = quantum / buflen + 1;
     ngtcp2_path_storage_zero(&ps);
@@ -547,14 +550,15 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
             break;
         fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
         npkts++;
-        if (c->splice)
-            fr_splice_retry(c, now);
+        if (c->ext)
+            c->hooks->sent_one(c->ext, now);
     }
-    if (c->splice)
-        fr_splice_publish(c);
+    if (c->ext)
+        c->hooks->after(c->ext);
     else
-        /* Pacing is not used on spliced connections: shadow writes would
-         * count toward it and then hold registrations back. */
+        /* Pacing is not used on hooked connections: a spliced one's
+         * shadow writes would count toward it and then hold
+         * registrations back. */
         ngtcp2_conn_update_pkt_tx_time(c->conn, now);
     return 0;
 }
@@ -572,7 +576,7 @@ void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *np, size_t n)
 void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
                        size_t n)
 {
-    if (c->splice)
-        n = fr_splice_tx(c, buf, n);
+    if (c->ext)
+        n = c->hooks->tx(c->ext, buf, n);
     fr_conn_tx_send(c, np, n);
 }

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include <fastrelay/error.h>
+#include <fastrelay/fastpath.h>
 
+#include "../quic/quic_internal.h"
 #include "../util/qvarint.h"
 #include "ack_rewrite.h"
 #include "frames.h"
@@ -41,7 +43,7 @@ typedef struct pending {
 
 enum outcome { KEEP, DONE, DROP };
 
-/* A subscriber datagram held until ngtcp2 may read it (fr_splice_hold). */
+/* A subscriber datagram held until ngtcp2 may read it (hook_hold). */
 typedef struct held {
     fr_tstamp due;
     fr_quic_path path;
@@ -52,6 +54,7 @@ typedef struct held {
 typedef struct fr_splice fr_splice;
 
 struct fr_splice {
+    fr_quic_conn *c;
     fr_pnmap *map;
     struct fr_fp_tx own;
     struct fr_fp_tx *tx;
@@ -77,7 +80,7 @@ struct fr_splice {
     int64_t resets[MAX_RESETS];
     size_t nresets;
     int late;            /* a kernel packet was registered late: an ACK
-                            may have to wait (fr_splice_hold) */
+                            may have to wait (hook_hold) */
     held held[MAX_HELD]; /* a ring: the oldest at held_head */
     size_t held_head;
     size_t nheld;
@@ -85,56 +88,80 @@ struct fr_splice {
     uint8_t xbuf[FR_MAX_UDP_PAYLOAD];
 };
 
-void fr_splice_enable(fr_quic_endpoint *ep, fr_splice_ops *ops)
+static fr_splice *splice_of(const fr_quic_conn *c)
 {
-    ep->splice = 1;
-    ep->splice_ops = ops;
+    return fr_conn_ext(c);
 }
 
-void fr_splice_stream_credit(fr_quic_conn *c, int64_t stream_id,
-                             uint64_t max_data)
+/* The kernel side, as fr_splice_enable set it last. */
+static fr_splice_ops *ops_of(const fr_quic_conn *c)
 {
-    fr_splice_ops *ops = c->ep->splice_ops;
-    fr_stream *s = fr_stream_find(c, stream_id);
+    return fr_conn_hooks_arg(c);
+}
+
+static void hook_credit(void *ext, int64_t stream_id, uint64_t max_data)
+{
+    fr_splice *sp = ext;
+    fr_splice_ops *ops = ops_of(sp->c);
+    fr_stream *s = fr_stream_find(sp->c, stream_id);
 
     if (ops && ops->credit && s && s->kernel)
-        ops->credit(ops->arg, c, stream_id, max_data);
+        ops->credit(ops->arg, sp->c, stream_id, max_data);
 }
 
-int fr_splice_new(fr_quic_conn *c)
+static void *hook_attach(fr_quic_conn *c)
 {
     fr_splice *sp = calloc(1, sizeof(*sp));
 
     if (!sp)
-        return FR_ERR_NOMEM;
+        return NULL;
     sp->map = fr_pnmap_new();
     if (!sp->map) {
         free(sp);
-        return FR_ERR_NOMEM;
+        return NULL;
     }
+    sp->c = c;
     sp->tx = &sp->own;
-    c->splice = sp;
-    return 0;
+    return sp;
 }
 
-void fr_splice_free(fr_quic_conn *c)
+static void hook_detach(void *ext)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
 
     fr_pnmap_del(sp->map);
     free(sp->q);
     free(sp);
-    c->splice = NULL;
+}
+
+/* Kernel packets and ngtcp2's must be the same size: no path MTU probing,
+ * no shaping down to 1200 bytes (DESIGN.md section 6). BBR sizes the
+ * window from delivery rate and RTT: a loss-based one shrinks it at every
+ * random loss and, the media flow being application-limited, never grows
+ * it back, so the kernel's budget would stay below a frame's burst
+ * (measured with 2 % loss: 89 % of copies by the kernel with CUBIC, 97 %
+ * with BBR). The peer may be an origin whose packets the kernel copies to
+ * subscribers: the copies must still fit. */
+static void hook_settings(void *ext, ngtcp2_settings *ns,
+                          ngtcp2_transport_params *tp)
+{
+    fr_splice *sp = ext;
+
+    ns->no_pmtud = 1;
+    ns->no_tx_udp_payload_size_shaping = 1;
+    ns->cc_algo = NGTCP2_CC_ALGO_BBR;
+    tp->max_udp_payload_size =
+        sp->c->ep->settings.max_udp_payload_size - FR_FASTPATH_HEADROOM;
 }
 
 struct fr_fp_tx *fr_splice_tx_state(fr_quic_conn *c)
 {
-    return c->splice->tx;
+    return splice_of(c)->tx;
 }
 
 void fr_splice_use_tx(fr_quic_conn *c, struct fr_fp_tx *shared)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = splice_of(c);
 
     if (!shared) {
         sp->own.next_pn = __atomic_load_n(&sp->tx->next_pn, __ATOMIC_ACQUIRE);
@@ -153,12 +180,19 @@ void fr_splice_use_tx(fr_quic_conn *c, struct fr_fp_tx *shared)
 
 void fr_splice_set_ref(fr_quic_conn *c, void *ref)
 {
-    c->splice->ref = ref;
+    splice_of(c)->ref = ref;
 }
 
 void *fr_splice_ref(const fr_quic_conn *c)
 {
-    return c->splice->ref;
+    const fr_splice *sp = splice_of(c);
+
+    return sp ? sp->ref : NULL;
+}
+
+int fr_splice_active(const fr_quic_conn *c)
+{
+    return splice_of(c) != NULL;
 }
 
 int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id)
@@ -176,7 +210,7 @@ int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id)
 
 int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = splice_of(c);
 
     if (sp->nq == sp->capq) {
         size_t cap = sp->capq ? 2 * sp->capq : 64;
@@ -194,14 +228,19 @@ int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev)
     return 0;
 }
 
-void fr_splice_declined_sent(fr_quic_conn *c, uint64_t bytes)
+/* The write loop sent bytes of a kernel stream: bytes the kernel
+ * declined. */
+static void hook_stream_sent(void *ext, const fr_stream *s, uint64_t bytes)
 {
-    c->splice->stats.userspace_bytes += bytes;
+    fr_splice *sp = ext;
+
+    if (s->kernel)
+        sp->stats.userspace_bytes += bytes;
 }
 
 void fr_splice_get_stats(const fr_quic_conn *c, fr_splice_stats *stats)
 {
-    *stats = c->splice->stats;
+    *stats = splice_of(c)->stats;
 }
 
 /* Packet numbers. */
@@ -239,9 +278,12 @@ static int find_short(const fr_quic_conn *c, const uint8_t *d, size_t len,
     return 0;
 }
 
-size_t fr_splice_tx(fr_quic_conn *c, uint8_t *buf, size_t n)
+/* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
+ * its wire number and records it. */
+static size_t hook_tx(void *ext, uint8_t *buf, size_t n)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
+    fr_quic_conn *c = sp->c;
     fr_short_hdr h;
     uint64_t pkt, wire;
     size_t at;
@@ -279,10 +321,13 @@ static int frames_of(const fr_quic_conn *c, const uint8_t *d, size_t len,
     return 0;
 }
 
-ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
-                     fr_tstamp now, const uint8_t **out)
+/* Rewrites a datagram from the subscriber (its 1-RTT packet's ACKs) into
+ * the splice's buffer. */
+static ssize_t hook_rx(void *ext, const uint8_t *d, size_t len, fr_tstamp now,
+                       const uint8_t **out)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
+    fr_quic_conn *c = sp->c;
     size_t hdr, payload;
     ssize_t r;
 
@@ -300,10 +345,18 @@ ssize_t fr_splice_rx(fr_quic_conn *c, const uint8_t *d, size_t len,
     return (ssize_t)(hdr + (size_t)r + TAG_LEN);
 }
 
-int fr_splice_hold(fr_quic_conn *c, const fr_quic_path *path,
-                   const uint8_t *d, size_t len, fr_tstamp now)
+/* ngtcp2 samples the RTT when an ACK newly acknowledges its largest
+ * packet; a kernel packet registered `lag` late may lead one only `lag`
+ * after its acknowledgement arrived (see pnmap.h). Rather than leave such
+ * an acknowledgement for a later subscriber datagram (there may be none
+ * for a while, and the congestion window stays full meanwhile), the
+ * datagram that carries it is held until then, at most a few
+ * milliseconds; datagrams after it wait behind it, in order. */
+static int hook_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
+                     size_t len, fr_tstamp now)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
+    fr_quic_conn *c = sp->c;
     size_t hdr, payload;
     fr_tstamp due = now;
     held *h;
@@ -332,17 +385,18 @@ int fr_splice_hold(fr_quic_conn *c, const fr_quic_path *path,
     return 1;
 }
 
-fr_tstamp fr_splice_held_due(const fr_quic_conn *c)
+/* When the oldest held datagram is due. */
+static fr_tstamp hook_expiry(const void *ext)
 {
-    const fr_splice *sp = c->splice;
+    const fr_splice *sp = ext;
 
     return sp->nheld ? sp->held[sp->held_head].due : FR_TSTAMP_MAX;
 }
 
-size_t fr_splice_release(fr_quic_conn *c, fr_tstamp due_by,
-                         fr_quic_path *path, uint8_t buf[FR_MAX_UDP_PAYLOAD])
+static size_t hook_release(void *ext, fr_tstamp due_by, fr_quic_path *path,
+                           uint8_t *buf)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
     held *h = &sp->held[sp->held_head];
     size_t len;
 
@@ -406,7 +460,7 @@ static size_t extras(fr_splice *sp, const uint8_t *buf, size_t n, size_t at,
 static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
                    uint64_t off, const ngtcp2_path *np, fr_tstamp now)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = splice_of(c);
     uint64_t wires[2] = {p->ev.pn, 0}, pkt, lag = 0;
     size_t at, xlen, nw = 1;
     fr_short_hdr h;
@@ -436,8 +490,8 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
     p->shadowed = 1;
     sp->carried[pkt % FR_PNMAP_WINDOW] = (struct carried){
         pkt + 1, p->ev.stream, p->ev.upstream_stream};
-    if (c->ep->splice_ops && c->ep->splice_ops->registered)
-        c->ep->splice_ops->registered(c->ep->splice_ops->arg, c, &p->ev);
+    if (ops_of(c) && ops_of(c)->registered)
+        ops_of(c)->registered(ops_of(c)->arg, c, &p->ev);
 }
 
 static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
@@ -491,7 +545,7 @@ static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
             shadow(c, p, buf, (size_t)n, off, &ps.path, now);
         } else {
             fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
-            c->splice->stats.userspace_bytes += (uint64_t)datalen;
+            splice_of(c)->stats.userspace_bytes += (uint64_t)datalen;
         }
         ev->offset = s->sent_off;
         ev->length = (uint32_t)(end - s->sent_off);
@@ -505,7 +559,7 @@ static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
  * (records of one stream may arrive out of order). */
 static void register_pending(fr_quic_conn *c, fr_tstamp now)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = splice_of(c);
     int progress = 1;
 
     for (size_t i = 0; i < sp->nq; i++) {
@@ -560,7 +614,7 @@ static int has_pending(const fr_splice *sp, int64_t stream_id)
  * registered. */
 static void settle_resets(fr_quic_conn *c)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = splice_of(c);
     size_t keep = 0;
 
     for (size_t i = 0; i < sp->nresets; i++) {
@@ -581,7 +635,7 @@ static void settle_resets(fr_quic_conn *c)
 
 int fr_splice_reset_stream(fr_quic_conn *c, int64_t stream_id, uint64_t code)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = splice_of(c);
     fr_stream *s = fr_stream_find(c, stream_id);
 
     if (!s || !s->kernel)
@@ -596,9 +650,12 @@ int fr_splice_reset_stream(fr_quic_conn *c, int64_t stream_id, uint64_t code)
     return 0;
 }
 
-void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
+/* Before every ngtcp2 call that may read, time out or write: withdraws the
+ * kernel's budget, drains and registers the kernel's packets. */
+static void hook_before(void *ext, fr_tstamp now)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
+    fr_quic_conn *c = sp->c;
     int64_t left;
 
     if (sp->syncing)
@@ -607,8 +664,8 @@ void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
     left = __atomic_exchange_n(&sp->tx->budget, 0, __ATOMIC_ACQ_REL);
     sp->unreg += sp->published - left;
     sp->published = 0;
-    if (c->ep->splice_ops && c->ep->splice_ops->drain)
-        c->ep->splice_ops->drain(c->ep->splice_ops->arg, c);
+    if (ops_of(c) && ops_of(c)->drain)
+        ops_of(c)->drain(ops_of(c)->arg, c);
     if (sp->nq)
         register_pending(c, now);
     if (sp->nresets)
@@ -616,20 +673,24 @@ void fr_splice_sync(fr_quic_conn *c, fr_tstamp now)
     sp->syncing = 0;
 }
 
-void fr_splice_retry(fr_quic_conn *c, fr_tstamp now)
+/* After the write loop sent a packet: registers kernel packets it may have
+ * unblocked (bytes the kernel declined sent before them). */
+static void hook_sent_one(void *ext, fr_tstamp now)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
 
     if (sp->nq && !sp->syncing) {
         sp->syncing = 1;
-        register_pending(c, now);
+        register_pending(sp->c, now);
         sp->syncing = 0;
     }
 }
 
-void fr_splice_packet_lost(fr_quic_conn *c, uint64_t pkt)
+/* ngtcp2 declared packet `pkt` lost, from inside ngtcp2: acted on after
+ * the call. */
+static void hook_lost(void *ext, uint64_t pkt)
 {
-    fr_splice *sp = c->splice;
+    fr_splice *sp = ext;
 
     if (sp->nlost < MAX_LOST)
         sp->lost[sp->nlost++] = pkt;
@@ -639,8 +700,8 @@ void fr_splice_packet_lost(fr_quic_conn *c, uint64_t pkt)
  * kernel data. */
 static void report_losses(fr_quic_conn *c)
 {
-    fr_splice *sp = c->splice;
-    fr_splice_ops *ops = c->ep->splice_ops;
+    fr_splice *sp = splice_of(c);
+    fr_splice_ops *ops = ops_of(c);
 
     for (size_t i = 0; i < sp->nlost; i++) {
         const struct carried *e = &sp->carried[sp->lost[i] % FR_PNMAP_WINDOW];
@@ -652,10 +713,12 @@ static void report_losses(fr_quic_conn *c)
     sp->nlost = 0;
 }
 
-void fr_splice_publish(fr_quic_conn *c)
+/* After the ngtcp2 calls: publishes the budget ngtcp2's state allows. */
+static void hook_after(void *ext)
 {
-    fr_splice *sp = c->splice;
-    fr_splice_ops *ops = c->ep->splice_ops;
+    fr_splice *sp = ext;
+    fr_quic_conn *c = sp->c;
+    fr_splice_ops *ops = ops_of(c);
     int64_t budget = 0;
 
     if (c->state == FR_CONN_ACTIVE && c->handshake_completed) {
@@ -684,4 +747,27 @@ void fr_splice_publish(fr_quic_conn *c)
         report_losses(c);
     __atomic_store_n(&sp->tx->budget, budget, __ATOMIC_RELEASE);
     sp->published = budget;
+}
+
+static const fr_conn_hooks splice_hooks = {
+    .attach = hook_attach,
+    .detach = hook_detach,
+    .settings = hook_settings,
+    .tx_growth = 3, /* a 4-byte wire number in place of ngtcp2's */
+    .before = hook_before,
+    .after = hook_after,
+    .sent_one = hook_sent_one,
+    .rx = hook_rx,
+    .hold = hook_hold,
+    .release = hook_release,
+    .expiry = hook_expiry,
+    .tx = hook_tx,
+    .lost = hook_lost,
+    .credit = hook_credit,
+    .stream_sent = hook_stream_sent,
+};
+
+void fr_splice_enable(fr_quic_endpoint *ep, fr_splice_ops *ops)
+{
+    fr_conn_hooks_set(ep, &splice_hooks, ops);
 }

@@ -29,14 +29,9 @@ BPF_USERS = {"splice", "fastpath"}
 # (including file, included file): why it is still here. Issue 11 removes
 # them one by one.
 KNOWN = {
-    ("lib/quic/conn.c", "lib/splice/splice.h"):
-        "quic calls splice directly; to become per-connection hooks",
-    ("lib/quic/stream.c", "lib/splice/splice.h"):
-        "quic calls splice directly; to become per-connection hooks",
-    ("lib/splice/splice.h", "lib/quic/quic_internal.h"):
-        "splice reads quic's structs; to use the hook table's accessors",
-    ("lib/fastpath/fastpath.c", "lib/quic/quic_internal.h"):
-        "fastpath reads connection CIDs and paths; to use accessors",
+    ("lib/splice/splice.c", "lib/quic/quic_internal.h"):
+        "splice drives ngtcp2 and reads quic's stream and connection "
+        "structs; to use what quic's connection hooks offer",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

@@ -22,13 +22,12 @@ seconds=${FR_FUZZ_SECONDS:-60}
 cc=${CC_FUZZ:-clang}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 
-# The library below lib/moq, without the libev adapter, and the
-# virtual-time network of the tests.
+# lib/util and lib/quic (which needs nothing of lib/splice), without the
+# libev adapter, and the virtual-time network of the tests.
 quic="lib/util/addr.c lib/util/error.c lib/util/hmap.c lib/util/log.c \
 lib/util/qvarint.c lib/util/sbuf.c lib/quic/cert.c lib/quic/cleartext.c \
-lib/quic/conn.c lib/quic/endpoint.c lib/quic/stream.c lib/quic/tls.c \
-lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c \
-lib/splice/splice.c lib/splice/wire.c test/common/quic_sim.c"
+lib/quic/conn.c lib/quic/conn_hooks.c lib/quic/conn_view.c \
+lib/quic/endpoint.c lib/quic/stream.c lib/quic/tls.c test/common/quic_sim.c"
 moq="lib/moq/cache.c lib/moq/codec.c lib/moq/control.c lib/moq/data.c \
 lib/moq/name.c lib/moq/props.c lib/moq/relay.c lib/moq/rendezvous.c \
 lib/moq/request.c lib/moq/session.c"

@@ -13,6 +13,7 @@
 #include <fastrelay/fastrelay.h>
 
 #include "quic_sim.h"
+#include "../../lib/quic/quic_internal.h"
 #include "../../lib/splice/splice.h"
 #include "../../lib/util/qvarint.h"
 

@@ -1,0 +1,81 @@
+/*
+ * Connection hooks: how a layer above lib/quic (lib/splice) takes part in
+ * a server connection's reads, writes and timers without lib/quic knowing
+ * it. An endpoint's hooks apply to every server connection it makes from
+ * then on: `attach` gives each one its extension, which every other hook
+ * gets. lib/quic calls a hook only on a connection that has an extension.
+ */
+#ifndef FR_QUIC_CONN_HOOKS_H
+#define FR_QUIC_CONN_HOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ngtcp2/ngtcp2.h>
+
+#include <fastrelay/quic.h>
+
+struct fr_stream;
+
+typedef struct fr_conn_hooks {
+    /* Connection `c` is being made, before its ngtcp2 connection: returns
+     * its extension, or NULL when out of memory (the connection fails). */
+    void *(*attach)(fr_quic_conn *c);
+    /* `c` goes; its extension too. */
+    void (*detach)(void *ext);
+    /* What the connection's ngtcp2 settings and transport parameters
+     * need to be for the layer (filled with lib/quic's own first). */
+    void (*settings)(void *ext, ngtcp2_settings *ns,
+                     ngtcp2_transport_params *tp);
+    /* Bytes a packet may grow by in `tx`: ngtcp2 writes that much less. */
+    size_t tx_growth;
+
+    /* Before each ngtcp2 call that may read, time out or write. */
+    void (*before)(void *ext, fr_tstamp now);
+    /* After the reads, timers and write loop of one entry point. */
+    void (*after)(void *ext);
+    /* The write loop sent a packet (ngtcp2 is between calls). */
+    void (*sent_one)(void *ext, fr_tstamp now);
+
+    /* Rewrites a received datagram: returns its new length with *out
+     * set, 0 to hand ngtcp2 the datagram unchanged, -1 to drop it. */
+    ssize_t (*rx)(void *ext, const uint8_t *d, size_t len, fr_tstamp now,
+                  const uint8_t **out);
+    /* Whether the datagram (received at `now` on `path`) waits: 1 if the
+     * layer keeps it for `release`, 0 to read it now. */
+    int (*hold)(void *ext, const fr_quic_path *path, const uint8_t *d,
+                size_t len, fr_tstamp now);
+    /* Takes the oldest held datagram due by `due_by` into buf (its path
+     * into *path): returns its length, or 0. */
+    size_t (*release)(void *ext, fr_tstamp due_by, fr_quic_path *path,
+                      uint8_t *buf);
+    /* When the layer next needs the connection's timer (FR_TSTAMP_MAX:
+     * not at all). */
+    fr_tstamp (*expiry)(const void *ext);
+
+    /* Rewrites a packet ngtcp2 wrote, buf[0..n) with tx_growth bytes of
+     * room: returns its new length. */
+    size_t (*tx)(void *ext, uint8_t *buf, size_t n);
+    /* ngtcp2 declared 1-RTT packet `pkt` (its own number) lost; called
+     * from inside ngtcp2. */
+    void (*lost)(void *ext, uint64_t pkt);
+    /* The peer raised stream `stream_id`'s flow-control credit. */
+    void (*credit)(void *ext, int64_t stream_id, uint64_t max_data);
+    /* The write loop sent `bytes` more of stream `s`. */
+    void (*stream_sent)(void *ext, const struct fr_stream *s,
+                        uint64_t bytes);
+} fr_conn_hooks;
+
+/* Hooks the endpoint's next server connections (`hooks` kept by pointer,
+ * NULL: none); `arg` is what fr_conn_hooks_arg returns for them. */
+void fr_conn_hooks_set(fr_quic_endpoint *ep, const fr_conn_hooks *hooks,
+                       void *arg);
+/* The endpoint's hook argument now, as set last. */
+void *fr_conn_hooks_arg(const fr_quic_conn *c);
+/* The connection's extension, or NULL if it has none. */
+void *fr_conn_ext(const fr_quic_conn *c);
+/* Packets declared lost on the endpoint's hooked connections. */
+uint64_t fr_conn_hooks_lost(const fr_quic_endpoint *ep);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * What the layers above lib/quic read of its connections and endpoints
+ * beyond the public API (lib/fastpath: the kernel must know a connection's
+ * identifiers, path and limits as ngtcp2 has them).
+ */
+#ifndef FR_QUIC_CONN_VIEW_H
+#define FR_QUIC_CONN_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ngtcp2/ngtcp2.h>
+
+#include <fastrelay/quic.h>
+
+/* The connection's ngtcp2 connection, for its getters only. */
+ngtcp2_conn *fr_conn_ngtcp2(const fr_quic_conn *c);
+/* The connection's own CIDs in use (what the peer's packets may carry as
+ * DCID): sets *cids, returns how many; *gen changes whenever they do. */
+size_t fr_conn_local_cids(const fr_quic_conn *c, const ngtcp2_cid **cids,
+                          uint32_t *gen);
+/* The settings the endpoint was made with. */
+const fr_quic_settings *fr_ep_settings(const fr_quic_endpoint *ep);
+
+#endif
