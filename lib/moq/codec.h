@@ -8,17 +8,20 @@
  * structures.
  *
  * Decoders return the number of bytes consumed (> 0), FR_MOQ_NEED_MORE (0)
- * when the input ends before the item does, or FR_MOQ_MALFORMED (-1) with
+ * when the input ends before the item does, or FR_MOQ_MALFORMED with
  * `err` (may be NULL) set to the session error code the draft requires and a
  * static reason. A control message is complete once its Message Length is
  * satisfied, and a datagram is always complete: inside them, a field running
  * past the end is malformed, not "need more".
  *
- * Encoders return the number of bytes written, FR_MOQ_NOBUF (-1) if the
- * buffer is too small, or FR_MOQ_INVALID (-2) if the structure cannot be
+ * Encoders return the number of bytes written, FR_MOQ_NOBUF if the
+ * buffer is too small, or FR_MOQ_INVALID if the structure cannot be
  * encoded as something the decoder would accept (a value out of range, a
  * parameter the message may not carry, fields that contradict the type
  * bits...). Varints are written in their shortest form.
+ *
+ * The three failures are the library's FR_ERR_* codes, so that a result can
+ * go up through the API as it is.
  */
 #ifndef FR_MOQ_CODEC_H
 #define FR_MOQ_CODEC_H
@@ -29,12 +32,13 @@
 
 /* Locations, filter types, group orders and object status values are the
  * public API's (header-only: the codec still links against libc alone). */
+#include <fastrelay/error.h>
 #include <fastrelay/moq.h>
 
 #define FR_MOQ_NEED_MORE 0
-#define FR_MOQ_MALFORMED (-1)
-#define FR_MOQ_NOBUF (-1)
-#define FR_MOQ_INVALID (-2)
+#define FR_MOQ_MALFORMED FR_ERR_PROTO
+#define FR_MOQ_NOBUF FR_ERR_NOBUF
+#define FR_MOQ_INVALID FR_ERR_INVALID_ARGUMENT
 
 /* The drafts spoken, each over raw QUIC with ALPN "moqt-NN". Control
  * messages differ between them (draft 19: no Request ID in GOAWAY, 0x1E
