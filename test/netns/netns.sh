@@ -30,8 +30,12 @@
 # - Written for "set -euo pipefail" scripts: failures exit via fr_fail.
 # - Skips exit 77, or 1 when CI=true (CI must have every capability).
 # - FR_KEEP_FAILED=DIR keeps a failed run's files (logs, JSON) under DIR.
+# - Inline Python checks import checks.py (this directory is on
+#   PYTHONPATH): the per-session and fast-path checks the tests share.
 #
 # fr-impair is taken from $FR_IMPAIR_BIN.
+
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 
 FR_NS_PREFIX=
 FR_TMPDIR=

@@ -77,6 +77,7 @@ fr_stop relay || fr_fail "relay did not exit cleanly (or leaked)"
 
 python3 - "$base" "$half" "$after" "$d" $((WAVES * PER_WAVE)) <<'PY' ||
 import json, sys
+from checks import failed_sessions, load, sessions
 base, half, after = (json.loads(a) for a in sys.argv[1:4])
 d, churned = sys.argv[4], int(sys.argv[5])
 ok = len(base["slots"]) == 2
@@ -102,13 +103,10 @@ print(f"relay RSS {base['rss_kib']} KiB before, {half['rss_kib']} half-way, "
 if grew > 16 * 1024:
     print(f"relay RSS grew {grew} KiB in the second half of the churn")
     ok = False
-steady = json.load(open(f"{d}/steady.json"))["sessions"]
-relay = json.load(open(f"{d}/relay.json"))
-for i, s in enumerate(steady):
-    if (s["objects_missing"] or s["objects_corrupt"] or s["error"]
-            or not s["track_ended"] or s["objects_received"] == 0):
-        print(f"steady session {i}: {s}")
-        ok = False
+steady = sessions(f"{d}/steady.json")
+relay = load(f"{d}/relay.json")
+if failed_sessions("steady", steady, skips=False, ended=True):
+    ok = False
 fp = relay["fastpath"]
 print(f"steady subscribers: {[s['objects_received'] for s in steady]} "
       f"objects; kernel copies {fp['kernel_copies']}, late starts "

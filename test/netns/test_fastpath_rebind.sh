@@ -35,16 +35,12 @@ fr_stop rebind || fr_fail "fr-rebind did not exit cleanly"
 grep -q '^rebound' "$(fr_job_log rebind)" || fr_fail "no rebinding happened"
 moves=$(grep -c 'moved to port' "$(fr_job_log relay)" || true)
 python3 - "$d/subs.json" "$d/relay.json" "$moves" "$SUBS" <<'PY' ||
-import json, sys
-subs = json.load(open(sys.argv[1]))["sessions"]
-fp = json.load(open(sys.argv[2]))["fastpath"]
+import sys
+from checks import failed_sessions, load, sessions
+subs = sessions(sys.argv[1])
+fp = load(sys.argv[2])["fastpath"]
 moves, nsubs = int(sys.argv[3]), int(sys.argv[4])
-ok = True
-for i, s in enumerate(subs):
-    if (s["objects_missing"] or s["objects_corrupt"] or s["groups_skipped"]
-            or s["error"] or s["objects_received"] < 400):
-        print(f"subscriber {i} failed: {s}")
-        ok = False
+ok = not failed_sessions("rebind", subs, min_objects=400)
 print(f"{len(subs)} subscribers intact across the rebinding; slots moved "
       f"{moves} times; kernel copies {fp['kernel_copies']}, userspace "
       f"{fp['userspace_copies']}, retransmitted {fp['retransmitted']}")

@@ -86,24 +86,22 @@ run() {
 
     json "$d/subs.json" "$d/late.json" "$d/mover.json" "$d/relay.json" \
         "$label" "$loss" <<'PY' ||
-import json, sys
-subs = json.load(open(sys.argv[1]))["sessions"]
-late = json.load(open(sys.argv[2]))["sessions"][0]
-mover = json.load(open(sys.argv[3]))
-relay = json.load(open(sys.argv[4]))
+import sys
+from checks import (copies_accounted, failed_sessions, kernel_share, load,
+                    sessions)
+subs = sessions(sys.argv[1])
+late = sessions(sys.argv[2])[0]
+mover = load(sys.argv[3])
+relay = load(sys.argv[4])
 label, loss = sys.argv[5], float(sys.argv[6])
 fp = relay["fastpath"]
-ok = True
-for i, s in enumerate(subs + [mover["sessions"][0], late]):
-    # 20 s at 30 fps, less the first group the relay may join mid-way;
-    # the late joiner (last) gets the last 10 s.
-    want = 200 if s is late else 500
-    if (s["objects_missing"] or s["objects_corrupt"] or s["groups_skipped"]
-            or s["error"] or s["objects_received"] < want):
-        print(f"{label}: session {i} failed: {s}")
-        ok = False
-media = fp["kernel_copies"] + fp["userspace_copies"]
-share = fp["kernel_copies"] / media if media else 0
+# 20 s at 30 fps, less the first group the relay may join mid-way; the
+# late joiner gets the last 10 s.
+ok = not failed_sessions(label, subs + [mover["sessions"][0]],
+                         min_objects=500)
+ok = not failed_sessions(f"{label} late joiner", [late],
+                         min_objects=200) and ok
+share = kernel_share(fp)
 print(f"{label}: {len(subs)} subscribers + late joiner intact; kernel "
       f"{fp['kernel_copies']} / userspace {fp['userspace_copies']} media "
       f"copies = {100 * share:.1f} % kernel; cache replay "
@@ -116,11 +114,9 @@ print(f"{label}: {len(subs)} subscribers + late joiner intact; kernel "
 if share < 0.95:
     print(f"{label}: kernel share below 95 %")
     ok = False
-# Each copy is registered, stale, orphaned (its connection left before it
-# was registered) or, at a connection still open, waiting (the killed
-# subscriber's window stays full until its idle timeout).
-if (fp["registered"] + fp["stale"] + fp["orphaned"] + fp["unregistered"]
-        != fp["kernel_copies"]):
+# Every copy accounted for (the killed subscriber's wait until its idle
+# timeout).
+if not copies_accounted(fp):
     print(f"{label}: kernel copies not all accounted for: {fp}")
     ok = False
 # The mover migrated every 3.5 s of the 20 s stream; each time the relay's

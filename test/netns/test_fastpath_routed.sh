@@ -44,17 +44,12 @@ fr_wait origin 60 || fr_fail "origin failed"
 fr_wait subs 60 || fr_fail "subscribers failed"
 fr_stop relay || fr_fail "relay did not exit cleanly"
 python3 - "$d/subs.json" "$d/relay.json" <<'PY' ||
-import json, sys
-subs = json.load(open(sys.argv[1]))["sessions"]
-fp = json.load(open(sys.argv[2]))["fastpath"]
-ok = True
-for i, s in enumerate(subs):
-    if (s["objects_missing"] or s["objects_corrupt"] or s["groups_skipped"]
-            or s["error"] or s["objects_received"] < 250):
-        print(f"subscriber {i} failed: {s}")
-        ok = False
-media = fp["kernel_copies"] + fp["userspace_copies"]
-share = fp["kernel_copies"] / media if media else 0
+import sys
+from checks import failed_sessions, kernel_share, load, sessions
+subs = sessions(sys.argv[1])
+fp = load(sys.argv[2])["fastpath"]
+ok = not failed_sessions("routed", subs, min_objects=250)
+share = kernel_share(fp)
 print(f"{len(subs)} routed subscribers intact; kernel {fp['kernel_copies']} "
       f"/ userspace {fp['userspace_copies']} media copies = "
       f"{100 * share:.1f} % kernel")

@@ -34,16 +34,11 @@ fr_wait slow 60 || fr_fail "slow subscribers failed"
 fr_wait fast 60 || fr_fail "subscriber with default windows failed"
 fr_stop relay || fr_fail "relay did not exit cleanly"
 python3 - "$d/slow.json" "$d/fast.json" "$d/relay.json" <<'PY' ||
-import json, sys
-subs = (json.load(open(sys.argv[1]))["sessions"]
-        + json.load(open(sys.argv[2]))["sessions"])
-fp = json.load(open(sys.argv[3]))["fastpath"]
-ok = True
-for i, s in enumerate(subs):
-    if (s["objects_missing"] or s["objects_corrupt"] or s["groups_skipped"]
-            or s["error"] or s["objects_received"] < 300):
-        print(f"subscriber {i} failed: {s}")
-        ok = False
+import sys
+from checks import failed_sessions, load, sessions
+subs = sessions(sys.argv[1]) + sessions(sys.argv[2])
+fp = load(sys.argv[3])["fastpath"]
+ok = not failed_sessions("slow", subs, min_objects=300)
 media = fp["kernel_copies"] + fp["userspace_copies"]
 print(f"{len(subs)} subscribers intact; kernel {fp['kernel_copies']} / "
       f"userspace {fp['userspace_copies']} media copies; fallback "

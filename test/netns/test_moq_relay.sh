@@ -38,14 +38,12 @@ json() { python3 - "$@"; }
 # check_sessions FILE LABEL MIN_OBJECTS: every session complete and exact.
 check_sessions() {
     json "$1" "$2" "$3" <<'PY' || fr_fail "$2: delivery check failed"
-import json, sys
+import sys
+from checks import delivery_problem, sessions as sessions_of
 path, label, min_objects = sys.argv[1], sys.argv[2], int(sys.argv[3])
-sessions = json.load(open(path))["sessions"]
-bad = []
-for i, s in enumerate(sessions):
-    if (s["objects_missing"] or s["objects_corrupt"] or s["groups_skipped"]
-            or s["objects_received"] < min_objects or s["error"]):
-        bad.append((i, s))
+sessions = sessions_of(path)
+bad = [(i, s) for i, s in enumerate(sessions)
+       if delivery_problem(s, min_objects=min_objects)]
 print(f"{label}: {len(sessions)} sessions, objects per session "
       f"{min(s['objects_received'] for s in sessions)}.."
       f"{max(s['objects_received'] for s in sessions)}, delay p50 "

@@ -49,13 +49,13 @@ run() {
     fr_wait "origin-$name" 30 || fr_fail "$name: origin failed"
     fr_stop "relay-$name" || fr_fail "$name: relay did not exit cleanly"
     python3 - "$d/subs.json" "$name" <<'PY' || fr_fail "$name: check failed"
-import json, sys
-sessions = json.load(open(sys.argv[1]))["sessions"]
-for s in sessions:
-    assert s["objects_received"] >= 150, s
-    assert not (s["objects_missing"] or s["objects_corrupt"] or s["error"]), s
-print(f"{sys.argv[2]}: {len(sessions)} subscribers, "
-      f"{sessions[0]['objects_received']} objects each, all intact")
+import sys
+from checks import failed_sessions, sessions
+subs = sessions(sys.argv[1])
+if failed_sessions(sys.argv[2], subs, min_objects=150, skips=False):
+    sys.exit(1)
+print(f"{sys.argv[2]}: {len(subs)} subscribers, "
+      f"{subs[0]['objects_received']} objects each, all intact")
 PY
 }
 

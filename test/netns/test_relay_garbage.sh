@@ -47,20 +47,20 @@ run() {
     fr_stop "relay-$label" || fr_fail "$label: relay did not exit cleanly"
 
     python3 - "$label" "$d" <<'PY' || fr_fail "$label: check failed"
-import json, sys
+import sys
+from checks import delivery_problem, load, sessions
 label, d = sys.argv[1], sys.argv[2]
-sessions = json.load(open(f"{d}/subs.json"))["sessions"]
-origin = json.load(open(f"{d}/origin.json"))
-last = origin["groups"] - 1
-ok = len(sessions) == 3
-for i, s in enumerate(sessions):
+subs = sessions(f"{d}/subs.json")
+last = load(f"{d}/origin.json")["groups"] - 1
+ok = len(subs) == 3
+for i, s in enumerate(subs):
     print(f"{label}: session {i}: {s['objects_received']} objects, "
           f"{s['objects_missing']} missing, {s['objects_corrupt']} corrupt, "
           f"groups {s['start_group']}-{s['last_group']}")
-    if (s["objects_missing"] or s["objects_corrupt"] or s["groups_skipped"]
-            or not s["track_ended"] or s["error"] or s["last_group"] != last
-            or s["start_group"] > 1):
-        print(f"{label}: session {i} did not get the whole track: {s}")
+    why = delivery_problem(s, min_objects=0, ended=True)
+    if why or s["last_group"] != last or s["start_group"] > 1:
+        print(f"{label}: session {i} did not get the whole track "
+              f"({why or 'groups'}): {s}")
         ok = False
 sys.exit(0 if ok else 1)
 PY

@@ -48,15 +48,15 @@ run() {
     fr_stop "relay-$label" || fr_fail "$label: relay did not exit cleanly"
 
     python3 - "$label" "$SUBS" "$d" <<'PY' ||
-import json, sys
+import sys
+from checks import delivery_problem, load, sessions as sessions_of
 label, subs, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-sessions = json.load(open(f"{d}/subs.json"))["sessions"]
-relay = json.load(open(f"{d}/relay.json"))
-origin = json.load(open(f"{d}/origin.json"))
+sessions = sessions_of(f"{d}/subs.json")
+relay = load(f"{d}/relay.json")
+origin = load(f"{d}/origin.json")
 ok = len(sessions) == subs
 bad = [(i, s) for i, s in enumerate(sessions)
-       if s["objects_missing"] or s["objects_corrupt"] or s["groups_skipped"]
-       or not s["track_ended"] or s["error"] or s["objects_received"] == 0]
+       if delivery_problem(s, ended=True)]
 received = sum(s["objects_received"] for s in sessions)
 fetched = sum(s["objects_fetched"] for s in sessions)
 print(f"{label}: {subs} subscribers, {received} objects received "

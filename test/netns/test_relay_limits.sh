@@ -40,15 +40,12 @@ fr_wait origin 30 || fr_fail "origin failed"
 fr_wait subs 30 || fr_fail "subscribers within the limit failed"
 fr_stop relay || fr_fail "relay did not exit cleanly"
 python3 - "$d" <<'PY' || fr_fail "check failed"
-import json, sys
+import sys
+from checks import failed_sessions, sessions
 d = sys.argv[1]
-ok = True
-for i, s in enumerate(json.load(open(f"{d}/subs.json"))["sessions"]):
-    if (s["objects_missing"] or s["objects_corrupt"] or s["error"]
-            or not s["track_ended"] or s["objects_received"] < 200):
-        print(f"session {i} within the limit was affected: {s}")
-        ok = False
-for i, s in enumerate(json.load(open(f"{d}/extra.json"))["sessions"]):
+ok = not failed_sessions("within the limit", sessions(f"{d}/subs.json"),
+                         min_objects=200, skips=False, ended=True)
+for i, s in enumerate(sessions(f"{d}/extra.json")):
     if s["state"] != "failed" or s["objects_received"]:
         print(f"session {i} past the limit was not refused: {s}")
         ok = False

@@ -1,0 +1,52 @@
+"""The shared netns checks (checks.py) catch what they say they catch."""
+import unittest
+
+from checks import copies_accounted, delivery_problem, kernel_share
+
+GOOD = {"objects_missing": 0, "objects_corrupt": 0, "objects_received": 10,
+        "groups_skipped": 0, "error": None, "track_ended": True}
+
+
+def session(**changes):
+    return {**GOOD, **changes}
+
+
+class DeliveryProblem(unittest.TestCase):
+    def test_intact(self):
+        self.assertIsNone(delivery_problem(GOOD, min_objects=10, ended=True))
+
+    def test_always_checked(self):
+        for bad in (session(objects_missing=1), session(objects_corrupt=2),
+                    session(objects_received=9)):
+            self.assertIsNotNone(
+                delivery_problem(bad, min_objects=10, skips=False,
+                                 errors=False))
+
+    def test_optional(self):
+        self.assertIsNotNone(delivery_problem(session(groups_skipped=1)))
+        self.assertIsNone(delivery_problem(session(groups_skipped=1),
+                                           skips=False))
+        self.assertIsNotNone(delivery_problem(session(error="reset")))
+        self.assertIsNone(delivery_problem(session(error="reset"),
+                                           errors=False))
+        self.assertIsNone(delivery_problem(session(track_ended=False)))
+        self.assertIsNotNone(delivery_problem(session(track_ended=False),
+                                              ended=True))
+
+
+class FastPath(unittest.TestCase):
+    def test_share(self):
+        self.assertEqual(kernel_share({"kernel_copies": 3,
+                                       "userspace_copies": 1}), 0.75)
+        self.assertEqual(kernel_share({"kernel_copies": 0,
+                                       "userspace_copies": 0}), 0)
+
+    def test_accounted(self):
+        fp = {"kernel_copies": 10, "registered": 7, "stale": 1,
+              "orphaned": 1, "unregistered": 1}
+        self.assertTrue(copies_accounted(fp))
+        self.assertFalse(copies_accounted({**fp, "registered": 6}))
+
+
+if __name__ == "__main__":
+    unittest.main()
