@@ -1,7 +1,9 @@
 /*
- * Kernel fast path: the upstream-ingress program.
+ * Kernel fast path: the upstream-ingress program, then (further down) the
+ * subscriber-egress program; their parsing and checksum helpers are in
+ * quic_parse.bpf.h, moq_parse.bpf.h and udp_csum.bpf.h.
  *
- * Runs on tc ingress of the relay's upstream-facing interface. For 1-RTT
+ * The ingress program runs on tc ingress of the relay's upstream-facing interface. For 1-RTT
  * (short header, cleartext) packets of registered upstream connections it
  * walks the frames and, for each STREAM frame at offset 0 of a
  * unidirectional stream, parses the MoQT SUBGROUP_HEADER and records the
@@ -19,10 +21,11 @@
 #include <bpf/bpf_helpers.h>
 
 #include "fastpath_kern_user.h"
+#include "moq_parse.bpf.h"
 #include "quic_parse.bpf.h"
+#include "udp_csum.bpf.h"
 
 #define MAX_FRAMES 32
-#define HDR_BUF 128         /* scratch bytes for a header (power of two) */
 #define PADDING_CHUNKS 192  /* 8-byte chunks checked for padding */
 
 /* Length of the relay's own connection IDs (fr_quic_settings.cid_len),
@@ -50,11 +53,6 @@ struct {
     __type(value, struct fr_fp_pending);
 } fr_fp_pending SEC(".maps");
 
-/* Room to assemble a subgroup header; a map value, so that bytes can be
- * written at a variable offset. */
-struct scratch {
-    __u8 b[HDR_BUF];
-};
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -116,82 +114,6 @@ static __always_inline void count(__u32 reason)
 
     if (c)
         *c += 1;
-}
-
-/* Number of leading one bits of a byte: a draft-18 varint's length - 1. */
-static __always_inline __u32 leading_ones(__u8 b)
-{
-    if (b < 0x80)
-        return 0;
-    if (b < 0xc0)
-        return 1;
-    if (b < 0xe0)
-        return 2;
-    if (b < 0xf0)
-        return 3;
-    if (b < 0xf8)
-        return 4;
-    if (b < 0xfc)
-        return 5;
-    if (b < 0xfe)
-        return 6;
-    return b == 0xfe ? 7 : 8;
-}
-
-/* A MoQT draft-18 varint (length from the leading one bits, 1-9 bytes) at
- * buf[*off] with `len` valid bytes; advances *off. */
-static __always_inline int moq_varint(const __u8 *buf, __u32 len, __u32 *off,
-                                      __u64 *v)
-{
-    __u32 o = *off, n;
-    __u8 first;
-
-    if (o >= len || o >= HDR_BUF)
-        return -1;
-    first = buf[o & (HDR_BUF - 1)];
-    n = leading_ones(first);
-    if (o + n + 1 > len)
-        return -1;
-    *v = n < 7 ? first & (0x7f >> n) : 0;
-#pragma unroll
-    for (__u32 i = 1; i <= 8; i++)
-        if (i <= n)
-            *v = *v << 8 | buf[(o + i) & (HDR_BUF - 1)];
-    *off = o + n + 1;
-    return 0;
-}
-
-/* Parses a SUBGROUP_HEADER from the first `n` bytes of a stream. Returns
- * 0, 1 if more bytes are needed, -1 if it is no subgroup header. Global,
- * so verified once. */
-__noinline int fr_fp_parse_header(struct scratch *sc, __u32 n,
-                                  struct fr_fp_stream *st)
-{
-    __u32 o = 0;
-    __u64 type;
-    int more = n < FR_FP_HEADER_MAX ? 1 : -1;
-
-    if (!sc || !st)
-        return -1;
-    if (moq_varint(sc->b, n, &o, &type))
-        return more;
-    /* 0b0XX1XXXX with subgroup ID mode 3 reserved. */
-    if ((type & ~0x6fULL) != 0x10 || ((type >> 1) & 3) == 3)
-        return -1;
-    st->header_type = type;
-    st->subgroup = 0;
-    st->has_priority = !(type & 0x20);
-    st->priority = 0;
-    if (moq_varint(sc->b, n, &o, &st->track_alias) ||
-        moq_varint(sc->b, n, &o, &st->group) ||
-        (((type >> 1) & 3) == 2 && moq_varint(sc->b, n, &o, &st->subgroup)))
-        return more;
-    if (st->has_priority) {
-        if (o >= n || o >= HDR_BUF)
-            return more;
-        st->priority = sc->b[o & (HDR_BUF - 1)];
-    }
-    return 0;
 }
 
 static __always_inline struct scratch *scratch(void)
@@ -617,8 +539,6 @@ int fr_upstream_ingress(struct __sk_buff *skb)
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define IPV4_HLEN 20
-#define CSUM_CHUNK 256
-#define CSUM_CHUNKS 8       /* 2 KiB of UDP payload at most */
 #define HEAD_MAX 64         /* UDP + short header + first frame head */
 
 /* Send state of each slot, shared with userspace (mmapable) so that both
@@ -660,17 +580,6 @@ struct {
     __type(value, struct head);
 } fr_fp_head SEC(".maps");
 
-struct csum_buf {
-    __u8 b[CSUM_CHUNK];
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct csum_buf);
-} fr_fp_csum SEC(".maps");
-
 static __always_inline int egress_verdict(__u32 reason, int verdict)
 {
     __u64 *c = bpf_map_lookup_elem(&fr_fp_egress_reasons, &reason);
@@ -697,48 +606,6 @@ static __always_inline void put_varint(struct head *h, __u32 off, __u64 v,
             h->b[(off + i) & (HEAD_MAX - 1)] =
                 (__u8)(v >> (8 * (len - 1 - i)));
     h->b[off & (HEAD_MAX - 1)] |= prefix;
-}
-
-/* Folds a 32-bit partial sum (as bpf_csum_diff returns it) to the 16-bit
- * checksum, complemented, ready to store as it is. */
-static __always_inline __u16 csum_finish(__s64 partial)
-{
-    __u32 sum = (__u32)partial;
-
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return (__u16)~sum;
-}
-
-/* Partial sum of the UDP segment [l4, l4 + len), read in zero-padded
- * chunks (zeros add nothing; chunks keep 16-bit alignment). Returns the
- * sum folded in with `seed`, or a negative value. */
-static __always_inline __s64 segment_sum(struct __sk_buff *skb, __u32 l4,
-                                         __u32 len, __s64 seed)
-{
-    __u32 zero = 0, done = 0;
-    struct csum_buf *buf = bpf_map_lookup_elem(&fr_fp_csum, &zero);
-    __s64 sum = seed;
-
-    if (!buf)
-        return -1;
-    for (int i = 0; i < CSUM_CHUNKS; i++) {
-        __u32 n = len - done;
-        if (done >= len)
-            break;
-        if (n > CSUM_CHUNK)
-            n = CSUM_CHUNK;
-        __builtin_memset(buf->b, 0, CSUM_CHUNK);
-        if (n == 0 || n > CSUM_CHUNK ||
-            bpf_skb_load_bytes(skb, l4 + done, buf->b, n))
-            return -1;
-        sum = bpf_csum_diff(NULL, 0, (__be32 *)buf->b, CSUM_CHUNK,
-                            (__wsum)sum);
-        if (sum < 0)
-            return -1;
-        done += n;
-    }
-    return done >= len ? sum : -1;
 }
 
 /* Offset, length and FIN of the STREAM frame of `type` whose fields after
