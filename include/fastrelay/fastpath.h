@@ -78,20 +78,27 @@ FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
     X(policy_drops, "subgroups not sent to a subscriber by its priority "     \
                     "policy")                                                 \
     X(lost_resets, "kernel streams reset after a loss, by the on_lost hook")  \
-    X(late_starts, "subgroup starts the kernel took on while userspace "     \
-                   "looked for them (the kernel serves them)")               \
     X(cid_changes, "subscribers' new connection IDs the kernel followed")     \
     X(moves, "subscribers' new addresses or ports the kernel followed")      \
     X(next_hop_changes, "changes of a subscriber's route or next-hop MAC "   \
                         "address the kernel followed")                        \
     X(subscribers, "subscriber connections the kernel serves now")           \
-    X(upstreams, "upstream connections the kernel reads now")
+    X(upstreams, "upstream connections the kernel reads now")                \
+    X(late_starts, "subgroup starts the kernel took on while userspace "     \
+                   "looked for them (the kernel serves them)")
 
 typedef struct fr_fastpath_stats {
 #define FR_FASTPATH_STAT_FIELD_(name, desc) uint64_t name;
     FR_FASTPATH_STATS_FOREACH(FR_FASTPATH_STAT_FIELD_)
 #undef FR_FASTPATH_STAT_FIELD_
 } fr_fastpath_stats;
+
+/* Layouts of fr_fastpath_stats: counters are only ever appended, and a
+ * caller built against an older header gets its layout filled, not a
+ * byte more. 1: up to `upstreams`; 2: `late_starts` too. */
+#define FR_FASTPATH_STATS_V1 1
+#define FR_FASTPATH_STATS_V2 2
+#define FR_FASTPATH_STATS_VERSION FR_FASTPATH_STATS_V2
 
 /* What the policies know of one subscriber connection. */
 typedef struct fr_fastpath_subscriber {
@@ -178,8 +185,18 @@ FR_EXTERN void fr_fastpath_set_hooks(fr_fastpath *fp,
  * endpoints and the relay are deleted. NULL is ignored. */
 FR_EXTERN void fr_fastpath_del(fr_fastpath *fp);
 
+/* Fills `st`, a fr_fastpath_stats of layout `version` (callers use
+ * fr_fastpath_get_stats). Returns 0, or FR_ERR_INVALID_ARGUMENT for a
+ * version this library does not know (nothing written). */
+FR_EXTERN int fr_fastpath_get_stats_versioned(const fr_fastpath *fp,
+                                              int version,
+                                              fr_fastpath_stats *st);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN void fr_fastpath_get_stats(const fr_fastpath *fp,
                                      fr_fastpath_stats *st);
+#define fr_fastpath_get_stats(fp, st)                                       \
+    ((void)fr_fastpath_get_stats_versioned((fp), FR_FASTPATH_STATS_VERSION, \
+                                           (st)))
 
 /* Why packets went to userspace instead of the kernel, counted by the
  * programs: reason i (0 <= i < fr_fastpath_fallback_reasons()) has a

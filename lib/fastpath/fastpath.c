@@ -894,7 +894,8 @@ void fr_fastpath_set_hooks(fr_fastpath *fp, const fr_fastpath_hooks *hooks)
         memset(&fp->hooks, 0, sizeof(fp->hooks));
 }
 
-void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
+/* Every counter, in the newest layout. */
+static void get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
 {
     fr_splice_stats sum = fp->gone;
 
@@ -925,4 +926,31 @@ void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->cid_changes = fp->cid_changes;
     st->moves = fp->moves;
     st->next_hop_changes = fp->hop_changes;
+}
+
+int fr_fastpath_get_stats_versioned(const fr_fastpath *fp, int version,
+                                    fr_fastpath_stats *st)
+{
+    fr_fastpath_stats all;
+    size_t n;
+
+    switch (version) {
+    case FR_FASTPATH_STATS_V1:
+        n = offsetof(fr_fastpath_stats, late_starts);
+        break;
+    case FR_FASTPATH_STATS_V2:
+        n = sizeof(all);
+        break;
+    default:
+        return FR_ERR_INVALID_ARGUMENT;
+    }
+    get_stats(fp, &all);
+    memcpy(st, &all, n);
+    return 0;
+}
+
+#undef fr_fastpath_get_stats
+void fr_fastpath_get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
+{
+    fr_fastpath_get_stats_versioned(fp, FR_FASTPATH_STATS_V1, st);
 }
