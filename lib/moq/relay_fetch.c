@@ -1,0 +1,178 @@
+/*
+ * The relay core's FETCH: answered from the track's cache where it can,
+ * else passed to the track's upstream and the answer relayed (and cached).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay_internal.h"
+
+typedef struct fetch_ctx {
+    fr_relay *r;
+    fr_moq_fetch *f;
+    int failed;
+} fetch_ctx;
+
+static int fetch_one(const fr_moq_object *obj, void *arg)
+{
+    fetch_ctx *fc = arg;
+
+    if (fr_moq_fetch_write(fc->f, obj) != 0) {
+        fc->failed = 1;
+        return 1;
+    }
+    fc->r->stats.objects_fetched++;
+    return 0;
+}
+
+/* Answers a FETCH with an error. */
+static void fetch_refuse(fr_relay *r, fr_moq_session *s, uint64_t req,
+                         uint64_t code, const char *reason)
+{
+    r->stats.fetches_refused++;
+    fr_moq_reject(s, req, code, reason);
+}
+
+void fr_relay_fetch_free(relay_fetch *rf)
+{
+    relay_fetch **pp = &rf->r->fetches;
+
+    while (*pp && *pp != rf)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = rf->next;
+    free(rf);
+}
+
+/* Asks the track's upstream for a range the cache lacks; the answer is
+ * passed downstream (and cached) as it comes. */
+static void fetch_upstream(relay_track *t, fr_moq_session *s, uint64_t req,
+                           fr_moq_location start, fr_moq_location end)
+{
+    relay_fetch *rf;
+
+    if (!t->up) {
+        fetch_refuse(t->r, s, req, FR_MOQ_REQ_INVALID_RANGE, "not cached");
+        return;
+    }
+    rf = calloc(1, sizeof(*rf));
+    if (!rf) {
+        fetch_refuse(t->r, s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                     "out of memory");
+        return;
+    }
+    rf->r = t->r;
+    rf->t = t;
+    rf->s = s;
+    rf->req = req;
+    if (fr_moq_fetch_range(fr_moq_sub_session(t->up), &t->name.name, start,
+                           end, &rf->up, rf) != 0) {
+        free(rf);
+        fetch_refuse(t->r, s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                     "cannot fetch upstream");
+        return;
+    }
+    rf->next = t->r->fetches;
+    t->r->fetches = rf;
+    t->r->stats.fetches_upstream++;
+}
+
+void fr_relay_on_fetch_ok(fr_moq_fetch *f, fr_moq_location end,
+                          int end_of_track, void *ud)
+{
+    relay_fetch *rf = fr_moq_fetch_get_user_data(f);
+
+    (void)ud;
+    if (fr_moq_accept_fetch(rf->s, rf->req, end, end_of_track, &rf->down) !=
+        0) {
+        fr_moq_fetch_cancel(f);
+        return;
+    }
+    fr_moq_stream_set_copy_class(rf->s, rf->down->data_stream,
+                                 FR_COPY_REPLAY);
+}
+
+void fr_relay_on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
+                            const char *reason, void *ud)
+{
+    relay_fetch *rf = fr_moq_fetch_get_user_data(f);
+
+    (void)ud;
+    if (!rf)
+        return;
+    if (rf->down) {
+        fr_moq_fetch_close(rf->down);
+        rf->r->stats.fetches_served++;
+    } else {
+        fetch_refuse(rf->r, rf->s, rf->req,
+                     rejected ? code : FR_MOQ_REQ_INTERNAL_ERROR,
+                     reason ? reason : "upstream fetch failed");
+    }
+    fr_relay_fetch_free(rf);
+}
+
+/* An object of a FETCH we passed upstream. */
+void fr_relay_fetched_object(fr_moq_fetch *f, const fr_moq_object *obj)
+{
+    relay_fetch *rf = fr_moq_fetch_get_user_data(f);
+
+    if (!rf || !rf->down)
+        return;
+    if (rf->t)
+        fr_relay_cache_add(rf->t, obj);
+    if (fr_moq_fetch_write(rf->down, obj) == 0)
+        rf->r->stats.objects_fetched++;
+}
+
+void fr_relay_on_fetch(fr_moq_session *s, uint64_t req,
+                       const fr_moq_fetch_request *f, void *ud)
+{
+    fr_relay *r = relay_of(ud);
+    relay_track *t = fr_relay_track_find(r, &f->name);
+    fr_moq_location start, end;
+    fetch_ctx fc = {r, NULL, 0};
+
+    if (!t || !t->established || !t->has_largest) {
+        fetch_refuse(r, s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
+                     "nothing cached for this track");
+        return;
+    }
+    if (f->joining) {
+        /* Up to and including the joining location: the largest object
+         * when the subscription began. */
+        relay_down *d = fr_moq_pub_get_user_data(f->joining_pub);
+        if (!d || !d->has_joining) {
+            fetch_refuse(r, s, req, FR_MOQ_REQ_INVALID_RANGE,
+                         "nothing published before the subscription");
+            return;
+        }
+        start.group = f->relative ? (f->joining_start > d->joining.group
+                                         ? 0
+                                         : d->joining.group - f->joining_start)
+                                  : f->joining_start;
+        start.object = 0;
+        end.group = d->joining.group;
+        end.object = d->joining.object + 1;
+    } else {
+        start = f->start;
+        end = f->end;
+        if (end.group > t->largest.group) {
+            end.group = t->largest.group;
+            end.object = t->largest.object + 1;
+        }
+    }
+    if (start.group > end.group) {
+        fetch_refuse(r, s, req, FR_MOQ_REQ_INVALID_RANGE, "empty range");
+        return;
+    }
+    if (!fr_moq_cache_covers(t->cache, start, end)) {
+        fetch_upstream(t, s, req, start, end);
+        return;
+    }
+    if (fr_moq_accept_fetch(s, req, end, 0, &fc.f) != 0)
+        return;
+    fr_moq_stream_set_copy_class(s, fc.f->data_stream, FR_COPY_REPLAY);
+    fr_moq_cache_each(t->cache, start, end, f->group_order, fetch_one, &fc);
+    fr_moq_fetch_close(fc.f);
+    r->stats.fetches_served++;
+}
