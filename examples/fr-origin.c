@@ -625,13 +625,7 @@ static void on_fetch(fr_moq_session *s, uint64_t req,
             return;
         }
         t = pc->t;
-        start.group = f->relative ? (f->joining_start > pc->joining.group
-                                         ? 0
-                                         : pc->joining.group - f->joining_start)
-                                  : f->joining_start;
-        start.object = 0;
-        end.group = pc->joining.group;
-        end.object = pc->joining.object + 1;
+        fr_moq_joining_range(f, pc->joining, &start, &end);
     }
     if (!t || !t->has_largest) {
         fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST, "nothing published");

@@ -472,6 +472,15 @@ FR_EXTERN int fr_moq_subgroup_reset(fr_moq_subgroup *sg, uint64_t code);
 FR_EXTERN int fr_moq_pub_done(fr_moq_pub *pub, uint64_t status,
                               const char *reason);
 
+/* What a joining FETCH `f` asks for, given `joining`, the largest
+ * location when the subscription it joins began: from object 0 of its
+ * start group (relative: that many groups before the joining one, not
+ * before group 0) up to and including `joining`; *end is one past it. */
+FR_EXTERN void fr_moq_joining_range(const fr_moq_fetch_request *f,
+                                    fr_moq_location joining,
+                                    fr_moq_location *start,
+                                    fr_moq_location *end);
+
 /* Answers a FETCH: FETCH_OK with the end location, then a fetch stream on
  * which objects are written in order; close it when done. */
 FR_EXTERN int fr_moq_accept_fetch(fr_moq_session *s, uint64_t req,

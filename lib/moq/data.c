@@ -742,6 +742,19 @@ void fr_moq_subgroups_free(fr_moq_pub *pub)
 
 /* Serving fetches. */
 
+void fr_moq_joining_range(const fr_moq_fetch_request *f,
+                          fr_moq_location joining, fr_moq_location *start,
+                          fr_moq_location *end)
+{
+    start->group = !f->relative ? f->joining_start
+                   : f->joining_start > joining.group
+                       ? 0
+                       : joining.group - f->joining_start;
+    start->object = 0;
+    end->group = joining.group;
+    end->object = joining.object + 1;
+}
+
 int fr_moq_accept_fetch(fr_moq_session *s, uint64_t req, fr_moq_location end,
                         int end_of_track, fr_moq_fetch **pf)
 {

@@ -146,13 +146,7 @@ void fr_relay_on_fetch(fr_moq_session *s, uint64_t req,
                          "nothing published before the subscription");
             return;
         }
-        start.group = f->relative ? (f->joining_start > d->joining.group
-                                         ? 0
-                                         : d->joining.group - f->joining_start)
-                                  : f->joining_start;
-        start.object = 0;
-        end.group = d->joining.group;
-        end.object = d->joining.object + 1;
+        fr_moq_joining_range(f, d->joining, &start, &end);
     } else {
         start = f->start;
         end = f->end;

@@ -525,6 +525,35 @@ static void test_rendezvous(void **state)
     teardown();
 }
 
+/* A joining FETCH's range: relative counts groups back from the joining
+ * one (not past group 0), absolute names the start group; both end just
+ * after the joining location. */
+static void test_joining_range(void **state)
+{
+    const fr_moq_location joining = {.group = 5, .object = 7};
+    fr_moq_fetch_request f;
+    fr_moq_location start, end;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    f.joining = 1;
+    f.relative = 1;
+    f.joining_start = 2;
+    fr_moq_joining_range(&f, joining, &start, &end);
+    assert_int_equal(start.group, 3);
+    assert_int_equal(start.object, 0);
+    assert_int_equal(end.group, 5);
+    assert_int_equal(end.object, 8);
+    f.joining_start = 9;
+    fr_moq_joining_range(&f, joining, &start, &end);
+    assert_int_equal(start.group, 0);
+    f.relative = 0;
+    f.joining_start = 4;
+    fr_moq_joining_range(&f, joining, &start, &end);
+    assert_int_equal(start.group, 4);
+    assert_int_equal(end.group, 5);
+}
+
 static void test_fetch_from_cache(void **state)
 {
     fr_moq_name name;
@@ -760,6 +789,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subscribe_publish_done),
+        cmocka_unit_test(test_joining_range),
         cmocka_unit_test(test_subscribe_rejected),
         cmocka_unit_test(test_namespace_withdrawn_by_cancel),
         cmocka_unit_test(test_goaway),
