@@ -1,0 +1,433 @@
+/*
+ * The relay core in virtual time: an origin, the relay and many
+ * subscribers on the simulated network of net_sim.h, each a real QUIC and
+ * MoQT endpoint. The origin connects to the relay and announces its
+ * namespace; subscribers subscribe through the relay.
+ */
+#include "fr_test.h"
+
+#include <fastrelay/fastrelay.h>
+
+#include "net_sim.h"
+
+#define RELAY_IP "198.18.0.2"
+#define RELAY_PORT 4433
+#define MAX_SUBS 32
+#define FPS 30
+#define PAYLOAD 200
+
+typedef struct world world;
+
+typedef struct sub {
+    world *w;
+    fr_quic_endpoint *ep;
+    fr_moq_session *s;
+    fr_moq_sub *sub;
+    uint64_t received;
+    uint64_t corrupt;
+    uint64_t out_of_order;
+    int has_last;
+    fr_moq_location last;
+    int ended;
+    int rejected;
+} sub;
+
+struct world {
+    fr_net *net;
+    fr_cert *cert;
+    fr_relay *relay;
+    fr_quic_endpoint *relay_ep;
+    fr_quic_endpoint *origin_ep;
+    fr_moq_session *origin;
+    fr_moq_pub *pub;          /* the relay's subscription to the origin */
+    fr_moq_subgroup *sg;
+    uint64_t groups;          /* the track's length */
+    uint64_t next;            /* next object, counted from 0 */
+    int done_sent;
+    sub subs[MAX_SUBS];
+    size_t nsubs;
+    size_t late_from;         /* subscribers from this index join late */
+    uint64_t late_at;         /* ... once this many objects went out */
+};
+
+static fr_moq_name track_name(void)
+{
+    fr_moq_name n;
+
+    assert_int_equal(fr_moq_name_set(&n, "live", "video"), 0);
+    return n;
+}
+
+static uint8_t pattern(fr_moq_location loc, size_t i)
+{
+    return (uint8_t)(loc.group * 31 + loc.object * 7 + i);
+}
+
+/* QUIC to MoQT, as an application without libev does it. */
+
+static fr_moq_session *session(fr_quic_conn *c)
+{
+    return fr_quic_conn_get_user_data(c);
+}
+
+static int q_accept(fr_quic_conn *c, void *ud)
+{
+    world *w = fr_net_app(ud);
+    fr_moq_settings ms;
+    fr_moq_session *s;
+
+    fr_moq_settings_default(&ms);
+    return fr_moq_session_new(&s, c, fr_relay_moq_callbacks(), &ms,
+                              w->relay);
+}
+
+static int q_handshake(fr_quic_conn *c, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_handshake(session(c));
+    return 0;
+}
+
+static int q_data(fr_quic_conn *c, int64_t sid, const uint8_t *d, size_t len,
+                  int fin, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_stream_data(session(c), sid, d, len, fin);
+    return 0;
+}
+
+static int q_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_stream_reset(session(c), sid, code);
+    return 0;
+}
+
+static int q_streams(fr_quic_conn *c, void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_streams_available(session(c));
+    return 0;
+}
+
+static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
+                     void *ud)
+{
+    (void)ud;
+    if (session(c))
+        fr_moq_session_on_closed(session(c), info);
+}
+
+static fr_quic_callbacks quic_callbacks(int server)
+{
+    fr_quic_callbacks cb = {0};
+
+    cb.handshake_completed = q_handshake;
+    cb.stream_data = q_data;
+    cb.stream_reset = q_reset;
+    cb.streams_available = q_streams;
+    cb.closed = q_closed;
+    if (server)
+        cb.accept = q_accept;
+    return cb;
+}
+
+/* The origin. */
+
+static void origin_ready(fr_moq_session *s, void *ud)
+{
+    fr_moq_name ns;
+    uint64_t req;
+
+    (void)ud;
+    assert_int_equal(fr_moq_name_set(&ns, "live", ""), 0);
+    assert_int_equal(fr_moq_publish_namespace(s, &ns, &req), 0);
+}
+
+static void origin_subscribe(fr_moq_session *s, uint64_t req,
+                             const fr_moq_name *name,
+                             const fr_moq_sub_params *p, void *ud)
+{
+    world *w = ud;
+    fr_moq_track_info info = {.track_alias = 1, .publisher_priority = 128};
+
+    (void)name;
+    (void)p;
+    assert_null(w->pub);
+    assert_int_equal(fr_moq_accept_subscribe(s, req, &info, &w->pub, w), 0);
+}
+
+/* Writes the objects that are due: FPS a second, a group a second, one
+ * subgroup per group; PUBLISH_DONE after the last. */
+static fr_tstamp origin_tick(void *arg, fr_tstamp now)
+{
+    world *w = arg;
+    uint8_t payload[PAYLOAD];
+    fr_moq_location loc;
+
+    (void)now;
+    if (!w->pub || w->done_sent)
+        return fr_net_now(w->net) + 10 * FR_MILLISECONDS;
+    if (w->next == w->groups * FPS) {
+        assert_int_equal(fr_moq_pub_done(w->pub, FR_MOQ_DONE_TRACK_ENDED,
+                                         "track ended"),
+                         0);
+        w->sg = NULL;
+        w->done_sent = 1;
+        return FR_TSTAMP_MAX;
+    }
+    loc.group = w->next / FPS;
+    loc.object = w->next % FPS;
+    if (loc.object == 0) {
+        fr_moq_subgroup_info info = {.group = loc.group,
+                                     .publisher_priority = 128,
+                                     .first_object = 1};
+        if (w->sg)
+            assert_int_equal(fr_moq_subgroup_close(w->sg), 0);
+        info.end_of_group = 1;
+        assert_int_equal(fr_moq_pub_open_subgroup(w->pub, &info, &w->sg), 0);
+    }
+    for (size_t i = 0; i < PAYLOAD; i++)
+        payload[i] = pattern(loc, i);
+    assert_int_equal(fr_moq_subgroup_write(w->sg, loc.object, payload,
+                                           PAYLOAD),
+                     0);
+    w->next++;
+    return fr_net_now(w->net) + FR_SECONDS / FPS;
+}
+
+/* Subscribers. */
+
+static void subscribe(sub *u)
+{
+    fr_moq_name n = track_name();
+    fr_moq_sub_params p;
+
+    fr_moq_sub_params_default(&p);
+    assert_int_equal(fr_moq_subscribe(u->s, &n, &p, &u->sub, u), 0);
+}
+
+static void sub_ready(fr_moq_session *s, void *ud)
+{
+    world *w = ud;
+
+    for (size_t i = 0; i < w->late_from && i < w->nsubs; i++)
+        if (w->subs[i].s == s)
+            subscribe(&w->subs[i]);
+}
+
+static void sub_object(fr_moq_sub *s, fr_moq_fetch *f,
+                       const fr_moq_object *obj, void *ud)
+{
+    sub *u = fr_moq_sub_get_user_data(s);
+
+    (void)f;
+    (void)ud;
+    u->received++;
+    if (obj->payload_len != PAYLOAD)
+        u->corrupt++;
+    for (size_t i = 0; i < obj->payload_len; i++)
+        if (obj->payload[i] != pattern(obj->loc, i)) {
+            u->corrupt++;
+            break;
+        }
+    if (u->has_last &&
+        (obj->loc.group < u->last.group ||
+         (obj->loc.group == u->last.group &&
+          obj->loc.object != u->last.object + 1) ||
+         (obj->loc.group > u->last.group && obj->loc.object != 0)))
+        u->out_of_order++;
+    u->has_last = 1;
+    u->last = obj->loc;
+}
+
+static void sub_done(fr_moq_sub *s, int rejected, uint64_t code,
+                     const char *reason, void *ud)
+{
+    sub *u = fr_moq_sub_get_user_data(s);
+
+    (void)code;
+    (void)reason;
+    (void)ud;
+    u->ended = 1;
+    u->rejected = rejected;
+    u->sub = NULL;
+}
+
+static int all_ended(void *arg)
+{
+    world *w = arg;
+
+    for (size_t i = 0; i < w->nsubs; i++)
+        if (!w->subs[i].ended)
+            return 0;
+    return w->done_sent;
+}
+
+/* Late joiners subscribe once late_at objects went out. */
+static fr_tstamp tick(void *arg, fr_tstamp now)
+{
+    world *w = arg;
+
+    for (size_t i = w->late_from; i < w->nsubs; i++)
+        if (!w->subs[i].sub && !w->subs[i].ended && w->next >= w->late_at &&
+            fr_moq_session_is_ready(w->subs[i].s))
+            subscribe(&w->subs[i]);
+    return origin_tick(arg, now);
+}
+
+static void world_new(world *w, size_t nsubs, uint64_t groups)
+{
+    fr_quic_callbacks rcb = quic_callbacks(1), ccb;
+    fr_quic_settings rs, cs;
+    fr_relay_settings relay_settings;
+    fr_moq_settings ms;
+    fr_moq_callbacks ocb = {0}, scb = {0};
+    fr_quic_conn *c;
+    fr_quic_path path;
+    size_t len;
+
+    memset(w, 0, sizeof(*w));
+    w->groups = groups;
+    w->nsubs = nsubs;
+    w->late_from = nsubs;
+    w->net = fr_net_new(1 * FR_MILLISECONDS);
+    assert_int_equal(fr_cert_generate(&w->cert, RELAY_IP), 0);
+    fr_relay_settings_default(&relay_settings);
+    assert_int_equal(fr_relay_new(&w->relay, &relay_settings, w), 0);
+
+    fr_quic_settings_default(&rs);
+    rs.alpn = cs.alpn = FR_MOQ_ALPNS;
+    rs.cert = w->cert;
+    rs.accept_connections = 1;
+    w->relay_ep = fr_net_endpoint(w->net, RELAY_IP, RELAY_PORT, &rcb, &rs, w);
+    assert_non_null(w->relay_ep);
+
+    fr_quic_settings_default(&cs);
+    cs.alpn = FR_MOQ_ALPNS;
+    cs.ca_pem = fr_cert_pem(w->cert, &len);
+    cs.ca_pem_len = len;
+    fr_moq_settings_default(&ms);
+
+    ocb.session_ready = origin_ready;
+    ocb.subscribe = origin_subscribe;
+    ccb = quic_callbacks(0);
+    w->origin_ep = fr_net_endpoint(w->net, "198.18.0.1", 5000, &ccb, &cs, w);
+    assert_non_null(w->origin_ep);
+    path = fr_net_path("198.18.0.1", 5000, RELAY_IP, RELAY_PORT);
+    assert_int_equal(fr_quic_endpoint_connect(w->origin_ep, &c, &path,
+                                              RELAY_IP, NULL,
+                                              fr_net_now(w->net)),
+                     0);
+    assert_int_equal(fr_moq_session_new(&w->origin, c, &ocb, &ms, w), 0);
+
+    scb.session_ready = sub_ready;
+    scb.object = sub_object;
+    scb.sub_done = sub_done;
+    for (size_t i = 0; i < nsubs; i++) {
+        sub *u = &w->subs[i];
+        char ip[32];
+
+        snprintf(ip, sizeof(ip), "198.18.1.%zu", 10 + i);
+        u->w = w;
+        ccb = quic_callbacks(0);
+        u->ep = fr_net_endpoint(w->net, ip, 6000, &ccb, &cs, w);
+        assert_non_null(u->ep);
+        path = fr_net_path(ip, 6000, RELAY_IP, RELAY_PORT);
+        assert_int_equal(fr_quic_endpoint_connect(u->ep, &c, &path,
+                                                  RELAY_IP, NULL,
+                                                  fr_net_now(w->net)),
+                         0);
+        assert_int_equal(fr_moq_session_new(&u->s, c, &scb, &ms, w), 0);
+    }
+}
+
+static void del_sessions(fr_quic_endpoint *ep)
+{
+    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
+         c = fr_quic_endpoint_next_conn(ep, c))
+        if (session(c))
+            fr_moq_session_del(session(c));
+}
+
+static void world_del(world *w)
+{
+    del_sessions(w->relay_ep);
+    del_sessions(w->origin_ep);
+    for (size_t i = 0; i < w->nsubs; i++)
+        del_sessions(w->subs[i].ep);
+    fr_quic_endpoint_del(w->relay_ep);
+    fr_quic_endpoint_del(w->origin_ep);
+    for (size_t i = 0; i < w->nsubs; i++)
+        fr_quic_endpoint_del(w->subs[i].ep);
+    fr_relay_del(w->relay);
+    fr_cert_del(w->cert);
+    fr_net_del(w->net);
+}
+
+/* Twenty subscribers from the start: each gets every object of the
+ * 3-second track in order and intact, and its subscription ends with the
+ * track; the relay holds no subscription after. */
+static void test_fan_out(void **state)
+{
+    static world w;
+    fr_relay_stats st;
+
+    (void)state;
+    world_new(&w, 20, 3);
+    assert_true(fr_net_run(w.net, all_ended, tick, &w, 30 * FR_SECONDS));
+    for (size_t i = 0; i < w.nsubs; i++) {
+        const sub *u = &w.subs[i];
+
+        assert_false(u->rejected);
+        assert_int_equal(u->received, w.groups * FPS);
+        assert_int_equal(u->corrupt, 0);
+        assert_int_equal(u->out_of_order, 0);
+    }
+    fr_relay_get_stats(w.relay, &st);
+    assert_int_equal(st.subscribers, 0);
+    assert_int_equal(st.objects_received, w.groups * FPS);
+    assert_int_equal(fr_net_unroutable(w.net), 0);
+    world_del(&w);
+}
+
+/* Subscribers that join half-way through a group get the objects after
+ * the largest one at their joining, to the end, in order. */
+static void test_late_joiners(void **state)
+{
+    static world w;
+
+    (void)state;
+    world_new(&w, 6, 3);
+    w.late_from = 3;
+    w.late_at = FPS + FPS / 2;
+    assert_true(fr_net_run(w.net, all_ended, tick, &w, 30 * FR_SECONDS));
+    for (size_t i = 0; i < w.nsubs; i++) {
+        const sub *u = &w.subs[i];
+
+        assert_false(u->rejected);
+        assert_int_equal(u->corrupt, 0);
+        assert_int_equal(u->out_of_order, 0);
+        if (i < w.late_from)
+            assert_int_equal(u->received, w.groups * FPS);
+        else
+            assert_true(u->received > 0 && u->received < w.groups * FPS);
+        assert_int_equal(u->last.group, w.groups - 1);
+        assert_int_equal(u->last.object, FPS - 1);
+    }
+    world_del(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fan_out),
+        cmocka_unit_test(test_late_joiners),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
