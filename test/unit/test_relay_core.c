@@ -28,8 +28,16 @@ typedef struct sub {
     uint64_t out_of_order;
     int has_last;
     fr_moq_location last;
+    fr_moq_location first;    /* the subscription's first object */
     int ended;
     int rejected;
+    /* The joining FETCH of a late joiner. */
+    fr_moq_fetch *fetch;
+    uint64_t fetched;
+    int has_fetch_last;
+    fr_moq_location fetch_last;
+    int fetch_ended;
+    int fetch_rejected;
 } sub;
 
 struct world {
@@ -220,14 +228,27 @@ static void sub_ready(fr_moq_session *s, void *ud)
             subscribe(&w->subs[i]);
 }
 
-static void sub_object(fr_moq_sub *s, fr_moq_fetch *f,
-                       const fr_moq_object *obj, void *ud)
+/* The object after `loc` in the origin's track. */
+static fr_moq_location after(fr_moq_location loc)
 {
-    sub *u = fr_moq_sub_get_user_data(s);
+    fr_moq_location n = loc;
 
-    (void)f;
-    (void)ud;
-    u->received++;
+    if (++n.object == FPS) {
+        n.group++;
+        n.object = 0;
+    }
+    return n;
+}
+
+static int same(fr_moq_location a, fr_moq_location b)
+{
+    return a.group == b.group && a.object == b.object;
+}
+
+/* Counts an object of a subscription (has_last/last) or of a fetch. */
+static void take(sub *u, const fr_moq_object *obj, int *has_last,
+                 fr_moq_location *last)
+{
     if (obj->payload_len != PAYLOAD)
         u->corrupt++;
     for (size_t i = 0; i < obj->payload_len; i++)
@@ -235,14 +256,42 @@ static void sub_object(fr_moq_sub *s, fr_moq_fetch *f,
             u->corrupt++;
             break;
         }
-    if (u->has_last &&
-        (obj->loc.group < u->last.group ||
-         (obj->loc.group == u->last.group &&
-          obj->loc.object != u->last.object + 1) ||
-         (obj->loc.group > u->last.group && obj->loc.object != 0)))
+    if (*has_last && !same(obj->loc, after(*last)))
         u->out_of_order++;
-    u->has_last = 1;
-    u->last = obj->loc;
+    *has_last = 1;
+    *last = obj->loc;
+}
+
+static void sub_object(fr_moq_sub *s, fr_moq_fetch *f,
+                       const fr_moq_object *obj, void *ud)
+{
+    sub *u;
+
+    (void)ud;
+    if (f) {
+        u = fr_moq_fetch_get_user_data(f);
+        u->fetched++;
+        take(u, obj, &u->has_fetch_last, &u->fetch_last);
+        return;
+    }
+    u = fr_moq_sub_get_user_data(s);
+    if (!u->has_last)
+        u->first = obj->loc;
+    u->received++;
+    take(u, obj, &u->has_last, &u->last);
+}
+
+static void fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
+                       const char *reason, void *ud)
+{
+    sub *u = fr_moq_fetch_get_user_data(f);
+
+    (void)code;
+    (void)reason;
+    (void)ud;
+    u->fetch_ended = 1;
+    u->fetch_rejected = rejected;
+    u->fetch = NULL;
 }
 
 static void sub_done(fr_moq_sub *s, int rejected, uint64_t code,
@@ -263,20 +312,29 @@ static int all_ended(void *arg)
     world *w = arg;
 
     for (size_t i = 0; i < w->nsubs; i++)
-        if (!w->subs[i].ended)
+        if (!w->subs[i].ended ||
+            (i >= w->late_from && !w->subs[i].fetch_ended))
             return 0;
     return w->done_sent;
 }
 
-/* Late joiners subscribe once late_at objects went out. */
+/* Late joiners subscribe once late_at objects went out, and fetch what
+ * came before, from the previous group on (a joining FETCH). */
 static fr_tstamp tick(void *arg, fr_tstamp now)
 {
     world *w = arg;
 
-    for (size_t i = w->late_from; i < w->nsubs; i++)
-        if (!w->subs[i].sub && !w->subs[i].ended && w->next >= w->late_at &&
-            fr_moq_session_is_ready(w->subs[i].s))
-            subscribe(&w->subs[i]);
+    for (size_t i = w->late_from; i < w->nsubs; i++) {
+        sub *u = &w->subs[i];
+
+        if (!u->sub && !u->ended && w->next >= w->late_at &&
+            fr_moq_session_is_ready(u->s)) {
+            subscribe(u);
+            assert_int_equal(fr_moq_fetch_joining(u->sub, 1, 1, &u->fetch,
+                                                  u),
+                             0);
+        }
+    }
     return origin_tick(arg, now);
 }
 
@@ -328,6 +386,7 @@ static void world_new(world *w, size_t nsubs, uint64_t groups)
     scb.session_ready = sub_ready;
     scb.object = sub_object;
     scb.sub_done = sub_done;
+    scb.fetch_done = fetch_done;
     for (size_t i = 0; i < nsubs; i++) {
         sub *u = &w->subs[i];
         char ip[32];
@@ -396,10 +455,13 @@ static void test_fan_out(void **state)
 }
 
 /* Subscribers that join half-way through a group get the objects after
- * the largest one at their joining, to the end, in order. */
+ * the largest one at their joining, to the end, in order; their joining
+ * FETCH, answered from the relay's cache, brings the objects from the
+ * group before up to the joining one: together, no gap. */
 static void test_late_joiners(void **state)
 {
     static world w;
+    fr_relay_stats st;
 
     (void)state;
     world_new(&w, 6, 3);
@@ -412,13 +474,21 @@ static void test_late_joiners(void **state)
         assert_false(u->rejected);
         assert_int_equal(u->corrupt, 0);
         assert_int_equal(u->out_of_order, 0);
-        if (i < w.late_from)
+        if (i < w.late_from) {
             assert_int_equal(u->received, w.groups * FPS);
-        else
+        } else {
             assert_true(u->received > 0 && u->received < w.groups * FPS);
+            assert_false(u->fetch_rejected);
+            assert_true(u->has_fetch_last);
+            assert_true(u->fetched > FPS);
+            assert_true(same(after(u->fetch_last), u->first));
+        }
         assert_int_equal(u->last.group, w.groups - 1);
         assert_int_equal(u->last.object, FPS - 1);
     }
+    fr_relay_get_stats(w.relay, &st);
+    assert_int_equal(st.fetches_served, w.nsubs - w.late_from);
+    assert_int_equal(st.fetches_upstream, 0);
     world_del(&w);
 }
 
