@@ -871,3 +871,20 @@ int fr_moq_fetch_close(fr_moq_fetch *f)
     free(f);
     return 0;
 }
+
+uint64_t fr_moq_data_priority(const fr_moq_sub_params *p, uint8_t pub_prio,
+                              uint64_t group, uint64_t subgroup,
+                              uint8_t default_order)
+{
+    uint8_t order = p->group_order ? p->group_order : default_order;
+    uint64_t g = group & 0xffffffffffULL; /* 40 bits */
+
+    if (order == FR_MOQ_ORDER_DESCENDING)
+        g = 0xffffffffffULL - g;
+    /* Control (0) and request streams (1) sort before every data stream,
+     * whose keys all exceed 2^48. */
+    return ((uint64_t)p->subscriber_priority << 56 |
+            (uint64_t)pub_prio << 48 | g << 8 |
+            (subgroup > 0xff ? 0xff : subgroup)) +
+           (1ULL << 48);
+}

@@ -1,5 +1,7 @@
-/* Track names: building them from strings, comparing and printing them. */
+/* Track names: building them from strings, comparing, copying, printing
+ * them, and their wire form. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <fastrelay/error.h>
@@ -96,4 +98,69 @@ int fr_moq_ns_covers(const fr_moq_name *ns, const fr_moq_name *name)
         if (!field_eq(&ns->ns[i], &name->ns[i]))
             return 0;
     return 1;
+}
+
+int fr_moq_name_copy_set(fr_moq_name_copy *dst, const fr_moq_name *src)
+{
+    size_t total = src->track.len;
+    uint8_t *p;
+
+    for (size_t i = 0; i < src->nfields; i++)
+        total += src->ns[i].len;
+    dst->bytes = malloc(total ? total : 1);
+    if (!dst->bytes)
+        return FR_ERR_NOMEM;
+    p = dst->bytes;
+    dst->name.nfields = src->nfields;
+    for (size_t i = 0; i < src->nfields; i++) {
+        if (src->ns[i].len)
+            memcpy(p, src->ns[i].data, src->ns[i].len);
+        dst->name.ns[i].data = p;
+        dst->name.ns[i].len = src->ns[i].len;
+        p += src->ns[i].len;
+    }
+    if (src->track.len) /* empty for a namespace alone */
+        memcpy(p, src->track.data, src->track.len);
+    dst->name.track.data = p;
+    dst->name.track.len = src->track.len;
+    return 0;
+}
+
+void fr_moq_name_copy_free(fr_moq_name_copy *c)
+{
+    free(c->bytes);
+    c->bytes = NULL;
+}
+
+void fr_moq_ns_from_wire(fr_moq_name *n, const fr_moq_namespace *ns)
+{
+    memset(n, 0, sizeof(*n));
+    n->nfields = ns->nfields;
+    for (size_t i = 0; i < ns->nfields; i++) {
+        n->ns[i].data = ns->fields[i].base;
+        n->ns[i].len = ns->fields[i].len;
+    }
+}
+
+void fr_moq_ns_to_wire(fr_moq_namespace *ns, const fr_moq_name *n)
+{
+    ns->nfields = n->nfields;
+    for (size_t i = 0; i < n->nfields; i++) {
+        ns->fields[i].base = n->ns[i].data;
+        ns->fields[i].len = n->ns[i].len;
+    }
+}
+
+void fr_moq_name_from_wire(fr_moq_name *n, const fr_moq_track_ref *t)
+{
+    fr_moq_ns_from_wire(n, &t->ns);
+    n->track.data = t->name.base;
+    n->track.len = t->name.len;
+}
+
+void fr_moq_name_to_wire(fr_moq_track_ref *t, const fr_moq_name *n)
+{
+    fr_moq_ns_to_wire(&t->ns, n);
+    t->name.base = n->track.data;
+    t->name.len = n->track.len;
 }

@@ -19,6 +19,7 @@ typedef struct fr_moq_buf {
     size_t cap;
 } fr_moq_buf;
 
+/* buf.c */
 int fr_moq_buf_append(fr_moq_buf *b, const uint8_t *data, size_t len);
 void fr_moq_buf_consume(fr_moq_buf *b, size_t n);
 void fr_moq_buf_free(fr_moq_buf *b);
@@ -205,6 +206,8 @@ ssize_t fr_moq_msg_encode_alloc(const fr_moq_session *s,
                                 const fr_moq_msg *msg, uint8_t **pbuf);
 int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
                     const fr_moq_msg *msg, int fin);
+
+/* subscriber.c */
 void fr_moq_sub_end(fr_moq_sub *sub, int rejected, uint64_t code,
                     const char *reason);
 /* Ends a subscription whose PUBLISH_DONE came once its streams are done. */
@@ -214,6 +217,12 @@ void fr_moq_sub_maybe_done(fr_moq_sub *sub);
 void fr_moq_unattributed_stream(fr_moq_session *s);
 void fr_moq_fetch_end(fr_moq_fetch *f, int rejected, uint64_t code,
                       const char *reason);
+/* Applies wire parameters over `p` (defaults or current values). */
+void fr_moq_params_from_wire(fr_moq_sub_params *p, const fr_moq_params *w);
+/* The wire parameters for `p`: those that differ from the defaults. */
+void fr_moq_params_to_wire(fr_moq_params *w, const fr_moq_sub_params *p);
+
+/* publisher.c */
 void fr_moq_pub_end(fr_moq_pub *pub);
 
 /* request.c: requests and their streams */
@@ -231,9 +240,11 @@ void fr_moq_req_reset(fr_moq_req *r, uint64_t code);
 /* Ends the request: FIN on our side of its stream unless that side is
  * done already (answered with FIN, or reset), then frees it. */
 void fr_moq_req_end(fr_moq_req *r);
+
+/* name.c */
 int fr_moq_name_copy_set(fr_moq_name_copy *dst, const fr_moq_name *src);
 void fr_moq_name_copy_free(fr_moq_name_copy *c);
-/* name.c: full names equal; namespace `ns` a prefix of `name`'s. */
+/* Full names equal; namespace `ns` a prefix of `name`'s. */
 int fr_moq_name_eq(const fr_moq_name *a, const fr_moq_name *b);
 int fr_moq_ns_covers(const fr_moq_name *ns, const fr_moq_name *name);
 /* Namespaces and full names between the API's and the codec's form
@@ -242,16 +253,13 @@ void fr_moq_ns_from_wire(fr_moq_name *n, const fr_moq_namespace *ns);
 void fr_moq_ns_to_wire(fr_moq_namespace *ns, const fr_moq_name *n);
 void fr_moq_name_from_wire(fr_moq_name *n, const fr_moq_track_ref *t);
 void fr_moq_name_to_wire(fr_moq_track_ref *t, const fr_moq_name *n);
+
+/* data.c: data streams */
 /* Stream priority for a subscription's data: after control and request
  * streams, by subscriber priority, publisher priority, group order. */
 uint64_t fr_moq_data_priority(const fr_moq_sub_params *p, uint8_t pub_prio,
                               uint64_t group, uint64_t subgroup,
                               uint8_t default_order);
-
-/* Applies wire parameters over `p` (defaults or current values). */
-void fr_moq_params_from_wire(fr_moq_sub_params *p, const fr_moq_params *w);
-
-/* data.c: data streams */
 int fr_moq_rstream_data(fr_moq_session *s, fr_moq_rstream *rs,
                         const uint8_t *data, size_t len, int fin);
 int fr_moq_rstream_reset(fr_moq_session *s, fr_moq_rstream *rs,

@@ -29,9 +29,10 @@ lib/util/qvarint.c lib/util/sbuf.c lib/quic/cert.c lib/quic/cleartext.c \
 lib/quic/conn.c lib/quic/conn_hooks.c lib/quic/conn_view.c \
 lib/quic/endpoint.c lib/quic/stream.c lib/quic/tls.c test/common/quic_sim.c"
 moq="lib/moq/cache.c lib/moq/codec.c lib/moq/control.c lib/moq/data.c \
-lib/moq/name.c lib/moq/props.c lib/moq/relay.c lib/moq/relay_fanout.c \
+lib/moq/buf.c lib/moq/name.c lib/moq/props.c lib/moq/publisher.c \
+lib/moq/relay.c lib/moq/relay_fanout.c \
 lib/moq/relay_fetch.c lib/moq/relay_ns.c lib/moq/rendezvous.c \
-lib/moq/request.c lib/moq/session.c"
+lib/moq/request.c lib/moq/session.c lib/moq/subscriber.c"
 quic_libs="libngtcp2 libngtcp2_crypto_gnutls gnutls"
 
 # Each target: name, the library sources it needs, pkg-config modules.
