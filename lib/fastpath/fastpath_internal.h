@@ -1,0 +1,124 @@
+/*
+ * The fast path's own structures, and the functions its files share
+ * (fastpath.c: the API, the relay's hooks and the splice layer's ops;
+ * conns.c: slots of upstream and subscriber connections; hops.c: how
+ * copies leave, kept current; policy.c: the priority policy and what the
+ * policies see). Internal to lib/fastpath.
+ */
+#ifndef FR_FASTPATH_INTERNAL_H
+#define FR_FASTPATH_INTERNAL_H
+
+#include <netinet/in.h>
+
+#include <fastrelay/fastpath.h>
+
+#include "../moq/relay_fastpath.h"
+#include "../quic/conn_view.h"
+#include "../splice/splice.h"
+#include "../util/logf.h"
+#include "kernel.h"
+#include "nexthop.h"
+
+/* Tracks one subscriber connection gets from the kernel at most. */
+#define MAX_JOINS 16
+/* Served subscribers' next hops are looked up again when the kernel
+ * announces a route, neighbour or link change (checked every
+ * HOP_CHECK, looked up at most every HOP_MIN), and every HOP_INTERVAL
+ * anyway. */
+#define HOP_CHECK (50 * FR_MILLISECONDS)
+#define HOP_MIN (100 * FR_MILLISECONDS)
+#define HOP_INTERVAL (10 * FR_SECONDS)
+/* An upstream connection's CIDs the kernel knows, at most (ngtcp2 keeps
+ * at most 8 in use; retired ones are registered a while longer). */
+#define MAX_UP_CIDS 16
+
+typedef struct fp_up {
+    fr_moq_session *s;
+    fr_quic_conn *c;
+    uint32_t slot;
+    uint32_t cid_gen;        /* of c when its CIDs were last written */
+    ngtcp2_cid cids[MAX_UP_CIDS]; /* written to fr_fp_upstream_cids */
+    size_t ncids;
+    struct fp_up *next;
+} fp_up;
+
+typedef struct fp_join {
+    fp_up *up;
+    uint64_t alias;
+} fp_join;
+
+typedef struct fp_sub {
+    fr_moq_session *s;
+    fr_quic_conn *c;
+    uint32_t slot;
+    /* Delivery rate, measured over at least RATE_INTERVAL. */
+    fr_tstamp rate_since;
+    uint64_t acked_since;
+    uint64_t rate;
+    fr_tstamp policy_at;     /* when the policies were last asked */
+    struct fr_fp_slot k;     /* as written to fr_fp_slots */
+    fp_join joins[MAX_JOINS];
+    size_t njoins;
+    struct fp_sub *next;
+} fp_sub;
+
+struct fr_fastpath {
+    fr_fp_kernel *k;
+    fr_splice_ops ops;
+    fr_relay *relay;
+    fr_quic_endpoint *ep;
+    fr_fp_attach_mode mode;
+    fr_log log;
+    fp_up *ups;
+    fp_sub *subs;
+    fp_sub *by_slot[FR_FP_MAX_SLOTS];
+    uint64_t kernel_copies;
+    uint64_t policy_drops;
+    uint64_t lost_resets;
+    uint64_t orphans;
+    uint64_t late_starts;
+    uint64_t cid_changes;
+    uint64_t moves;
+    uint64_t hop_changes;
+    int nl_fd;               /* route/neighbour/link announcements, or -1 */
+    int hops_stale;          /* an announcement came since the lookup */
+    fr_tstamp hops_checked;  /* when nl_fd was last read */
+    fr_tstamp hops_at;       /* when next hops were last looked up */
+    fr_splice_stats gone;    /* of subscriber connections released */
+    fr_fastpath_hooks hooks;
+};
+
+static inline fr_tstamp conn_now(const fr_quic_conn *c)
+{
+    return fr_quic_endpoint_now(fr_quic_conn_get_endpoint(c));
+}
+
+/* policy.c */
+void fr_fp_sub_info(fr_moq_session *s, fp_sub *d, fr_fastpath_subscriber *in);
+uint8_t fr_fp_floor_of(const fr_fastpath *fp, const fr_fastpath_subscriber *in);
+
+/* hops.c */
+int fr_fp_next_hop(const struct sockaddr_in *peer, int *ifindex,
+                    uint8_t own_mac[6], uint8_t next_mac[6]);
+int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role);
+int fr_fp_follow_next_hop(fr_fastpath *fp, fp_sub *d,
+                           const fr_nexthop_tables *t,
+                           const struct sockaddr_in *peer);
+int fr_fp_open_announcements(void);
+void fr_fp_maybe_refresh_next_hops(fr_fastpath *fp, fr_tstamp now);
+
+/* conns.c */
+fp_up *fr_fp_up_find(fr_fastpath *fp, const fr_moq_session *s);
+fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s);
+void fr_fp_up_sync_cids(fr_fastpath *fp, fp_up *u);
+void fr_fp_up_release(fr_fastpath *fp, fp_up *u);
+fp_sub *fr_fp_sub_find(const fr_moq_session *s);
+fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s);
+void fr_fp_sub_sync(fr_fastpath *fp, fp_sub *d);
+void fr_fp_sub_release(fr_fastpath *fp, fp_sub *d);
+void fr_fp_pool_fill(fr_fastpath *fp, fp_sub *d);
+void fr_fp_join_remove(fr_fastpath *fp, fp_sub *d, size_t i);
+void fr_fp_on_sent(const struct fr_fp_sent_event *ev, void *arg);
+void fr_fp_add_stats(fr_splice_stats *sum, const fr_splice_stats *s);
+
+#endif
