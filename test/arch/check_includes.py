@@ -8,7 +8,10 @@ The modules, lowest first: util, quic, splice, moq, fastpath. A file of a
 module may include its own module's headers, and of a lower module only
 the headers that module offers to the ones above it: those not named
 *_internal.h. The kernel/user headers of bpf/ (*_kern_user.h) belong to
-the modules that talk to the BPF programs: splice and fastpath.
+the modules that talk to the BPF programs: splice and fastpath. Public
+headers (include/fastrelay/) include only public and system headers
+(<...>); the BPF programs only what is in bpf/ and the generated
+vmlinux.h.
 
 Crossings that are known and being removed are listed in KNOWN below with
 the reason; each is reported, none fails the check. A new crossing fails
@@ -61,6 +64,34 @@ def crossing(rel, target):
     return None
 
 
+def outside_lib(root):
+    """The public headers' and BPF programs' includes that break the rule:
+    (file, line, why) for each."""
+    dirs = [("include/fastrelay", "public"), ("bpf", "bpf")]
+    for sub, kind in dirs:
+        base = os.path.join(root, sub)
+        if not os.path.isdir(base):
+            continue
+        for name in sorted(os.listdir(base)):
+            if not name.endswith((".c", ".h")):
+                continue
+            rel = f"{sub}/{name}"
+            with open(os.path.join(base, name), encoding="utf-8") as f:
+                for lineno, line in enumerate(f, 1):
+                    m = INCLUDE.match(line)
+                    if not m:
+                        continue
+                    target = m.group(1)
+                    if kind == "public":
+                        yield (rel, lineno, f'includes "{target}": a public '
+                               "header includes only <...> headers")
+                    elif target != "vmlinux.h" and (
+                            "/" in target or not os.path.exists(
+                                os.path.join(base, target))):
+                        yield (rel, lineno, f'includes "{target}": a BPF '
+                               "program includes only bpf/'s headers")
+
+
 def check(root, known):
     """Reports the tree's crossings; returns the number of problems."""
     found, bad = set(), 0
@@ -88,6 +119,9 @@ def check(root, known):
                     else:
                         print(f"{rel}:{lineno}: includes {target}: {why}")
                         bad += 1
+    for rel, lineno, why in outside_lib(root):
+        print(f"{rel}:{lineno}: {why}")
+        bad += 1
     for rel, target in sorted(set(known) - found):
         print(f"{rel} no longer includes {target}: take it off KNOWN")
         bad += 1
@@ -104,7 +138,8 @@ def self_test():
             "lib/quic/conn.c": '#include "../util/hmap.h"\n'
                                '#include "quic_internal.h"\n',
             "lib/moq/data.c": '#include "../quic/copy_class.h"\n',
-            "lib/splice/splice.c": '#include "../../bpf/x_kern_user.h"\n'}
+            "lib/splice/splice.c": '#include "../../bpf/x_kern_user.h"\n',
+            "bpf/x_kern_user.h": ""}
     cases = [
         ("keeps the rule", {}, {}, 0),
         ("upward", {"lib/quic/stream.c": '#include "../moq/m.h"\n'}, {}, 1),
@@ -116,12 +151,20 @@ def self_test():
          {("lib/quic/stream.c", "lib/moq/m.h"): "why"}, 0),
         ("stale known", {}, {("lib/quic/stream.c", "lib/moq/m.h"): "why"},
          1),
+        ("public header", {"include/fastrelay/x.h": '#include "../../lib/'
+                           'quic/quic_internal.h"'}, {}, 1),
+        ("bpf program", {"bpf/p.bpf.c": '#include "../lib/util/hmap.h"'},
+         {}, 1),
+        ("bpf own header", {"bpf/p.bpf.c": '#include "vmlinux.h"\n'
+                            '#include "x_kern_user.h"'}, {}, 0),
     ]
     failed = 0
     for name, extra, known, want in cases:
         with tempfile.TemporaryDirectory() as root:
             for mod in MODULES:
                 os.makedirs(os.path.join(root, "lib", mod))
+            os.makedirs(os.path.join(root, "include", "fastrelay"))
+            os.makedirs(os.path.join(root, "bpf"))
             for rel, text in {**base, **extra}.items():
                 with open(os.path.join(root, rel), "w") as f:
                     f.write(text)
