@@ -37,15 +37,14 @@ typedef struct fr_stream {
     unsigned blocked : 1;   /* stream flow control; waits for credit */
     unsigned reset : 1;     /* we reset it: no more writes */
     unsigned on_ready : 1;
-    unsigned kernel : 1;    /* spliced: the kernel sends its bytes */
     unsigned copy_class : 2; /* fr_copy_class */
-    unsigned reset_pending : 1; /* to be reset once every kernel packet of
-                                   it is registered */
-    uint64_t reset_code;
-    /* Kernel stream: offset of the earliest kernel packet not registered
-     * yet (UINT64_MAX: none); the write loop sends only what lies before
-     * it, the bytes the kernel declined. */
-    uint64_t kernel_next;
+    /* Set by the layer that hooks the connection (conn_hooks.h): */
+    unsigned held : 1;      /* it holds the stream back: no writes */
+    /* The write loop sends only the bytes below this, and the FIN only
+     * while it is UINT64_MAX (on a spliced connection: the first byte a
+     * kernel packet not registered yet carries). */
+    uint64_t send_limit;
+    void *ext;              /* its state of the stream, or NULL */
     struct fr_stream *next_ready;
 } fr_stream;
 

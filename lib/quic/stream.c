@@ -27,7 +27,7 @@ static fr_stream *stream_new(fr_quic_conn *c, int64_t id)
     if (!s)
         return NULL;
     s->id = id;
-    s->kernel_next = UINT64_MAX;
+    s->send_limit = UINT64_MAX;
     fr_sbuf_init(&s->sbuf);
     if (fr_hmap_insert_u64(&c->streams, (uint64_t)id, s) != 0) {
         free(s);
@@ -46,18 +46,17 @@ void fr_stream_sent(fr_quic_conn *c, fr_stream *s, uint64_t len, int fin)
 
 uint64_t fr_stream_send_end(const fr_stream *s)
 {
-    return s->kernel && s->kernel_next < s->sbuf.end_off ? s->kernel_next
-                                                         : s->sbuf.end_off;
+    return s->send_limit < s->sbuf.end_off ? s->send_limit : s->sbuf.end_off;
 }
 
 static int stream_has_work(const fr_stream *s)
 {
     uint64_t end = fr_stream_send_end(s);
 
-    return !s->reset && !s->blocked && !s->reset_pending &&
+    return !s->reset && !s->blocked && !s->held &&
            (s->sent_off < end || (s->fin_queued && !s->fin_sent &&
                                   end == s->sbuf.end_off &&
-                                  s->kernel_next == UINT64_MAX));
+                                  s->send_limit == UINT64_MAX));
 }
 
 /* Queues a stream with work behind every ready stream of the same or more
@@ -439,7 +438,7 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
     for (size_t i = 0; i < niov; i++)
         peeked += iov[i].iov_len;
     if (s->fin_queued && s->sent_off + peeked == s->sbuf.end_off &&
-        s->kernel_next == UINT64_MAX)
+        s->send_limit == UINT64_MAX)
         flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     n = ngtcp2_conn_writev_stream(c->conn, path, pi, buf, buflen, &datalen,
                                   flags, s->id, (const ngtcp2_vec *)iov, niov,

@@ -77,7 +77,10 @@ struct fr_splice {
     } carried[FR_PNMAP_WINDOW];
     uint64_t lost[MAX_LOST];
     size_t nlost;
-    int64_t resets[MAX_RESETS];
+    struct {
+        int64_t id;
+        uint64_t code;
+    } resets[MAX_RESETS]; /* kernel streams held until they can be reset */
     size_t nresets;
     int late;            /* a kernel packet was registered late: an ACK
                             may have to wait (hook_hold) */
@@ -105,7 +108,7 @@ static void hook_credit(void *ext, int64_t stream_id, uint64_t max_data)
     fr_splice_ops *ops = ops_of(sp->c);
     fr_stream *s = fr_stream_find(sp->c, stream_id);
 
-    if (ops && ops->credit && s && s->kernel)
+    if (ops && ops->credit && s && s->ext)
         ops->credit(ops->arg, sp->c, stream_id, max_data);
 }
 
@@ -202,7 +205,7 @@ int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id)
 
     if (!s)
         return err;
-    s->kernel = 1;
+    s->ext = splice_of(c); /* marks it the kernel's */
     s->copy_class = FR_COPY_ELIGIBLE;
     *pstream_id = s->id;
     return 0;
@@ -234,7 +237,7 @@ static void hook_stream_sent(void *ext, const fr_stream *s, uint64_t bytes)
 {
     fr_splice *sp = ext;
 
-    if (s->kernel)
+    if (s->ext)
         sp->stats.userspace_bytes += bytes;
 }
 
@@ -502,7 +505,7 @@ static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
     ngtcp2_path_storage ps;
     ngtcp2_pkt_info pi;
 
-    if (!s || s->reset || !s->kernel)
+    if (!s || s->reset || !s->ext)
         return DROP;
     if (ev->offset < s->sent_off || (ev->length == 0 && s->fin_sent))
         return DROP; /* userspace sent these bytes already */
@@ -565,7 +568,7 @@ static void register_pending(fr_quic_conn *c, fr_tstamp now)
     for (size_t i = 0; i < sp->nq; i++) {
         fr_stream *s = fr_stream_find(c, (int64_t)sp->q[i].ev.stream);
         if (s)
-            s->kernel_next = UINT64_MAX;
+            s->send_limit = UINT64_MAX;
     }
     for (int pass = 0; progress && pass < 4 && c->state == FR_CONN_ACTIVE;
          pass++) {
@@ -597,8 +600,8 @@ static void register_pending(fr_quic_conn *c, fr_tstamp now)
     }
     for (size_t i = 0; i < sp->nq; i++) {
         fr_stream *s = fr_stream_find(c, (int64_t)sp->q[i].ev.stream);
-        if (s && sp->q[i].ev.offset < s->kernel_next)
-            s->kernel_next = sp->q[i].ev.offset;
+        if (s && sp->q[i].ev.offset < s->send_limit)
+            s->send_limit = sp->q[i].ev.offset;
     }
 }
 
@@ -618,16 +621,16 @@ static void settle_resets(fr_quic_conn *c)
     size_t keep = 0;
 
     for (size_t i = 0; i < sp->nresets; i++) {
-        int64_t id = sp->resets[i];
+        int64_t id = sp->resets[i].id;
         fr_stream *s = fr_stream_find(c, id);
 
         if (s && has_pending(sp, id)) {
-            sp->resets[keep++] = id;
+            sp->resets[keep++] = sp->resets[i];
             continue;
         }
         if (s) {
-            s->reset_pending = 0;
-            fr_quic_conn_stream_reset(c, id, s->reset_code);
+            s->held = 0;
+            fr_quic_conn_stream_reset(c, id, sp->resets[i].code);
         }
     }
     sp->nresets = keep;
@@ -638,15 +641,15 @@ int fr_splice_reset_stream(fr_quic_conn *c, int64_t stream_id, uint64_t code)
     fr_splice *sp = splice_of(c);
     fr_stream *s = fr_stream_find(c, stream_id);
 
-    if (!s || !s->kernel)
+    if (!s || !s->ext)
         return FR_ERR_STREAM_NOT_FOUND;
-    if (s->reset_pending || s->reset)
+    if (s->held || s->reset)
         return 0;
     if (sp->nresets == MAX_RESETS)
         return fr_quic_conn_stream_reset(c, stream_id, code);
-    s->reset_pending = 1;
-    s->reset_code = code;
-    sp->resets[sp->nresets++] = stream_id;
+    s->held = 1;
+    sp->resets[sp->nresets].id = stream_id;
+    sp->resets[sp->nresets++].code = code;
     return 0;
 }
 
