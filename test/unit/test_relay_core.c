@@ -42,6 +42,7 @@ typedef struct sub {
 
 struct world {
     fr_net *net;
+    fr_quic_settings client_settings;
     fr_cert *cert;
     fr_relay *relay;
     fr_quic_endpoint *relay_ep;
@@ -56,6 +57,10 @@ struct world {
     size_t nsubs;
     size_t late_from;         /* subscribers from this index join late */
     uint64_t late_at;         /* ... once this many objects went out */
+    uint64_t rendezvous_ms;   /* subscribers' RENDEZVOUS_TIMEOUT */
+    fr_tstamp origin_at;      /* when the origin connects */
+    int origin_up;
+    uint64_t held_max;        /* most SUBSCRIBEs the relay held at once */
 };
 
 static fr_moq_name track_name(void)
@@ -216,6 +221,7 @@ static void subscribe(sub *u)
     fr_moq_sub_params p;
 
     fr_moq_sub_params_default(&p);
+    p.rendezvous_timeout_ms = u->w->rendezvous_ms;
     assert_int_equal(fr_moq_subscribe(u->s, &n, &p, &u->sub, u), 0);
 }
 
@@ -307,6 +313,16 @@ static void sub_done(fr_moq_sub *s, int rejected, uint64_t code,
     u->sub = NULL;
 }
 
+static int subs_ended(void *arg)
+{
+    world *w = arg;
+
+    for (size_t i = 0; i < w->nsubs; i++)
+        if (!w->subs[i].ended)
+            return 0;
+    return 1;
+}
+
 static int all_ended(void *arg)
 {
     world *w = arg;
@@ -318,11 +334,21 @@ static int all_ended(void *arg)
     return w->done_sent;
 }
 
-/* Late joiners subscribe once late_at objects went out, and fetch what
- * came before, from the previous group on (a joining FETCH). */
+static void origin_connect(world *w);
+
+/* The origin connects at origin_at. Late joiners subscribe once late_at
+ * objects went out, and fetch what came before, from the previous group
+ * on (a joining FETCH). */
 static fr_tstamp tick(void *arg, fr_tstamp now)
 {
     world *w = arg;
+    fr_relay_stats st;
+
+    if (!w->origin_up && now >= w->origin_at)
+        origin_connect(w);
+    fr_relay_get_stats(w->relay, &st);
+    if (st.subscribes_held > w->held_max)
+        w->held_max = st.subscribes_held;
 
     for (size_t i = w->late_from; i < w->nsubs; i++) {
         sub *u = &w->subs[i];
@@ -335,6 +361,8 @@ static fr_tstamp tick(void *arg, fr_tstamp now)
                              0);
         }
     }
+    if (!w->origin_up)
+        return w->origin_at;
     return origin_tick(arg, now);
 }
 
@@ -344,7 +372,7 @@ static void world_new(world *w, size_t nsubs, uint64_t groups)
     fr_quic_settings rs, cs;
     fr_relay_settings relay_settings;
     fr_moq_settings ms;
-    fr_moq_callbacks ocb = {0}, scb = {0};
+    fr_moq_callbacks scb = {0};
     fr_quic_conn *c;
     fr_quic_path path;
     size_t len;
@@ -371,17 +399,10 @@ static void world_new(world *w, size_t nsubs, uint64_t groups)
     cs.ca_pem_len = len;
     fr_moq_settings_default(&ms);
 
-    ocb.session_ready = origin_ready;
-    ocb.subscribe = origin_subscribe;
+    w->client_settings = cs;
     ccb = quic_callbacks(0);
     w->origin_ep = fr_net_endpoint(w->net, "198.18.0.1", 5000, &ccb, &cs, w);
     assert_non_null(w->origin_ep);
-    path = fr_net_path("198.18.0.1", 5000, RELAY_IP, RELAY_PORT);
-    assert_int_equal(fr_quic_endpoint_connect(w->origin_ep, &c, &path,
-                                              RELAY_IP, NULL,
-                                              fr_net_now(w->net)),
-                     0);
-    assert_int_equal(fr_moq_session_new(&w->origin, c, &ocb, &ms, w), 0);
 
     scb.session_ready = sub_ready;
     scb.object = sub_object;
@@ -403,6 +424,27 @@ static void world_new(world *w, size_t nsubs, uint64_t groups)
                          0);
         assert_int_equal(fr_moq_session_new(&u->s, c, &scb, &ms, w), 0);
     }
+}
+
+/* The origin connects to the relay (and announces its namespace once its
+ * session is up). */
+static void origin_connect(world *w)
+{
+    fr_moq_callbacks ocb = {0};
+    fr_moq_settings ms;
+    fr_quic_path path = fr_net_path("198.18.0.1", 5000, RELAY_IP,
+                                    RELAY_PORT);
+    fr_quic_conn *c;
+
+    ocb.session_ready = origin_ready;
+    ocb.subscribe = origin_subscribe;
+    fr_moq_settings_default(&ms);
+    assert_int_equal(fr_quic_endpoint_connect(w->origin_ep, &c, &path,
+                                              RELAY_IP, NULL,
+                                              fr_net_now(w->net)),
+                     0);
+    assert_int_equal(fr_moq_session_new(&w->origin, c, &ocb, &ms, w), 0);
+    w->origin_up = 1;
 }
 
 static void del_sessions(fr_quic_endpoint *ep)
@@ -492,11 +534,43 @@ static void test_late_joiners(void **state)
     world_del(&w);
 }
 
+/* Subscribers that come before the publisher and ask for a rendezvous
+ * are held by the relay until the origin announces the namespace, then
+ * served the whole track; those that ask for none are refused at once. */
+static void test_rendezvous(void **state)
+{
+    static world w;
+
+    (void)state;
+    world_new(&w, 5, 2);
+    w.rendezvous_ms = 5000;
+    w.origin_at = fr_net_now(w.net) + 1 * FR_SECONDS;
+    assert_true(fr_net_run(w.net, all_ended, tick, &w, 30 * FR_SECONDS));
+    assert_int_equal(w.held_max, w.nsubs);
+    for (size_t i = 0; i < w.nsubs; i++) {
+        assert_false(w.subs[i].rejected);
+        assert_int_equal(w.subs[i].received, w.groups * FPS);
+        assert_int_equal(w.subs[i].corrupt, 0);
+    }
+    world_del(&w);
+
+    world_new(&w, 2, 2);
+    w.origin_at = fr_net_now(w.net) + 1 * FR_SECONDS;
+    assert_true(fr_net_run(w.net, subs_ended, tick, &w, 30 * FR_SECONDS));
+    assert_int_equal(w.held_max, 0);
+    for (size_t i = 0; i < w.nsubs; i++) {
+        assert_true(w.subs[i].rejected);
+        assert_int_equal(w.subs[i].received, 0);
+    }
+    world_del(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fan_out),
         cmocka_unit_test(test_late_joiners),
+        cmocka_unit_test(test_rendezvous),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
