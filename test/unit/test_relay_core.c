@@ -61,6 +61,9 @@ struct world {
     fr_tstamp origin_at;      /* when the origin connects */
     int origin_up;
     uint64_t held_max;        /* most SUBSCRIBEs the relay held at once */
+    int leaver;               /* this subscriber unsubscribes (-1: none) */
+    uint64_t leave_at;        /* ... once this many objects went out */
+    uint64_t subscribers_after_leave; /* the relay's count just after */
 };
 
 static fr_moq_name track_name(void)
@@ -361,6 +364,14 @@ static fr_tstamp tick(void *arg, fr_tstamp now)
                              0);
         }
     }
+    if (w->leaver >= 0 && w->subs[w->leaver].sub && w->next >= w->leave_at) {
+        assert_int_equal(fr_moq_unsubscribe(w->subs[w->leaver].sub), 0);
+        w->leaver = -1;
+    } else if (w->leave_at && w->leaver < 0 &&
+               !w->subscribers_after_leave) {
+        fr_relay_get_stats(w->relay, &st);
+        w->subscribers_after_leave = st.subscribers;
+    }
     if (!w->origin_up)
         return w->origin_at;
     return origin_tick(arg, now);
@@ -381,6 +392,7 @@ static void world_new(world *w, size_t nsubs, uint64_t groups)
     w->groups = groups;
     w->nsubs = nsubs;
     w->late_from = nsubs;
+    w->leaver = -1;
     w->net = fr_net_new(1 * FR_MILLISECONDS);
     assert_int_equal(fr_cert_generate(&w->cert, RELAY_IP), 0);
     fr_relay_settings_default(&relay_settings);
@@ -565,12 +577,41 @@ static void test_rendezvous(void **state)
     world_del(&w);
 }
 
+/* One of four subscribers unsubscribes half-way: it gets no more, the
+ * relay drops its subscription at once, the others get the whole track. */
+static void test_unsubscribe(void **state)
+{
+    static world w;
+    fr_relay_stats st;
+
+    (void)state;
+    world_new(&w, 4, 3);
+    w.leaver = 1;
+    w.leave_at = FPS + FPS / 2;
+    assert_true(fr_net_run(w.net, all_ended, tick, &w, 30 * FR_SECONDS));
+    for (size_t i = 0; i < w.nsubs; i++) {
+        const sub *u = &w.subs[i];
+
+        assert_int_equal(u->corrupt, 0);
+        assert_int_equal(u->out_of_order, 0);
+        if (i == 1)
+            assert_true(u->received >= FPS && u->received < w.groups * FPS);
+        else
+            assert_int_equal(u->received, w.groups * FPS);
+    }
+    assert_int_equal(w.subscribers_after_leave, w.nsubs - 1);
+    fr_relay_get_stats(w.relay, &st);
+    assert_int_equal(st.subscribers, 0);
+    world_del(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fan_out),
         cmocka_unit_test(test_late_joiners),
         cmocka_unit_test(test_rendezvous),
+        cmocka_unit_test(test_unsubscribe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
