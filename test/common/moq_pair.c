@@ -1,12 +1,8 @@
 /* Two MoQT sessions over the simulated link, for tests. */
 #include "fr_test.h"
 
+#include "moq_glue.h"
 #include "moq_pair.h"
-
-static fr_moq_session *session(fr_quic_conn *c)
-{
-    return fr_quic_conn_get_user_data(c);
-}
 
 static int q_accept(fr_quic_conn *c, void *ud)
 {
@@ -15,46 +11,13 @@ static int q_accept(fr_quic_conn *c, void *ud)
     return fr_moq_session_new(&p->ss, c, &p->cb, &p->server_settings, p->ud);
 }
 
-static int q_handshake(fr_quic_conn *c, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_handshake(session(c));
-    return 0;
-}
-
-static int q_data(fr_quic_conn *c, int64_t sid, const uint8_t *d, size_t len,
-                  int fin, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_stream_data(session(c), sid, d, len, fin);
-    return 0;
-}
-
-static int q_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_stream_reset(session(c), sid, code);
-    return 0;
-}
-
-static int q_streams(fr_quic_conn *c, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_streams_available(session(c));
-    return 0;
-}
-
 static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
                      void *ud)
 {
     fr_moq_pair *p = fr_sim_app(ud);
 
-    if (session(c)) {
-        fr_moq_session_on_closed(session(c), info);
+    if (fr_glue_session(c)) {
+        fr_moq_session_on_closed(fr_glue_session(c), info);
     } else if (!fr_quic_conn_is_server(c)) {
         p->raw_closed = 1;
         p->raw_close_code = info->error_code;
@@ -77,10 +40,8 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
     fr_moq_settings_default(&p->server_settings);
     p->sim = fr_sim_new(2 * FR_MILLISECONDS);
     fr_sim_set_app(p->sim, p);
-    ccb.handshake_completed = scb.handshake_completed = q_handshake;
-    ccb.stream_data = scb.stream_data = q_data;
-    ccb.stream_reset = scb.stream_reset = q_reset;
-    ccb.streams_available = scb.streams_available = q_streams;
+    fr_glue_callbacks(&ccb);
+    fr_glue_callbacks(&scb);
     ccb.closed = scb.closed = q_closed;
     scb.accept = q_accept;
     assert_int_equal(fr_cert_generate(&p->cert, "198.18.0.2"), 0);
@@ -118,8 +79,8 @@ static void del_sessions(fr_quic_endpoint *ep)
 {
     for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
          c = fr_quic_endpoint_next_conn(ep, c))
-        if (session(c))
-            fr_moq_session_del(session(c));
+        if (fr_glue_session(c))
+            fr_moq_session_del(fr_glue_session(c));
 }
 
 void fr_moq_pair_teardown(fr_moq_pair *p)

@@ -25,6 +25,7 @@
 #include <fastrelay/relay.h>
 
 #include "../../lib/moq/codec.h"
+#include "../common/moq_glue.h"
 #include "../common/quic_sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,61 +50,15 @@ static int s_accept(fr_quic_conn *c, void *ud)
                               r->relay);
 }
 
-static fr_moq_session *session_of(fr_quic_conn *c)
-{
-    return fr_quic_conn_get_user_data(c);
-}
-
-static int s_handshake(fr_quic_conn *c, void *ud)
-{
-    (void)ud;
-    if (session_of(c))
-        fr_moq_session_on_handshake(session_of(c));
-    return 0;
-}
-
-static int s_data(fr_quic_conn *c, int64_t sid, const uint8_t *d, size_t len,
-                  int fin, void *ud)
-{
-    (void)ud;
-    if (session_of(c))
-        fr_moq_session_on_stream_data(session_of(c), sid, d, len, fin);
-    return 0;
-}
-
-static int s_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
-{
-    (void)ud;
-    if (session_of(c))
-        fr_moq_session_on_stream_reset(session_of(c), sid, code);
-    return 0;
-}
-
-static int s_stop(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
-{
-    (void)ud;
-    if (session_of(c))
-        fr_moq_session_on_stream_stop_sending(session_of(c), sid, code);
-    return 0;
-}
-
-static int s_streams(fr_quic_conn *c, void *ud)
-{
-    (void)ud;
-    if (session_of(c))
-        fr_moq_session_on_streams_available(session_of(c));
-    return 0;
-}
-
 static void s_closed(fr_quic_conn *c, const fr_quic_close_info *info,
                      void *ud)
 {
     run *r = fr_sim_app(ud);
 
-    if (session_of(c)) {
-        if (session_of(c) == r->ss)
+    if (fr_glue_session(c)) {
+        if (fr_glue_session(c) == r->ss)
             r->ss = NULL;
-        fr_moq_session_on_closed(session_of(c), info);
+        fr_moq_session_on_closed(fr_glue_session(c), info);
     }
 }
 
@@ -159,11 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ccb.handshake_completed = c_handshake;
     ccb.closed = c_closed;
     scb.accept = s_accept;
-    scb.handshake_completed = s_handshake;
-    scb.stream_data = s_data;
-    scb.stream_reset = s_reset;
-    scb.stream_stop_sending = s_stop;
-    scb.streams_available = s_streams;
+    fr_glue_callbacks(&scb);
     scb.closed = s_closed;
     fr_sim_bind(sim, &ccb, &scb);
     fr_quic_settings_default(&cs);

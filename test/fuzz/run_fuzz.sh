@@ -41,7 +41,7 @@ targets=(
     "fuzz_moq_data|lib/moq/codec.c|"
     "fuzz_ack_rewrite|lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c lib/util/qvarint.c|"
     "fuzz_quic_server|$quic|$quic_libs"
-    "fuzz_relay_control|$quic $moq|$quic_libs"
+    "fuzz_relay_control|$quic $moq test/common/moq_glue.c|$quic_libs"
 )
 
 warn=(-std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes

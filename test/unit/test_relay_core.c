@@ -8,6 +8,7 @@
 
 #include <fastrelay/fastrelay.h>
 
+#include "moq_glue.h"
 #include "net_sim.h"
 
 #define RELAY_IP "198.18.0.2"
@@ -79,13 +80,6 @@ static uint8_t pattern(fr_moq_location loc, size_t i)
     return (uint8_t)(loc.group * 31 + loc.object * 7 + i);
 }
 
-/* QUIC to MoQT, as an application without libev does it. */
-
-static fr_moq_session *session(fr_quic_conn *c)
-{
-    return fr_quic_conn_get_user_data(c);
-}
-
 static int q_accept(fr_quic_conn *c, void *ud)
 {
     world *w = fr_net_app(ud);
@@ -97,56 +91,11 @@ static int q_accept(fr_quic_conn *c, void *ud)
                               w->relay);
 }
 
-static int q_handshake(fr_quic_conn *c, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_handshake(session(c));
-    return 0;
-}
-
-static int q_data(fr_quic_conn *c, int64_t sid, const uint8_t *d, size_t len,
-                  int fin, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_stream_data(session(c), sid, d, len, fin);
-    return 0;
-}
-
-static int q_reset(fr_quic_conn *c, int64_t sid, uint64_t code, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_stream_reset(session(c), sid, code);
-    return 0;
-}
-
-static int q_streams(fr_quic_conn *c, void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_streams_available(session(c));
-    return 0;
-}
-
-static void q_closed(fr_quic_conn *c, const fr_quic_close_info *info,
-                     void *ud)
-{
-    (void)ud;
-    if (session(c))
-        fr_moq_session_on_closed(session(c), info);
-}
-
 static fr_quic_callbacks quic_callbacks(int server)
 {
     fr_quic_callbacks cb = {0};
 
-    cb.handshake_completed = q_handshake;
-    cb.stream_data = q_data;
-    cb.stream_reset = q_reset;
-    cb.streams_available = q_streams;
-    cb.closed = q_closed;
+    fr_glue_callbacks(&cb);
     if (server)
         cb.accept = q_accept;
     return cb;
@@ -463,8 +412,8 @@ static void del_sessions(fr_quic_endpoint *ep)
 {
     for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
          c = fr_quic_endpoint_next_conn(ep, c))
-        if (session(c))
-            fr_moq_session_del(session(c));
+        if (fr_glue_session(c))
+            fr_moq_session_del(fr_glue_session(c));
 }
 
 static void world_del(world *w)
