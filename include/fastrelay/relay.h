@@ -72,6 +72,12 @@ typedef struct fr_relay_stats {
 #undef FR_RELAY_STAT_FIELD_
 } fr_relay_stats;
 
+/* Layouts of fr_relay_stats: counters are only ever appended, and a
+ * caller built against an older header gets its layout filled, not a
+ * byte more (as fr_fastpath_stats). 1: up to subscribes_held. */
+#define FR_RELAY_STATS_V1 1
+#define FR_RELAY_STATS_VERSION FR_RELAY_STATS_V1
+
 FR_EXTERN int fr_relay_new(fr_relay **pr, const fr_relay_settings *settings,
                            void *user_data);
 /* Ends every subscription the relay serves and frees it. Sessions stay
@@ -94,7 +100,15 @@ FR_EXTERN int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s);
 FR_EXTERN fr_tstamp fr_relay_next_expiry(const fr_relay *r);
 FR_EXTERN void fr_relay_handle_expiry(fr_relay *r, fr_tstamp now);
 
+/* Fills `st`, a fr_relay_stats of layout `version` (callers use
+ * fr_relay_get_stats). Returns 0, or FR_ERR_INVALID_ARGUMENT for a
+ * version this library does not know (nothing written). */
+FR_EXTERN int fr_relay_get_stats_versioned(const fr_relay *r, int version,
+                                           fr_relay_stats *st);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN void fr_relay_get_stats(const fr_relay *r, fr_relay_stats *st);
+#define fr_relay_get_stats(r, st)                                           \
+    ((void)fr_relay_get_stats_versioned((r), FR_RELAY_STATS_VERSION, (st)))
 FR_EXTERN void *fr_relay_get_user_data(const fr_relay *r);
 
 #ifdef __cplusplus

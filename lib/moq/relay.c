@@ -661,9 +661,19 @@ void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp)
         r->fp = *fp;
 }
 
+int fr_relay_get_stats_versioned(const fr_relay *r, int version,
+                                 fr_relay_stats *st)
+{
+    if (version != FR_RELAY_STATS_V1)
+        return FR_ERR_INVALID_ARGUMENT;
+    memcpy(st, &r->stats, sizeof(*st));
+    return 0;
+}
+
+#undef fr_relay_get_stats
 void fr_relay_get_stats(const fr_relay *r, fr_relay_stats *st)
 {
-    *st = r->stats;
+    fr_relay_get_stats_versioned(r, FR_RELAY_STATS_V1, st);
 }
 
 void *fr_relay_get_user_data(const fr_relay *r)

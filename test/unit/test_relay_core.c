@@ -490,6 +490,22 @@ static void test_fan_out(void **state)
     assert_int_equal(st.subscribers, 0);
     assert_int_equal(st.objects_received, w.groups * FPS);
     assert_int_equal(fr_net_unroutable(w.net), 0);
+    /* The stats by layout version: the plain symbol (programs built
+     * before versions) gives layout 1, a version from a newer header is
+     * refused and nothing written. */
+    {
+        fr_relay_stats v1, newer;
+
+        memset(&v1, 0xa5, sizeof(v1));
+        (fr_relay_get_stats)(w.relay, &v1);
+        assert_memory_equal(&v1, &st, sizeof(st));
+        memset(&newer, 0xa5, sizeof(newer));
+        assert_int_equal(fr_relay_get_stats_versioned(
+                             w.relay, FR_RELAY_STATS_VERSION + 1, &newer),
+                         FR_ERR_INVALID_ARGUMENT);
+        memset(&v1, 0xa5, sizeof(v1));
+        assert_memory_equal(&newer, &v1, sizeof(v1));
+    }
     world_del(&w);
 }
 
