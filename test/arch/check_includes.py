@@ -64,61 +64,54 @@ def crossing(rel, target):
     return None
 
 
+def quoted_includes(root, sub):
+    """(file, line, included name) of every `#include "..."` in the .c and
+    .h files of directory `sub` (relative to root)."""
+    base = os.path.join(root, sub)
+    if not os.path.isdir(base):
+        return
+    for name in sorted(os.listdir(base)):
+        if not name.endswith((".c", ".h")):
+            continue
+        rel = f"{sub}/{name}"
+        with open(os.path.join(base, name), encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                m = INCLUDE.match(line)
+                if m:
+                    yield rel, lineno, m.group(1)
+
+
 def outside_lib(root):
     """The public headers' and BPF programs' includes that break the rule:
     (file, line, why) for each."""
-    dirs = [("include/fastrelay", "public"), ("bpf", "bpf")]
-    for sub, kind in dirs:
-        base = os.path.join(root, sub)
-        if not os.path.isdir(base):
-            continue
-        for name in sorted(os.listdir(base)):
-            if not name.endswith((".c", ".h")):
-                continue
-            rel = f"{sub}/{name}"
-            with open(os.path.join(base, name), encoding="utf-8") as f:
-                for lineno, line in enumerate(f, 1):
-                    m = INCLUDE.match(line)
-                    if not m:
-                        continue
-                    target = m.group(1)
-                    if kind == "public":
-                        yield (rel, lineno, f'includes "{target}": a public '
-                               "header includes only <...> headers")
-                    elif target != "vmlinux.h" and (
-                            "/" in target or not os.path.exists(
-                                os.path.join(base, target))):
-                        yield (rel, lineno, f'includes "{target}": a BPF '
-                               "program includes only bpf/'s headers")
+    for rel, lineno, target in quoted_includes(root, "include/fastrelay"):
+        yield (rel, lineno, f'includes "{target}": a public header '
+               "includes only <...> headers")
+    for rel, lineno, target in quoted_includes(root, "bpf"):
+        if target != "vmlinux.h" and (
+                "/" in target or
+                not os.path.exists(os.path.join(root, "bpf", target))):
+            yield (rel, lineno, f'includes "{target}": a BPF program '
+                   "includes only bpf/'s headers")
 
 
 def check(root, known):
     """Reports the tree's crossings; returns the number of problems."""
     found, bad = set(), 0
     for mod in MODULES:
-        base = os.path.join(root, "lib", mod)
-        for name in sorted(os.listdir(base)):
-            if not name.endswith((".c", ".h")):
+        for rel, lineno, name in quoted_includes(root, f"lib/{mod}"):
+            target = os.path.relpath(
+                os.path.normpath(os.path.join(root, "lib", mod, name)), root)
+            why = crossing(rel, target)
+            if why is None:
                 continue
-            rel = f"lib/{mod}/{name}"
-            with open(os.path.join(root, rel), encoding="utf-8") as f:
-                for lineno, line in enumerate(f, 1):
-                    m = INCLUDE.match(line)
-                    if not m:
-                        continue
-                    target = os.path.relpath(
-                        os.path.normpath(os.path.join(base, m.group(1))),
-                        root)
-                    why = crossing(rel, target)
-                    if why is None:
-                        continue
-                    found.add((rel, target))
-                    if (rel, target) in known:
-                        print(f"known: {rel}:{lineno} includes {target}: "
-                              f"{known[(rel, target)]}")
-                    else:
-                        print(f"{rel}:{lineno}: includes {target}: {why}")
-                        bad += 1
+            found.add((rel, target))
+            if (rel, target) in known:
+                print(f"known: {rel}:{lineno} includes {target}: "
+                      f"{known[(rel, target)]}")
+            else:
+                print(f"{rel}:{lineno}: includes {target}: {why}")
+                bad += 1
     for rel, lineno, why in outside_lib(root):
         print(f"{rel}:{lineno}: {why}")
         bad += 1
