@@ -100,7 +100,7 @@ static void start_closing(fr_quic_conn *c, const ngtcp2_ccerr *ccerr,
     ngtcp2_path_storage_zero(&ps);
     buf = fr_ep_tx_slot(ep);
     n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, buf,
-                                           fr_conn_tx_buflen(c), ccerr, now);
+                                           fr_conn_pkt_size(c), ccerr, now);
     if (n <= 0) {
         /* Nothing can be sent (for example before any key exists). */
         enter_dead(c, reason, what);
@@ -526,7 +526,7 @@ static void fill_settings(ngtcp2_settings *ns, ngtcp2_transport_params *tp,
 
     ngtcp2_settings_default(ns);
     ns->initial_ts = now;
-    ns->max_tx_udp_payload_size = fr_conn_tx_buflen(c);
+    ns->max_tx_udp_payload_size = fr_conn_pkt_size(c);
     ns->handshake_timeout = s->handshake_timeout;
     ns->qlog_write = qlog_cb;
     if (fr_log_enabled(&s->log, FR_LOG_DEBUG))

@@ -21,6 +21,11 @@ void *fr_conn_ext(const fr_quic_conn *c)
     return c->ext;
 }
 
+int fr_conn_is_active(const fr_quic_conn *c)
+{
+    return c->state == FR_CONN_ACTIVE;
+}
+
 uint64_t fr_conn_hooks_lost(const fr_quic_endpoint *ep)
 {
     return ep->hooked_lost;

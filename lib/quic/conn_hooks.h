@@ -16,7 +16,8 @@
 
 #include <fastrelay/quic.h>
 
-struct fr_stream;
+/* Largest UDP payload handled: the size of `release`'s buffer. */
+#define FR_MAX_UDP_PAYLOAD 1500
 
 typedef struct fr_conn_hooks {
     /* Connection `c` is being made, before its ngtcp2 connection: returns
@@ -62,9 +63,9 @@ typedef struct fr_conn_hooks {
     void (*lost)(void *ext, uint64_t pkt);
     /* The peer raised stream `stream_id`'s flow-control credit. */
     void (*credit)(void *ext, int64_t stream_id, uint64_t max_data);
-    /* The write loop sent `bytes` more of stream `s`. */
-    void (*stream_sent)(void *ext, const struct fr_stream *s,
-                        uint64_t bytes);
+    /* The write loop sent `bytes` more of a stream; `stream_ext` is the
+     * layer's mark on it (hooked_stream.h), NULL on streams of others. */
+    void (*stream_sent)(void *ext, void *stream_ext, uint64_t bytes);
 } fr_conn_hooks;
 
 /* Hooks the endpoint's next server connections (`hooks` kept by pointer,
@@ -75,6 +76,11 @@ void fr_conn_hooks_set(fr_quic_endpoint *ep, const fr_conn_hooks *hooks,
 void *fr_conn_hooks_arg(const fr_quic_conn *c);
 /* The connection's extension, or NULL if it has none. */
 void *fr_conn_ext(const fr_quic_conn *c);
+/* Whether the connection is up: not closing, draining or gone. */
+int fr_conn_is_active(const fr_quic_conn *c);
+/* The size of the packets ngtcp2 writes on the connection: the largest
+ * UDP payload less the `tx_growth` of its hooks. */
+size_t fr_conn_pkt_size(const fr_quic_conn *c);
 /* Packets declared lost on the endpoint's hooked connections. */
 uint64_t fr_conn_hooks_lost(const fr_quic_endpoint *ep);
 

@@ -20,8 +20,6 @@
 
 /* Datagrams handed to `send` at once. */
 #define FR_TX_BATCH 32
-/* Largest UDP payload handled. */
-#define FR_MAX_UDP_PAYLOAD 1500
 /* Pieces of a stream's send buffer handed to ngtcp2 at once. */
 #define FR_MAX_IOV 16
 /* Length of the stateless-reset secret. */
@@ -185,8 +183,6 @@ void fr_stream_requeue(fr_quic_conn *c, fr_stream *s);
 void fr_stream_sent(fr_quic_conn *c, fr_stream *s, uint64_t len, int fin);
 /* Bytes of `s` the write loop may send: up to the first kernel packet. */
 uint64_t fr_stream_send_end(const fr_stream *s);
-/* Size of the buffer ngtcp2 writes a packet into. */
-size_t fr_conn_tx_buflen(const fr_quic_conn *c);
 /* Drops our state of a stream ngtcp2 closed. */
 void fr_stream_forget(fr_quic_conn *c, int64_t stream_id);
 /* Stops sending on a stream the peer asked to stop. */

@@ -449,7 +449,7 @@ static ngtcp2_ssize write_stream(fr_quic_conn *c, fr_stream *s,
         if (datalen > 0)
             c->ep->copy_pkts[s->copy_class]++;
         if (c->ext)
-            c->hooks->stream_sent(c->ext, s, (uint64_t)datalen);
+            c->hooks->stream_sent(c->ext, s->ext, (uint64_t)datalen);
     }
     switch (n) {
     case NGTCP2_ERR_STREAM_DATA_BLOCKED:
@@ -492,7 +492,7 @@ int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now)
     for (int i = 0; i < MAX_PROBES && c->state == FR_CONN_ACTIVE; i++) {
         uint8_t *buf = fr_ep_tx_slot(c->ep);
         ngtcp2_ssize n = write_frames(c, &ps.path, &pi, buf,
-                                      fr_conn_tx_buflen(c), now);
+                                      fr_conn_pkt_size(c), now);
 
         /* No stream data, no MORE flag: never NGTCP2_ERR_WRITE_MORE. */
         if (n < 0) {
@@ -506,7 +506,7 @@ int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now)
     return 0;
 }
 
-size_t fr_conn_tx_buflen(const fr_quic_conn *c)
+size_t fr_conn_pkt_size(const fr_quic_conn *c)
 {
     return c->ep->settings.max_udp_payload_size -
            (c->ext ? c->hooks->tx_growth : 0);
@@ -515,7 +515,7 @@ size_t fr_conn_tx_buflen(const fr_quic_conn *c)
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
 {
     fr_quic_endpoint *ep = c->ep;
-    size_t buflen = fr_conn_tx_buflen(c);
+    size_t buflen = fr_conn_pkt_size(c);
     size_t quantum, max_pkts;
     ngtcp2_path_storage ps;
     ngtcp2_pkt_info pi;

@@ -7,7 +7,9 @@
 #include <fastrelay/error.h>
 #include <fastrelay/fastpath.h>
 
-#include "../quic/quic_internal.h"
+#include "../quic/conn_hooks.h"
+#include "../quic/conn_view.h"
+#include "../quic/hooked_stream.h"
 #include "../util/qvarint.h"
 #include "ack_rewrite.h"
 #include "frames.h"
@@ -96,6 +98,11 @@ static fr_splice *splice_of(const fr_quic_conn *c)
     return fr_conn_ext(c);
 }
 
+static const fr_quic_settings *settings_of(const fr_quic_conn *c)
+{
+    return fr_ep_settings(fr_quic_conn_get_endpoint(c));
+}
+
 /* The kernel side, as fr_splice_enable set it last. */
 static fr_splice_ops *ops_of(const fr_quic_conn *c)
 {
@@ -106,9 +113,10 @@ static void hook_credit(void *ext, int64_t stream_id, uint64_t max_data)
 {
     fr_splice *sp = ext;
     fr_splice_ops *ops = ops_of(sp->c);
-    fr_stream *s = fr_stream_find(sp->c, stream_id);
+    fr_hooked_stream st;
 
-    if (ops && ops->credit && s && s->ext)
+    if (ops && ops->credit && !fr_hooked_stream_get(sp->c, stream_id, &st) &&
+        st.ext)
         ops->credit(ops->arg, sp->c, stream_id, max_data);
 }
 
@@ -154,7 +162,7 @@ static void hook_settings(void *ext, ngtcp2_settings *ns,
     ns->no_tx_udp_payload_size_shaping = 1;
     ns->cc_algo = NGTCP2_CC_ALGO_BBR;
     tp->max_udp_payload_size =
-        sp->c->ep->settings.max_udp_payload_size - FR_FASTPATH_HEADROOM;
+        settings_of(sp->c)->max_udp_payload_size - FR_FASTPATH_HEADROOM;
 }
 
 struct fr_fp_tx *fr_splice_tx_state(fr_quic_conn *c)
@@ -200,15 +208,9 @@ int fr_splice_active(const fr_quic_conn *c)
 
 int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id)
 {
-    int err;
-    fr_stream *s = fr_stream_open(c, &err, 1);
-
-    if (!s)
-        return err;
-    s->ext = splice_of(c); /* marks it the kernel's */
-    s->copy_class = FR_COPY_ELIGIBLE;
-    *pstream_id = s->id;
-    return 0;
+    /* The splice marks the kernel's streams. */
+    return fr_hooked_stream_open(c, splice_of(c), FR_COPY_ELIGIBLE,
+                                 pstream_id);
 }
 
 int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev)
@@ -233,11 +235,11 @@ int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev)
 
 /* The write loop sent bytes of a kernel stream: bytes the kernel
  * declined. */
-static void hook_stream_sent(void *ext, const fr_stream *s, uint64_t bytes)
+static void hook_stream_sent(void *ext, void *stream_ext, uint64_t bytes)
 {
     fr_splice *sp = ext;
 
-    if (s->ext)
+    if (stream_ext)
         sp->stats.userspace_bytes += bytes;
 }
 
@@ -275,7 +277,8 @@ static int find_short(const fr_quic_conn *c, const uint8_t *d, size_t len,
 
     if (pos < 0 ||
         fr_wire_parse_short(d + pos, len - (size_t)pos,
-                            ngtcp2_conn_get_dcid(c->conn)->datalen, h))
+                            ngtcp2_conn_get_dcid(fr_conn_ngtcp2(c))->datalen,
+                            h))
         return -1;
     *at = (size_t)pos;
     return 0;
@@ -312,7 +315,7 @@ static int frames_of(const fr_quic_conn *c, const uint8_t *d, size_t len,
     fr_short_hdr h;
 
     if (pos < 0 || fr_wire_parse_short(d + pos, len - (size_t)pos,
-                                       c->ep->settings.cid_len, &h))
+                                       settings_of(c)->cid_len, &h))
         return -1;
     *hdr = (size_t)pos + h.pn_off + h.pn_len;
     if (len - *hdr < TAG_LEN)
@@ -457,11 +460,11 @@ static size_t extras(fr_splice *sp, const uint8_t *buf, size_t n, size_t at,
     return at;
 }
 
-/* ngtcp2's packet buf[0..n) carries, from `off`, the bytes the kernel sent
- * in wire packet p->ev.pn: registers it under that number, and sends what
- * else ngtcp2 put in it in a wire packet of its own. */
-static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
-                   uint64_t off, const ngtcp2_path *np, fr_tstamp now)
+/* ngtcp2's packet `np` carries the bytes the kernel sent in wire packet
+ * p->ev.pn: registers it under that number, and sends what else ngtcp2
+ * put in it in a wire packet of its own. */
+static void shadow(fr_quic_conn *c, pending *p, const fr_hooked_pkt *np,
+                   fr_tstamp now)
 {
     fr_splice *sp = splice_of(c);
     uint64_t wires[2] = {p->ev.pn, 0}, pkt, lag = 0;
@@ -469,19 +472,20 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
     fr_short_hdr h;
     int frames;
 
-    if (find_short(c, buf, n, &at, &h)) {
-        fr_conn_tx_commit(c, np, buf, n); /* cannot happen in 1-RTT */
+    if (find_short(c, np->buf, np->len, &at, &h)) {
+        fr_hooked_pkt_commit(c, np); /* cannot happen in 1-RTT */
         return;
     }
     pkt = ngtcp2_number(sp, &h);
-    xlen = extras(sp, buf, n, at, &h, (int64_t)p->ev.stream, off, &frames);
+    xlen = extras(sp, np->buf, np->len, at, &h, (int64_t)p->ev.stream,
+                  np->off, &frames);
     if (xlen > 0) {
         if (frames) {
             wires[nw++] = next_wire(sp, h.key_phase);
             xlen = at + fr_wire_set_pn(sp->xbuf + at, xlen - at, &h, wires[1]);
         }
-        memcpy(buf, sp->xbuf, xlen);
-        fr_conn_tx_send(c, np, xlen);
+        memcpy(np->buf, sp->xbuf, xlen);
+        fr_hooked_pkt_send(c, np, xlen);
         sp->stats.extra_packets++;
     }
     if (now > p->ev.time_ns && now - p->ev.time_ns < MAX_LAG) {
@@ -500,59 +504,35 @@ static void shadow(fr_quic_conn *c, pending *p, uint8_t *buf, size_t n,
 static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
 {
     struct fr_fp_sent_event *ev = &p->ev;
-    fr_stream *s = fr_stream_find(c, (int64_t)ev->stream);
+    int64_t id = (int64_t)ev->stream;
     uint64_t end = ev->offset + ev->length;
-    ngtcp2_path_storage ps;
-    ngtcp2_pkt_info pi;
+    fr_hooked_stream st;
 
-    if (!s || s->reset || !s->ext)
+    if (fr_hooked_stream_get(c, id, &st) || st.reset || !st.ext)
         return DROP;
-    if (ev->offset < s->sent_off || (ev->length == 0 && s->fin_sent))
+    if (ev->offset < st.sent_off || (ev->length == 0 && st.fin_sent))
         return DROP; /* userspace sent these bytes already */
-    if (ev->offset > s->sent_off || s->sbuf.end_off < end ||
-        (ev->fin && !(s->fin_queued && s->sbuf.end_off == end)))
+    if (ev->offset > st.sent_off || st.queued_end < end ||
+        (ev->fin && !(st.fin_queued && st.queued_end == end)))
         return KEEP; /* earlier bytes, or these, not queued yet */
-    ngtcp2_path_storage_zero(&ps);
     for (int i = 0; i < MAX_WRITES; i++) {
-        struct iovec iov[FR_MAX_IOV];
-        size_t niov = fr_sbuf_peek(&s->sbuf, s->sent_off, end, iov,
-                                   FR_MAX_IOV);
-        uint8_t *buf = fr_ep_tx_slot(c->ep);
-        uint64_t off = s->sent_off;
-        ngtcp2_ssize datalen = -1, n;
+        fr_hooked_pkt np;
+        int rv = fr_hooked_stream_write(c, id, end, ev->fin, now, &np);
 
-        n = ngtcp2_conn_writev_stream(
-            c->conn, &ps.path, &pi, buf, fr_conn_tx_buflen(c), &datalen,
-            ev->fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0, s->id,
-            (const ngtcp2_vec *)iov, niov, now);
-        if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-            s->blocked = 1;
-            return KEEP;
-        }
-        if (n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND)
+        if (rv < 0)
             return DROP;
-        if (n < 0) {
-            fr_conn_fail(c, (int)n, now);
-            return DROP;
-        }
-        if (n == 0)
-            return KEEP; /* congestion-limited: after the next ACK */
-        if (datalen < 0) {
-            /* ngtcp2 had to send something else first. */
-            fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
-            continue;
-        }
-        /* With ev->fin, end is the stream's end (checked above). */
-        fr_stream_sent(c, s, (uint64_t)datalen, ev->fin);
+        if (rv == 0)
+            return KEEP; /* congestion or credit: after the next ACK */
         if (!p->shadowed) {
-            shadow(c, p, buf, (size_t)n, off, &ps.path, now);
+            shadow(c, p, &np, now);
         } else {
-            fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
-            splice_of(c)->stats.userspace_bytes += (uint64_t)datalen;
+            fr_hooked_pkt_commit(c, &np);
+            splice_of(c)->stats.userspace_bytes += np.datalen;
         }
-        ev->offset = s->sent_off;
-        ev->length = (uint32_t)(end - s->sent_off);
-        if (ev->length == 0 && (!ev->fin || s->fin_sent))
+        ev->offset = np.off + np.datalen;
+        ev->length = (uint32_t)(end - ev->offset);
+        if (ev->length == 0 &&
+            (!ev->fin || (!fr_hooked_stream_get(c, id, &st) && st.fin_sent)))
             return DONE;
     }
     return KEEP;
@@ -565,19 +545,16 @@ static void register_pending(fr_quic_conn *c, fr_tstamp now)
     fr_splice *sp = splice_of(c);
     int progress = 1;
 
-    for (size_t i = 0; i < sp->nq; i++) {
-        fr_stream *s = fr_stream_find(c, (int64_t)sp->q[i].ev.stream);
-        if (s)
-            s->send_limit = UINT64_MAX;
-    }
-    for (int pass = 0; progress && pass < 4 && c->state == FR_CONN_ACTIVE;
+    for (size_t i = 0; i < sp->nq; i++)
+        fr_hooked_stream_set_limit(c, (int64_t)sp->q[i].ev.stream,
+                                   UINT64_MAX);
+    for (int pass = 0; progress && pass < 4 && fr_conn_is_active(c);
          pass++) {
         size_t keep = 0;
 
         progress = 0;
         for (size_t i = 0; i < sp->nq; i++) {
             pending *p = &sp->q[i];
-            fr_stream *s;
 
             switch (register_one(c, p, now)) {
             case KEEP:
@@ -590,18 +567,19 @@ static void register_pending(fr_quic_conn *c, fr_tstamp now)
             case DONE:
                 sp->unreg -= p->ev.packet_len;
                 progress = 1;
-                s = fr_stream_find(c, (int64_t)p->ev.stream);
-                if (s)
-                    fr_stream_requeue(c, s);
+                fr_hooked_stream_requeue(c, (int64_t)p->ev.stream);
                 break;
             }
         }
         sp->nq = keep;
     }
     for (size_t i = 0; i < sp->nq; i++) {
-        fr_stream *s = fr_stream_find(c, (int64_t)sp->q[i].ev.stream);
-        if (s && sp->q[i].ev.offset < s->send_limit)
-            s->send_limit = sp->q[i].ev.offset;
+        const struct fr_fp_sent_event *ev = &sp->q[i].ev;
+        fr_hooked_stream st;
+
+        if (!fr_hooked_stream_get(c, (int64_t)ev->stream, &st) &&
+            ev->offset < st.send_limit)
+            fr_hooked_stream_set_limit(c, (int64_t)ev->stream, ev->offset);
     }
 }
 
@@ -622,16 +600,16 @@ static void settle_resets(fr_quic_conn *c)
 
     for (size_t i = 0; i < sp->nresets; i++) {
         int64_t id = sp->resets[i].id;
-        fr_stream *s = fr_stream_find(c, id);
+        fr_hooked_stream st;
 
-        if (s && has_pending(sp, id)) {
+        if (fr_hooked_stream_get(c, id, &st))
+            continue;
+        if (has_pending(sp, id)) {
             sp->resets[keep++] = sp->resets[i];
             continue;
         }
-        if (s) {
-            s->held = 0;
-            fr_quic_conn_stream_reset(c, id, sp->resets[i].code);
-        }
+        fr_hooked_stream_hold(c, id, 0);
+        fr_quic_conn_stream_reset(c, id, sp->resets[i].code);
     }
     sp->nresets = keep;
 }
@@ -639,15 +617,15 @@ static void settle_resets(fr_quic_conn *c)
 int fr_splice_reset_stream(fr_quic_conn *c, int64_t stream_id, uint64_t code)
 {
     fr_splice *sp = splice_of(c);
-    fr_stream *s = fr_stream_find(c, stream_id);
+    fr_hooked_stream st;
 
-    if (!s || !s->ext)
+    if (fr_hooked_stream_get(c, stream_id, &st) || !st.ext)
         return FR_ERR_STREAM_NOT_FOUND;
-    if (s->held || s->reset)
+    if (st.held || st.reset)
         return 0;
     if (sp->nresets == MAX_RESETS)
         return fr_quic_conn_stream_reset(c, stream_id, code);
-    s->held = 1;
+    fr_hooked_stream_hold(c, stream_id, 1);
     sp->resets[sp->nresets].id = stream_id;
     sp->resets[sp->nresets++].code = code;
     return 0;
@@ -724,9 +702,9 @@ static void hook_after(void *ext)
     fr_splice_ops *ops = ops_of(c);
     int64_t budget = 0;
 
-    if (c->state == FR_CONN_ACTIVE && c->handshake_completed) {
-        uint64_t cwnd = ngtcp2_conn_get_cwnd_left(c->conn);
-        uint64_t data = ngtcp2_conn_get_max_data_left(c->conn);
+    if (fr_conn_is_active(c) && fr_quic_conn_is_handshake_completed(c)) {
+        uint64_t cwnd = ngtcp2_conn_get_cwnd_left(fr_conn_ngtcp2(c));
+        uint64_t data = ngtcp2_conn_get_max_data_left(fr_conn_ngtcp2(c));
         uint64_t room;
 
         /* ngtcp2 sends a whole packet while any congestion window is
@@ -734,7 +712,7 @@ static void hook_after(void *ext)
          * the same bytes being a little longer). Flow-control credit is
          * exact. */
         if (cwnd > 0)
-            cwnd += fr_conn_tx_buflen(c) - CWND_MARGIN;
+            cwnd += fr_conn_pkt_size(c) - CWND_MARGIN;
         room = cwnd < data ? cwnd : data;
 
         /* Fewer packets in flight than the number map's window holds. */
