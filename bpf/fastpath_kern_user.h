@@ -1,5 +1,6 @@
 /*
- * Maps and events of the kernel fast path, shared by bpf/fastpath.bpf.c and
+ * Maps and events of the kernel fast path, shared by its programs
+ * (bpf/upstream_ingress.bpf.c, bpf/subscriber_egress.bpf.c) and
  * lib/fastpath/ (and its tests). Every structure that crosses the
  * kernel/user boundary is defined here once: fixed-width fields, explicit
  * padding, sizes asserted.

@@ -1,7 +1,8 @@
 /*
  * MoQT parsing for the tc programs: draft-18 varints and the
  * SUBGROUP_HEADER at a data stream's start, read from a scratch copy of
- * the stream's first bytes. Header-only.
+ * the stream's first bytes. Header-only; its global function is weak,
+ * like quic_parse.bpf.h's.
  */
 #ifndef FR_MOQ_PARSE_BPF_H
 #define FR_MOQ_PARSE_BPF_H
@@ -60,7 +61,7 @@ static __always_inline int moq_varint(const __u8 *buf, __u32 len, __u32 *off,
 /* Parses a SUBGROUP_HEADER from the first `n` bytes of a stream. Returns
  * 0, 1 if more bytes are needed, -1 if it is no subgroup header. Global,
  * so verified once. */
-__noinline int fr_fp_parse_header(struct scratch *sc, __u32 n,
+__weak __noinline int fr_fp_parse_header(struct scratch *sc, __u32 n,
                                   struct fr_fp_stream *st)
 {
     __u32 o = 0;

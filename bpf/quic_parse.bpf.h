@@ -3,6 +3,9 @@
  * varints, STREAM frame fields and ACK frames. Shared by the fast-path
  * programs and the benchmark's packet tap; include after vmlinux.h and
  * bpf_helpers.h.
+ *
+ * Its global functions are weak: a program linked from several objects
+ * that each include this header (bpftool gen object) keeps one copy.
  */
 #ifndef FR_QUIC_PARSE_BPF_H
 #define FR_QUIC_PARSE_BPF_H
@@ -50,7 +53,7 @@ static __always_inline int udp_payload(struct __sk_buff *skb, __u32 *off,
 /* A QUIC variable-length integer at `off` (before `end`). Returns its
  * length, or -1. A global function: the verifier checks it once, not at
  * every call site. */
-__noinline int fr_fp_quic_varint(struct __sk_buff *skb, __u32 off, __u32 end,
+__weak __noinline int fr_fp_quic_varint(struct __sk_buff *skb, __u32 off, __u32 end,
                                  __u64 *v)
 {
     __u8 b[8];
@@ -122,7 +125,7 @@ static __always_inline int stream_fields(struct __sk_buff *skb, __u32 *off,
 /* Skips an ACK frame whose type byte is at `off`: ACKs in upstream
  * packets are for the relay's own packets and must not reach subscribers.
  * Returns the offset after it, or -1. Global, so verified once. */
-__noinline int fr_fp_skip_ack(struct __sk_buff *skb, __u32 off, __u32 end,
+__weak __noinline int fr_fp_skip_ack(struct __sk_buff *skb, __u32 off, __u32 end,
                               __u32 type)
 {
     __u64 count, v;

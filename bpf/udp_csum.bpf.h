@@ -1,6 +1,7 @@
 /*
  * UDP checksums for the tc programs: a segment's partial sum, read in
- * chunks through a per-CPU buffer, and the final fold. Header-only.
+ * chunks through a per-CPU buffer, and the final fold. Header-only; its
+ * buffer map is weak, like quic_parse.bpf.h's functions.
  */
 #ifndef FR_UDP_CSUM_BPF_H
 #define FR_UDP_CSUM_BPF_H
@@ -17,7 +18,7 @@ struct {
     __uint(max_entries, 1);
     __type(key, __u32);
     __type(value, struct csum_buf);
-} fr_fp_csum SEC(".maps");
+} fr_fp_csum SEC(".maps") __weak;
 
 /* Folds a 32-bit partial sum (as bpf_csum_diff returns it) to the 16-bit
  * checksum, complemented, ready to store as it is. */

@@ -1,10 +1,12 @@
 # Build rules for the tc BPF programs under bpf/.
 #
-#   fr_bpf_skeleton(<name> <source.bpf.c>)
+#   fr_bpf_skeleton(<name> <source.bpf.c> [<source.bpf.c>...])
 #
-# compiles <source.bpf.c> with clang -target bpf against a vmlinux.h generated
-# from the running kernel's BTF, turns the object into <name>.skel.h with
-# `bpftool gen skeleton`, and defines the INTERFACE target fr_bpf_<name>.
+# compiles each <source.bpf.c> with clang -target bpf against a vmlinux.h
+# generated from the running kernel's BTF, links the objects into one
+# (`bpftool gen object`: what they define weak, such as shared maps, becomes
+# one), turns it into <name>.skel.h with `bpftool gen skeleton`, and defines
+# the INTERFACE target fr_bpf_<name>.
 # Linking fr_bpf_<name> gives `#include "<name>.skel.h"`, the headers next to
 # the source (the *_kern_user.h files) and libbpf. The skeleton embeds the
 # object, so nothing is installed.
@@ -51,8 +53,10 @@ add_custom_command(
 add_custom_target(fr_bpf_vmlinux DEPENDS ${FR_BPF_VMLINUX_DIR}/vmlinux.h)
 
 function(fr_bpf_skeleton name source)
-  get_filename_component(src ${source} ABSOLUTE)
-  get_filename_component(src_dir ${src} DIRECTORY)
+  set(sources ${source} ${ARGN})
+  list(GET sources 0 first)
+  get_filename_component(src_dir ${first} ABSOLUTE)
+  get_filename_component(src_dir ${src_dir} DIRECTORY)
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/skel)
   set(obj ${out_dir}/${name}.bpf.o)
   set(skel ${out_dir}/${name}.skel.h)
@@ -66,13 +70,29 @@ function(fr_bpf_skeleton name source)
     list(APPEND bpf_cflags -I${dir})
   endforeach()
 
+  # One object per source; several are linked into one (bpftool gen
+  # object), so that their programs share maps and one skeleton.
+  set(parts)
+  foreach(source ${sources})
+    get_filename_component(src ${source} ABSOLUTE)
+    get_filename_component(base ${src} NAME_WE)
+    set(part ${out_dir}/${base}.part.o)
+    add_custom_command(
+      OUTPUT ${part}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
+      COMMAND ${FR_BPF_CLANG} ${bpf_cflags} -MD -MF ${part}.d -c ${src}
+              -o ${part}
+      DEPENDS ${src} ${FR_BPF_VMLINUX_DIR}/vmlinux.h
+      DEPFILE ${part}.d
+      COMMENT "Compiling BPF object ${base}.part.o"
+      VERBATIM)
+    list(APPEND parts ${part})
+  endforeach()
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${FR_BPF_CLANG} ${bpf_cflags} -MD -MF ${obj}.d -c ${src} -o ${obj}
-    DEPENDS ${src} ${FR_BPF_VMLINUX_DIR}/vmlinux.h
-    DEPFILE ${obj}.d
-    COMMENT "Compiling BPF object ${name}.bpf.o"
+    COMMAND ${FR_BPFTOOL} gen object ${obj} ${parts}
+    DEPENDS ${parts}
+    COMMENT "Linking BPF object ${name}.bpf.o"
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}
