@@ -31,6 +31,16 @@ typedef uint64_t fr_duration;
 /* A timestamp that is never reached (no expiry pending). */
 #define FR_TSTAMP_MAX UINT64_MAX
 
+/* The layout of the public structs the library copies from or fills for
+ * the application (settings, callbacks, hooks, stats). Fields are only
+ * ever appended to them, and every append raises this number. Functions
+ * that take or fill such a struct are told the number the application was
+ * built with (the macros of their plain names pass it: source needs no
+ * change), read or write only that layout's bytes, keep defaults for the
+ * fields appended since, and refuse a number greater than their own.
+ * 1: the layouts up to release 0.1.0; 2: fr_fastpath_stats.late_starts. */
+#define FR_LAYOUT_VERSION 2
+
 #ifdef __cplusplus
 }
 #endif

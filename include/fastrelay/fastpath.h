@@ -51,7 +51,16 @@ typedef struct fr_fastpath_settings {
     fr_log log;
 } fr_fastpath_settings;
 
+/* Fills `s`, of layout `version` (FR_LAYOUT_VERSION; callers use
+ * fr_fastpath_settings_default), with defaults: attach mode auto, logging
+ * off. Returns 0, or FR_ERR_INVALID_ARGUMENT for an unknown layout
+ * (nothing written). */
+FR_EXTERN int fr_fastpath_settings_default_versioned(int version,
+                                                     fr_fastpath_settings *s);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN void fr_fastpath_settings_default(fr_fastpath_settings *s);
+#define fr_fastpath_settings_default(s)                                     \
+    ((void)fr_fastpath_settings_default_versioned(FR_LAYOUT_VERSION, (s)))
 
 /* Counters, defined once with their descriptions. Media copies are
  * counted once per packet sent to one subscriber, first transmissions
@@ -93,12 +102,13 @@ typedef struct fr_fastpath_stats {
 #undef FR_FASTPATH_STAT_FIELD_
 } fr_fastpath_stats;
 
-/* Layouts of fr_fastpath_stats: counters are only ever appended, and a
- * caller built against an older header gets its layout filled, not a
- * byte more. 1: up to `upstreams`; 2: `late_starts` too. */
+/* Layouts of fr_fastpath_stats (FR_LAYOUT_VERSION): counters are only
+ * ever appended, and a caller built against an older header gets its
+ * layout filled, not a byte more. 1: up to `upstreams`; 2: `late_starts`
+ * too. */
 #define FR_FASTPATH_STATS_V1 1
 #define FR_FASTPATH_STATS_V2 2
-#define FR_FASTPATH_STATS_VERSION FR_FASTPATH_STATS_V2
+#define FR_FASTPATH_STATS_VERSION FR_LAYOUT_VERSION
 
 /* What the policies know of one subscriber connection. */
 typedef struct fr_fastpath_subscriber {
@@ -168,18 +178,36 @@ fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
 /* Loads and starts the fast path for `relay`, whose subscribers connect
  * to `downstream` (an endpoint that has accepted no connection yet).
  * Programs are attached to interfaces as connections appear on them.
- * Returns 0, or a negative FR_ERR_* with a readable reason in `why`
- * (whylen bytes): FR_ERR_INVALID_ARGUMENT when the endpoint is not in
- * cleartext mode, FR_ERR_BPF when the programs cannot be loaded (naming
- * the missing capability). */
+ * `settings` are of layout `version` (FR_LAYOUT_VERSION; callers use
+ * fr_fastpath_new). Returns 0, or a negative FR_ERR_* with a readable
+ * reason in `why` (whylen bytes): FR_ERR_INVALID_ARGUMENT when the
+ * endpoint is not in cleartext mode or the layout is unknown, FR_ERR_BPF
+ * when the programs cannot be loaded (naming the missing capability). */
+FR_EXTERN int fr_fastpath_new_versioned(fr_fastpath **pfp, fr_relay *relay,
+                                        fr_moq_endpoint *downstream,
+                                        int version,
+                                        const fr_fastpath_settings *settings,
+                                        char *why, size_t whylen);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
                               fr_moq_endpoint *downstream,
                               const fr_fastpath_settings *settings,
                               char *why, size_t whylen);
+#define fr_fastpath_new(pfp, relay, downstream, settings, why, whylen)       \
+    fr_fastpath_new_versioned((pfp), (relay), (downstream),                  \
+                              FR_LAYOUT_VERSION, (settings), (why), (whylen))
 
-/* Installs the application's hooks (copied); NULL restores the defaults. */
+/* Installs the application's hooks, of layout `version` (FR_LAYOUT_VERSION;
+ * callers use fr_fastpath_set_hooks), copied; NULL restores the defaults.
+ * Returns 0, or FR_ERR_INVALID_ARGUMENT for an unknown layout (the hooks
+ * stay as they were). */
+FR_EXTERN int fr_fastpath_set_hooks_versioned(fr_fastpath *fp, int version,
+                                              const fr_fastpath_hooks *hooks);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN void fr_fastpath_set_hooks(fr_fastpath *fp,
                                      const fr_fastpath_hooks *hooks);
+#define fr_fastpath_set_hooks(fp, hooks)                                    \
+    ((void)fr_fastpath_set_hooks_versioned((fp), FR_LAYOUT_VERSION, (hooks)))
 
 /* Detaches every program and removes every map. Call before the
  * endpoints and the relay are deleted. NULL is ignored. */

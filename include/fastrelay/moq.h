@@ -302,18 +302,38 @@ typedef struct fr_moq_settings {
     size_t max_subscriptions;
 } fr_moq_settings;
 
+/* Fills `s`, of layout `version` (FR_LAYOUT_VERSION; callers use
+ * fr_moq_settings_default), with defaults: objects up to 16 MiB, 32 MiB
+ * queued per peer, 1000 subscriptions per session, logging off. Returns
+ * 0, or FR_ERR_INVALID_ARGUMENT for an unknown layout (nothing written). */
+FR_EXTERN int fr_moq_settings_default_versioned(int version,
+                                                fr_moq_settings *s);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN void fr_moq_settings_default(fr_moq_settings *s);
+#define fr_moq_settings_default(s)                                          \
+    ((void)fr_moq_settings_default_versioned(FR_LAYOUT_VERSION, (s)))
 
-/* `user_data` is passed to every callback; each session also carries its
- * own (fr_moq_session_set_user_data), NULL at first. */
 /* Starts a session on a QUIC connection and sends SETUP (at once if the
  * handshake is complete, else from fr_moq_session_on_handshake). The
  * session becomes the connection's user data; feed it the connection's
- * events with fr_moq_session_on_* (fr_moq_endpoint does). */
+ * events with fr_moq_session_on_* (fr_moq_endpoint does). `user_data` is
+ * passed to every callback; each session also carries its own
+ * (fr_moq_session_set_user_data), NULL at first. Callbacks and settings
+ * are of layout `version` (FR_LAYOUT_VERSION; callers use
+ * fr_moq_session_new) and copied. */
+FR_EXTERN int fr_moq_session_new_versioned(fr_moq_session **ps,
+                                           fr_quic_conn *conn, int version,
+                                           const fr_moq_callbacks *cb,
+                                           const fr_moq_settings *settings,
+                                           void *user_data);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN int fr_moq_session_new(fr_moq_session **ps, fr_quic_conn *conn,
                                  const fr_moq_callbacks *cb,
                                  const fr_moq_settings *settings,
                                  void *user_data);
+#define fr_moq_session_new(ps, conn, cb, settings, user_data)                \
+    fr_moq_session_new_versioned((ps), (conn), FR_LAYOUT_VERSION, (cb),      \
+                                 (settings), (user_data))
 /* Frees the session (ends every sub/pub/fetch with their callbacks). Does
  * not close the QUIC connection. */
 FR_EXTERN void fr_moq_session_del(fr_moq_session *s);
@@ -502,7 +522,16 @@ typedef struct fr_moq_endpoint_callbacks {
 } fr_moq_endpoint_callbacks;
 
 /* quic->alpn, if NULL, is set to FR_MOQ_ALPNS (both drafts) by this
- * function; set it to one draft's ALPN to speak only that one. */
+ * function; set it to one draft's ALPN to speak only that one. Every
+ * struct is of layout `version` (FR_LAYOUT_VERSION; callers use
+ * fr_moq_endpoint_new) and copied; `ecb` may be NULL. */
+FR_EXTERN int fr_moq_endpoint_new_versioned(
+    fr_moq_endpoint **pep, struct ev_loop *loop, int version,
+    const fr_moq_endpoint_callbacks *ecb, const fr_moq_callbacks *cb,
+    const fr_moq_settings *settings, fr_quic_settings *quic,
+    const struct sockaddr *bind_addr, socklen_t bind_addr_len,
+    void *user_data);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN int fr_moq_endpoint_new(fr_moq_endpoint **pep,
                                   struct ev_loop *loop,
                                   const fr_moq_endpoint_callbacks *ecb,
@@ -511,6 +540,11 @@ FR_EXTERN int fr_moq_endpoint_new(fr_moq_endpoint **pep,
                                   fr_quic_settings *quic,
                                   const struct sockaddr *bind_addr,
                                   socklen_t bind_addr_len, void *user_data);
+#define fr_moq_endpoint_new(pep, loop, ecb, cb, settings, quic, bind_addr,   \
+                            bind_addr_len, user_data)                        \
+    fr_moq_endpoint_new_versioned((pep), (loop), FR_LAYOUT_VERSION, (ecb),   \
+                                  (cb), (settings), (quic), (bind_addr),     \
+                                  (bind_addr_len), (user_data))
 /* Ends every session the endpoint runs by closing its QUIC connection with
  * `code` and `reason`. The CONNECTION_CLOSE frames go out the next time
  * the loop runs; fr_moq_endpoint_idle tells when all connections are

@@ -217,23 +217,40 @@ typedef struct fr_quic_settings {
     size_t max_connections;
 } fr_quic_settings;
 
-/* Fills `settings` with defaults: tls, 30 s idle timeout with clients'
- * keep-alive, 10 s handshake timeout, 16 MiB / 1 MiB windows, 100 bidi and
- * 1000 uni streams, datagrams up to 1200 bytes, 1452-byte UDP payloads,
- * 8-byte CIDs, 64 MiB send buffer, logging off. `alpn` stays NULL and must
- * be set. */
+/* Fills `settings`, of layout `version` (FR_LAYOUT_VERSION; callers use
+ * fr_quic_settings_default), with defaults: tls, 30 s idle timeout with
+ * clients' keep-alive, 10 s handshake timeout, 16 MiB / 1 MiB windows, 100
+ * bidi and 1000 uni streams, datagrams up to 1200 bytes, 1452-byte UDP
+ * payloads, 8-byte CIDs, 64 MiB send buffer, logging off. `alpn` stays
+ * NULL and must be set. Returns 0, or FR_ERR_INVALID_ARGUMENT for a
+ * layout this library does not know (nothing written). */
+FR_EXTERN int fr_quic_settings_default_versioned(int version,
+                                                 fr_quic_settings *settings);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN void fr_quic_settings_default(fr_quic_settings *settings);
+#define fr_quic_settings_default(settings)                                  \
+    ((void)fr_quic_settings_default_versioned(FR_LAYOUT_VERSION, (settings)))
 
 /* Writes the ALPN used on the wire for `alpn` in cleartext mode into buf.
  * Returns its length, or FR_ERR_NOBUF. */
 FR_EXTERN int fr_quic_cleartext_alpn(char *buf, size_t buflen,
                                      const char *alpn);
 
-/* Creates an endpoint. Callbacks and settings are copied (strings too). */
+/* Creates an endpoint from callbacks and settings of layout `version`
+ * (callers use fr_quic_endpoint_new). Both are copied, strings too.
+ * Returns 0 or a negative FR_ERR_* (FR_ERR_INVALID_ARGUMENT for an
+ * unknown layout too). */
+FR_EXTERN int fr_quic_endpoint_new_versioned(
+    fr_quic_endpoint **pep, int version, const fr_quic_callbacks *callbacks,
+    const fr_quic_settings *settings, void *user_data);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN int fr_quic_endpoint_new(fr_quic_endpoint **pep,
                                    const fr_quic_callbacks *callbacks,
                                    const fr_quic_settings *settings,
                                    void *user_data);
+#define fr_quic_endpoint_new(pep, callbacks, settings, user_data)            \
+    fr_quic_endpoint_new_versioned((pep), FR_LAYOUT_VERSION, (callbacks),    \
+                                   (settings), (user_data))
 
 /* Closes every connection immediately (no CONNECTION_CLOSE is sent; call
  * fr_quic_conn_close first for a graceful end) and frees the endpoint. */

@@ -20,12 +20,27 @@ typedef struct fr_quic_ev fr_quic_ev;
 
 /* Creates the endpoint and binds a UDP socket to `bind_addr` (port 0 picks
  * one; an unspecified address receives on every interface). The adapter
- * supplies the endpoint's `send` callback; callbacks->send must be NULL. */
+ * supplies the endpoint's `send` callback; callbacks->send must be NULL.
+ * Callbacks and settings are of layout `version` (FR_LAYOUT_VERSION;
+ * callers use fr_quic_ev_new). */
+FR_EXTERN int fr_quic_ev_new_versioned(fr_quic_ev **pqev,
+                                       struct ev_loop *loop, int version,
+                                       const fr_quic_callbacks *callbacks,
+                                       const fr_quic_settings *settings,
+                                       const struct sockaddr *bind_addr,
+                                       socklen_t bind_addr_len,
+                                       void *user_data);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN int fr_quic_ev_new(fr_quic_ev **pqev, struct ev_loop *loop,
                              const fr_quic_callbacks *callbacks,
                              const fr_quic_settings *settings,
                              const struct sockaddr *bind_addr,
                              socklen_t bind_addr_len, void *user_data);
+#define fr_quic_ev_new(pqev, loop, callbacks, settings, bind_addr,           \
+                       bind_addr_len, user_data)                             \
+    fr_quic_ev_new_versioned((pqev), (loop), FR_LAYOUT_VERSION, (callbacks), \
+                             (settings), (bind_addr), (bind_addr_len),       \
+                             (user_data))
 
 /* Stops the watchers, deletes the endpoint and closes the socket. */
 FR_EXTERN void fr_quic_ev_del(fr_quic_ev *qev);

@@ -43,9 +43,16 @@ typedef struct fr_relay_settings {
     fr_duration max_rendezvous;
 } fr_relay_settings;
 
-/* Defaults: 4 groups, 64 MiB per track, 1 GiB in all, SUBSCRIBEs held
- * 10 s at most, logging off. */
+/* Fills `s`, of layout `version` (FR_LAYOUT_VERSION; callers use
+ * fr_relay_settings_default), with defaults: 4 groups, 64 MiB per track,
+ * 1 GiB in all, SUBSCRIBEs held 10 s at most, logging off. Returns 0, or
+ * FR_ERR_INVALID_ARGUMENT for an unknown layout (nothing written). */
+FR_EXTERN int fr_relay_settings_default_versioned(int version,
+                                                  fr_relay_settings *s);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN void fr_relay_settings_default(fr_relay_settings *s);
+#define fr_relay_settings_default(s)                                        \
+    ((void)fr_relay_settings_default_versioned(FR_LAYOUT_VERSION, (s)))
 
 /* Counters, defined once with their descriptions. */
 #define FR_RELAY_STATS_FOREACH(X)                                             \
@@ -72,14 +79,23 @@ typedef struct fr_relay_stats {
 #undef FR_RELAY_STAT_FIELD_
 } fr_relay_stats;
 
-/* Layouts of fr_relay_stats: counters are only ever appended, and a
- * caller built against an older header gets its layout filled, not a
- * byte more (as fr_fastpath_stats). 1: up to subscribes_held. */
+/* Layouts of fr_relay_stats (FR_LAYOUT_VERSION): counters are only ever
+ * appended, and a caller built against an older header gets its layout
+ * filled, not a byte more (as fr_fastpath_stats). 1 and 2: up to
+ * subscribes_held. */
 #define FR_RELAY_STATS_V1 1
-#define FR_RELAY_STATS_VERSION FR_RELAY_STATS_V1
+#define FR_RELAY_STATS_VERSION FR_LAYOUT_VERSION
 
+/* Creates a relay with settings of layout `version` (FR_LAYOUT_VERSION;
+ * callers use fr_relay_new), copied. */
+FR_EXTERN int fr_relay_new_versioned(fr_relay **pr, int version,
+                                     const fr_relay_settings *settings,
+                                     void *user_data);
+/* Layout 1's entry point, for programs built before versions. */
 FR_EXTERN int fr_relay_new(fr_relay **pr, const fr_relay_settings *settings,
                            void *user_data);
+#define fr_relay_new(pr, settings, user_data)                               \
+    fr_relay_new_versioned((pr), FR_LAYOUT_VERSION, (settings), (user_data))
 /* Ends every subscription the relay serves and frees it. Sessions stay
  * open; delete the endpoint for those. */
 FR_EXTERN void fr_relay_del(fr_relay *r);

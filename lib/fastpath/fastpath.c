@@ -14,6 +14,7 @@
 
 #include "../quic/conn_hooks.h"
 #include "../quic/copy_class.h"
+#include "../util/layout.h"
 #include "fastpath_internal.h"
 
 /* How often a served subscriber's priority policy is asked (without a
@@ -59,11 +60,25 @@ uint64_t fr_fastpath_fallback_count(const fr_fastpath *fp, size_t i)
                           : 0;
 }
 
+static const fr_layout settings_layouts[] =
+    FR_LAYOUT_ONE(fr_fastpath_settings);
+static const fr_layout hooks_layouts[] = FR_LAYOUT_ONE(fr_fastpath_hooks);
+
+int fr_fastpath_settings_default_versioned(int version,
+                                           fr_fastpath_settings *s)
+{
+    fr_fastpath_settings d;
+
+    memset(&d, 0, sizeof(d));
+    d.attach = FR_FASTPATH_ATTACH_AUTO;
+    d.log.level = FR_LOG_NONE;
+    return fr_layout_copy(s, &d, FR_LAYOUTS(settings_layouts), version);
+}
+
+#undef fr_fastpath_settings_default
 void fr_fastpath_settings_default(fr_fastpath_settings *s)
 {
-    memset(s, 0, sizeof(*s));
-    s->attach = FR_FASTPATH_ATTACH_AUTO;
-    s->log.level = FR_LOG_NONE;
+    fr_fastpath_settings_default_versioned(1, s);
 }
 
 /* Relay hooks. */
@@ -251,11 +266,13 @@ static void credit(void *arg, fr_quic_conn *c, int64_t stream_id,
                                 max_data);
 }
 
-int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
-                    fr_moq_endpoint *downstream,
-                    const fr_fastpath_settings *settings, char *why,
-                    size_t whylen)
+int fr_fastpath_new_versioned(fr_fastpath **pfp, fr_relay *relay,
+                              fr_moq_endpoint *downstream, int version,
+                              const fr_fastpath_settings *app_settings,
+                              char *why, size_t whylen)
 {
+    fr_fastpath_settings set;
+    const fr_fastpath_settings *settings = &set;
     fr_quic_endpoint *ep;
     fr_fastpath *fp;
     fr_relay_fastpath hooks = {.join = hook_join,
@@ -266,8 +283,14 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
                                .session_closed = hook_session_closed};
     int rv;
 
-    if (!pfp || !relay || !downstream || !settings)
+    if (!pfp || !relay || !downstream || !app_settings)
         return FR_ERR_INVALID_ARGUMENT;
+    fr_fastpath_settings_default(&set);
+    if (fr_layout_copy(&set, app_settings, FR_LAYOUTS(settings_layouts),
+                       version)) {
+        snprintf(why, whylen, "settings of unknown layout %d", version);
+        return FR_ERR_INVALID_ARGUMENT;
+    }
     ep = fr_moq_endpoint_quic(downstream);
     if (fr_ep_settings(ep)->crypto_mode != FR_CRYPTO_CLEARTEXT) {
         snprintf(why, whylen,
@@ -311,6 +334,16 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
     return 0;
 }
 
+#undef fr_fastpath_new
+int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
+                    fr_moq_endpoint *downstream,
+                    const fr_fastpath_settings *settings, char *why,
+                    size_t whylen)
+{
+    return fr_fastpath_new_versioned(pfp, relay, downstream, 1, settings, why,
+                                     whylen);
+}
+
 void fr_fastpath_del(fr_fastpath *fp)
 {
     if (!fp)
@@ -328,12 +361,23 @@ void fr_fastpath_del(fr_fastpath *fp)
     free(fp);
 }
 
+int fr_fastpath_set_hooks_versioned(fr_fastpath *fp, int version,
+                                    const fr_fastpath_hooks *hooks)
+{
+    fr_fastpath_hooks h;
+
+    memset(&h, 0, sizeof(h));
+    if (hooks &&
+        fr_layout_copy(&h, hooks, FR_LAYOUTS(hooks_layouts), version))
+        return FR_ERR_INVALID_ARGUMENT;
+    fp->hooks = h;
+    return 0;
+}
+
+#undef fr_fastpath_set_hooks
 void fr_fastpath_set_hooks(fr_fastpath *fp, const fr_fastpath_hooks *hooks)
 {
-    if (hooks)
-        fp->hooks = *hooks;
-    else
-        memset(&fp->hooks, 0, sizeof(fp->hooks));
+    fr_fastpath_set_hooks_versioned(fp, 1, hooks);
 }
 
 /* Every counter, in the newest layout. */
@@ -370,25 +414,20 @@ static void get_stats(const fr_fastpath *fp, fr_fastpath_stats *st)
     st->next_hop_changes = fp->hop_changes;
 }
 
+static const fr_layout stats_layouts[] = {
+    {1, offsetof(fr_fastpath_stats, late_starts)},
+    {2, sizeof(fr_fastpath_stats)},
+};
+
 int fr_fastpath_get_stats_versioned(const fr_fastpath *fp, int version,
                                     fr_fastpath_stats *st)
 {
     fr_fastpath_stats all;
-    size_t n;
 
-    switch (version) {
-    case FR_FASTPATH_STATS_V1:
-        n = offsetof(fr_fastpath_stats, late_starts);
-        break;
-    case FR_FASTPATH_STATS_V2:
-        n = sizeof(all);
-        break;
-    default:
+    if (!fr_layout_size(FR_LAYOUTS(stats_layouts), version))
         return FR_ERR_INVALID_ARGUMENT;
-    }
     get_stats(fp, &all);
-    memcpy(st, &all, n);
-    return 0;
+    return fr_layout_copy(st, &all, FR_LAYOUTS(stats_layouts), version);
 }
 
 #undef fr_fastpath_get_stats

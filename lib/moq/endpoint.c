@@ -9,7 +9,9 @@
 #include <fastrelay/moq.h>
 #include <fastrelay/quic_ev.h>
 
+#include "../quic/layouts.h"
 #include "codec.h"
+#include "layouts.h"
 
 struct fr_moq_endpoint {
     fr_quic_ev *qev;
@@ -118,30 +120,35 @@ static void on_closed(fr_quic_conn *conn, const fr_quic_close_info *info,
         fr_moq_session_on_closed(s, info);
 }
 
-int fr_moq_endpoint_new(fr_moq_endpoint **pep, struct ev_loop *loop,
-                        const fr_moq_endpoint_callbacks *ecb,
-                        const fr_moq_callbacks *cb,
-                        const fr_moq_settings *settings,
-                        fr_quic_settings *quic,
-                        const struct sockaddr *bind_addr,
-                        socklen_t bind_addr_len, void *user_data)
+int fr_moq_endpoint_new_versioned(fr_moq_endpoint **pep,
+                                  struct ev_loop *loop, int version,
+                                  const fr_moq_endpoint_callbacks *ecb,
+                                  const fr_moq_callbacks *cb,
+                                  const fr_moq_settings *settings,
+                                  fr_quic_settings *quic,
+                                  const struct sockaddr *bind_addr,
+                                  socklen_t bind_addr_len, void *user_data)
 {
     fr_quic_callbacks qcb;
+    fr_quic_settings qs;
     fr_moq_endpoint *ep;
     int rv;
 
-    if (!pep || !loop || !cb || !settings || !quic || !bind_addr)
+    if (!pep || !loop || !cb || !settings || !quic || !bind_addr ||
+        fr_quic_take_settings(&qs, quic, version))
         return FR_ERR_INVALID_ARGUMENT;
     ep = calloc(1, sizeof(*ep));
     if (!ep)
         return FR_ERR_NOMEM;
-    if (ecb)
-        ep->ecb = *ecb;
-    ep->cb = *cb;
-    ep->settings = *settings;
+    if ((ecb && fr_moq_take_endpoint_callbacks(&ep->ecb, ecb, version)) ||
+        fr_moq_take_callbacks(&ep->cb, cb, version) ||
+        fr_moq_take_settings(&ep->settings, settings, version)) {
+        free(ep);
+        return FR_ERR_INVALID_ARGUMENT;
+    }
     ep->user_data = user_data;
-    if (settings->implementation) {
-        ep->implementation = strdup(settings->implementation);
+    if (ep->settings.implementation) {
+        ep->implementation = strdup(ep->settings.implementation);
         ep->settings.implementation = ep->implementation;
     }
     memset(&qcb, 0, sizeof(qcb));
@@ -154,8 +161,8 @@ int fr_moq_endpoint_new(fr_moq_endpoint **pep, struct ev_loop *loop,
     qcb.datagram = on_datagram;
     qcb.closed = on_closed;
     if (!quic->alpn)
-        quic->alpn = FR_MOQ_ALPNS;
-    rv = fr_quic_ev_new(&ep->qev, loop, &qcb, quic, bind_addr, bind_addr_len,
+        quic->alpn = qs.alpn = FR_MOQ_ALPNS;
+    rv = fr_quic_ev_new(&ep->qev, loop, &qcb, &qs, bind_addr, bind_addr_len,
                         ep);
     if (rv) {
         free(ep->implementation);
@@ -164,6 +171,19 @@ int fr_moq_endpoint_new(fr_moq_endpoint **pep, struct ev_loop *loop,
     }
     *pep = ep;
     return 0;
+}
+
+#undef fr_moq_endpoint_new
+int fr_moq_endpoint_new(fr_moq_endpoint **pep, struct ev_loop *loop,
+                        const fr_moq_endpoint_callbacks *ecb,
+                        const fr_moq_callbacks *cb,
+                        const fr_moq_settings *settings,
+                        fr_quic_settings *quic,
+                        const struct sockaddr *bind_addr,
+                        socklen_t bind_addr_len, void *user_data)
+{
+    return fr_moq_endpoint_new_versioned(pep, loop, 1, ecb, cb, settings, quic,
+                                         bind_addr, bind_addr_len, user_data);
 }
 
 void fr_moq_endpoint_del(fr_moq_endpoint *ep)

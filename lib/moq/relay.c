@@ -8,6 +8,7 @@
 
 #include <fastrelay/error.h>
 
+#include "../util/layout.h"
 #include "relay_internal.h"
 
 relay_track *fr_relay_track_find(fr_relay *r, const fr_moq_name *name)
@@ -581,18 +582,30 @@ const fr_moq_callbacks *fr_relay_moq_callbacks(void)
     return &relay_callbacks;
 }
 
-void fr_relay_settings_default(fr_relay_settings *s)
+static const fr_layout settings_layouts[] = FR_LAYOUT_ONE(fr_relay_settings);
+static const fr_layout stats_layouts[] = FR_LAYOUT_ONE(fr_relay_stats);
+
+int fr_relay_settings_default_versioned(int version, fr_relay_settings *s)
 {
-    memset(s, 0, sizeof(*s));
-    s->cache_groups = 4;
-    s->cache_bytes = 64 * 1024 * 1024;
-    s->cache_total_bytes = (size_t)1 << 30;
-    s->max_rendezvous = 10 * FR_SECONDS;
-    s->log.level = FR_LOG_NONE;
+    fr_relay_settings d;
+
+    memset(&d, 0, sizeof(d));
+    d.cache_groups = 4;
+    d.cache_bytes = 64 * 1024 * 1024;
+    d.cache_total_bytes = (size_t)1 << 30;
+    d.max_rendezvous = 10 * FR_SECONDS;
+    d.log.level = FR_LOG_NONE;
+    return fr_layout_copy(s, &d, FR_LAYOUTS(settings_layouts), version);
 }
 
-int fr_relay_new(fr_relay **pr, const fr_relay_settings *settings,
-                 void *user_data)
+#undef fr_relay_settings_default
+void fr_relay_settings_default(fr_relay_settings *s)
+{
+    fr_relay_settings_default_versioned(1, s);
+}
+
+int fr_relay_new_versioned(fr_relay **pr, int version,
+                           const fr_relay_settings *settings, void *user_data)
 {
     fr_relay *r;
 
@@ -601,10 +614,22 @@ int fr_relay_new(fr_relay **pr, const fr_relay_settings *settings,
     r = calloc(1, sizeof(*r));
     if (!r)
         return FR_ERR_NOMEM;
-    r->settings = *settings;
+    fr_relay_settings_default(&r->settings);
+    if (fr_layout_copy(&r->settings, settings, FR_LAYOUTS(settings_layouts),
+                       version)) {
+        free(r);
+        return FR_ERR_INVALID_ARGUMENT;
+    }
     r->user_data = user_data;
     *pr = r;
     return 0;
+}
+
+#undef fr_relay_new
+int fr_relay_new(fr_relay **pr, const fr_relay_settings *settings,
+                 void *user_data)
+{
+    return fr_relay_new_versioned(pr, 1, settings, user_data);
 }
 
 void fr_relay_del(fr_relay *r)
@@ -661,13 +686,11 @@ void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp)
         r->fp = *fp;
 }
 
+
 int fr_relay_get_stats_versioned(const fr_relay *r, int version,
                                  fr_relay_stats *st)
 {
-    if (version != FR_RELAY_STATS_V1)
-        return FR_ERR_INVALID_ARGUMENT;
-    memcpy(st, &r->stats, sizeof(*st));
-    return 0;
+    return fr_layout_copy(st, &r->stats, FR_LAYOUTS(stats_layouts), version);
 }
 
 #undef fr_relay_get_stats

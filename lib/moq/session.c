@@ -8,6 +8,7 @@
 
 #include <fastrelay/error.h>
 
+#include "layouts.h"
 #include "session_internal.h"
 
 /* Errors and sending. */
@@ -56,13 +57,22 @@ int fr_moq_send_msg(fr_moq_session *s, int64_t stream_id,
 
 /* Session life cycle. */
 
-void fr_moq_settings_default(fr_moq_settings *st)
+int fr_moq_settings_default_versioned(int version, fr_moq_settings *s)
 {
-    memset(st, 0, sizeof(*st));
-    st->max_object_size = 16 * 1024 * 1024;
-    st->max_queued = 32 * 1024 * 1024;
-    st->log.level = FR_LOG_NONE;
-    st->max_subscriptions = 1000;
+    fr_moq_settings st;
+
+    memset(&st, 0, sizeof(st));
+    st.max_object_size = 16 * 1024 * 1024;
+    st.max_queued = 32 * 1024 * 1024;
+    st.log.level = FR_LOG_NONE;
+    st.max_subscriptions = 1000;
+    return fr_moq_give_settings(s, &st, version);
+}
+
+#undef fr_moq_settings_default
+void fr_moq_settings_default(fr_moq_settings *s)
+{
+    fr_moq_settings_default_versioned(1, s);
 }
 
 /* Opens our control stream and sends SETUP. */
@@ -95,9 +105,10 @@ static int session_start(fr_moq_session *s)
     return fr_moq_send_msg(s, s->ctrl_out, &m, 0);
 }
 
-int fr_moq_session_new(fr_moq_session **ps, fr_quic_conn *conn,
-                       const fr_moq_callbacks *cb,
-                       const fr_moq_settings *settings, void *user_data)
+int fr_moq_session_new_versioned(fr_moq_session **ps, fr_quic_conn *conn,
+                                 int version, const fr_moq_callbacks *cb,
+                                 const fr_moq_settings *settings,
+                                 void *user_data)
 {
     fr_moq_session *s;
 
@@ -106,17 +117,20 @@ int fr_moq_session_new(fr_moq_session **ps, fr_quic_conn *conn,
     s = calloc(1, sizeof(*s));
     if (!s)
         return FR_ERR_NOMEM;
+    if (fr_moq_take_callbacks(&s->cb, cb, version) ||
+        fr_moq_take_settings(&s->settings, settings, version)) {
+        free(s);
+        return FR_ERR_INVALID_ARGUMENT;
+    }
     s->conn = conn;
-    s->cb = *cb;
-    s->settings = *settings;
-    s->settings.implementation = NULL;
-    if (settings->implementation) {
-        s->implementation = strdup(settings->implementation);
+    if (s->settings.implementation) {
+        s->implementation = strdup(s->settings.implementation);
         if (!s->implementation) {
             free(s);
             return FR_ERR_NOMEM;
         }
     }
+    s->settings.implementation = NULL;
     s->user_data = user_data;
     s->is_server = fr_quic_conn_is_server(conn);
     s->next_request_id = s->is_server ? 1 : 0;
@@ -134,6 +148,14 @@ int fr_moq_session_new(fr_moq_session **ps, fr_quic_conn *conn,
     }
     *ps = s;
     return 0;
+}
+
+#undef fr_moq_session_new
+int fr_moq_session_new(fr_moq_session **ps, fr_quic_conn *conn,
+                       const fr_moq_callbacks *cb,
+                       const fr_moq_settings *settings, void *user_data)
+{
+    return fr_moq_session_new_versioned(ps, conn, 1, cb, settings, user_data);
 }
 
 int fr_moq_session_on_handshake(fr_moq_session *s)

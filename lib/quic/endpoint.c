@@ -10,10 +10,17 @@
 
 #include <fastrelay/error.h>
 
+#include "../util/layout.h"
 #include "quic_internal.h"
 
-void fr_quic_settings_default(fr_quic_settings *s)
+static const fr_layout callbacks_layouts[] = FR_LAYOUT_ONE(fr_quic_callbacks);
+static const fr_layout settings_layouts[] = FR_LAYOUT_ONE(fr_quic_settings);
+
+int fr_quic_settings_default_versioned(int version,
+                                       fr_quic_settings *settings)
 {
+    fr_quic_settings d, *s = &d;
+
     memset(s, 0, sizeof(*s));
     s->crypto_mode = FR_CRYPTO_TLS;
     s->idle_timeout = 30 * FR_SECONDS;
@@ -28,6 +35,27 @@ void fr_quic_settings_default(fr_quic_settings *s)
     s->max_send_buffer = 64 * 1024 * 1024;
     s->log.level = FR_LOG_NONE;
     s->keep_alive = 1;
+    return fr_layout_copy(settings, s, FR_LAYOUTS(settings_layouts), version);
+}
+
+#undef fr_quic_settings_default
+void fr_quic_settings_default(fr_quic_settings *settings)
+{
+    fr_quic_settings_default_versioned(1, settings);
+}
+
+int fr_quic_take_callbacks(fr_quic_callbacks *dst,
+                           const fr_quic_callbacks *src, int version)
+{
+    memset(dst, 0, sizeof(*dst));
+    return fr_layout_copy(dst, src, FR_LAYOUTS(callbacks_layouts), version);
+}
+
+int fr_quic_take_settings(fr_quic_settings *dst, const fr_quic_settings *src,
+                          int version)
+{
+    fr_quic_settings_default(dst);
+    return fr_layout_copy(dst, src, FR_LAYOUTS(settings_layouts), version);
 }
 
 int fr_quic_cleartext_alpn(char *buf, size_t buflen, const char *alpn)
@@ -88,14 +116,20 @@ static int check_settings(const fr_quic_settings *s)
     return 0;
 }
 
-int fr_quic_endpoint_new(fr_quic_endpoint **pep,
-                         const fr_quic_callbacks *callbacks,
-                         const fr_quic_settings *settings, void *user_data)
+int fr_quic_endpoint_new_versioned(fr_quic_endpoint **pep, int version,
+                                   const fr_quic_callbacks *cbs,
+                                   const fr_quic_settings *ss,
+                                   void *user_data)
 {
+    fr_quic_callbacks cb;
+    fr_quic_settings set;
+    const fr_quic_callbacks *callbacks = &cb;
+    const fr_quic_settings *settings = &set;
     fr_quic_endpoint *ep;
     int rv;
 
-    if (!pep || !callbacks || !settings || !callbacks->send)
+    if (!pep || !cbs || !ss || fr_quic_take_callbacks(&cb, cbs, version) ||
+        fr_quic_take_settings(&set, ss, version) || !cb.send)
         return FR_ERR_INVALID_ARGUMENT;
     rv = check_settings(settings);
     if (rv)
@@ -146,6 +180,15 @@ int fr_quic_endpoint_new(fr_quic_endpoint **pep,
                 ep->alpn_wire[0], ep->nalpn > 1 ? ", ..." : "");
     *pep = ep;
     return 0;
+}
+
+#undef fr_quic_endpoint_new
+int fr_quic_endpoint_new(fr_quic_endpoint **pep,
+                         const fr_quic_callbacks *callbacks,
+                         const fr_quic_settings *settings, void *user_data)
+{
+    return fr_quic_endpoint_new_versioned(pep, 1, callbacks, settings,
+                                          user_data);
 }
 
 void fr_quic_endpoint_del(fr_quic_endpoint *ep)

@@ -248,18 +248,20 @@ static int open_socket(fr_quic_ev *qev, const struct sockaddr *addr,
     return 0;
 }
 
-int fr_quic_ev_new(fr_quic_ev **pqev, struct ev_loop *loop,
-                   const fr_quic_callbacks *callbacks,
-                   const fr_quic_settings *settings,
-                   const struct sockaddr *bind_addr, socklen_t bind_addr_len,
-                   void *user_data)
+int fr_quic_ev_new_versioned(fr_quic_ev **pqev, struct ev_loop *loop,
+                             int version, const fr_quic_callbacks *callbacks,
+                             const fr_quic_settings *settings,
+                             const struct sockaddr *bind_addr,
+                             socklen_t bind_addr_len, void *user_data)
 {
     fr_quic_callbacks cb;
+    fr_quic_settings set;
     fr_quic_ev *qev;
     int rv;
 
     if (!pqev || !loop || !callbacks || !settings || !bind_addr ||
-        callbacks->send)
+        fr_quic_take_callbacks(&cb, callbacks, version) ||
+        fr_quic_take_settings(&set, settings, version) || cb.send)
         return FR_ERR_INVALID_ARGUMENT;
     if (bind_addr->sa_family != AF_INET && bind_addr->sa_family != AF_INET6)
         return FR_ERR_ADDRESS;
@@ -268,14 +270,13 @@ int fr_quic_ev_new(fr_quic_ev **pqev, struct ev_loop *loop,
         return FR_ERR_NOMEM;
     qev->loop = loop;
     qev->fd = -1;
-    rv = open_socket(qev, bind_addr, bind_addr_len, &settings->log);
+    rv = open_socket(qev, bind_addr, bind_addr_len, &set.log);
     if (rv) {
         free(qev);
         return rv;
     }
-    cb = *callbacks;
     cb.send = send_cb;
-    rv = fr_quic_endpoint_new(&qev->ep, &cb, settings, user_data);
+    rv = fr_quic_endpoint_new(&qev->ep, &cb, &set, user_data);
     if (rv) {
         close(qev->fd);
         free(qev);
@@ -294,6 +295,17 @@ int fr_quic_ev_new(fr_quic_ev **pqev, struct ev_loop *loop,
     ev_prepare_start(loop, &qev->prepare);
     *pqev = qev;
     return 0;
+}
+
+#undef fr_quic_ev_new
+int fr_quic_ev_new(fr_quic_ev **pqev, struct ev_loop *loop,
+                   const fr_quic_callbacks *callbacks,
+                   const fr_quic_settings *settings,
+                   const struct sockaddr *bind_addr, socklen_t bind_addr_len,
+                   void *user_data)
+{
+    return fr_quic_ev_new_versioned(pqev, loop, 1, callbacks, settings,
+                                    bind_addr, bind_addr_len, user_data);
 }
 
 void fr_quic_ev_del(fr_quic_ev *qev)

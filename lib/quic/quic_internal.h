@@ -17,6 +17,7 @@
 #include "../util/sbuf.h"
 #include "conn_hooks.h"
 #include "copy_class.h"
+#include "layouts.h"
 
 /* Datagrams handed to `send` at once. */
 #define FR_TX_BATCH 32

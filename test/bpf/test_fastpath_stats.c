@@ -127,10 +127,24 @@ static void test_layouts(void **state)
     assert_true(untouched(u.b, 0, sizeof(u.b)));
 }
 
+static void test_hooks_layouts(void **state)
+{
+    fixture *f = need_root(state);
+    fr_fastpath_hooks h = {0};
+
+    h.priority_floor = fr_fastpath_default_priority_floor;
+    assert_int_equal(fr_fastpath_set_hooks_versioned(f->fp, 1, &h), 0);
+    assert_int_equal(
+        fr_fastpath_set_hooks_versioned(f->fp, FR_LAYOUT_VERSION + 1, &h),
+        FR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fr_fastpath_set_hooks_versioned(f->fp, 0, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_hooks_layouts),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,13 +24,14 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 
 # lib/util and lib/quic (which needs nothing of lib/splice), without the
 # libev adapter, and the virtual-time network of the tests.
-quic="lib/util/addr.c lib/util/error.c lib/util/hmap.c lib/util/log.c \
-lib/util/qvarint.c lib/util/sbuf.c lib/quic/cert.c lib/quic/cleartext.c \
-lib/quic/conn.c lib/quic/conn_hooks.c lib/quic/conn_view.c \
-lib/quic/endpoint.c lib/quic/stream.c lib/quic/tls.c test/common/quic_sim.c"
-moq="lib/moq/cache.c lib/moq/codec.c lib/moq/control.c lib/moq/data.c \
-lib/moq/buf.c lib/moq/name.c lib/moq/props.c lib/moq/publisher.c \
-lib/moq/relay.c lib/moq/relay_fanout.c \
+quic="lib/util/addr.c lib/util/error.c lib/util/hmap.c lib/util/layout.c \
+lib/util/log.c lib/util/qvarint.c lib/util/sbuf.c lib/quic/cert.c \
+lib/quic/cleartext.c lib/quic/conn.c lib/quic/conn_hooks.c \
+lib/quic/conn_view.c lib/quic/endpoint.c lib/quic/stream.c lib/quic/tls.c \
+test/common/quic_sim.c"
+moq="lib/moq/buf.c lib/moq/cache.c lib/moq/codec.c lib/moq/control.c \
+lib/moq/data.c lib/moq/layouts.c lib/moq/name.c lib/moq/props.c \
+lib/moq/publisher.c lib/moq/relay.c lib/moq/relay_fanout.c \
 lib/moq/relay_fetch.c lib/moq/relay_ns.c lib/moq/rendezvous.c \
 lib/moq/request.c lib/moq/session.c lib/moq/subscriber.c"
 quic_libs="libngtcp2 libngtcp2_crypto_gnutls gnutls"
