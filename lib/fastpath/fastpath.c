@@ -89,11 +89,14 @@ static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
     fr_fastpath *fp = arg;
     fp_up *u = fr_fp_up_get(fp, up);
     fp_sub *d = u ? fr_fp_sub_get(fp, down) : NULL;
+    int rv;
 
-    if (!d || d->njoins == MAX_JOINS ||
-        fr_fp_kernel_track_join(fp->k, u->slot, alias, default_priority,
-                                d->slot) != 0)
-        return -1;
+    if (!d || d->njoins == MAX_JOINS)
+        return FR_ERR_LIMIT;
+    rv = fr_fp_kernel_track_join(fp->k, u->slot, alias, default_priority,
+                                 d->slot);
+    if (rv)
+        return rv;
     d->joins[d->njoins].up = u;
     d->joins[d->njoins].alias = alias;
     d->njoins++;

@@ -17,10 +17,10 @@ int fr_fp_next_hop(const struct sockaddr_in *peer, int *ifindex,
                     uint8_t own_mac[6], uint8_t next_mac[6])
 {
     fr_nexthop_tables t;
-    int rv;
+    int rv = fr_nexthop_tables_read(&t);
 
-    if (fr_nexthop_tables_read(&t) != 0)
-        return -1;
+    if (rv)
+        return rv;
     rv = fr_nexthop_find(&t, peer->sin_addr, ifindex, own_mac, next_mac);
     fr_nexthop_tables_free(&t);
     return rv;
@@ -29,16 +29,16 @@ int fr_fp_next_hop(const struct sockaddr_in *peer, int *ifindex,
 int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
 {
     char why[256];
+    int rv;
 
     if (fr_fp_kernel_is_attached(fp->k, ifindex, role))
         return 0;
-    if (fr_fp_kernel_attach(fp->k, ifindex, role, fp->mode, why,
-                            sizeof(why)) != 0) {
+    rv = fr_fp_kernel_attach(fp->k, ifindex, role, fp->mode, why,
+                             sizeof(why));
+    if (rv)
         FR_WARN(&fp->log, "fast path: cannot attach to interface %d: %s",
                 ifindex, why);
-        return -1;
-    }
-    return 0;
+    return rv;
 }
 
 /* Brings the slot's interface and MAC addresses in line with the routing

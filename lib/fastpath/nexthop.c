@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fastrelay/error.h>
+
 static char *read_all(const char *path)
 {
     FILE *f = fopen(path, "re");
@@ -46,7 +48,7 @@ int fr_nexthop_tables_read(fr_nexthop_tables *t)
     if (t->route && t->arp)
         return 0;
     fr_nexthop_tables_free(t);
-    return -1;
+    return FR_ERR_INTERNAL;
 }
 
 void fr_nexthop_tables_free(fr_nexthop_tables *t)
@@ -99,7 +101,7 @@ static int route_toward(const char *table, struct in_addr peer,
             gateway->s_addr = (flags & RTF_GATEWAY) ? gw : 0;
         }
     }
-    return best_len >= 0 ? 0 : -1;
+    return best_len >= 0 ? 0 : FR_ERR_ADDRESS;
 }
 
 /* The MAC address of on-link neighbour `ip` (complete entries only). */
@@ -120,7 +122,7 @@ static int neighbour_mac(const char *table, struct in_addr ip, uint8_t mac[6])
                 mac[i] = (uint8_t)m[i];
             return 0;
         }
-    return -1;
+    return FR_ERR_ADDRESS;
 }
 
 int fr_nexthop_find(const fr_nexthop_tables *t, struct in_addr peer,
@@ -129,16 +131,16 @@ int fr_nexthop_find(const fr_nexthop_tables *t, struct in_addr peer,
     char dev[IF_NAMESIZE];
     struct in_addr gw;
     struct ifreq ifr;
-    int fd, rv = -1;
+    int fd, rv = FR_ERR_ADDRESS;
 
     if (route_toward(t->route, peer, dev, &gw) != 0 ||
         (*ifindex = (int)if_nametoindex(dev)) <= 0)
-        return -1;
+        return FR_ERR_ADDRESS;
     if (next_mac && neighbour_mac(t->arp, gw.s_addr ? gw : peer, next_mac))
-        return -1;
+        return FR_ERR_ADDRESS;
     fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
+        return FR_ERR_SOCKET;
     memset(&ifr, 0, sizeof(ifr));
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
     if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {

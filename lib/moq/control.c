@@ -12,7 +12,7 @@
 #include "session_internal.h"
 
 /* Decodes the next message buffered on `rs`. Returns 1 with `m` filled,
- * 0 when more bytes are needed, -1 after failing the session. */
+ * 0 when more bytes are needed, FR_ERR_PROTO after failing the session. */
 static int next_msg(fr_moq_session *s, fr_moq_rstream *rs, fr_moq_msg *m,
                     size_t *consumed)
 {
@@ -24,7 +24,7 @@ static int next_msg(fr_moq_session *s, fr_moq_rstream *rs, fr_moq_msg *m,
         return 0;
     if (n < 0) {
         fr_moq_fail(s, err.code, err.reason);
-        return -1;
+        return FR_ERR_PROTO;
     }
     *consumed = (size_t)n;
     return 1;
@@ -39,18 +39,18 @@ static int on_goaway(fr_moq_session *s, const fr_moq_goaway *g)
 
     if (s->goaway_received) {
         fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION, "second GOAWAY");
-        return -1;
+        return FR_ERR_PROTO;
     }
     if (s->is_server && g->new_session_uri.len) {
         fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
                     "GOAWAY from a client names a URI");
-        return -1;
+        return FR_ERR_PROTO;
     }
     /* It names one of our request IDs. */
     if (g->has_request_id &&
         (g->request_id & 1) != (uint64_t)(s->is_server ? 1 : 0)) {
         fr_moq_fail(s, FR_MOQ_INVALID_REQUEST_ID, "GOAWAY request ID");
-        return -1;
+        return FR_ERR_PROTO;
     }
     s->goaway_received = 1;
     FR_INFO(&s->settings.log, "peer sent GOAWAY (timeout %llu ms)",
@@ -60,7 +60,7 @@ static int on_goaway(fr_moq_session *s, const fr_moq_goaway *g)
     uri = malloc(g->new_session_uri.len + 1);
     if (!uri) {
         fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "out of memory");
-        return -1;
+        return FR_ERR_NOMEM;
     }
     if (g->new_session_uri.len)
         memcpy(uri, g->new_session_uri.base, g->new_session_uri.len);
@@ -94,8 +94,8 @@ int fr_moq_control_data(fr_moq_session *s, fr_moq_rstream *rs, int fin)
                 s->cb.session_ready(s, s->user_data);
             break;
         case FR_MOQ_MSG_GOAWAY:
-            if (on_goaway(s, &m.u.goaway) != 0)
-                return FR_ERR_PROTO;
+            if ((r = on_goaway(s, &m.u.goaway)) != 0)
+                return r;
             break;
         default:
             fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
@@ -120,7 +120,7 @@ static int check_peer_request_id(fr_moq_session *s, uint64_t id)
     if ((id & 1) != (uint64_t)(s->is_server ? 0 : 1) ||
         fr_hmap_find_u64(&s->requests, id)) {
         fr_moq_fail(s, FR_MOQ_INVALID_REQUEST_ID, "bad request ID");
-        return -1;
+        return FR_ERR_PROTO;
     }
     return 0;
 }

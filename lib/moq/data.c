@@ -119,11 +119,11 @@ static int subgroup_objects(fr_moq_session *s, fr_moq_rstream *rs)
             break;
         if (n < 0) {
             fr_moq_fail(s, err.code, err.reason);
-            return -1;
+            return FR_ERR_PROTO;
         }
         if (oh.payload_len > s->settings.max_object_size) {
             fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "object too large");
-            return -1;
+            return FR_ERR_PROTO;
         }
         if (rs->buf.len - off - (size_t)n < oh.payload_len)
             break;
@@ -131,7 +131,7 @@ static int subgroup_objects(fr_moq_session *s, fr_moq_rstream *rs)
             if (oh.id_delta >= UINT64_MAX - rs->prev_object) {
                 fr_moq_fail(s, FR_MOQ_PROTOCOL_VIOLATION,
                             "object ID overflow");
-                return -1;
+                return FR_ERR_PROTO;
             }
             id = rs->prev_object + oh.id_delta + 1;
         } else {
@@ -314,11 +314,11 @@ static int fetch_objects(fr_moq_session *s, fr_moq_rstream *rs)
             break;
         if (n < 0) {
             fr_moq_fail(s, err.code, err.reason);
-            return -1;
+            return FR_ERR_PROTO;
         }
         if (fo.payload_len > s->settings.max_object_size) {
             fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "object too large");
-            return -1;
+            return FR_ERR_PROTO;
         }
         if (rs->buf.len - off - (size_t)n < fo.payload_len)
             break;

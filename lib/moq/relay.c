@@ -331,7 +331,8 @@ static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
 /* Session callbacks: publisher side (downstream). */
 
 /* Holds a SUBSCRIBE no publisher can answer yet, if its subscriber wants
- * to wait (RENDEZVOUS_TIMEOUT) and the relay lets it. Returns 0 if held. */
+ * to wait (RENDEZVOUS_TIMEOUT) and the relay lets it. Returns whether it
+ * is held. */
 static int hold(fr_relay *r, fr_moq_session *s, uint64_t req,
                 const fr_moq_name *name, const fr_moq_sub_params *p)
 {
@@ -339,13 +340,13 @@ static int hold(fr_relay *r, fr_moq_session *s, uint64_t req,
     fr_duration wait = r->settings.max_rendezvous;
 
     if (!p->rendezvous_timeout_ms || !wait)
-        return -1;
+        return 0;
     if (p->rendezvous_timeout_ms < wait / FR_MILLISECONDS)
         wait = p->rendezvous_timeout_ms * FR_MILLISECONDS;
     if (fr_rdv_hold(&r->held, s, req, name, p, fr_quic_endpoint_now(ep) + wait))
-        return -1;
+        return 0;
     r->stats.subscribes_held = r->held.count;
-    return 0;
+    return 1;
 }
 
 /* A downstream SUBSCRIBE: served from the track if the relay has it, else
@@ -365,7 +366,7 @@ static void subscribe_down(fr_relay *r, fr_moq_session *s, uint64_t req,
     if (!t) {
         up = upstream_for(r, name);
         if (!up || up == s) {
-            if (!may_hold || hold(r, s, req, name, p) != 0)
+            if (!may_hold || !hold(r, s, req, name, p))
                 fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST,
                               "no publisher for this track");
             return;

@@ -15,7 +15,8 @@ typedef struct fr_relay_fastpath {
     /* `down` wants every subgroup stream of track `alias` of the upstream
      * session `up` that begins from now on; subgroups whose header has no
      * priority have the track's `default_priority`. Returns 0 if the
-     * kernel will forward them. */
+     * kernel will forward them, a negative FR_ERR_* if it cannot
+     * (userspace does then). */
     int (*join)(void *arg, fr_moq_session *up, uint64_t alias,
                 uint8_t default_priority, fr_moq_session *down);
     void (*leave)(void *arg, fr_moq_session *up, uint64_t alias,

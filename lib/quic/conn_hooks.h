@@ -40,7 +40,8 @@ typedef struct fr_conn_hooks {
     void (*sent_one)(void *ext, fr_tstamp now);
 
     /* Rewrites a received datagram: returns its new length with *out
-     * set, 0 to hand ngtcp2 the datagram unchanged, -1 to drop it. */
+     * set, 0 to hand ngtcp2 the datagram unchanged, a negative FR_ERR_*
+     * to drop it. */
     ssize_t (*rx)(void *ext, const uint8_t *d, size_t len, fr_tstamp now,
                   const uint8_t **out);
     /* Whether the datagram (received at `now` on `path`) waits: 1 if the

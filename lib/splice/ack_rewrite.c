@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <fastrelay/error.h>
+
 #include "../util/qvarint.h"
 #include "frames.h"
 
@@ -18,7 +20,7 @@ static int read_ack(fr_pnmap *m, const uint8_t *p, size_t len, size_t *pos,
         fr_qvarint_get(p, len, pos, delay) ||
         fr_qvarint_get(p, len, pos, &count) ||
         fr_qvarint_get(p, len, pos, &first) || first > largest)
-        return -1;
+        return FR_ERR_PROTO;
     r.last = largest;
     r.first = largest - first;
     fr_pnmap_wire_acked(m, &r, 1, now);
@@ -26,7 +28,7 @@ static int read_ack(fr_pnmap *m, const uint8_t *p, size_t len, size_t *pos,
         if (fr_qvarint_get(p, len, pos, &gap) ||
             fr_qvarint_get(p, len, pos, &rlen) || gap + 2 > r.first ||
             rlen > r.first - gap - 2)
-            return -1;
+            return FR_ERR_PROTO;
         r.last = r.first - gap - 2;
         r.first = r.last - rlen;
         fr_pnmap_wire_acked(m, &r, 1, now);
@@ -47,7 +49,7 @@ static int write_ack(uint8_t *out, size_t cap, size_t *pos,
     for (size_t i = 1; i < n && !err; i++)
         err = fr_qvarint_put(out, cap, pos, r[i - 1].first - r[i].last - 2) ||
               fr_qvarint_put(out, cap, pos, r[i].last - r[i].first);
-    return err ? -1 : 0;
+    return err ? FR_ERR_NOBUF : 0;
 }
 
 ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
@@ -59,16 +61,16 @@ ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
     int seen = 0;
 
     if (cap < inlen + FR_ACK_REWRITE_ROOM)
-        return -1;
+        return FR_ERR_NOBUF;
     /* First pass: every other frame is copied, ACKs feed the map. */
     while (pos < inlen) {
         size_t start = pos;
 
         if (fr_qvarint_get(in, inlen, &pos, &type))
-            return -1;
+            return FR_ERR_PROTO;
         if (type == FR_FRAME_ACK || type == FR_FRAME_ACK_ECN) {
             if (read_ack(m, in, inlen, &pos, type, &d, now))
-                return -1;
+                return FR_ERR_PROTO;
             if (!seen) {
                 seen = 1;
                 ack_at = o;
@@ -77,7 +79,7 @@ ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
             continue;
         }
         if (fr_frame_skip_body(in, inlen, &pos, type))
-            return -1;
+            return FR_ERR_PROTO;
         memcpy(out + o, in + start, pos - start);
         o += pos - start;
     }
@@ -89,7 +91,7 @@ ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
         size_t alen = 0;
 
         if (write_ack(ack, sizeof(ack), &alen, r, nr, delay))
-            return -1;
+            return FR_ERR_NOBUF;
         memmove(out + ack_at + alen, out + ack_at, o - ack_at);
         memcpy(out + ack_at, ack, alen);
         o += alen;
@@ -106,12 +108,12 @@ int fr_ack_feed(fr_pnmap *m, const uint8_t *in, size_t inlen, uint64_t now)
 
     while (pos < inlen) {
         if (fr_qvarint_get(in, inlen, &pos, &type))
-            return -1;
+            return FR_ERR_PROTO;
         if (type == FR_FRAME_ACK || type == FR_FRAME_ACK_ECN) {
             if (read_ack(m, in, inlen, &pos, type, &delay, now))
-                return -1;
+                return FR_ERR_PROTO;
         } else if (fr_frame_skip_body(in, inlen, &pos, type)) {
-            return -1;
+            return FR_ERR_PROTO;
         }
     }
     return 0;

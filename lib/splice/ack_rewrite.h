@@ -24,16 +24,16 @@
  * packets completed meanwhile (acknowledgements held until their wire
  * packets were registered). With nothing to acknowledge and nothing else left, the
  * output is one PADDING frame, so the packet stays valid. Returns the
- * output length, or -1 if a frame does not parse or `cap` (at least
- * inlen + FR_ACK_REWRITE_ROOM) is too small. The packet arrived at `now`
+ * output length, FR_ERR_PROTO if a frame does not parse, or FR_ERR_NOBUF
+ * if `cap` (at least inlen + FR_ACK_REWRITE_ROOM) is too small. The packet arrived at `now`
  * (see fr_pnmap_take_acked). */
 ssize_t fr_ack_rewrite(fr_pnmap *m, const uint8_t *in, size_t inlen,
                        uint8_t *out, size_t cap, uint64_t now);
 
 /* Feeds the map with the ACK frames of in[0..inlen) (received at `now`)
  * and changes nothing else; fr_ack_rewrite of the same frames later reads
- * them again to no further effect. Returns 0, or -1 if a frame does not
- * parse. */
+ * them again to no further effect. Returns 0, or FR_ERR_PROTO if a frame
+ * does not parse. */
 int fr_ack_feed(fr_pnmap *m, const uint8_t *in, size_t inlen, uint64_t now);
 
 #endif

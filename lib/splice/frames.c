@@ -1,6 +1,8 @@
 /* Lengths of QUIC frames (RFC 9000 section 19, RFC 9221). */
 #include "frames.h"
 
+#include <fastrelay/error.h>
+
 #include "../util/qvarint.h"
 
 int fr_frame_skip_varints(const uint8_t *p, size_t len, size_t *pos, int count)
@@ -9,7 +11,7 @@ int fr_frame_skip_varints(const uint8_t *p, size_t len, size_t *pos, int count)
 
     for (int i = 0; i < count; i++)
         if (fr_qvarint_get(p, len, pos, &v))
-            return -1;
+            return FR_ERR_PROTO;
     return 0;
 }
 
@@ -19,7 +21,7 @@ static int skip_bytes(const uint8_t *p, size_t len, size_t *pos)
     uint64_t n;
 
     if (fr_qvarint_get(p, len, pos, &n) || n > len - *pos)
-        return -1;
+        return FR_ERR_PROTO;
     *pos += (size_t)n;
     return 0;
 }
@@ -31,7 +33,7 @@ int fr_frame_skip_body(const uint8_t *p, size_t len, size_t *pos,
 
     if (FR_FRAME_IS_STREAM(type)) {
         if (fr_frame_skip_varints(p, len, pos, 1 + ((type & 0x04) != 0)))
-            return -1;
+            return FR_ERR_PROTO;
         if (type & 0x02)
             return skip_bytes(p, len, pos);
         *pos = len; /* runs to the end of the packet */
@@ -45,7 +47,7 @@ int fr_frame_skip_body(const uint8_t *p, size_t len, size_t *pos,
         if (fr_frame_skip_varints(p, len, pos, 2) ||
             fr_qvarint_get(p, len, pos, &count) || count > len ||
             fr_frame_skip_varints(p, len, pos, 1 + 2 * (int)count))
-            return -1;
+            return FR_ERR_PROTO;
         return type == FR_FRAME_ACK_ECN ? fr_frame_skip_varints(p, len, pos, 3)
                                         : 0;
     case FR_FRAME_PADDING:
@@ -74,13 +76,13 @@ int fr_frame_skip_body(const uint8_t *p, size_t len, size_t *pos,
                   16-byte reset token */
         if (fr_frame_skip_varints(p, len, pos, 2) || *pos >= len ||
             p[*pos] < 1 || p[*pos] > 20 || 1u + p[*pos] + 16u > len - *pos)
-            return -1;
+            return FR_ERR_PROTO;
         *pos += 1u + p[*pos] + 16u;
         return 0;
     case 0x1a: /* PATH_CHALLENGE */
     case 0x1b: /* PATH_RESPONSE */
         if (len - *pos < 8)
-            return -1;
+            return FR_ERR_PROTO;
         *pos += 8;
         return 0;
     case 0x1c: /* CONNECTION_CLOSE (transport) */
@@ -93,7 +95,7 @@ int fr_frame_skip_body(const uint8_t *p, size_t len, size_t *pos,
     case 0x31: /* DATAGRAM with length */
         return skip_bytes(p, len, pos);
     default:
-        return -1;
+        return FR_ERR_PROTO;
     }
 }
 

@@ -13,12 +13,14 @@
 #define FR_FRAME_ACK_ECN 0x03
 #define FR_FRAME_IS_STREAM(t) ((t) >= 0x08 && (t) <= 0x0f)
 
-/* Skips `count` varints at *pos. Returns 0, or -1 if one is cut off. */
+/* Skips `count` varints at *pos. Returns 0, or FR_ERR_PROTO if one is cut
+ * off. */
 int fr_frame_skip_varints(const uint8_t *p, size_t len, size_t *pos,
                           int count);
 
 /* Moves *pos past the body of a frame whose type (already read) is
- * `type`. Returns 0, or -1 for an unknown type or a frame cut off. */
+ * `type`. Returns 0, or FR_ERR_PROTO for an unknown type or a frame cut
+ * off. */
 int fr_frame_skip_body(const uint8_t *p, size_t len, size_t *pos,
                        uint64_t type);
 

@@ -279,7 +279,7 @@ static int find_short(const fr_quic_conn *c, const uint8_t *d, size_t len,
         fr_wire_parse_short(d + pos, len - (size_t)pos,
                             ngtcp2_conn_get_dcid(fr_conn_ngtcp2(c))->datalen,
                             h))
-        return -1;
+        return FR_ERR_PROTO;
     *at = (size_t)pos;
     return 0;
 }
@@ -306,8 +306,8 @@ static size_t hook_tx(void *ext, uint8_t *buf, size_t n)
 /* Receive path. */
 
 /* Finds the frames of a subscriber's 1-RTT datagram: d[*hdr..*hdr +
- * *payload). Returns -1 for a datagram to hand ngtcp2 as it is (no short
- * packet, or a tag that is not ours: a stateless reset). */
+ * *payload). Returns FR_ERR_PROTO for a datagram to hand ngtcp2 as it is
+ * (no short packet, or a tag that is not ours: a stateless reset). */
 static int frames_of(const fr_quic_conn *c, const uint8_t *d, size_t len,
                      size_t *hdr, size_t *payload)
 {
@@ -316,13 +316,13 @@ static int frames_of(const fr_quic_conn *c, const uint8_t *d, size_t len,
 
     if (pos < 0 || fr_wire_parse_short(d + pos, len - (size_t)pos,
                                        settings_of(c)->cid_len, &h))
-        return -1;
+        return FR_ERR_PROTO;
     *hdr = (size_t)pos + h.pn_off + h.pn_len;
     if (len - *hdr < TAG_LEN)
-        return -1;
+        return FR_ERR_PROTO;
     for (size_t i = len - TAG_LEN; i < len; i++)
         if (d[i])
-            return -1;
+            return FR_ERR_PROTO;
     *payload = len - *hdr - TAG_LEN;
     return 0;
 }
@@ -340,12 +340,12 @@ static ssize_t hook_rx(void *ext, const uint8_t *d, size_t len, fr_tstamp now,
     if (frames_of(c, d, len, &hdr, &payload))
         return 0;
     if (len > FR_MAX_UDP_PAYLOAD)
-        return -1;
+        return FR_ERR_PROTO;
     memcpy(sp->rxbuf, d, hdr);
     r = fr_ack_rewrite(sp->map, d + hdr, payload, sp->rxbuf + hdr,
                        sizeof(sp->rxbuf) - hdr - TAG_LEN, now);
     if (r < 0)
-        return -1;
+        return r;
     memset(sp->rxbuf + hdr + (size_t)r, 0, TAG_LEN);
     *out = sp->rxbuf;
     return (ssize_t)(hdr + (size_t)r + TAG_LEN);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <fastrelay/error.h>
+
 #include "../util/qvarint.h"
 
 #define LONG_HEADER 0x80
@@ -22,18 +24,18 @@ static int skip_long(const uint8_t *d, size_t len, size_t *pos)
 
     for (int cid = 0; cid < 2; cid++) {
         if (p >= len || d[p] > 20 || (size_t)d[p] + 1 > len - p)
-            return -1;
+            return FR_ERR_PROTO;
         p += 1u + d[p];
     }
     if (type == LONG_RETRY)
-        return -1; /* never coalesced with a short packet */
+        return FR_ERR_PROTO; /* never coalesced with a short packet */
     if (type == LONG_INITIAL) {
         if (fr_qvarint_get(d, len, &p, &n) || n > len - p)
-            return -1;
+            return FR_ERR_PROTO;
         p += (size_t)n;
     }
     if (fr_qvarint_get(d, len, &p, &n) || n > len - p)
-        return -1;
+        return FR_ERR_PROTO;
     *pos = p + (size_t)n;
     return 0;
 }
@@ -46,20 +48,20 @@ ssize_t fr_wire_find_short(const uint8_t *d, size_t len)
         if (!(d[pos] & LONG_HEADER))
             return (ssize_t)pos;
         if (skip_long(d, len, &pos))
-            return -1;
+            return FR_ERR_PROTO;
     }
-    return -1;
+    return FR_ERR_PROTO;
 }
 
 int fr_wire_parse_short(const uint8_t *p, size_t len, size_t dcid_len,
                         fr_short_hdr *h)
 {
     if (len < 1 || (p[0] & (LONG_HEADER | FIXED_BIT)) != FIXED_BIT)
-        return -1;
+        return FR_ERR_PROTO;
     h->pn_off = 1 + dcid_len;
     h->pn_len = (size_t)(p[0] & PN_LEN_MASK) + 1;
     if (len < h->pn_off + h->pn_len)
-        return -1;
+        return FR_ERR_PROTO;
     h->pn_trunc = 0;
     for (size_t i = 0; i < h->pn_len; i++)
         h->pn_trunc = h->pn_trunc << 8 | p[h->pn_off + i];

@@ -21,13 +21,13 @@ typedef struct fr_short_hdr {
 } fr_short_hdr;
 
 /* Offset of the short-header packet in a datagram that may begin with
- * coalesced long-header packets, or -1 if there is none or a long header
- * does not parse. */
+ * coalesced long-header packets, or FR_ERR_PROTO if there is none or a
+ * long header does not parse. */
 ssize_t fr_wire_find_short(const uint8_t *d, size_t len);
 
 /* Reads the short header at p[0..len) with a destination CID of
- * `dcid_len` bytes. Returns 0, or -1 if it is no short header or too
- * short to hold one. */
+ * `dcid_len` bytes. Returns 0, or FR_ERR_PROTO if it is no short header or
+ * too short to hold one. */
 int fr_wire_parse_short(const uint8_t *p, size_t len, size_t dcid_len,
                         fr_short_hdr *h);
 

@@ -12,12 +12,12 @@
 /* Bytes the shortest encoding of v takes (v <= FR_QVARINT_MAX). */
 size_t fr_qvarint_len(uint64_t v);
 
-/* Reads one at *pos within buf[0..len); advances *pos. Returns 0, or -1 if
- * it runs past len. */
+/* Reads one at *pos within buf[0..len); advances *pos. Returns 0, or
+ * FR_ERR_PROTO if it runs past len. */
 int fr_qvarint_get(const uint8_t *buf, size_t len, size_t *pos, uint64_t *v);
 
 /* Writes the shortest encoding at *pos within buf[0..cap); advances *pos.
- * Returns 0, or -1 if it does not fit or v is too large. */
+ * Returns 0, or FR_ERR_NOBUF if it does not fit or v is too large. */
 int fr_qvarint_put(uint8_t *buf, size_t cap, size_t *pos, uint64_t v);
 
 #endif

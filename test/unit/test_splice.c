@@ -254,9 +254,9 @@ static void test_wire_header(void **state)
     assert_memory_equal(d + at + 9, ((uint8_t[]){1, 2, 3, 4, 'a', 'b', 'c'}),
                         7);
     /* A long header cut short, a bare long packet, a long first byte. */
-    assert_int_equal(fr_wire_find_short(d, 8), -1);
-    assert_int_equal(fr_wire_find_short(d, 11), -1);
-    assert_int_equal(fr_wire_parse_short(d, len, 8, &h), -1);
+    assert_int_equal(fr_wire_find_short(d, 8), FR_ERR_PROTO);
+    assert_int_equal(fr_wire_find_short(d, 11), FR_ERR_PROTO);
+    assert_int_equal(fr_wire_parse_short(d, len, 8, &h), FR_ERR_PROTO);
 }
 
 static void test_qvarint(void **state)
@@ -281,16 +281,18 @@ static void test_qvarint(void **state)
         assert_int_equal(rpos, pos);
         /* One byte short does not parse. */
         rpos = 0;
-        assert_int_equal(fr_qvarint_get(buf, pos - 1, &rpos, &v), -1);
+        assert_int_equal(fr_qvarint_get(buf, pos - 1, &rpos, &v),
+                         FR_ERR_PROTO);
     }
     {
         size_t pos = 0;
 
         assert_int_equal(fr_qvarint_put(buf, sizeof(buf), &pos,
                                         FR_QVARINT_MAX + 1),
-                         -1);
+                         FR_ERR_NOBUF);
         pos = 7;
-        assert_int_equal(fr_qvarint_put(buf, sizeof(buf), &pos, 64), -1);
+        assert_int_equal(fr_qvarint_put(buf, sizeof(buf), &pos, 64),
+                         FR_ERR_NOBUF);
     }
 }
 
@@ -373,11 +375,12 @@ static void test_ack_rewrite_rejects(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (fr_ack_rewrite(m, bad[i].bytes, bad[i].len, out, sizeof(out), 0) !=
-            -1)
+            FR_ERR_PROTO)
             fail_msg("accepted: %s", bad[i].what);
     }
     /* Too small an output buffer is refused up front. */
-    assert_int_equal(fr_ack_rewrite(m, bad[0].bytes, 1, out, 1, 0), -1);
+    assert_int_equal(fr_ack_rewrite(m, bad[0].bytes, 1, out, 1, 0),
+                     FR_ERR_NOBUF);
     fr_pnmap_del(m);
 }
 
