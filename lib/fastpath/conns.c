@@ -56,7 +56,7 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
         return u;
     /* The ingress program goes where the upstream's packets come in. */
     if (fr_quic_conn_get_crypto_mode(c) != FR_CRYPTO_CLEARTEXT || !remote ||
-        fr_fp_next_hop(remote, &ifindex, mac, NULL) ||
+        fr_fp_next_hop(fp, remote, &ifindex, mac, NULL) ||
         fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM))
         return NULL;
     u = calloc(1, sizeof(*u));
@@ -131,7 +131,7 @@ void fr_fp_sub_sync(fr_fastpath *fp, fp_sub *d)
         /* A new address may be reached by another route. */
         if (r->sin_addr.s_addr != d->k.dst_ip) {
             fr_nexthop_tables t;
-            int have = fr_nexthop_tables_read(&t) == 0;
+            int have = fr_fp_kernel_tables_read(fp->k, &t) == 0;
 
             fr_fp_follow_next_hop(fp, d, have ? &t : NULL, r);
             fr_nexthop_tables_free(&t);
@@ -169,7 +169,7 @@ fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s)
     d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
-    if (fr_fp_next_hop(remote, &ifindex, d->k.src_mac, d->k.dst_mac) ||
+    if (fr_fp_next_hop(fp, remote, &ifindex, d->k.src_mac, d->k.dst_mac) ||
         fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) ||
         fr_fp_kernel_slot_alloc(fp->k, &d->slot) != 0) {
         FR_DEBUG(&fp->log, "fast path: a subscriber stays in userspace (no "

@@ -98,8 +98,8 @@ void fr_fp_sub_info(fr_moq_session *s, fp_sub *d, fr_fastpath_subscriber *in);
 uint8_t fr_fp_floor_of(const fr_fastpath *fp, const fr_fastpath_subscriber *in);
 
 /* hops.c */
-int fr_fp_next_hop(const struct sockaddr_in *peer, int *ifindex,
-                    uint8_t own_mac[6], uint8_t next_mac[6]);
+int fr_fp_next_hop(fr_fastpath *fp, const struct sockaddr_in *peer,
+                   int *ifindex, uint8_t own_mac[6], uint8_t next_mac[6]);
 int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role);
 int fr_fp_follow_next_hop(fr_fastpath *fp, fp_sub *d,
                            const fr_nexthop_tables *t,

@@ -13,11 +13,11 @@
 #include "fastpath_internal.h"
 
 /* How the relay reaches `peer` now (see nexthop.h). */
-int fr_fp_next_hop(const struct sockaddr_in *peer, int *ifindex,
-                    uint8_t own_mac[6], uint8_t next_mac[6])
+int fr_fp_next_hop(fr_fastpath *fp, const struct sockaddr_in *peer,
+                   int *ifindex, uint8_t own_mac[6], uint8_t next_mac[6])
 {
     fr_nexthop_tables t;
-    int rv = fr_nexthop_tables_read(&t);
+    int rv = fr_fp_kernel_tables_read(fp->k, &t);
 
     if (rv)
         return rv;
@@ -72,7 +72,7 @@ int fr_fp_follow_next_hop(fr_fastpath *fp, fp_sub *d,
 static void refresh_next_hops(fr_fastpath *fp, fr_tstamp now)
 {
     fr_nexthop_tables t;
-    int have = fr_nexthop_tables_read(&t) == 0;
+    int have = fr_fp_kernel_tables_read(fp->k, &t) == 0;
 
     fp->hops_at = now;
     for (fp_sub *d = fp->subs; d; d = d->next) {

@@ -11,18 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attach.h"
-#include "fastpath_kern_user.h"
-
-struct bpf_map;
-struct fastpath;
+#include "dataplane.h"
 
 typedef struct fr_fp_kernel fr_fp_kernel;
-
-typedef enum fr_fp_role {
-    FR_FP_ROLE_UPSTREAM,   /* ingress program: packets from origins */
-    FR_FP_ROLE_SUBSCRIBERS /* egress program: copies towards subscribers */
-} fr_fp_role;
 
 /* Loads the programs for upstream CIDs of `cid_len` bytes (the relay's
  * own CID length, fr_quic_settings.cid_len). Returns 0 or a negative
@@ -30,6 +21,10 @@ typedef enum fr_fp_role {
  * gets a readable reason on failure. */
 int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, char *why,
                       size_t whylen);
+
+/* The same over another data plane (a test's), which it then owns (and
+ * closes on failure). */
+int fr_fp_kernel_on(fr_fp_kernel **out, fr_fp_dataplane *dp);
 
 /* Detaches everything attached and unloads. NULL is ignored. */
 void fr_fp_kernel_close(fr_fp_kernel *k);
@@ -42,8 +37,12 @@ int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
 int fr_fp_kernel_is_attached(const fr_fp_kernel *k, int ifindex,
                              fr_fp_role role);
 
-/* The loaded skeleton, for tests that run the programs directly. */
+/* The loaded skeleton, for tests that run the programs directly (NULL on
+ * another data plane than BPF's). */
 struct fastpath *fr_fp_kernel_skeleton(fr_fp_kernel *k);
+
+/* The routing and neighbour tables the data plane's copies follow. */
+int fr_fp_kernel_tables_read(fr_fp_kernel *k, fr_nexthop_tables *t);
 
 /* A free slot, for an upstream or a subscriber connection; released with
  * fr_fp_kernel_slot_free. */
@@ -85,10 +84,6 @@ size_t fr_fp_kernel_pool_refill(fr_fp_kernel *k, uint32_t slot,
 /* IDs the pool still holds. */
 size_t fr_fp_kernel_pool_level(fr_fp_kernel *k, uint32_t slot);
 
-/* The sum over every CPU of entry `key` of a per-CPU array of __u64
- * counters. Returns 0 or FR_ERR_BPF. */
-int fr_fp_percpu_sum(const struct bpf_map *map, uint32_t key, uint64_t *sum);
-
 /* How often the program of `role` counted `reason` (enum fr_fp_reason for
  * upstream ingress, enum fr_fp_egress_reason for subscriber egress). */
 uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role,
@@ -121,8 +116,6 @@ struct fr_fp_tx *fr_fp_kernel_tx(fr_fp_kernel *k, uint32_t slot);
 
 /* Calls `on_sent` for each copy the kernel reported sending since the
  * last call; returns how many, or a negative FR_ERR_*. */
-typedef void (*fr_fp_sent_cb)(const struct fr_fp_sent_event *ev,
-                              void *user_data);
 int fr_fp_kernel_poll_sent(fr_fp_kernel *k, fr_fp_sent_cb on_sent,
                            void *user_data);
 
