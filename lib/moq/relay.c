@@ -54,15 +54,25 @@ static void outs_drop_down(relay_track *t, relay_down *down)
     }
 }
 
-static void down_remove(relay_down *d)
+/* The kernel stops forwarding the track's new subgroups to `d`, if it
+ * did. */
+static void down_leave_kernel(relay_down *d)
 {
     relay_track *t = d->t;
-    relay_down **pp = &t->downs;
     fr_relay *r = t->r;
 
     if (d->kernel && t->up)
         r->fp.leave(r->fp.arg, fr_moq_sub_session(t->up),
                     t->info.track_alias, down_session(d));
+    d->kernel = 0;
+}
+
+static void down_remove(relay_down *d)
+{
+    relay_track *t = d->t;
+    relay_down **pp = &t->downs;
+
+    down_leave_kernel(d);
     outs_drop_down(t, d);
     while (*pp && *pp != d)
         pp = &(*pp)->next;
@@ -501,6 +511,10 @@ static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
     (void)ud;
     if (!t)
         return;
+    /* While the upstream session is known: the kernel's lists of the
+     * track go with it (a subscriber's session may outlive many tracks). */
+    for (relay_down *d = t->downs; d; d = d->next)
+        down_leave_kernel(d);
     t->up = NULL;
     track_end(t, FR_MOQ_DONE_TRACK_ENDED,
               rejected ? code : FR_MOQ_REQ_DOES_NOT_EXIST,
