@@ -269,14 +269,10 @@ static void credit(void *arg, fr_quic_conn *c, int64_t stream_id,
                                 max_data);
 }
 
-int fr_fastpath_new_versioned(fr_fastpath **pfp, fr_relay *relay,
-                              fr_moq_endpoint *downstream, int version,
-                              const fr_fastpath_settings *app_settings,
-                              char *why, size_t whylen)
+int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
+                 fr_fp_dataplane *dp, const fr_fastpath_settings *settings,
+                 char *why, size_t whylen)
 {
-    fr_fastpath_settings set;
-    const fr_fastpath_settings *settings = &set;
-    fr_quic_endpoint *ep;
     fr_fastpath *fp;
     fr_relay_fastpath hooks = {.join = hook_join,
                                .leave = hook_leave,
@@ -286,29 +282,26 @@ int fr_fastpath_new_versioned(fr_fastpath **pfp, fr_relay *relay,
                                .session_closed = hook_session_closed};
     int rv;
 
-    if (!pfp || !relay || !downstream || !app_settings)
-        return FR_ERR_INVALID_ARGUMENT;
-    fr_fastpath_settings_default(&set);
-    if (fr_layout_copy(&set, app_settings, FR_LAYOUTS(settings_layouts),
-                       version)) {
-        snprintf(why, whylen, "settings of unknown layout %d", version);
-        return FR_ERR_INVALID_ARGUMENT;
-    }
-    ep = fr_moq_endpoint_quic(downstream);
     if (fr_ep_settings(ep)->crypto_mode != FR_CRYPTO_CLEARTEXT) {
         snprintf(why, whylen,
                  "the fast path needs cleartext mode: the kernel reads and "
                  "rewrites the packets");
-        return FR_ERR_INVALID_ARGUMENT;
+        rv = FR_ERR_INVALID_ARGUMENT;
+        goto fail;
     }
     if (fr_quic_endpoint_conn_count(ep)) {
         snprintf(why, whylen, "the endpoint has connections already");
-        return FR_ERR_INVALID_STATE;
+        rv = FR_ERR_INVALID_STATE;
+        goto fail;
     }
     fp = calloc(1, sizeof(*fp));
-    if (!fp)
-        return FR_ERR_NOMEM;
-    rv = fr_fp_kernel_open(&fp->k, fr_ep_settings(ep)->cid_len, why, whylen);
+    if (!fp) {
+        rv = FR_ERR_NOMEM;
+        goto fail;
+    }
+    rv = dp ? fr_fp_kernel_on(&fp->k, dp)
+            : fr_fp_kernel_open(&fp->k, fr_ep_settings(ep)->cid_len, why,
+                                whylen);
     if (rv) {
         free(fp);
         return rv;
@@ -335,6 +328,29 @@ int fr_fastpath_new_versioned(fr_fastpath **pfp, fr_relay *relay,
     fr_splice_enable(ep, &fp->ops);
     *pfp = fp;
     return 0;
+fail:
+    if (dp)
+        dp->ops->close(dp);
+    return rv;
+}
+
+int fr_fastpath_new_versioned(fr_fastpath **pfp, fr_relay *relay,
+                              fr_moq_endpoint *downstream, int version,
+                              const fr_fastpath_settings *app_settings,
+                              char *why, size_t whylen)
+{
+    fr_fastpath_settings set;
+
+    if (!pfp || !relay || !downstream || !app_settings)
+        return FR_ERR_INVALID_ARGUMENT;
+    fr_fastpath_settings_default(&set);
+    if (fr_layout_copy(&set, app_settings, FR_LAYOUTS(settings_layouts),
+                       version)) {
+        snprintf(why, whylen, "settings of unknown layout %d", version);
+        return FR_ERR_INVALID_ARGUMENT;
+    }
+    return fr_fp_new_on(pfp, relay, fr_moq_endpoint_quic(downstream), NULL,
+                        &set, why, whylen);
 }
 
 #undef fr_fastpath_new

@@ -93,6 +93,15 @@ static inline fr_tstamp conn_now(const fr_quic_conn *c)
     return fr_quic_endpoint_now(fr_quic_conn_get_endpoint(c));
 }
 
+/* fastpath.c */
+/* The fast path for `relay`, whose subscribers connect to `ep`, over data
+ * plane `dp` (which it then owns, also on failure; NULL: load the BPF
+ * programs): fr_fastpath_new's work, for tests that bring a data plane of
+ * their own. */
+int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
+                 fr_fp_dataplane *dp, const fr_fastpath_settings *settings,
+                 char *why, size_t whylen);
+
 /* policy.c */
 void fr_fp_sub_info(fr_moq_session *s, fp_sub *d, fr_fastpath_subscriber *in);
 uint8_t fr_fp_floor_of(const fr_fastpath *fp, const fr_fastpath_subscriber *in);

@@ -22,6 +22,8 @@ typedef struct net_node {
     struct sockaddr_in addr;
     fr_quic_endpoint *ep;
     void *app;
+    fr_net_tap tap;
+    void *tap_arg;
 } net_node;
 
 struct fr_net {
@@ -89,40 +91,60 @@ static net_node *node_at(fr_net *net, const struct sockaddr_storage *ss)
     return NULL;
 }
 
+int fr_net_inject(fr_net *net, const fr_quic_path *path, const uint8_t *d,
+                  size_t len)
+{
+    net_node *to = node_at(net, &path->remote);
+    net_pkt *p;
+
+    if (!to || len > MAX_DGRAM) {
+        net->unroutable++;
+        return 0;
+    }
+    p = malloc(sizeof(*p));
+    if (!p)
+        return FR_ERR_NOMEM;
+    p->next = NULL;
+    p->arrival = net->now + net->delay;
+    p->to = (size_t)(to - net->nodes);
+    p->path.local = path->remote;
+    p->path.local_len = path->remote_len;
+    p->path.remote = path->local;
+    p->path.remote_len = path->local_len;
+    p->len = len;
+    memcpy(p->data, d, len);
+    if (net->tail)
+        net->tail->next = p;
+    else
+        net->head = p;
+    net->tail = p;
+    return 0;
+}
+
 static int net_send(fr_quic_endpoint *ep, const fr_quic_path *path,
                     const struct iovec *dgrams, size_t n, void *user_data)
 {
     net_node *from = user_data;
-    fr_net *net = from->net;
-    net_node *to = node_at(net, &path->remote);
 
     (void)ep;
     for (size_t i = 0; i < n; i++) {
-        net_pkt *p;
+        int rv = fr_net_inject(from->net, path, dgrams[i].iov_base,
+                               dgrams[i].iov_len);
 
-        if (!to || dgrams[i].iov_len > MAX_DGRAM) {
-            net->unroutable++;
-            continue;
-        }
-        p = malloc(sizeof(*p));
-        if (!p)
-            return FR_ERR_NOMEM;
-        p->next = NULL;
-        p->arrival = net->now + net->delay;
-        p->to = (size_t)(to - net->nodes);
-        p->path.local = path->remote;
-        p->path.local_len = path->remote_len;
-        p->path.remote = path->local;
-        p->path.remote_len = path->local_len;
-        p->len = dgrams[i].iov_len;
-        memcpy(p->data, dgrams[i].iov_base, p->len);
-        if (net->tail)
-            net->tail->next = p;
-        else
-            net->head = p;
-        net->tail = p;
+        if (rv)
+            return rv;
     }
     return 0;
+}
+
+void fr_net_set_tap(fr_net *net, const fr_quic_endpoint *ep, fr_net_tap tap,
+                    void *arg)
+{
+    for (size_t i = 0; i < net->nnodes; i++)
+        if (net->nodes[i].ep == ep) {
+            net->nodes[i].tap = tap;
+            net->nodes[i].tap_arg = arg;
+        }
 }
 
 fr_quic_endpoint *fr_net_endpoint(fr_net *net, const char *ip,
@@ -196,9 +218,13 @@ int fr_net_run(fr_net *net, int (*done)(void *arg),
             net->now = next;
         while (net->head && net->head->arrival <= net->now) {
             net_pkt *p = net->head;
+            net_node *to = &net->nodes[p->to];
+
             net->head = p->next;
             if (!net->head)
                 net->tail = NULL;
+            if (to->tap)
+                to->tap(to->tap_arg, &p->path, p->data, p->len, net->now);
             fr_quic_endpoint_recv(net->nodes[p->to].ep, &p->path, p->data,
                                   p->len, net->now);
             net->delivered++;

@@ -39,6 +39,19 @@ int fr_net_run(fr_net *net, int (*done)(void *arg),
                fr_tstamp (*tick)(void *arg, fr_tstamp now), void *arg,
                fr_duration limit);
 
+/* A tap on the datagrams endpoint `ep` receives (what a program on its
+ * host's interface sees): called with each, at its arrival, before the
+ * endpoint reads it; `path` as the endpoint sees it. It may send
+ * datagrams of its own with fr_net_inject. NULL removes it. */
+typedef void (*fr_net_tap)(void *arg, const fr_quic_path *path,
+                           const uint8_t *d, size_t len, fr_tstamp now);
+void fr_net_set_tap(fr_net *net, const fr_quic_endpoint *ep, fr_net_tap tap,
+                    void *arg);
+/* Sends a datagram from path->local to path->remote, as an endpoint
+ * there would. Returns 0 or FR_ERR_NOMEM. */
+int fr_net_inject(fr_net *net, const fr_quic_path *path, const uint8_t *d,
+                  size_t len);
+
 /* Datagrams delivered so far, and those to no endpoint (dropped). */
 uint64_t fr_net_delivered(const fr_net *net);
 uint64_t fr_net_unroutable(const fr_net *net);

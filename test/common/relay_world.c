@@ -1,0 +1,411 @@
+/* The relay core's world in virtual time (relay_world.h). */
+#include "fr_test.h"
+
+#include "moq_glue.h"
+#include "relay_world.h"
+
+static fr_moq_name track_name(void)
+{
+    fr_moq_name n;
+
+    assert_int_equal(fr_moq_name_set(&n, "live", "video"), 0);
+    return n;
+}
+
+static uint8_t pattern(fr_moq_location loc, size_t i)
+{
+    return (uint8_t)(loc.group * 31 + loc.object * 7 + i);
+}
+
+static int q_accept(fr_quic_conn *c, void *ud)
+{
+    fr_world *w = fr_net_app(ud);
+    fr_moq_settings ms;
+    fr_moq_session *s;
+
+    fr_moq_settings_default(&ms);
+    return fr_moq_session_new(&s, c, fr_relay_moq_callbacks(), &ms,
+                              w->relay);
+}
+
+static fr_quic_callbacks quic_callbacks(int server)
+{
+    fr_quic_callbacks cb = {0};
+
+    fr_glue_callbacks(&cb);
+    if (server)
+        cb.accept = q_accept;
+    return cb;
+}
+
+/* The origin. */
+
+static void origin_ready(fr_moq_session *s, void *ud)
+{
+    fr_moq_name ns;
+    uint64_t req;
+
+    (void)ud;
+    assert_int_equal(fr_moq_name_set(&ns, "live", ""), 0);
+    assert_int_equal(fr_moq_publish_namespace(s, &ns, &req), 0);
+}
+
+static void origin_subscribe(fr_moq_session *s, uint64_t req,
+                             const fr_moq_name *name,
+                             const fr_moq_sub_params *p, void *ud)
+{
+    fr_world *w = ud;
+    fr_moq_track_info info = {.track_alias = 1, .publisher_priority = 128};
+
+    (void)name;
+    (void)p;
+    assert_null(w->pub);
+    assert_int_equal(fr_moq_accept_subscribe(s, req, &info, &w->pub, w), 0);
+}
+
+static int fetch_one(const fr_moq_object *obj, void *f)
+{
+    return fr_moq_fetch_write(f, obj) != 0;
+}
+
+/* A FETCH the relay passed up: answered from everything published. */
+static void origin_fetch(fr_moq_session *s, uint64_t req,
+                         const fr_moq_fetch_request *f, void *ud)
+{
+    fr_world *w = ud;
+    fr_moq_fetch *out;
+
+    assert_false(f->joining);
+    assert_true(fr_moq_cache_covers(w->cache, f->start, f->end));
+    assert_int_equal(fr_moq_accept_fetch(s, req, f->end, 0, &out), 0);
+    fr_moq_cache_each(w->cache, f->start, f->end, f->group_order, fetch_one,
+                      out);
+    assert_int_equal(fr_moq_fetch_close(out), 0);
+    w->origin_fetches++;
+}
+
+/* Writes the objects that are due: FR_WORLD_FPS a second, a group a
+ * second, one subgroup per group; PUBLISH_DONE after the last. */
+static fr_tstamp origin_tick(void *arg, fr_tstamp now)
+{
+    fr_world *w = arg;
+    uint8_t payload[FR_WORLD_PAYLOAD];
+    fr_moq_location loc;
+
+    (void)now;
+    if (!w->pub || w->done_sent)
+        return fr_net_now(w->net) + 10 * FR_MILLISECONDS;
+    if (w->next == w->groups * FR_WORLD_FPS) {
+        assert_int_equal(fr_moq_pub_done(w->pub, FR_MOQ_DONE_TRACK_ENDED,
+                                         "track ended"),
+                         0);
+        w->sg = NULL;
+        w->done_sent = 1;
+        return FR_TSTAMP_MAX;
+    }
+    loc.group = w->next / FR_WORLD_FPS;
+    loc.object = w->next % FR_WORLD_FPS;
+    if (loc.object == 0) {
+        fr_moq_subgroup_info info = {.group = loc.group,
+                                     .publisher_priority = 128,
+                                     .first_object = 1};
+        info.end_of_group = 1;
+        assert_int_equal(fr_moq_pub_open_subgroup(w->pub, &info, &w->sg), 0);
+    }
+    for (size_t i = 0; i < FR_WORLD_PAYLOAD; i++)
+        payload[i] = pattern(loc, i);
+    assert_int_equal(fr_moq_subgroup_write(w->sg, loc.object, payload,
+                                           FR_WORLD_PAYLOAD),
+                     0);
+    /* The group's last object ends its subgroup, as fr-origin does: the
+     * FIN goes with it, not with the next group's first bytes. */
+    if (loc.object == FR_WORLD_FPS - 1) {
+        assert_int_equal(fr_moq_subgroup_close(w->sg), 0);
+        w->sg = NULL;
+    }
+    {
+        fr_moq_object obj = {.loc = loc, .publisher_priority = 128,
+                             .payload = payload, .payload_len = FR_WORLD_PAYLOAD};
+        assert_int_equal(fr_moq_cache_add(w->cache, &obj), 0);
+    }
+    w->next++;
+    return fr_net_now(w->net) + FR_SECONDS / FR_WORLD_FPS;
+}
+
+/* Subscribers. */
+
+static void subscribe(fr_world_sub *u)
+{
+    fr_moq_name n = track_name();
+    fr_moq_sub_params p;
+
+    fr_moq_sub_params_default(&p);
+    p.rendezvous_timeout_ms = u->w->rendezvous_ms;
+    assert_int_equal(fr_moq_subscribe(u->s, &n, &p, &u->sub, u), 0);
+}
+
+static void sub_ready(fr_moq_session *s, void *ud)
+{
+    fr_world *w = ud;
+
+    for (size_t i = 0; i < w->late_from && i < w->nsubs; i++)
+        if (w->subs[i].s == s)
+            subscribe(&w->subs[i]);
+}
+
+/* The object after `loc` in the origin's track. */
+fr_moq_location fr_world_after(fr_moq_location loc)
+{
+    fr_moq_location n = loc;
+
+    if (++n.object == FR_WORLD_FPS) {
+        n.group++;
+        n.object = 0;
+    }
+    return n;
+}
+
+int fr_world_same(fr_moq_location a, fr_moq_location b)
+{
+    return a.group == b.group && a.object == b.object;
+}
+
+/* Counts an object of a subscription (has_last/last) or of a fetch. */
+static void take(fr_world_sub *u, const fr_moq_object *obj, int *has_last,
+                 fr_moq_location *last)
+{
+    if (obj->payload_len != FR_WORLD_PAYLOAD)
+        u->corrupt++;
+    for (size_t i = 0; i < obj->payload_len; i++)
+        if (obj->payload[i] != pattern(obj->loc, i)) {
+            u->corrupt++;
+            break;
+        }
+    if (*has_last && !fr_world_same(obj->loc, fr_world_after(*last)))
+        u->out_of_order++;
+    *has_last = 1;
+    *last = obj->loc;
+}
+
+static void sub_object(fr_moq_sub *s, fr_moq_fetch *f,
+                       const fr_moq_object *obj, void *ud)
+{
+    fr_world_sub *u;
+
+    (void)ud;
+    if (f) {
+        u = fr_moq_fetch_get_user_data(f);
+        u->fetched++;
+        take(u, obj, &u->has_fetch_last, &u->fetch_last);
+        return;
+    }
+    u = fr_moq_sub_get_user_data(s);
+    if (!u->has_last)
+        u->first = obj->loc;
+    u->received++;
+    take(u, obj, &u->has_last, &u->last);
+}
+
+static void fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
+                       const char *reason, void *ud)
+{
+    fr_world_sub *u = fr_moq_fetch_get_user_data(f);
+
+    (void)code;
+    (void)reason;
+    (void)ud;
+    u->fetch_ended = 1;
+    u->fetch_rejected = rejected;
+    u->fetch = NULL;
+}
+
+static void sub_done(fr_moq_sub *s, int rejected, uint64_t code,
+                     const char *reason, void *ud)
+{
+    fr_world_sub *u = fr_moq_sub_get_user_data(s);
+
+    (void)code;
+    (void)reason;
+    (void)ud;
+    u->ended = 1;
+    u->rejected = rejected;
+    u->sub = NULL;
+}
+
+int fr_world_subs_ended(void *arg)
+{
+    fr_world *w = arg;
+
+    for (size_t i = 0; i < w->nsubs; i++)
+        if (!w->subs[i].ended)
+            return 0;
+    return 1;
+}
+
+int fr_world_all_ended(void *arg)
+{
+    fr_world *w = arg;
+
+    for (size_t i = 0; i < w->nsubs; i++)
+        if (!w->subs[i].ended ||
+            (i >= w->late_from && !w->subs[i].fetch_ended))
+            return 0;
+    return w->done_sent;
+}
+
+static void origin_connect(fr_world *w);
+
+/* The origin connects at origin_at. Late joiners subscribe once late_at
+ * objects went out, and fetch what came before, from the previous group
+ * on (a joining FETCH). */
+fr_tstamp fr_world_tick(void *arg, fr_tstamp now)
+{
+    fr_world *w = arg;
+    fr_relay_stats st;
+
+    if (!w->origin_up && now >= w->origin_at)
+        origin_connect(w);
+    fr_relay_get_stats(w->relay, &st);
+    if (st.subscribes_held > w->held_max)
+        w->held_max = st.subscribes_held;
+
+    for (size_t i = w->late_from; i < w->nsubs; i++) {
+        fr_world_sub *u = &w->subs[i];
+
+        if (!u->sub && !u->ended && w->next >= w->late_at &&
+            fr_moq_session_is_ready(u->s)) {
+            subscribe(u);
+            assert_int_equal(fr_moq_fetch_joining(u->sub, 1, 1, &u->fetch,
+                                                  u),
+                             0);
+        }
+    }
+    if (w->leaver >= 0 && w->subs[w->leaver].sub && w->next >= w->leave_at) {
+        assert_int_equal(fr_moq_unsubscribe(w->subs[w->leaver].sub), 0);
+        w->leaver = -1;
+    } else if (w->leave_at && w->leaver < 0 &&
+               !w->subscribers_after_leave) {
+        fr_relay_get_stats(w->relay, &st);
+        w->subscribers_after_leave = st.subscribers;
+    }
+    if (!w->origin_up)
+        return w->origin_at;
+    return origin_tick(arg, now);
+}
+
+/* A world of `nsubs` subscribers and a track of `groups` groups; the
+ * relay caches `cache_groups` groups per track (0: its default). */
+void fr_world_new(fr_world *w, size_t nsubs, uint64_t groups,
+                  size_t cache_groups, fr_crypto_mode mode)
+{
+    fr_quic_callbacks rcb = quic_callbacks(1), ccb;
+    fr_quic_settings rs, cs;
+    fr_relay_settings relay_settings;
+    fr_moq_settings ms;
+    fr_moq_callbacks scb = {0};
+    fr_quic_conn *c;
+    fr_quic_path path;
+    size_t len;
+
+    memset(w, 0, sizeof(*w));
+    w->groups = groups;
+    w->nsubs = nsubs;
+    w->late_from = nsubs;
+    w->leaver = -1;
+    w->net = fr_net_new(1 * FR_MILLISECONDS);
+    assert_int_equal(fr_cert_generate(&w->cert, FR_WORLD_RELAY_IP), 0);
+    assert_int_equal(fr_moq_cache_new(&w->cache, 64, 64 << 20), 0);
+    fr_relay_settings_default(&relay_settings);
+    if (cache_groups)
+        relay_settings.cache_groups = cache_groups;
+    assert_int_equal(fr_relay_new(&w->relay, &relay_settings, w), 0);
+
+    fr_quic_settings_default(&rs);
+    rs.alpn = FR_MOQ_ALPNS;
+    rs.crypto_mode = mode;
+    rs.cert = w->cert;
+    rs.accept_connections = 1;
+    w->relay_ep = fr_net_endpoint(w->net, FR_WORLD_RELAY_IP,
+                                  FR_WORLD_RELAY_PORT, &rcb, &rs, w);
+    assert_non_null(w->relay_ep);
+
+    fr_quic_settings_default(&cs);
+    cs.alpn = FR_MOQ_ALPNS;
+    cs.crypto_mode = mode;
+    cs.ca_pem = fr_cert_pem(w->cert, &len);
+    cs.ca_pem_len = len;
+    fr_moq_settings_default(&ms);
+
+    w->client_settings = cs;
+    ccb = quic_callbacks(0);
+    w->origin_ep = fr_net_endpoint(w->net, "198.18.0.1", 5000, &ccb, &cs, w);
+    assert_non_null(w->origin_ep);
+
+    scb.session_ready = sub_ready;
+    scb.object = sub_object;
+    scb.sub_done = sub_done;
+    scb.fetch_done = fetch_done;
+    for (size_t i = 0; i < nsubs; i++) {
+        fr_world_sub *u = &w->subs[i];
+
+        snprintf(u->ip, sizeof(u->ip), "198.18.1.%zu", 10 + i);
+        u->w = w;
+        ccb = quic_callbacks(0);
+        u->ep = fr_net_endpoint(w->net, u->ip, 6000, &ccb, &cs, w);
+        assert_non_null(u->ep);
+        path = fr_net_path(u->ip, 6000, FR_WORLD_RELAY_IP,
+                           FR_WORLD_RELAY_PORT);
+        assert_int_equal(fr_quic_endpoint_connect(u->ep, &c, &path,
+                                                  FR_WORLD_RELAY_IP, NULL,
+                                                  fr_net_now(w->net)),
+                         0);
+        assert_int_equal(fr_moq_session_new(&u->s, c, &scb, &ms, w), 0);
+    }
+}
+
+/* The origin connects to the relay (and announces its namespace once its
+ * session is up). */
+static void origin_connect(fr_world *w)
+{
+    fr_moq_callbacks ocb = {0};
+    fr_moq_settings ms;
+    fr_quic_path path = fr_net_path("198.18.0.1", 5000, FR_WORLD_RELAY_IP,
+                                    FR_WORLD_RELAY_PORT);
+    fr_quic_conn *c;
+
+    ocb.session_ready = origin_ready;
+    ocb.subscribe = origin_subscribe;
+    ocb.fetch = origin_fetch;
+    fr_moq_settings_default(&ms);
+    assert_int_equal(fr_quic_endpoint_connect(w->origin_ep, &c, &path,
+                                              FR_WORLD_RELAY_IP, NULL,
+                                              fr_net_now(w->net)),
+                     0);
+    assert_int_equal(fr_moq_session_new(&w->origin, c, &ocb, &ms, w), 0);
+    w->origin_up = 1;
+}
+
+static void del_sessions(fr_quic_endpoint *ep)
+{
+    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
+         c = fr_quic_endpoint_next_conn(ep, c))
+        if (fr_glue_session(c))
+            fr_moq_session_del(fr_glue_session(c));
+}
+
+void fr_world_del(fr_world *w)
+{
+    del_sessions(w->relay_ep);
+    del_sessions(w->origin_ep);
+    for (size_t i = 0; i < w->nsubs; i++)
+        del_sessions(w->subs[i].ep);
+    fr_quic_endpoint_del(w->relay_ep);
+    fr_quic_endpoint_del(w->origin_ep);
+    for (size_t i = 0; i < w->nsubs; i++)
+        fr_quic_endpoint_del(w->subs[i].ep);
+    fr_relay_del(w->relay);
+    fr_moq_cache_del(w->cache);
+    fr_cert_del(w->cert);
+    fr_net_del(w->net);
+}
+
