@@ -12,12 +12,21 @@
 #define MAX_FRAMES 32
 #define MAX_STREAMS 4096
 #define MAX_DGRAM 1500
+#define MAX_PENDING 64
 
 /* An upstream stream whose subgroup header was read (fr_fp_streams). */
 typedef struct stream_rec {
     struct fr_fp_stream_key key;
     struct fr_fp_stream st;
 } stream_rec;
+
+/* The first bytes of a stream whose header did not fit its first frame
+ * (fr_fp_pending). */
+typedef struct pending_rec {
+    struct fr_fp_stream_key key;
+    struct fr_fp_pending p;
+    int used;
+} pending_rec;
 
 struct fr_fp_model {
     fr_fp_dataplane *dp;
@@ -26,6 +35,8 @@ struct fr_fp_model {
     fr_net *net;
     stream_rec streams[MAX_STREAMS];
     size_t nstreams; /* a ring past MAX_STREAMS, as the LRU map */
+    pending_rec pending[MAX_PENDING];
+    size_t npending; /* a ring too */
     uint64_t copies;
     uint64_t drop_every;
     uint64_t dropped;
@@ -132,17 +143,18 @@ static int moq_varint(const uint8_t *b, size_t n, size_t *o, __u64 *v)
     return 0;
 }
 
-/* The SUBGROUP_HEADER at a stream's start, as fr_fp_parse_header reads
- * it: 0, or -1 if it is no header or does not come whole. */
+/* The SUBGROUP_HEADER in a stream's first `n` bytes, as
+ * fr_fp_parse_header reads it: 0, 1 if more bytes are needed, -1 if it is
+ * no header. */
 static int parse_header(const uint8_t *b, size_t n, struct fr_fp_stream *st)
 {
+    int more = n < FR_FP_HEADER_MAX ? 1 : -1;
     __u64 type;
     size_t o = 0;
 
-    if (n > FR_FP_HEADER_MAX)
-        n = FR_FP_HEADER_MAX;
-    if (moq_varint(b, n, &o, &type) || (type & ~0x6fULL) != 0x10 ||
-        ((type >> 1) & 3) == 3)
+    if (moq_varint(b, n, &o, &type))
+        return more;
+    if ((type & ~0x6fULL) != 0x10 || ((type >> 1) & 3) == 3)
         return -1;
     memset(st, 0, sizeof(*st));
     st->header_type = type;
@@ -150,13 +162,90 @@ static int parse_header(const uint8_t *b, size_t n, struct fr_fp_stream *st)
     if (moq_varint(b, n, &o, &st->track_alias) ||
         moq_varint(b, n, &o, &st->group) ||
         (((type >> 1) & 3) == 2 && moq_varint(b, n, &o, &st->subgroup)))
-        return -1;
+        return more;
     if (st->has_priority) {
         if (o >= n)
-            return -1;
+            return more;
         st->priority = b[o];
     }
     return 0;
+}
+
+static pending_rec *pending_find(fr_fp_model *m,
+                                 const struct fr_fp_stream_key *key)
+{
+    for (size_t i = 0; i < MAX_PENDING; i++)
+        if (m->pending[i].used && m->pending[i].key.slot == key->slot &&
+            m->pending[i].key.stream_id == key->stream_id)
+            return &m->pending[i];
+    return NULL;
+}
+
+/* A stream's first frame: records its header, or keeps its first bytes
+ * when the header goes on in the next frame (stream_start). */
+static int stream_start(fr_fp_model *m, const struct fr_fp_stream_key *key,
+                        const uint8_t *data, uint64_t len, int *fresh)
+{
+    size_t n = len < FR_FP_HEADER_MAX ? (size_t)len : FR_FP_HEADER_MAX;
+    struct fr_fp_stream st;
+    pending_rec *p;
+    int r;
+
+    if (n == 0)
+        return FR_FP_NOT_MEDIA;
+    r = parse_header(data, n, &st);
+    if (r == 0) {
+        *fresh = record(m, key, &st);
+        return 0;
+    }
+    if (r > 0) {
+        p = pending_find(m, key);
+        if (!p)
+            p = &m->pending[m->npending++ % MAX_PENDING];
+        memset(p, 0, sizeof(*p));
+        p->used = 1;
+        p->key = *key;
+        p->p.len = (uint8_t)n;
+        memcpy(p->p.bytes, data, n);
+    }
+    return FR_FP_NOT_MEDIA;
+}
+
+/* A later frame of a stream whose header was cut short: completes and
+ * records the header; the packet itself is not forwardable
+ * (stream_rest). */
+static int stream_rest(fr_fp_model *m, const struct fr_fp_stream_key *key,
+                       const uint8_t *data, uint64_t len, uint64_t offset)
+{
+    pending_rec *p = pending_find(m, key);
+    struct fr_fp_stream st;
+    uint8_t b[FR_FP_HEADER_MAX];
+    size_t have, take;
+
+    if (!p || p->p.len != offset || p->p.len >= FR_FP_HEADER_MAX)
+        return FR_FP_NOT_MEDIA;
+    have = p->p.len;
+    take = len < FR_FP_HEADER_MAX - have ? (size_t)len
+                                         : FR_FP_HEADER_MAX - have;
+    if (take == 0)
+        return FR_FP_NOT_MEDIA;
+    memcpy(b, p->p.bytes, have);
+    memcpy(b + have, data, take);
+    switch (parse_header(b, have + take, &st)) {
+    case 0:
+        record(m, key, &st);
+        count(m, FR_FP_SPLIT_HEADER);
+        p->used = 0;
+        break;
+    case 1:
+        p->p.len = (uint8_t)(have + take);
+        memcpy(p->p.bytes, b, have + take);
+        break;
+    default:
+        p->used = 0;
+        break;
+    }
+    return FR_FP_NOT_MEDIA;
 }
 
 /* Skips an ACK frame whose type byte is at *pos. */
@@ -200,7 +289,6 @@ static int stream_frame(fr_fp_model *m, walk *w, uint8_t type, int *fresh,
                         uint64_t *sid)
 {
     struct fr_fp_stream_key key = {.slot = w->slot};
-    struct fr_fp_stream st;
     uint64_t offset, len, id;
     size_t pos = w->off + 1;
 
@@ -213,13 +301,11 @@ static int stream_frame(fr_fp_model *m, walk *w, uint8_t type, int *fresh,
     *fresh = 0;
     if (!(key.stream_id & 0x02))
         return FR_FP_NOT_MEDIA;
-    if (offset == 0) {
-        if (parse_header(w->d + pos, (size_t)len, &st))
-            return FR_FP_NOT_MEDIA;
-        *fresh = record(m, &key, &st);
+    if (offset == 0)
+        return stream_start(m, &key, w->d + pos, len, fresh);
+    if (stream_find(m, &key))
         return 0;
-    }
-    return stream_find(m, &key) ? 0 : FR_FP_NOT_MEDIA;
+    return stream_rest(m, &key, w->d + pos, len, offset);
 }
 
 /* One frame (walk_frame): returns 1 to stop. */
@@ -322,11 +408,9 @@ static int substream(fr_fp_model *m, uint32_t slot, uint64_t sid, int fresh,
                : -1;
 }
 
-/* Rewrites upstream packet d[0..len) for subscriber `slot_id`
- * (fr_subscriber_egress) and sends it from `relay`. */
-static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
-                   size_t len, const struct sockaddr_storage *relay,
-                   fr_tstamp now)
+size_t fr_fp_model_rewrite(fr_fp_model *m, uint32_t slot_id,
+                           const uint8_t *d, size_t len, fr_tstamp now,
+                           uint8_t *out, struct fr_fp_slot *to_slot)
 {
     const fr_fp_dataplane_ops *ops = m->dp->ops;
     struct fr_fp_substream_key skey = {.slot = slot_id};
@@ -334,40 +418,37 @@ static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
     struct fr_fp_sent_event ev = {0};
     struct fr_fp_slot slot;
     struct fr_fp_tx *tx = &m->dp->tx[slot_id];
-    uint8_t out[MAX_DGRAM];
     size_t fo, o, end = len - TAG_LEN, head, plen, w = 0;
     uint64_t sub, credit, length, offset, upstream;
     uint8_t type;
-    fr_quic_path path = {0};
-    struct sockaddr_in *to = (struct sockaddr_in *)&path.remote;
 
     eg_count(m, FR_FP_EG_SEEN);
     if (ops->lookup(m->dp, FR_FP_MAP_SLOTS, &slot_id, &slot) || !slot.active) {
         eg_count(m, FR_FP_EG_NO_SLOT);
-        return;
+        return 0;
     }
     fo = 1 + m->cid_len + (size_t)(d[0] & 3) + 1;
     type = d[fo];
     if ((type == 0x02 || type == 0x03) && skip_ack(d, end, &fo, type)) {
         eg_count(m, FR_FP_EG_UNSUPPORTED);
-        return;
+        return 0;
     }
     type = d[fo];
     o = fo + 1;
     if ((type & 0xf8) != 0x08 || fr_qvarint_get(d, end, &o, &upstream)) {
         eg_count(m, FR_FP_EG_UNSUPPORTED);
-        return;
+        return 0;
     }
     skey.upstream_stream = upstream;
     if (ops->lookup(m->dp, FR_FP_MAP_SUBSTREAMS, &skey, &sub) ||
         sub == FR_FP_SUBSTREAM_USERSPACE) {
         eg_count(m, FR_FP_EG_NO_STREAM);
-        return;
+        return 0;
     }
     head = o;
     if (stream_fields(d, end, &head, type, &offset, &length)) {
         eg_count(m, FR_FP_EG_UNSUPPORTED);
-        return;
+        return 0;
     }
     ev.offset = offset;
     ev.length = (uint32_t)length;
@@ -377,16 +458,16 @@ static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
         credit = slot.stream_credit;
     if (ev.offset + ev.length > credit) {
         eg_count(m, FR_FP_EG_NO_CREDIT);
-        return;
+        return 0;
     }
     plen = 1 + slot.dcid_len + 4 + 1 + fr_qvarint_len(sub) + (len - o);
     if (plen > slot.max_payload || plen > MAX_DGRAM) {
         eg_count(m, FR_FP_EG_TOO_BIG);
-        return;
+        return 0;
     }
     if (tx->budget < (int64_t)plen) {
         eg_count(m, FR_FP_EG_NO_BUDGET);
-        return;
+        return 0;
     }
     tx->budget -= (int64_t)plen;
     ev.pn = tx->next_pn++;
@@ -397,7 +478,7 @@ static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
     for (int i = 3; i >= 0; i--)
         out[w++] = (uint8_t)(ev.pn >> (8 * i));
     out[w++] = type;
-    fr_qvarint_put(out, sizeof(out), &w, sub);
+    fr_qvarint_put(out, MAX_DGRAM, &w, sub);
     memcpy(out + w, d + o, len - o);
     w += len - o;
 
@@ -409,7 +490,24 @@ static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
     ev.packet_len = (uint16_t)plen;
     fr_fp_sim_sent(m->sim, &ev);
     eg_count(m, FR_FP_EG_SENT);
+    *to_slot = slot;
+    return w;
+}
 
+/* Rewrites upstream packet d[0..len) for subscriber `slot_id` and sends
+ * it from `relay`. */
+static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
+                   size_t len, const struct sockaddr_storage *relay,
+                   fr_tstamp now)
+{
+    uint8_t out[MAX_DGRAM];
+    struct fr_fp_slot slot;
+    fr_quic_path path = {0};
+    struct sockaddr_in *to = (struct sockaddr_in *)&path.remote;
+    size_t n = fr_fp_model_rewrite(m, slot_id, d, len, now, out, &slot);
+
+    if (n == 0)
+        return;
     path.local = *relay;
     path.local_len = sizeof(struct sockaddr_in);
     to->sin_family = AF_INET;
@@ -421,7 +519,7 @@ static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
         m->dropped++;
         return;
     }
-    fr_net_inject(m->net, &path, out, w);
+    fr_net_inject(m->net, &path, out, n);
 }
 
 /* Copies of a forwardable packet to every subscriber of its track

@@ -8,11 +8,11 @@
  * the wire packet number, the subscriber's CID and stream) and sent on
  * the simulated network, its sent event queued for the splice layer.
  *
- * Where it is simpler than the programs: a subgroup header must come
- * whole in its stream's first frame (the programs also piece one
- * together from the next frame), and packets are IPv4 only as theirs.
- * The verdicts and reasons counted are the programs'
- * (fastpath_kern_user.h).
+ * It counts the programs' reasons (fastpath_kern_user.h) as they do;
+ * test/bpf/test_fastpath_model.c runs the same packets through both and
+ * compares verdicts, counters, copies and sent events, so the model
+ * cannot drift from the programs unnoticed. Not modelled: IP and UDP
+ * headers (the datagram is the UDP payload) and the CPUs racing.
  */
 #ifndef FR_FP_MODEL_H
 #define FR_FP_MODEL_H
@@ -32,6 +32,14 @@ void fr_fp_model_del(fr_fp_model *m);
  * its argument. */
 void fr_fp_model_tap(void *model, const fr_quic_path *path, const uint8_t *d,
                      size_t len, fr_tstamp now);
+
+/* The copy of upstream packet d[0..len) for subscriber slot `slot_id`, as
+ * fr_subscriber_egress makes it, into out (room for a datagram of 1500
+ * bytes): returns its length, with the slot's entry in *slot and its sent
+ * event queued, or 0 when it is dropped (the reason counted). */
+size_t fr_fp_model_rewrite(fr_fp_model *m, uint32_t slot_id,
+                           const uint8_t *d, size_t len, fr_tstamp now,
+                           uint8_t *out, struct fr_fp_slot *slot);
 
 /* Copies the model sent (its sent events), and of them those lost on the
  * way. */
