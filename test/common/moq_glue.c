@@ -64,3 +64,11 @@ void fr_glue_callbacks(fr_quic_callbacks *cb)
     cb->streams_available = on_streams;
     cb->closed = on_closed;
 }
+
+void fr_glue_del_sessions(fr_quic_endpoint *ep)
+{
+    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
+         c = fr_quic_endpoint_next_conn(ep, c))
+        if (fr_glue_session(c))
+            fr_moq_session_del(fr_glue_session(c));
+}

@@ -14,5 +14,7 @@ fr_moq_session *fr_glue_session(fr_quic_conn *c);
  * stream_stop_sending, streams_available and closed; a test that wants
  * more of `closed` sets its own after. */
 void fr_glue_callbacks(fr_quic_callbacks *cb);
+/* Deletes the session of each connection of `ep` that has one. */
+void fr_glue_del_sessions(fr_quic_endpoint *ep);
 
 #endif

@@ -75,18 +75,10 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
                          0);
 }
 
-static void del_sessions(fr_quic_endpoint *ep)
-{
-    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
-         c = fr_quic_endpoint_next_conn(ep, c))
-        if (fr_glue_session(c))
-            fr_moq_session_del(fr_glue_session(c));
-}
-
 void fr_moq_pair_teardown(fr_moq_pair *p)
 {
-    del_sessions(p->client);
-    del_sessions(p->server);
+    fr_glue_del_sessions(p->client);
+    fr_glue_del_sessions(p->server);
     fr_quic_endpoint_del(p->client);
     fr_quic_endpoint_del(p->server);
     fr_cert_del(p->cert);

@@ -385,20 +385,12 @@ static void origin_connect(fr_world *w)
     w->origin_up = 1;
 }
 
-static void del_sessions(fr_quic_endpoint *ep)
-{
-    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(ep, NULL); c;
-         c = fr_quic_endpoint_next_conn(ep, c))
-        if (fr_glue_session(c))
-            fr_moq_session_del(fr_glue_session(c));
-}
-
 void fr_world_del(fr_world *w)
 {
-    del_sessions(w->relay_ep);
-    del_sessions(w->origin_ep);
+    fr_glue_del_sessions(w->relay_ep);
+    fr_glue_del_sessions(w->origin_ep);
     for (size_t i = 0; i < w->nsubs; i++)
-        del_sessions(w->subs[i].ep);
+        fr_glue_del_sessions(w->subs[i].ep);
     fr_quic_endpoint_del(w->relay_ep);
     fr_quic_endpoint_del(w->origin_ep);
     for (size_t i = 0; i < w->nsubs; i++)
