@@ -56,6 +56,8 @@ typedef struct pubctx {
     int skip_group;          /* a write failed: wait for the next group */
     int has_joining;
     fr_moq_location joining; /* largest object when it subscribed */
+    int pushed;              /* offered with PUBLISH (--publish) */
+    int accepted;            /* ... and the relay took it */
     struct pubctx *next;
 } pubctx;
 
@@ -500,6 +502,22 @@ static void on_subscribe(fr_moq_session *s, uint64_t req,
     pub_add(t, pc);
 }
 
+/* --publish: the relay's first answer accepts the track; later ones are
+ * its subscribers' changes. */
+static void on_pub_updated(fr_moq_pub *pub, const fr_moq_sub_params *p,
+                           void *ud)
+{
+    pubctx *pc = fr_moq_pub_get_user_data(pub);
+    app *a = ud;
+
+    (void)p;
+    if (!pc || !pc->pushed || pc->accepted)
+        return;
+    pc->accepted = 1;
+    fprintf(stderr, PROG ": track %s/%s accepted\n", a->o.ns,
+            a->o.tracks[pc->t - a->tracks]);
+}
+
 static void on_pub_done(fr_moq_pub *pub, void *ud)
 {
     pubctx *pc = fr_moq_pub_get_user_data(pub), **pp;
@@ -548,6 +566,7 @@ static void push_tracks(app *a, fr_moq_session *s)
             ev_break(a->loop, EVBREAK_ALL);
             return;
         }
+        pc->pushed = 1;
         pub_add(t, pc);
     }
 }
@@ -753,6 +772,7 @@ int main(int argc, char **argv)
     cb.session_ready = on_session_ready;
     cb.session_closed = on_session_closed;
     cb.subscribe = on_subscribe;
+    cb.pub_updated = on_pub_updated;
     cb.pub_done = on_pub_done;
     cb.fetch = on_fetch;
     cb.track_status = on_track_status;

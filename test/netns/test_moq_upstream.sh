@@ -40,7 +40,7 @@ run() {
         fr_spawn origin "origin-$name" "$bin/fr-origin" \
             --connect 198.18.8.1:4433 --ca "$d/relay.pem" --publish \
             --duration 8 --stats-interval 0 "${flags[@]}"
-        sleep 1
+        fr_wait_log "origin-$name" 'track .* accepted' 10
     fi
     fr_exec sub "$bin/fr-sub" --connect 198.18.8.1:4433 --ca "$d/relay.pem" \
         --connections 2 --duration 30 --stats-interval 0 \

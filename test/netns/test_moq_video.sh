@@ -28,7 +28,8 @@ fr_wait_log relay 'listening on' 10
 fr_spawn sub sub "$bin/fr-sub" --connect 198.18.6.1:4433 --ca "$d/relay.pem" \
     --output "$d/out.ivf" --duration 30 --stats-interval 0 \
     --json "$d/sub.json"
-sleep 1
+# In either order: fr-sub subscribes again while the track does not exist
+# yet, and fr-origin starts the file at its first subscriber.
 fr_spawn origin origin "$bin/fr-origin" --connect 198.18.6.1:4433 \
     --ca "$d/relay.pem" --input "$d/in.ivf" --stats-interval 0
 fr_wait origin 40 || fr_fail "origin failed"
