@@ -1,8 +1,8 @@
 /*
- * ChaCha20-Poly1305 sealing (RFC 8439 section 2.8) for the tc programs,
- * over a buffer in a map value laid out as Poly1305 reads it: the AAD at
- * b[0], zero padding, the plaintext at b[text_at] (encrypted in place),
- * zero padding, the two lengths. Blocks go through bpf_loop, so the
+ * ChaCha20-Poly1305 sealing and opening (RFC 8439 section 2.8) for the
+ * tc programs, over a buffer in a map value laid out as Poly1305 reads
+ * it: the AAD at b[0], zero padding, the text at b[text_at] (encrypted or
+ * decrypted in place), zero padding, the two lengths. Blocks go through bpf_loop, so the
  * verifier checks each callback once whatever the packet's size.
  * Header-only; include after vmlinux.h and bpf_helpers.h.
  */
@@ -27,7 +27,8 @@ struct aead_buf {
      * bpf_loop callbacks share (512 bytes). */
     __u32 ks[16];  /* a keystream block */
     __u8 otk[32];  /* the one-time Poly1305 key */
-    __u8 tag[AEAD_TAG_LEN];
+    __u8 tag[AEAD_TAG_LEN];  /* sealing: the tag made; opening: given */
+    __u8 computed[AEAD_TAG_LEN]; /* opening: the tag computed */
 };
 
 _Static_assert(AEAD_AAD_MAX + 16 + AEAD_TEXT_MAX + 16 + 16 <= AEAD_BUF,
@@ -82,6 +83,52 @@ static __always_inline void aead_put_le64(struct aead_buf *a, __u32 at,
         a->b[(at + j) & (AEAD_BUF - 1)] = (__u8)(v >> (8 * j));
 }
 
+/* The MAC's one-time key: keystream block 0. A bpf_loop callback of one
+ * round, so that the block's state is on the callback's stack, not the
+ * program's (their sum is what the 512 bytes bound). */
+static long aead_otk_block(__u32 i, void *ctx)
+{
+    struct aead_buf *a = ((struct aead_walk *)ctx)->a;
+
+    chacha20_block(&a->key, 0, a->ks);
+#pragma unroll
+    for (int j = 0; j < 32; j++)
+        a->otk[j] = (__u8)(a->ks[j / 4] >> (8 * (j % 4)));
+    poly1305_init(&a->mac, a->otk);
+    return 1;
+}
+
+/* Starts sealing or opening: the text's place and the MAC's one-time
+ * key. Returns -1 for lengths out of range. */
+static __always_inline int aead_begin(struct aead_buf *a, __u32 aad_len,
+                                      __u32 text_len)
+{
+    struct aead_walk w = {.a = a};
+
+    if (aad_len > AEAD_AAD_MAX || text_len > AEAD_TEXT_MAX)
+        return -1;
+    a->text_at = (aad_len + 15) & ~15u;
+    a->text_len = text_len;
+    bpf_loop(1, aead_otk_block, &w, 0);
+    return 0;
+}
+
+/* The tag over the AAD b[0, aad_len) and the ciphertext at text_at, into
+ * `tag` (MAC input padding and lengths written around them). */
+static __always_inline void aead_mac(struct aead_buf *a, __u32 aad_len,
+                                     __u8 tag[AEAD_TAG_LEN])
+{
+    struct aead_walk w = {.a = a};
+    __u32 end = a->text_at + a->text_len, padded = (end + 15) & ~15u;
+
+    aead_pad(a, aad_len, a->text_at);
+    aead_pad(a, end, padded);
+    aead_put_le64(a, padded, aad_len);
+    aead_put_le64(a, padded + 8, a->text_len);
+    bpf_loop(padded / 16 + 1, aead_mac_block, &w, 0);
+    poly1305_finish(&a->mac, tag);
+}
+
 /* Encrypts a->b[text_at, + text_len) in place with a->key (its nonce
  * set) and puts the tag over the AAD b[0, aad_len) and the ciphertext
  * into a->tag. The caller placed the AAD at b[0] and the text at
@@ -91,26 +138,33 @@ static __always_inline int aead_seal(struct aead_buf *a, __u32 aad_len,
                                      __u32 text_len)
 {
     struct aead_walk w = {.a = a};
-    __u32 end, padded;
 
-    if (aad_len > AEAD_AAD_MAX || text_len > AEAD_TEXT_MAX)
+    if (aead_begin(a, aad_len, text_len))
         return -1;
-    a->text_at = (aad_len + 15) & ~15u;
-    a->text_len = text_len;
-    chacha20_block(&a->key, 0, a->ks);
-#pragma unroll
-    for (int i = 0; i < 32; i++)
-        a->otk[i] = (__u8)(a->ks[i / 4] >> (8 * (i % 4)));
-    poly1305_init(&a->mac, a->otk);
     bpf_loop((text_len + 63) / 64, aead_xor_block, &w, 0);
-    aead_pad(a, aad_len, a->text_at);
-    end = a->text_at + text_len;
-    padded = (end + 15) & ~15u;
-    aead_pad(a, end, padded);
-    aead_put_le64(a, padded, aad_len);
-    aead_put_le64(a, padded + 8, text_len);
-    bpf_loop(padded / 16 + 1, aead_mac_block, &w, 0);
-    poly1305_finish(&a->mac, a->tag);
+    aead_mac(a, aad_len, a->tag);
+    return 0;
+}
+
+/* Checks the tag in a->tag over the AAD b[0, aad_len) and the ciphertext
+ * at text_at (placed as for aead_seal), then decrypts it in place.
+ * Returns 0, or -1 when the tag does not match (nothing decrypted) or
+ * the lengths are out of range. */
+static __always_inline int aead_open(struct aead_buf *a, __u32 aad_len,
+                                     __u32 text_len)
+{
+    struct aead_walk w = {.a = a};
+    __u8 diff = 0;
+
+    if (aead_begin(a, aad_len, text_len))
+        return -1;
+    aead_mac(a, aad_len, a->computed);
+#pragma unroll
+    for (int i = 0; i < AEAD_TAG_LEN; i++)
+        diff |= a->computed[i] ^ a->tag[i];
+    if (diff)
+        return -1;
+    bpf_loop((text_len + 63) / 64, aead_xor_block, &w, 0);
     return 0;
 }
 
