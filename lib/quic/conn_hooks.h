@@ -16,6 +16,8 @@
 
 #include <fastrelay/quic.h>
 
+#include "packet_keys.h"
+
 /* Largest UDP payload handled: the size of `release`'s buffer. */
 #define FR_MAX_UDP_PAYLOAD 1500
 
@@ -67,6 +69,15 @@ typedef struct fr_conn_hooks {
     /* The write loop sent `bytes` more of a stream; `stream_ext` is the
      * layer's mark on it (hooked_stream.h), NULL on streams of others. */
     void (*stream_sent)(void *ext, void *stream_ext, uint64_t bytes);
+
+    /* Optional (NULL: not wanted). In tls mode, 1-RTT packet protection
+     * keys were installed: ours (tx) or the peer's, of key phase
+     * generation `gen` (0: the handshake's, then one more per key
+     * update), `k` NULL when the negotiated suite is not
+     * TLS_CHACHA20_POLY1305_SHA256 (the layer cannot use them). Called
+     * from inside ngtcp2 and GnuTLS: store, do not call back. With it set,
+     * the endpoint's servers prefer that suite (server precedence). */
+    void (*keys)(void *ext, int tx, uint64_t gen, const fr_packet_keys *k);
 } fr_conn_hooks;
 
 /* Hooks the endpoint's next server connections (`hooks` kept by pointer,

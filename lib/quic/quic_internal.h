@@ -103,6 +103,12 @@ struct fr_quic_conn {
      * extension; both NULL on a connection without. */
     const fr_conn_hooks *hooks;
     void *ext;
+    /* For hooks->keys (hooked_keys.c): the 1-RTT header protection keys
+     * (a key update keeps them) and the key generations handed over. */
+    uint8_t rx_hp[FR_PACKET_HP_LEN];
+    uint8_t tx_hp[FR_PACKET_HP_LEN];
+    uint64_t rx_key_gen;
+    uint64_t tx_key_gen;
 
     struct fr_quic_conn *next; /* endpoint's list of connections */
     struct fr_quic_conn *prev;
@@ -221,6 +227,15 @@ int fr_tls_check_alpn(fr_quic_conn *c);
  * message (NULL if the code is no TLS alert). */
 const char *fr_tls_alert_hint(uint64_t error_code);
 gnutls_certificate_credentials_t fr_cert_credentials(const fr_cert *cert);
+
+/* hooked_keys.c */
+/* Whether a connection of `ep` hands its 1-RTT keys to its hooks. */
+int fr_hooked_keys_wanted(const fr_quic_endpoint *ep, fr_crypto_mode mode,
+                          int is_server);
+/* Installs the secret callback that also hands the hooks the keys. */
+void fr_hooked_keys_configure_session(gnutls_session_t session);
+/* ... and the key update callback that does. */
+void fr_hooked_keys_set_callbacks(ngtcp2_callbacks *cb);
 
 /* cleartext.c */
 /* Installs the cleartext (identity) 1-RTT secret handler on the session. */

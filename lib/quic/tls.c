@@ -13,6 +13,13 @@
 static const char tls_priority[] =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
     "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE";
+/* The same, ChaCha20-Poly1305 first and chosen by the server when the
+ * client offers it: the suite a hooking layer (the kernel fast path) can
+ * protect packets with (hooked_keys.c). */
+static const char tls_priority_chacha20[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305:"
+    "+AES-128-GCM:+AES-256-GCM:%DISABLE_TLS13_COMPAT_MODE:"
+    "%SERVER_PRECEDENCE";
 
 int fr_tls_client_cred_new(fr_quic_endpoint *ep)
 {
@@ -66,7 +73,7 @@ int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
     const fr_quic_settings *s = &ep->settings;
     gnutls_session_t session;
     gnutls_datum_t alpn[FR_ALPN_LIST_MAX];
-    int rv;
+    int rv, keyed;
 
     for (size_t i = 0; i < ep->nalpn; i++) {
         alpn[i].data = (unsigned char *)ep->alpn_wire[i];
@@ -82,9 +89,13 @@ int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
         rv = ngtcp2_crypto_gnutls_configure_client_session(session);
     if (rv != 0)
         goto fail;
+    keyed = fr_hooked_keys_wanted(ep, s->crypto_mode, c->is_server);
     if (s->crypto_mode == FR_CRYPTO_CLEARTEXT)
         fr_cleartext_configure_session(session);
-    if (gnutls_priority_set_direct(session, tls_priority, NULL) != 0)
+    else if (keyed)
+        fr_hooked_keys_configure_session(session);
+    if (gnutls_priority_set_direct(
+            session, keyed ? tls_priority_chacha20 : tls_priority, NULL) != 0)
         goto fail;
     rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE,
                                 c->is_server ? fr_cert_credentials(s->cert)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <ev.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -1276,6 +1277,218 @@ static void test_settings_rejected(void **state)
     fr_sim_del(sim);
 }
 
+/* A hooking layer that wants only the 1-RTT keys (conn_hooks.h). */
+
+typedef struct keys_seen {
+    int calls[2];             /* rx, tx */
+    int without;              /* calls with no keys (another suite) */
+    uint64_t gens[2];         /* the newest generation seen */
+    fr_packet_keys k[2][2];   /* [rx/tx][generation 0/1] */
+    int have[2][2];
+    /* Short-header datagrams seen on the wire: [from the client?]. */
+    uint8_t pkt[2][1500];
+    size_t pktlen[2];
+} keys_seen;
+
+static keys_seen *seen_keys;
+
+static void *kh_attach(fr_quic_conn *c)
+{
+    (void)c;
+    return seen_keys;
+}
+static void kh_detach(void *ext) { (void)ext; }
+static void kh_settings(void *ext, ngtcp2_settings *ns,
+                        ngtcp2_transport_params *tp)
+{
+    (void)ext;
+    (void)ns;
+    (void)tp;
+}
+static void kh_before(void *ext, fr_tstamp now)
+{
+    (void)ext;
+    (void)now;
+}
+static void kh_after(void *ext) { (void)ext; }
+static ssize_t kh_rx(void *ext, const uint8_t *d, size_t len, fr_tstamp now,
+                     const uint8_t **out)
+{
+    (void)ext;
+    (void)d;
+    (void)len;
+    (void)now;
+    (void)out;
+    return 0;
+}
+static int kh_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
+                   size_t len, fr_tstamp now)
+{
+    (void)ext;
+    (void)path;
+    (void)d;
+    (void)len;
+    (void)now;
+    return 0;
+}
+static size_t kh_release(void *ext, fr_tstamp due_by, fr_quic_path *path,
+                         uint8_t *buf)
+{
+    (void)ext;
+    (void)due_by;
+    (void)path;
+    (void)buf;
+    return 0;
+}
+static fr_tstamp kh_expiry(const void *ext)
+{
+    (void)ext;
+    return FR_TSTAMP_MAX;
+}
+static size_t kh_tx(void *ext, uint8_t *buf, size_t n)
+{
+    (void)ext;
+    (void)buf;
+    return n;
+}
+static void kh_lost(void *ext, uint64_t pkt)
+{
+    (void)ext;
+    (void)pkt;
+}
+static void kh_credit(void *ext, int64_t stream_id, uint64_t max_data)
+{
+    (void)ext;
+    (void)stream_id;
+    (void)max_data;
+}
+static void kh_stream_sent(void *ext, void *stream_ext, uint64_t bytes)
+{
+    (void)ext;
+    (void)stream_ext;
+    (void)bytes;
+}
+static void kh_keys(void *ext, int tx, uint64_t gen, const fr_packet_keys *k)
+{
+    keys_seen *ks = ext;
+
+    ks->calls[tx]++;
+    if (!k) {
+        ks->without++;
+        return;
+    }
+    ks->gens[tx] = gen;
+    if (gen < 2) {
+        ks->k[tx][gen] = *k;
+        ks->have[tx][gen] = 1;
+    }
+}
+
+static const fr_conn_hooks key_hooks = {
+    .attach = kh_attach, .detach = kh_detach, .settings = kh_settings,
+    .before = kh_before, .after = kh_after, .sent_one = kh_before,
+    .rx = kh_rx, .hold = kh_hold, .release = kh_release,
+    .expiry = kh_expiry, .tx = kh_tx, .lost = kh_lost,
+    .credit = kh_credit, .stream_sent = kh_stream_sent, .keys = kh_keys,
+};
+
+/* Keeps the latest short-header datagram each way. */
+static void keep_short(int from_client, const uint8_t *data, size_t len,
+                       void *arg)
+{
+    keys_seen *ks = arg;
+
+    if (len && !(data[0] & 0x80) && len <= sizeof(ks->pkt[0])) {
+        memcpy(ks->pkt[from_client], data, len);
+        ks->pktlen[from_client] = len;
+    }
+}
+
+/* Opens a short-header packet with keys `k` as a peer would: header
+ * protection off (ChaCha20 over the sample), then the AEAD. Returns 0 if
+ * it authenticates. */
+static int open_short(const uint8_t *pkt, size_t len, size_t dcid_len,
+                      const fr_packet_keys *k)
+{
+    static const uint8_t zeros[5];
+    uint8_t hdr[64], mask[5], nonce[12], out[1500];
+    size_t at = 1 + dcid_len, pnlen, outlen = sizeof(out);
+    gnutls_datum_t hpk = {(unsigned char *)k->hp, 32};
+    gnutls_datum_t sample = {(unsigned char *)pkt + at + 4, 16};
+    gnutls_datum_t key = {(unsigned char *)k->key, 32};
+    gnutls_cipher_hd_t hp;
+    gnutls_aead_cipher_hd_t aead;
+    uint64_t pn = 0;
+    int rv;
+
+    assert_int_equal(
+        gnutls_cipher_init(&hp, GNUTLS_CIPHER_CHACHA20_32, &hpk, &sample), 0);
+    assert_int_equal(gnutls_cipher_encrypt2(hp, zeros, 5, mask, 5), 0);
+    gnutls_cipher_deinit(hp);
+    hdr[0] = pkt[0] ^ (mask[0] & 0x1f);
+    pnlen = (size_t)(hdr[0] & 3) + 1;
+    memcpy(hdr + 1, pkt + 1, at - 1 + pnlen);
+    for (size_t i = 0; i < pnlen; i++) {
+        hdr[at + i] ^= mask[1 + i];
+        pn = pn << 8 | hdr[at + i];
+    }
+    memcpy(nonce, k->iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
+    assert_int_equal(gnutls_aead_cipher_init(
+                         &aead, GNUTLS_CIPHER_CHACHA20_POLY1305, &key),
+                     0);
+    rv = gnutls_aead_cipher_decrypt(aead, nonce, 12, hdr, at + pnlen, 16,
+                                    pkt + at + pnlen, len - at - pnlen, out,
+                                    &outlen);
+    gnutls_aead_cipher_deinit(aead);
+    return rv;
+}
+
+/* A hooked server connection in tls mode hands its layer the 1-RTT keys,
+ * ChaCha20-Poly1305 chosen though the client offers AES-128-GCM first,
+ * and the next generation derived ahead of use; the keys open real
+ * packets both ways, as the peer sealed them. */
+static void test_hooked_keys(void **state)
+{
+    static xfer x;
+    static keys_seen ks;
+    sim_env e;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+
+    (void)state;
+    memset(&ks, 0, sizeof(ks));
+    seen_keys = &ks;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    x.nstreams = 2;
+    x.stream_len = 20000;
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    fr_conn_hooks_set(e.server, &key_hooks, NULL);
+    fr_sim_set_tap(e.sim, keep_short, &ks);
+    assert_true(fr_sim_run(e.sim, transfer_done, &x, 30 * FR_SECONDS));
+    check_transfer(&x);
+    assert_int_equal(ks.without, 0);
+    assert_true(ks.have[0][0] && ks.have[1][0]);
+    assert_true(ks.have[0][1] && ks.have[1][1]);
+    assert_memory_not_equal(ks.k[0][0].key, ks.k[0][1].key, 32);
+    assert_memory_equal(ks.k[0][0].hp, ks.k[0][1].hp, 32);
+    assert_true(ks.pktlen[0] > 0 && ks.pktlen[1] > 0);
+    /* The server's packets under its tx keys, the client's under its rx
+     * keys (the server's CIDs are cs.cid_len long, the client's too). */
+    assert_int_equal(open_short(ks.pkt[0], ks.pktlen[0], cs.cid_len,
+                                &ks.k[1][0]),
+                     0);
+    assert_int_equal(open_short(ks.pkt[1], ks.pktlen[1], ss.cid_len,
+                                &ks.k[0][0]),
+                     0);
+    /* Not under the other direction's. */
+    assert_int_not_equal(open_short(ks.pkt[1], ks.pktlen[1], ss.cid_len,
+                                    &ks.k[1][0]),
+                         0);
+    sim_teardown(&e);
+}
+
 /* RFC 9001 Appendix A.5: the keys of the ChaCha20-Poly1305 example's
  * secret, and its key update's next secret. */
 static void test_packet_keys_rfc9001(void **state)
@@ -1340,6 +1553,7 @@ int main(void)
         cmocka_unit_test(test_cleartext_warns),
         cmocka_unit_test(test_settings_rejected),
         cmocka_unit_test(test_packet_keys_rfc9001),
+        cmocka_unit_test(test_hooked_keys),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     fr_cert_del(test_cert());
