@@ -482,7 +482,7 @@ static void ngtcp2_log_cb(void *user_data, const char *fmt, ...)
 }
 
 static void fill_callbacks(ngtcp2_callbacks *cb, const fr_quic_endpoint *ep,
-                           int is_server, fr_crypto_mode mode)
+                           int is_server)
 {
     memset(cb, 0, sizeof(*cb));
     if (is_server) {
@@ -500,9 +500,9 @@ static void fill_callbacks(ngtcp2_callbacks *cb, const fr_quic_endpoint *ep,
     cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
     cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
     cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
-    if (mode == FR_CRYPTO_CLEARTEXT)
+    if (ep->settings.crypto_mode == FR_CRYPTO_CLEARTEXT)
         fr_cleartext_set_callbacks(cb);
-    else if (fr_hooked_keys_wanted(ep, mode, is_server))
+    else if (fr_hooked_keys_wanted(ep, is_server))
         fr_hooked_keys_set_callbacks(cb);
     cb->rand = rand_cb;
     cb->get_new_connection_id = get_new_cid_cb;
@@ -628,7 +628,7 @@ int fr_conn_new_client(fr_quic_conn **pc, fr_quic_endpoint *ep,
 
     if (!c)
         return FR_ERR_NOMEM;
-    fill_callbacks(&cb, ep, 0, ep->settings.crypto_mode);
+    fill_callbacks(&cb, ep, 0);
     fill_settings(&ns, &tp, c, now);
     to_ngtcp2_path(&np, &c->path);
     dcid.datalen = NGTCP2_MAX_CIDLEN;
@@ -687,7 +687,7 @@ int fr_conn_new_server(fr_quic_conn **pc, fr_quic_endpoint *ep,
             return FR_ERR_NOMEM;
         }
     }
-    fill_callbacks(&cb, ep, 1, ep->settings.crypto_mode);
+    fill_callbacks(&cb, ep, 1);
     fill_settings(&ns, &tp, c, now);
     to_ngtcp2_path(&np, &c->path);
     tp.original_dcid = hd->dcid;

@@ -96,11 +96,10 @@ static int update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
     return 0;
 }
 
-int fr_hooked_keys_wanted(const fr_quic_endpoint *ep,
-                          fr_crypto_mode mode, int is_server)
+int fr_hooked_keys_wanted(const fr_quic_endpoint *ep, int is_server)
 {
-    return is_server && mode == FR_CRYPTO_TLS && ep->hooks &&
-           ep->hooks->keys;
+    return is_server && ep->settings.crypto_mode == FR_CRYPTO_TLS &&
+           ep->hooks && ep->hooks->keys;
 }
 
 void fr_hooked_keys_configure_session(gnutls_session_t session)

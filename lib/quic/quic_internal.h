@@ -230,8 +230,7 @@ gnutls_certificate_credentials_t fr_cert_credentials(const fr_cert *cert);
 
 /* hooked_keys.c */
 /* Whether a connection of `ep` hands its 1-RTT keys to its hooks. */
-int fr_hooked_keys_wanted(const fr_quic_endpoint *ep, fr_crypto_mode mode,
-                          int is_server);
+int fr_hooked_keys_wanted(const fr_quic_endpoint *ep, int is_server);
 /* Installs the secret callback that also hands the hooks the keys. */
 void fr_hooked_keys_configure_session(gnutls_session_t session);
 /* ... and the key update callback that does. */

@@ -89,7 +89,7 @@ int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
         rv = ngtcp2_crypto_gnutls_configure_client_session(session);
     if (rv != 0)
         goto fail;
-    keyed = fr_hooked_keys_wanted(ep, s->crypto_mode, c->is_server);
+    keyed = fr_hooked_keys_wanted(ep, c->is_server);
     if (s->crypto_mode == FR_CRYPTO_CLEARTEXT)
         fr_cleartext_configure_session(session);
     else if (keyed)
