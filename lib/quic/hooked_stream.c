@@ -33,7 +33,6 @@ int fr_hooked_stream_get(const fr_quic_conn *c, int64_t stream_id,
         .ext = s->ext,
         .sent_off = s->sent_off,
         .queued_end = s->sbuf.end_off,
-        .send_limit = s->send_limit,
         .fin_queued = s->fin_queued,
         .fin_sent = s->fin_sent,
         .reset = s->reset,
@@ -48,6 +47,15 @@ void fr_hooked_stream_set_limit(fr_quic_conn *c, int64_t stream_id,
     fr_stream *s = fr_stream_find(c, stream_id);
 
     if (s)
+        s->send_limit = limit;
+}
+
+void fr_hooked_stream_cap_limit(fr_quic_conn *c, int64_t stream_id,
+                                uint64_t limit)
+{
+    fr_stream *s = fr_stream_find(c, stream_id);
+
+    if (s && limit < s->send_limit)
         s->send_limit = limit;
 }
 
@@ -110,6 +118,7 @@ int fr_hooked_stream_write(fr_quic_conn *c, int64_t stream_id, uint64_t end,
         pkt->datalen = (uint64_t)datalen;
         /* With fin, end is the stream's end. */
         fr_stream_sent(c, s, (uint64_t)datalen, fin);
+        pkt->fin_sent = s->fin_sent;
         return 1;
     }
     return 0;

@@ -23,7 +23,6 @@ typedef struct fr_hooked_stream {
     void *ext;           /* the layer's mark on the stream, or NULL */
     uint64_t sent_off;   /* bytes handed to ngtcp2 */
     uint64_t queued_end; /* end of the bytes queued to send */
-    uint64_t send_limit; /* what the write loop may send (UINT64_MAX: all) */
     unsigned fin_queued : 1;
     unsigned fin_sent : 1;
     unsigned reset : 1; /* reset or shut: no more writes */
@@ -37,6 +36,7 @@ typedef struct fr_hooked_pkt {
     size_t len;
     uint64_t off;    /* stream offset of the stream bytes it carries */
     uint64_t datalen; /* how many */
+    int fin_sent;     /* the stream's FIN went (with it or before) */
     ngtcp2_path_storage ps;
 } fr_hooked_pkt;
 
@@ -51,6 +51,9 @@ int fr_hooked_stream_get(const fr_quic_conn *c, int64_t stream_id,
 /* Sets the end of what the write loop sends of the stream (and its FIN
  * only while that is UINT64_MAX). Unknown streams are ignored. */
 void fr_hooked_stream_set_limit(fr_quic_conn *c, int64_t stream_id,
+                                uint64_t limit);
+/* Lowers that end to `limit` if it is beyond it. */
+void fr_hooked_stream_cap_limit(fr_quic_conn *c, int64_t stream_id,
                                 uint64_t limit);
 /* Holds the stream back from the write loop (held: 1) or lets it go. */
 void fr_hooked_stream_hold(fr_quic_conn *c, int64_t stream_id, int held);

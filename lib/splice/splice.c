@@ -531,8 +531,7 @@ static enum outcome register_one(fr_quic_conn *c, pending *p, fr_tstamp now)
         }
         ev->offset = np.off + np.datalen;
         ev->length = (uint32_t)(end - ev->offset);
-        if (ev->length == 0 &&
-            (!ev->fin || (!fr_hooked_stream_get(c, id, &st) && st.fin_sent)))
+        if (ev->length == 0 && (!ev->fin || np.fin_sent))
             return DONE;
     }
     return KEEP;
@@ -573,14 +572,9 @@ static void register_pending(fr_quic_conn *c, fr_tstamp now)
         }
         sp->nq = keep;
     }
-    for (size_t i = 0; i < sp->nq; i++) {
-        const struct fr_fp_sent_event *ev = &sp->q[i].ev;
-        fr_hooked_stream st;
-
-        if (!fr_hooked_stream_get(c, (int64_t)ev->stream, &st) &&
-            ev->offset < st.send_limit)
-            fr_hooked_stream_set_limit(c, (int64_t)ev->stream, ev->offset);
-    }
+    for (size_t i = 0; i < sp->nq; i++)
+        fr_hooked_stream_cap_limit(c, (int64_t)sp->q[i].ev.stream,
+                                   sp->q[i].ev.offset);
 }
 
 static int has_pending(const fr_splice *sp, int64_t stream_id)
