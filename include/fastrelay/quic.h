@@ -327,6 +327,12 @@ FR_EXTERN int fr_quic_conn_migrate(fr_quic_conn *conn,
                                    const struct sockaddr *local,
                                    socklen_t local_len, fr_tstamp now);
 
+/* Starts a key update (RFC 9001 section 6): our 1-RTT packets go out
+ * under the next generation of keys from now on, and the peer follows.
+ * Returns FR_ERR_INVALID_STATE before the handshake is confirmed or while
+ * the previous update is not acknowledged yet (try again later). */
+FR_EXTERN int fr_quic_conn_update_key(fr_quic_conn *conn, fr_tstamp now);
+
 /* Opens a stream of ours. Returns FR_ERR_STREAM_LIMIT while the peer's
  * limit is reached (streams_available tells when to retry). */
 FR_EXTERN int fr_quic_conn_open_uni_stream(fr_quic_conn *conn,

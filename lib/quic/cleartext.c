@@ -109,8 +109,8 @@ static int update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
         return NGTCP2_ERR_CALLBACK_FAILURE;
     ngtcp2_crypto_aead_ctx_free(rx_aead_ctx);
     ngtcp2_crypto_aead_ctx_free(tx_aead_ctx);
-    set_markers(rx_aead_ctx, NULL);
-    set_markers(tx_aead_ctx, NULL);
+    fr_cleartext_mark(rx_aead_ctx);
+    fr_cleartext_mark(tx_aead_ctx);
     return 0;
 }
 
@@ -131,9 +131,13 @@ static void delete_cipher_ctx_cb(ngtcp2_conn *conn,
                                                   user_data);
 }
 
-/* Installs marker 1-RTT keys; ngtcp2 keeps the secret for key updates. */
-static int install_1rtt(ngtcp2_conn *conn, int rx, const uint8_t *secret,
-                        size_t secretlen)
+void fr_cleartext_mark(ngtcp2_crypto_aead_ctx *aead_ctx)
+{
+    set_markers(aead_ctx, NULL);
+}
+
+int fr_cleartext_install_1rtt(ngtcp2_conn *conn, int rx, const uint8_t *secret,
+                              size_t secretlen)
 {
     const ngtcp2_crypto_ctx *ctx = ngtcp2_conn_get_crypto_ctx(conn);
     ngtcp2_crypto_aead_ctx aead_ctx;
@@ -163,9 +167,11 @@ static int secret_func(gnutls_session_t session,
         ngtcp2_crypto_gnutls_from_gnutls_record_encryption_level(gtls_level);
 
     if (level == NGTCP2_ENCRYPTION_LEVEL_1RTT) {
-        if (rx_secret && install_1rtt(conn, 1, rx_secret, secretlen) != 0)
+        if (rx_secret &&
+            fr_cleartext_install_1rtt(conn, 1, rx_secret, secretlen) != 0)
             return -1;
-        if (tx_secret && install_1rtt(conn, 0, tx_secret, secretlen) != 0)
+        if (tx_secret &&
+            fr_cleartext_install_1rtt(conn, 0, tx_secret, secretlen) != 0)
             return -1;
         return 0;
     }

@@ -108,6 +108,10 @@ static void start_closing(fr_quic_conn *c, const ngtcp2_ccerr *ccerr,
     }
     if (c->ext)
         n = (ngtcp2_ssize)c->hooks->tx(c->ext, buf, (size_t)n);
+    if (c->wp && fr_wp_seal(c, buf, (size_t)n)) {
+        enter_dead(c, reason, what);
+        return;
+    }
     c->close_pkt = malloc((size_t)n);
     if (c->close_pkt) {
         memcpy(c->close_pkt, buf, (size_t)n);
@@ -502,8 +506,8 @@ static void fill_callbacks(ngtcp2_callbacks *cb, const fr_quic_endpoint *ep,
     cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
     if (ep->settings.crypto_mode == FR_CRYPTO_CLEARTEXT)
         fr_cleartext_set_callbacks(cb);
-    else if (fr_hooked_keys_wanted(ep, is_server))
-        fr_hooked_keys_set_callbacks(cb);
+    else if (fr_wp_wanted(ep, is_server))
+        fr_wp_set_callbacks(cb);
     cb->rand = rand_cb;
     cb->get_new_connection_id = get_new_cid_cb;
     cb->remove_connection_id = remove_cid_cb;
@@ -756,6 +760,7 @@ void fr_conn_free(fr_quic_conn *c)
     if (c->ext)
         c->hooks->detach(c->ext);
     ngtcp2_conn_del(c->conn);
+    fr_wp_free(c);
     gnutls_deinit(c->session);
     free(c->close_pkt);
     free(c);
@@ -843,6 +848,13 @@ static void read_held(fr_quic_conn *c, fr_tstamp due_by, fr_tstamp now)
 int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
                  const uint8_t *data, size_t len, fr_tstamp now)
 {
+    const uint8_t *opened;
+    size_t n;
+
+    if (c->wp && (n = fr_wp_open(c, data, len, &opened)) > 0) {
+        data = opened;
+        len = n;
+    }
     if (c->ext && c->state == FR_CONN_ACTIVE) {
         read_held(c, now, now);
         if (c->state == FR_CONN_ACTIVE &&
@@ -948,6 +960,22 @@ int fr_quic_conn_is_handshake_completed(const fr_quic_conn *conn)
 const fr_quic_path *fr_quic_conn_get_path(const fr_quic_conn *conn)
 {
     return &conn->path;
+}
+
+int fr_quic_conn_update_key(fr_quic_conn *c, fr_tstamp now)
+{
+    if (!c)
+        return FR_ERR_INVALID_ARGUMENT;
+    if (c->state != FR_CONN_ACTIVE)
+        return FR_ERR_CONN_CLOSED;
+    switch (ngtcp2_conn_initiate_key_update(c->conn, fr_ep_clock(c->ep, now))) {
+    case 0:
+        return 0;
+    case NGTCP2_ERR_INVALID_STATE:
+        return FR_ERR_INVALID_STATE;
+    default:
+        return FR_ERR_INTERNAL;
+    }
 }
 
 int fr_quic_conn_migrate(fr_quic_conn *c, const struct sockaddr *local,

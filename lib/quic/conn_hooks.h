@@ -4,6 +4,9 @@
  * it. An endpoint's hooks apply to every server connection it makes from
  * then on: `attach` gives each one its extension, which every other hook
  * gets. lib/quic calls a hook only on a connection that has an extension.
+ * In tls mode the hooks still read and write 1-RTT packets in clear
+ * (header protection off, a 16-byte zero tag): lib/quic protects them at
+ * the wire, after `tx` and before `hold` and `rx`.
  */
 #ifndef FR_QUIC_CONN_HOOKS_H
 #define FR_QUIC_CONN_HOOKS_H
@@ -70,14 +73,16 @@ typedef struct fr_conn_hooks {
      * layer's mark on it (hooked_stream.h), NULL on streams of others. */
     void (*stream_sent)(void *ext, void *stream_ext, uint64_t bytes);
 
-    /* Optional (NULL: not wanted). In tls mode, 1-RTT packet protection
-     * keys were installed: ours (tx) or the peer's, of key phase
-     * generation `gen` (0: the handshake's, then one more per key
-     * update), `k` NULL when the negotiated suite is not
-     * TLS_CHACHA20_POLY1305_SHA256 (the layer cannot use them). Called
-     * from inside ngtcp2 and GnuTLS: store, do not call back. With it set,
-     * the endpoint's servers prefer that suite (server precedence). */
-    void (*keys)(void *ext, int tx, uint64_t gen, const fr_packet_keys *k);
+    /* Optional (NULL: not wanted). In tls mode lib/quic protects a hooked
+     * connection's 1-RTT packets at the wire (the hooks see them in
+     * clear); this hands the layer our packet protection keys of key
+     * generation `gen` (0: the handshake's, then one more per key update,
+     * each before ngtcp2 uses it), `k` NULL when the negotiated suite is
+     * not TLS_CHACHA20_POLY1305_SHA256 (the layer cannot use them).
+     * Called from inside ngtcp2 and GnuTLS: store, do not call back. With
+     * it set, the endpoint's servers prefer that suite (server
+     * precedence). */
+    void (*keys)(void *ext, uint64_t gen, const fr_packet_keys *k);
 } fr_conn_hooks;
 
 /* Hooks the endpoint's next server connections (`hooks` kept by pointer,

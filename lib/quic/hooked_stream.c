@@ -131,5 +131,5 @@ void fr_hooked_pkt_commit(fr_quic_conn *c, const fr_hooked_pkt *pkt)
 
 void fr_hooked_pkt_send(fr_quic_conn *c, const fr_hooked_pkt *pkt, size_t n)
 {
-    fr_conn_tx_send(c, &pkt->ps.path, n);
+    fr_conn_tx_send(c, &pkt->ps.path, pkt->buf, n);
 }

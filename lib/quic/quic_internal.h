@@ -103,12 +103,8 @@ struct fr_quic_conn {
      * extension; both NULL on a connection without. */
     const fr_conn_hooks *hooks;
     void *ext;
-    /* For hooks->keys (hooked_keys.c): the 1-RTT header protection keys
-     * (a key update keeps them) and the key generations handed over. */
-    uint8_t rx_hp[FR_PACKET_HP_LEN];
-    uint8_t tx_hp[FR_PACKET_HP_LEN];
-    uint64_t rx_key_gen;
-    uint64_t tx_key_gen;
+    /* Its 1-RTT keys when protected at the wire (wire_protect.c). */
+    struct fr_wire_protect *wp;
 
     struct fr_quic_conn *next; /* endpoint's list of connections */
     struct fr_quic_conn *prev;
@@ -176,8 +172,10 @@ int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now);
 /* Sends a packet ngtcp2 wrote for `c` into the endpoint's slot buf. */
 void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *path,
                        uint8_t *buf, size_t n);
-/* Sends the endpoint's slot as it is (`n` bytes, already numbered). */
-void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *path, size_t n);
+/* Sends the endpoint's slot buf as it is (`n` bytes, already numbered),
+ * protected at the wire if the connection is. */
+void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *path, uint8_t *buf,
+                     size_t n);
 /* Sets up our state of a stream the peer opened. */
 int fr_stream_peer_opened(fr_quic_conn *c, int64_t stream_id);
 fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t stream_id);
@@ -228,17 +226,37 @@ int fr_tls_check_alpn(fr_quic_conn *c);
 const char *fr_tls_alert_hint(uint64_t error_code);
 gnutls_certificate_credentials_t fr_cert_credentials(const fr_cert *cert);
 
-/* hooked_keys.c */
-/* Whether a connection of `ep` hands its 1-RTT keys to its hooks. */
-int fr_hooked_keys_wanted(const fr_quic_endpoint *ep, int is_server);
-/* Installs the secret callback that also hands the hooks the keys. */
-void fr_hooked_keys_configure_session(gnutls_session_t session);
-/* ... and the key update callback that does. */
-void fr_hooked_keys_set_callbacks(ngtcp2_callbacks *cb);
+/* wire_protect.c: in tls mode, a hooked connection's ngtcp2 protects
+ * 1-RTT packets with the identity of cleartext mode and lib/quic protects
+ * them for real at the wire, so that its hooks read and rewrite cleartext
+ * packets (the splice layer renumbers each one). */
+/* Whether connections of `ep` are protected at the wire. */
+int fr_wp_wanted(const fr_quic_endpoint *ep, int is_server);
+/* Installs the secret callback that keeps the real 1-RTT keys. */
+void fr_wp_configure_session(gnutls_session_t session);
+/* ... and ngtcp2's crypto callbacks that keep ngtcp2's identity. */
+void fr_wp_set_callbacks(ngtcp2_callbacks *cb);
+/* Opens the 1-RTT packet of datagram d[0..len): returns the length of the
+ * cleartext datagram in *out (header protection off, zero tag), or 0 to
+ * hand ngtcp2 the datagram as it is (no 1-RTT packet, no keys yet, or it
+ * does not authenticate: a stateless reset, garbage). */
+size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
+                  const uint8_t **out);
+/* Protects the 1-RTT packet of the cleartext datagram buf[0..n) in place.
+ * Returns 0, or -1 when it cannot (no keys for its key phase): then it
+ * must not be sent. */
+int fr_wp_seal(fr_quic_conn *c, uint8_t *buf, size_t n);
+void fr_wp_free(fr_quic_conn *c);
 
 /* cleartext.c */
 /* Installs the cleartext (identity) 1-RTT secret handler on the session. */
 void fr_cleartext_configure_session(gnutls_session_t session);
 void fr_cleartext_set_callbacks(ngtcp2_callbacks *cb);
+/* Installs marker (identity) 1-RTT keys; ngtcp2 keeps the secret for key
+ * updates. Returns 0, or -1. */
+int fr_cleartext_install_1rtt(ngtcp2_conn *conn, int rx, const uint8_t *secret,
+                              size_t secretlen);
+/* Makes an AEAD context a marker: identity protection. */
+void fr_cleartext_mark(ngtcp2_crypto_aead_ctx *aead_ctx);
 
 #endif

@@ -562,10 +562,17 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
     return 0;
 }
 
-void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *np, size_t n)
+void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
+                     size_t n)
 {
     fr_quic_path path;
 
+    if (c->wp && fr_wp_seal(c, buf, n)) {
+        /* No key for its key phase: cannot happen, ngtcp2 derives each
+         * generation before it uses it. Not sent: a lost packet. */
+        FR_ERROR(&c->ep->settings.log, "1-RTT packet without a key: dropped");
+        return;
+    }
     fr_path_from_ngtcp2(&path, np);
     fr_ep_tx_commit(c->ep, &path, n);
     c->stats.pkts_sent++;
@@ -577,5 +584,5 @@ void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
 {
     if (c->ext)
         n = c->hooks->tx(c->ext, buf, n);
-    fr_conn_tx_send(c, np, n);
+    fr_conn_tx_send(c, np, buf, n);
 }

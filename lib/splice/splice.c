@@ -10,11 +10,11 @@
 #include "../quic/conn_hooks.h"
 #include "../quic/conn_view.h"
 #include "../quic/hooked_stream.h"
+#include "../quic/wire.h"
 #include "../util/qvarint.h"
 #include "ack_rewrite.h"
 #include "frames.h"
 #include "pnmap.h"
-#include "wire.h"
 
 #define TAG_LEN 16
 /* ngtcp2 packets one registration may take (retransmissions ngtcp2 puts

@@ -7,7 +7,7 @@
 
 #include "../../lib/splice/ack_rewrite.h"
 #include "../../lib/splice/pnmap.h"
-#include "../../lib/splice/wire.h"
+#include "../../lib/quic/wire.h"
 #include "../../lib/util/qvarint.h"
 
 static void reg(fr_pnmap *m, uint64_t pkt, const uint64_t *wires, size_t n)

@@ -1,10 +1,11 @@
 /*
- * The short (1-RTT) packet header as the splice layer rewrites it. In
- * cleartext mode header protection is the identity, so the first byte and
+ * The short (1-RTT) packet header on the wire: found, read and renumbered
+ * by the splice layer, protected and opened by wire_protect.c. Without
+ * header protection (cleartext mode, or once removed) the first byte and
  * the packet number are readable as they are.
  */
-#ifndef FR_SPLICE_WIRE_H
-#define FR_SPLICE_WIRE_H
+#ifndef FR_QUIC_WIRE_H
+#define FR_QUIC_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
