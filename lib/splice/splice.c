@@ -86,6 +86,11 @@ struct fr_splice {
     size_t nresets;
     int late;            /* a kernel packet was registered late: an ACK
                             may have to wait (hook_hold) */
+    /* tls mode: our 1-RTT keys by key phase (keys_have: which phases
+     * hold a generation; keys_unusable: another suite than ChaCha20). */
+    fr_packet_keys keys[2];
+    int keys_have[2];
+    int keys_unusable;
     held held[MAX_HELD]; /* a ring: the oldest at held_head */
     size_t held_head;
     size_t nheld;
@@ -140,6 +145,7 @@ static void hook_detach(void *ext)
 {
     fr_splice *sp = ext;
 
+    memset(sp->keys, 0, sizeof(sp->keys));
     fr_pnmap_del(sp->map);
     free(sp->q);
     free(sp);
@@ -241,6 +247,35 @@ static void hook_stream_sent(void *ext, void *stream_ext, uint64_t bytes)
 
     if (stream_ext)
         sp->stats.userspace_bytes += bytes;
+}
+
+/* A key generation: kept under its phase bit, the kernel side told. */
+static void hook_keys(void *ext, uint64_t gen, const fr_packet_keys *k)
+{
+    fr_splice *sp = ext;
+    fr_splice_ops *ops = ops_of(sp->c);
+    int phase = (int)(gen & 1);
+
+    if (!k) {
+        sp->keys_unusable = 1;
+        return;
+    }
+    sp->keys[phase] = *k;
+    sp->keys_have[phase] = 1;
+    if (ops && ops->keys)
+        ops->keys(ops->arg, sp->c, phase);
+}
+
+int fr_splice_keys(const fr_quic_conn *c, int phase, fr_packet_keys *k)
+{
+    const fr_splice *sp = splice_of(c);
+
+    if (sp->keys_unusable)
+        return FR_ERR_UNSUPPORTED;
+    if (phase < 0 || phase > 1 || !sp->keys_have[phase])
+        return FR_ERR_INVALID_STATE;
+    *k = sp->keys[phase];
+    return 0;
 }
 
 void fr_splice_get_stats(const fr_quic_conn *c, fr_splice_stats *stats)
@@ -740,6 +775,7 @@ static const fr_conn_hooks splice_hooks = {
     .lost = hook_lost,
     .credit = hook_credit,
     .stream_sent = hook_stream_sent,
+    .keys = hook_keys,
 };
 
 void fr_splice_enable(fr_quic_endpoint *ep, fr_splice_ops *ops)

@@ -23,6 +23,7 @@
 #include <fastrelay/quic.h>
 
 #include "../../bpf/fastpath_kern_user.h"
+#include "../quic/packet_keys.h"
 
 typedef struct fr_splice_stats {
     uint64_t kernel_packets;  /* records of packets the kernel sent */
@@ -64,6 +65,10 @@ typedef struct fr_splice_ops {
      * after the ngtcp2 call, never inside it). */
     void (*lost)(void *arg, fr_quic_conn *c, int64_t stream_id,
                  uint64_t upstream_stream);
+    /* Optional, tls mode: the keys of key phase `phase` changed
+     * (fr_splice_keys has them), before ngtcp2 sends with them. Called
+     * from inside ngtcp2: store them, do not call into the connection. */
+    void (*keys)(void *arg, fr_quic_conn *c, int phase);
 } fr_splice_ops;
 
 /* Makes every server connection `ep` makes from now on a spliced one
@@ -86,6 +91,14 @@ void fr_splice_use_tx(fr_quic_conn *c, struct fr_fp_tx *shared);
  * a connection that is not spliced. */
 void fr_splice_set_ref(fr_quic_conn *c, void *ref);
 void *fr_splice_ref(const fr_quic_conn *c);
+
+/* In tls mode, the keys the kernel seals its copies with in key phase
+ * `phase` (0 or 1): each generation of the connection's 1-RTT keys is
+ * kept under its phase bit from before ngtcp2 uses it. Returns 0,
+ * FR_ERR_UNSUPPORTED when the negotiated suite is not ChaCha20-Poly1305,
+ * FR_ERR_INVALID_STATE when there are none (cleartext mode, or before
+ * the handshake, or the phase has had no generation yet). */
+int fr_splice_keys(const fr_quic_conn *c, int phase, fr_packet_keys *k);
 
 /* Opens a uni stream whose data the kernel sends, for a pool. */
 int fr_splice_open_stream(fr_quic_conn *c, int64_t *pstream_id);

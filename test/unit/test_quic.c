@@ -18,6 +18,7 @@
 #include <fastrelay/fastrelay.h>
 
 #include "quic_sim.h"
+#include "short_protect.h"
 #include "../../lib/quic/packet_keys.h"
 #include "../../lib/quic/quic_internal.h"
 
@@ -1425,45 +1426,15 @@ static int update_then_done(void *arg)
     return transfer_done(x);
 }
 
-/* Opens a short-header packet with keys `k` as a peer would: header
- * protection off (ChaCha20 over the sample), then the AEAD. Returns 0 if
- * it authenticates. */
+/* Opens a short-header packet with keys `k` as a peer would. Returns 0
+ * if it authenticates. */
 static int open_short(const uint8_t *pkt, size_t len, size_t dcid_len,
                       const fr_packet_keys *k)
 {
-    static const uint8_t zeros[5];
-    uint8_t hdr[64], mask[5], nonce[12], out[1500];
-    size_t at = 1 + dcid_len, pnlen, outlen = sizeof(out);
-    gnutls_datum_t hpk = {(unsigned char *)k->hp, 32};
-    gnutls_datum_t sample = {(unsigned char *)pkt + at + 4, 16};
-    gnutls_datum_t key = {(unsigned char *)k->key, 32};
-    gnutls_cipher_hd_t hp;
-    gnutls_aead_cipher_hd_t aead;
-    uint64_t pn = 0;
-    int rv;
+    uint8_t out[1500];
+    fr_tp_opened o;
 
-    assert_int_equal(
-        gnutls_cipher_init(&hp, GNUTLS_CIPHER_CHACHA20_32, &hpk, &sample), 0);
-    assert_int_equal(gnutls_cipher_encrypt2(hp, zeros, 5, mask, 5), 0);
-    gnutls_cipher_deinit(hp);
-    hdr[0] = pkt[0] ^ (mask[0] & 0x1f);
-    pnlen = (size_t)(hdr[0] & 3) + 1;
-    memcpy(hdr + 1, pkt + 1, at - 1 + pnlen);
-    for (size_t i = 0; i < pnlen; i++) {
-        hdr[at + i] ^= mask[1 + i];
-        pn = pn << 8 | hdr[at + i];
-    }
-    memcpy(nonce, k->iv, 12);
-    for (int i = 0; i < 8; i++)
-        nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
-    assert_int_equal(gnutls_aead_cipher_init(
-                         &aead, GNUTLS_CIPHER_CHACHA20_POLY1305, &key),
-                     0);
-    rv = gnutls_aead_cipher_decrypt(aead, nonce, 12, hdr, at + pnlen, 16,
-                                    pkt + at + pnlen, len - at - pnlen, out,
-                                    &outlen);
-    gnutls_aead_cipher_deinit(aead);
-    return rv;
+    return fr_tp_open(pkt, len, dcid_len, k, out, &o);
 }
 
 /* A hooked server connection in tls mode: lib/quic protects its 1-RTT

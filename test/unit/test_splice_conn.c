@@ -4,15 +4,22 @@
  * the egress program does (wire number from the shared counter, key phase
  * and budget from the same entry, one record per packet); the splice layer
  * registers each packet by a shadow write, renumbers ngtcp2's own packets
- * and rewrites the client's ACKs. The client is a plain cleartext QUIC
- * client. Every byte must arrive, also through loss, with no connection
- * error: ngtcp2 acknowledges and retransmits kernel data as its own.
+ * and rewrites the client's ACKs. The client is a plain QUIC client, in
+ * cleartext mode or in tls mode (then the stand-in seals its packets with
+ * the keys the splice layer hands the kernel, and lib/quic protects the
+ * rest at the wire). Every byte must arrive, also through loss and key
+ * updates, with no connection error: ngtcp2 acknowledges and retransmits
+ * kernel data as its own. In tls mode every packet the server sends is
+ * opened as the client would and its (key, packet number) pair recorded:
+ * none may repeat.
  */
 #include "fr_test.h"
 
 #include <fastrelay/fastrelay.h>
 
 #include "quic_sim.h"
+#include "short_protect.h"
+#include "../../lib/quic/wire.h"
 #include "../../lib/quic/quic_internal.h"
 #include "../../lib/splice/splice.h"
 #include "../../lib/util/qvarint.h"
@@ -56,7 +63,22 @@ typedef struct xfer_params {
      * up (drop_for 0: none). */
     fr_duration drop_at;
     fr_duration drop_for;
+    int tls;                /* tls mode, else cleartext */
+    fr_duration key_update_every; /* the client's key updates (0: none) */
 } xfer_params;
+
+/* Key generations and the packet numbers used under each, tls mode. */
+#define MAX_GENS 64
+#define MAX_PN (1u << 17)
+
+typedef struct nonces {
+    fr_packet_keys gen[MAX_GENS];
+    size_t ngen;
+    uint8_t *seen;       /* [gen][pn]: a packet went out under them */
+    uint64_t packets;    /* the server's 1-RTT packets */
+    uint64_t reused;     /* ... whose (key, number) went out before */
+    uint64_t unopened;   /* ... that no key opens */
+} nonces;
 
 typedef struct run {
     fr_sim *sim;
@@ -85,6 +107,8 @@ typedef struct run {
     int corrupt;
     int closed;
     uint64_t lost; /* packets the server's ngtcp2 declared lost */
+    nonces nc;
+    int updates;   /* key updates the client started */
 } run;
 
 static uint8_t pattern(int stream, uint64_t off)
@@ -129,6 +153,12 @@ static void kernel_send(run *r, int64_t sid, uint64_t off, const uint8_t *data,
     memset(pkt + o, 0, TAG_LEN);
     o += TAG_LEN;
     assert_int_equal(o, plen);
+    if (r->pa->tls) {
+        fr_packet_keys k;
+
+        assert_int_equal(fr_splice_keys(r->sconn, (int)kp, &k), 0);
+        fr_tp_seal(pkt, o, dl, pn, &k);
+    }
     r->injecting = 1;
     fr_sim_inject_to_client(r->sim, pkt, o);
     r->injecting = 0;
@@ -154,6 +184,51 @@ static void drain(void *arg, fr_quic_conn *c)
     for (size_t i = 0; i < r->k.nring; i++)
         assert_int_equal(fr_splice_kernel_sent(r->sconn, &r->k.ring[i]), 0);
     r->k.nring = 0;
+}
+
+/* A key generation of the server's: each comes under the other phase. */
+static void keys_changed(void *arg, fr_quic_conn *c, int phase)
+{
+    run *r = arg;
+    nonces *nc = &r->nc;
+
+    assert_true(nc->ngen < MAX_GENS);
+    assert_int_equal(phase, (int)(nc->ngen & 1));
+    assert_int_equal(fr_splice_keys(c, phase, &nc->gen[nc->ngen]), 0);
+    nc->ngen++;
+}
+
+/* Opens each 1-RTT packet the server sends, under the newest generation
+ * of its key phase that opens it, and records its (key, number) pair. */
+static void record_nonce(int from_client, const uint8_t *data, size_t len,
+                         void *arg)
+{
+    run *r = arg;
+    nonces *nc = &r->nc;
+    static uint8_t out[FR_MAX_UDP_PAYLOAD];
+    ssize_t at = fr_wire_find_short(data, len);
+    uint8_t dcid[FR_CID_MAX_LEN];
+    size_t dl;
+    fr_tp_opened o;
+
+    if (from_client || at < 0 || !r->sconn || nc->ngen == 0)
+        return;
+    dl = fr_quic_conn_get_remote_cid(r->sconn, dcid);
+    nc->packets++;
+    for (size_t g = nc->ngen; g-- > 0;) {
+        if (fr_tp_open(data + at, len - (size_t)at, dl, &nc->gen[g], out,
+                       &o) == 0) {
+            size_t i = g * MAX_PN + (size_t)o.pn;
+
+            assert_int_equal(o.key_phase, (int)(g & 1));
+            assert_true(o.pn < MAX_PN);
+            if (nc->seen[i])
+                nc->reused++;
+            nc->seen[i] = 1;
+            return;
+        }
+    }
+    nc->unopened++;
 }
 
 static void fill(uint8_t *buf, int64_t sid, uint64_t off, size_t n)
@@ -273,7 +348,7 @@ static int never(void *arg)
     return 0;
 }
 
-static void settings(fr_quic_settings *s, int server)
+static void settings(fr_quic_settings *s, int server, int tls)
 {
     static fr_cert *cert;
 
@@ -281,7 +356,7 @@ static void settings(fr_quic_settings *s, int server)
         assert_int_equal(fr_cert_generate(&cert, "198.18.0.2"), 0);
     fr_quic_settings_default(s);
     s->alpn = ALPN;
-    s->crypto_mode = FR_CRYPTO_CLEARTEXT;
+    s->crypto_mode = tls ? FR_CRYPTO_TLS : FR_CRYPTO_CLEARTEXT;
     if (server) {
         s->accept_connections = 1;
         s->cert = cert;
@@ -296,11 +371,11 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
     fr_quic_callbacks ccb = {0}, scb = {0};
     fr_quic_conn *cconn;
     fr_quic_conn_stats qs;
-    fr_tstamp end;
+    fr_tstamp end, next_update = 0;
 
     memset(r, 0, sizeof(*r));
-    settings(&cs, 0);
-    settings(&ss, 1);
+    settings(&cs, 0, pa->tls);
+    settings(&ss, 1, pa->tls);
     ccb.stream_data = on_stream_data;
     ccb.closed = on_closed;
     scb.accept = on_accept;
@@ -310,6 +385,11 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
     r->pa = pa;
     if (pa->drop_for)
         fr_sim_set_mutator(r->sim, drop_own, r);
+    if (pa->tls) {
+        r->nc.seen = calloc(MAX_GENS, MAX_PN);
+        assert_non_null(r->nc.seen);
+        fr_sim_set_tap(r->sim, record_nonce, r);
+    }
     fr_sim_bind(r->sim, &ccb, &scb);
     assert_int_equal(fr_quic_endpoint_new(&r->client, &ccb, &cs,
                                           fr_sim_client_ud(r->sim)),
@@ -319,6 +399,7 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
                      0);
     r->ops.arg = r;
     r->ops.drain = drain;
+    r->ops.keys = keys_changed;
     fr_splice_enable(r->server, &r->ops);
     fr_sim_set_endpoints(r->sim, r->client, r->server);
     assert_int_equal(fr_quic_endpoint_connect(r->client, &cconn,
@@ -335,6 +416,11 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
                 r->up_at = fr_sim_now(r->sim);
             }
             r->kernel_on = 1;
+            if (pa->key_update_every && fr_sim_now(r->sim) >= next_update &&
+                fr_quic_conn_update_key(cconn, fr_sim_now(r->sim)) == 0) {
+                r->updates++;
+                next_update = fr_sim_now(r->sim) + pa->key_update_every;
+            }
             for (int i = 0; i < pa->per_tick; i++)
                 produce(r, pa->lag);
             relay_writes(r);
@@ -379,10 +465,22 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
      * the registration lag (min_rtt was 7, 6 and 5.3 ms, and 1 ms with a
      * 15 ms lag). Samples may read at most a quarter short. */
     assert_true(qs.min_rtt >= 2 * ONE_WAY * 3 / 4 - FR_MILLISECONDS / 10);
+    if (pa->tls) {
+        fprintf(stderr,
+                "tls: %zu key generations, %d updates, %llu packets, "
+                "%llu reused nonces, %llu unopened\n",
+                r->nc.ngen, r->updates, (unsigned long long)r->nc.packets,
+                (unsigned long long)r->nc.reused,
+                (unsigned long long)r->nc.unopened);
+        assert_true(r->nc.packets > r->k.sent);
+        assert_int_equal(r->nc.reused, 0);
+        assert_int_equal(r->nc.unopened, 0);
+    }
 }
 
 static void teardown_run(run *r)
 {
+    free(r->nc.seen);
     fr_quic_endpoint_del(r->client);
     fr_quic_endpoint_del(r->server);
     fr_sim_del(r->sim);
@@ -490,6 +588,47 @@ static void test_spliced_tail_loss(void **state)
     teardown_run(&r);
 }
 
+static void test_spliced_tls(void **state)
+{
+    static run r;
+    fr_splice_stats st;
+
+    (void)state;
+    /* tls mode: the stand-in seals with the keys the splice layer hands
+     * the kernel; 2 % loss. */
+    splice_transfer(&(xfer_params){.loss_permille = 20,
+                                   .per_tick = 1,
+                                   .tick = 4 * FR_MILLISECONDS,
+                                   .lag = 3 * FR_MILLISECONDS,
+                                   .tls = 1},
+                    &st, &r);
+    assert_true(r.k.sent * 100 >= r.chunks * 95);
+    assert_true(r.nc.ngen >= 2); /* the next generation, derived ahead */
+    teardown_run(&r);
+}
+
+static void test_spliced_tls_key_updates(void **state)
+{
+    static run r;
+    fr_splice_stats st;
+
+    (void)state;
+    /* The client starts a key update every 500 ms through 2 % loss: the
+     * kernel's copies follow the key phase ngtcp2 writes, each under the
+     * generation of its phase, and no (key, number) pair repeats. */
+    splice_transfer(&(xfer_params){.loss_permille = 20,
+                                   .per_tick = 1,
+                                   .tick = 4 * FR_MILLISECONDS,
+                                   .lag = 3 * FR_MILLISECONDS,
+                                   .tls = 1,
+                                   .key_update_every = 500 * FR_MILLISECONDS},
+                    &st, &r);
+    assert_true(r.updates >= 5);
+    assert_true(r.nc.ngen >= (size_t)r.updates);
+    assert_true(r.k.sent * 100 >= r.chunks * 95);
+    teardown_run(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +637,8 @@ int main(void)
         cmocka_unit_test(test_spliced_late_registration),
         cmocka_unit_test(test_spliced_congested),
         cmocka_unit_test(test_spliced_tail_loss),
+        cmocka_unit_test(test_spliced_tls),
+        cmocka_unit_test(test_spliced_tls_key_updates),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
