@@ -93,9 +93,7 @@ int fr_aead_open(struct __sk_buff *skb)
 /* What fr_quic_protect keeps besides the AEAD buffer. */
 struct protect_scratch {
     __u8 in[88];
-    struct chacha20_key hp;
-    __u8 sample[QUIC_HP_SAMPLE];
-    __u8 mask[QUIC_HP_MASK];
+    struct quic_hp hp;
     __u8 header[AEAD_AAD_MAX];
 };
 
@@ -105,18 +103,6 @@ struct {
     __type(key, __u32);
     __type(value, struct protect_scratch);
 } fr_protect_scratch SEC(".maps");
-
-/* The header protection mask, in a callback of its own for its stack's
- * sake (see aead_otk_block). */
-static long hp_mask_block(__u32 i, void *ctx)
-{
-    struct aead_buf *a = bpf_map_lookup_elem(&fr_aead_scratch, ctx);
-    struct protect_scratch *p = bpf_map_lookup_elem(&fr_protect_scratch, ctx);
-
-    if (a && p)
-        quic_hp_mask(&p->hp, p->sample, a->ks, p->mask);
-    return 1;
-}
 
 SEC("tc")
 int fr_quic_protect(struct __sk_buff *skb)
@@ -130,7 +116,7 @@ int fr_quic_protect(struct __sk_buff *skb)
     if (!a || !p || bpf_skb_load_bytes(skb, IN_AT, p->in, sizeof(p->in)))
         return 1;
     chacha20_setup(&a->key, p->in, p->in + 32); /* nonce set below */
-    chacha20_setup(&p->hp, p->in + 44, p->in + 32);
+    chacha20_setup(&p->hp.key, p->in + 44, p->in + 32);
 #pragma unroll
     for (int i = 0; i < 8; i++)
         pn |= (__u64)p->in[76 + i] << (8 * i);
@@ -151,15 +137,16 @@ int fr_quic_protect(struct __sk_buff *skb)
         return 1;
     /* The sample starts four bytes past the packet number's start. */
     pn_at = hdr_len - pn_len;
-    if (bpf_skb_load_bytes(skb, at + pn_at + 4, p->sample, QUIC_HP_SAMPLE) ||
+    if (bpf_skb_load_bytes(skb, at + pn_at + 4, p->hp.sample,
+                           QUIC_HP_SAMPLE) ||
         bpf_skb_load_bytes(skb, at, p->header, hdr_len & 63))
         return 1;
-    bpf_loop(1, hp_mask_block, &zero, 0);
-    p->header[0] ^= p->mask[0] & 0x1f;
+    quic_hp_compute(&p->hp);
+    p->header[0] ^= p->hp.mask[0] & 0x1f;
 #pragma unroll
     for (__u32 i = 0; i < 4; i++)
         if (i < pn_len)
-            p->header[(pn_at + i) & (AEAD_AAD_MAX - 1)] ^= p->mask[1 + i];
+            p->header[(pn_at + i) & (AEAD_AAD_MAX - 1)] ^= p->hp.mask[1 + i];
     return bpf_skb_store_bytes(skb, at, p->header, hdr_len & 63, 0) ? 1 : 0;
 }
 

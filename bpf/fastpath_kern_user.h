@@ -164,6 +164,30 @@ struct fr_fp_tx {
 };
 _Static_assert(sizeof(struct fr_fp_tx) == 24, "fr_fp_tx layout");
 
+/* Value of fr_fp_keys (an array indexed by slot): a connection's 1-RTT
+ * keys for TLS_CHACHA20_POLY1305_SHA256 in tls mode (RFC 9001 section
+ * 5.1) -- ours for a subscriber slot (egress seals with them), the
+ * peer's for an upstream slot (ingress opens with them). Each key phase
+ * holds its newest generation; userspace writes the next one into the
+ * phase not in use before ngtcp2 (or the peer) uses it, so a program never
+ * reads a phase while it changes. */
+#define FR_FP_KEY_LEN 32
+#define FR_FP_IV_LEN 12
+struct fr_fp_phase_key {
+    __u8 key[FR_FP_KEY_LEN];
+    __u8 iv[FR_FP_IV_LEN];
+    __u8 set;
+    __u8 pad[3];
+};
+_Static_assert(sizeof(struct fr_fp_phase_key) == 48,
+               "fr_fp_phase_key layout");
+
+struct fr_fp_keys {
+    __u8 hp[FR_FP_KEY_LEN];  /* header protection: kept across updates */
+    struct fr_fp_phase_key phase[2];
+};
+_Static_assert(sizeof(struct fr_fp_keys) == 128, "fr_fp_keys layout");
+
 /* Record of the ring buffer fr_fp_sent, one per copy the egress program
  * sent: what the splice layer needs to register the packet with the
  * subscriber's connection as if ngtcp2 had sent it. */
@@ -203,6 +227,8 @@ enum fr_fp_egress_reason {
     FR_FP_EG_TOO_BIG,        /* the rewritten copy would exceed the
                                 subscriber path's payload size: dropped,
                                 userspace sends those bytes */
+    FR_FP_EG_NO_KEYS,        /* tls mode: no key for the key phase: not
+                                sent (cannot happen: keys come first) */
     FR_FP_EG_REASONS
 };
 
@@ -244,6 +270,11 @@ enum fr_fp_reason {
     FR_FP_MEDIA_NOT_FIRST,   /* media behind other frames (PING...) */
     FR_FP_POLICY_DROP,       /* a subgroup a subscriber's priority floor
                                 excludes: not forwarded to it */
+    FR_FP_NO_KEYS,           /* tls mode: no key for the packet's key
+                                phase (yet): up to userspace */
+    FR_FP_OPEN_FAILED,       /* tls mode: the packet did not authenticate
+                                (tampered, or not the key it names): never
+                                forwarded, up to userspace untouched */
     FR_FP_REASONS
 };
 

@@ -2,7 +2,7 @@
  * QUIC packet protection with TLS_CHACHA20_POLY1305_SHA256 (RFC 9001
  * sections 5.3 and 5.4.4): the AEAD nonce of a packet number, and the
  * header protection mask of a sample. Header-only; include after
- * vmlinux.h and chacha20.bpf.h.
+ * vmlinux.h, bpf_helpers.h and chacha20.bpf.h.
  */
 #ifndef FR_QUIC_CRYPTO_BPF_H
 #define FR_QUIC_CRYPTO_BPF_H
@@ -45,6 +45,37 @@ static __always_inline void quic_hp_mask(struct chacha20_key *hp,
 #pragma unroll
     for (int i = 0; i < QUIC_HP_MASK; i++)
         mask[i] = (__u8)(ks[i / 4] >> (8 * (i % 4)));
+}
+
+/* Header protection's state, in a map value: the program and its
+ * bpf_loop callbacks share 512 bytes of stack. */
+struct quic_hp {
+    struct chacha20_key key; /* the HP key; the nonce comes from sample */
+    __u8 sample[QUIC_HP_SAMPLE];
+    __u32 ks[16];
+    __u8 mask[8];            /* QUIC_HP_MASK used */
+};
+
+struct quic_hp_walk {
+    struct quic_hp *hp;
+};
+
+/* One block in a callback of one round, so that its state counts against
+ * the callback's stack, not the program's. */
+static long quic_hp_block(__u32 i, void *ctx)
+{
+    struct quic_hp *h = ((struct quic_hp_walk *)ctx)->hp;
+
+    quic_hp_mask(&h->key, h->sample, h->ks, h->mask);
+    return 1;
+}
+
+/* h->mask from h->key's key words and h->sample. */
+static __always_inline void quic_hp_compute(struct quic_hp *h)
+{
+    struct quic_hp_walk w = {.hp = h};
+
+    bpf_loop(1, quic_hp_block, &w, 0);
 }
 
 #endif

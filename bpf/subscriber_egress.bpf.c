@@ -4,7 +4,10 @@
  * (docs/FASTPATH.md, step 3). The front of the packet (UDP
  * header, short header, the first STREAM frame's type and stream ID) is
  * replaced in one go, its size change made with one adjust_room, so the
- * payload never moves.
+ * payload never moves. In tls mode the clone carries the plaintext
+ * (upstream_ingress.bpf.c opened it); the copy is sealed with the
+ * subscriber's key of the key phase it names and a nonce from its wire
+ * packet number, and header protection applied, before the checksum.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -12,6 +15,7 @@
 
 #include "fastpath_kern_user.h"
 #include "fastpath_shared.bpf.h"
+#include "fastpath_crypto.bpf.h"
 #include "quic_parse.bpf.h"
 #include "udp_csum.bpf.h"
 
@@ -55,8 +59,22 @@ struct {
     __uint(max_entries, 1 << 20);
 } fr_fp_sent SEC(".maps");
 
+/* The copy's new head, and what is built of it besides: kept here, not on
+ * the stack, which the program shares with the sealing's bpf_loop
+ * callbacks (512 bytes in all). */
 struct head {
     __u8 b[HEAD_MAX];
+    struct fr_fp_sent_event ev;
+    __u8 ip[IPV4_HLEN] __attribute__((aligned(4)));
+    struct {
+        __be32 src;
+        __be32 dst;
+        __u8 zero;
+        __u8 proto;
+        __be16 len;
+    } pseudo; /* the UDP checksum's pseudo-header */
+    struct fr_fp_substream_key skey;
+    struct fr_fp_credit_key ckey;
 };
 
 struct {
@@ -128,36 +146,67 @@ static __always_inline int take_budget(struct fr_fp_tx *tx, __u32 len)
  * record is withdrawn and its budget given back. Its packet number is
  * skipped, which QUIC allows. */
 static __always_inline int egress_abort(struct fr_fp_sent_event *rec,
-                                        struct fr_fp_tx *tx, __u32 len)
+                                        struct fr_fp_tx *tx, __u32 len,
+                                        __u32 reason)
 {
     bpf_ringbuf_discard(rec, 0);
     __sync_fetch_and_add(&tx->budget, (__s64)len);
-    return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    return egress_verdict(reason, TC_ACT_SHOT);
+}
+
+/* tls mode: seals the copy whose short header (`hlen` bytes, a 4-byte
+ * packet number pn) starts at `at` and whose tag ends at `end`, with
+ * phase key pk and header protection key hp. Returns 0, or -1. */
+static __always_inline int seal_copy(struct __sk_buff *skb, __u32 at,
+                                     __u32 end, __u32 hlen, __u64 pn,
+                                     const struct fr_fp_phase_key *pk,
+                                     const __u8 *hp)
+{
+    struct fp_crypto *c = fp_crypto();
+    __u32 text_len, text_at;
+
+    if (!c || hlen > 32 || hlen < 5 || end < at + hlen + QUIC_TAG_LEN)
+        return -1;
+    text_len = end - at - hlen - QUIC_TAG_LEN;
+    text_at = ((hlen + 15) & ~15u) & 63;
+    if (text_len < QUIC_HP_SAMPLE || text_len > AEAD_TEXT_MAX ||
+        bpf_skb_load_bytes(skb, at, c->a.b, hlen) ||
+        bpf_skb_load_bytes(skb, at + hlen, c->a.b + text_at, text_len))
+        return -1;
+    fp_packet_key(c, pk, pn);
+    if (aead_seal(&c->a, hlen, text_len))
+        return -1;
+    /* The sample starts 4 bytes into the packet number: the text. */
+#pragma unroll
+    for (__u32 i = 0; i < QUIC_HP_SAMPLE; i++)
+        c->hp.sample[i] = c->a.b[(text_at + i) & 63];
+    fp_hp_mask(c, hp);
+    c->a.b[0] ^= c->hp.mask[0] & 0x1f;
+#pragma unroll
+    for (__u32 i = 0; i < 4; i++)
+        c->a.b[(hlen - 4 + i) & 31] ^= c->hp.mask[1 + i];
+    if (bpf_skb_store_bytes(skb, at, c->a.b, hlen, 0) ||
+        bpf_skb_store_bytes(skb, at + hlen, c->a.b + text_at, text_len, 0) ||
+        bpf_skb_store_bytes(skb, end - QUIC_TAG_LEN, c->a.tag, QUIC_TAG_LEN,
+                            0))
+        return -1;
+    return 0;
 }
 
 SEC("tc")
 int fr_subscriber_egress(struct __sk_buff *skb)
 {
-    struct fr_fp_substream_key skey = {0};
-    struct fr_fp_credit_key ckey = {0};
     struct fr_fp_sent_event *rec;
+    struct fr_fp_keys *keys = NULL;
     struct fr_fp_slot *slot;
     struct fr_fp_tx *tx;
     __u32 zero = 0, slot_id, off, end, l4, oldhead, newhead, pnlen, fo, o;
     __u32 plen;
     __u64 sid, *sub, *credit, pn;
-    struct {
-        __be32 src;
-        __be32 dst;
-        __u8 zero;
-        __u8 proto;
-        __be16 len;
-    } pseudo = {0};
-    struct fr_fp_sent_event ev = {0};
     __s64 sum;
     __u16 word;
     struct head *h;
-    __u8 first, type, ip[IPV4_HLEN] __attribute__((aligned(4)));
+    __u8 first, type, phase, *ip;
     int delta;
 
     egress_verdict(FR_FP_EG_SEEN, 0);
@@ -169,6 +218,13 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     h = bpf_map_lookup_elem(&fr_fp_head, &zero);
     if (!slot || !tx || !h || !slot->active)
         return egress_verdict(FR_FP_EG_NO_SLOT, TC_ACT_SHOT);
+    ip = h->ip;
+    __builtin_memset(&h->ev, 0, sizeof(h->ev));
+    if (tls_mode) {
+        keys = bpf_map_lookup_elem(&fr_fp_keys, &slot_id);
+        if (!keys)
+            return egress_verdict(FR_FP_EG_NO_KEYS, TC_ACT_SHOT);
+    }
     if (skb->protocol != bpf_htons(ETH_P_IP) || udp_payload(skb, &off, &end) ||
         bpf_skb_load_bytes(skb, ETH_HLEN, ip, IPV4_HLEN) || (ip[0] & 0x0f) != 5)
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
@@ -195,18 +251,17 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     o = fo + 1;
     if (quic_varint(skb, &o, end, &sid))
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
-    skey.slot = slot_id;
-    skey.upstream_stream = sid;
-    sub = bpf_map_lookup_elem(&fr_fp_substreams, &skey);
+    h->skey = (struct fr_fp_substream_key){.slot = slot_id,
+                                           .upstream_stream = sid};
+    sub = bpf_map_lookup_elem(&fr_fp_substreams, &h->skey);
     if (!sub || *sub == FR_FP_SUBSTREAM_USERSPACE)
         return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
-    if (stream_frame_data(skb, o, end, type, &ev))
+    if (stream_frame_data(skb, o, end, type, &h->ev))
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
     /* A byte past the stream's credit would end the connection. */
-    ckey.slot = slot_id;
-    ckey.stream = *sub;
-    credit = bpf_map_lookup_elem(&fr_fp_credit, &ckey);
-    if (ev.offset + ev.length > (credit ? *credit : slot->stream_credit))
+    h->ckey = (struct fr_fp_credit_key){.slot = slot_id, .stream = *sub};
+    credit = bpf_map_lookup_elem(&fr_fp_credit, &h->ckey);
+    if (h->ev.offset + h->ev.length > (credit ? *credit : slot->stream_credit))
         return egress_verdict(FR_FP_EG_NO_CREDIT, TC_ACT_SHOT);
 
     /* Old head: UDP header to the end of the stream ID; new head: the
@@ -230,12 +285,17 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         return egress_verdict(FR_FP_EG_NO_BUDGET, TC_ACT_SHOT);
     }
     pn = __sync_fetch_and_add(&tx->next_pn, 1);
+    /* Read after the number is taken (DESIGN rule 7): a number after the
+     * one of ngtcp2's newest packet carries that packet's key phase. */
+    phase = ONCE(tx->key_phase) ? 1 : 0;
+    if (keys && !keys->phase[phase].set)
+        return egress_abort(rec, tx, plen, FR_FP_EG_NO_KEYS);
 
     __builtin_memset(h->b, 0, HEAD_MAX);
     /* UDP header: ports now, length and checksum below. */
     __builtin_memcpy(&h->b[0], &slot->src_port, 2);
     __builtin_memcpy(&h->b[2], &slot->dst_port, 2);
-    h->b[8] = 0x40 | (ONCE(tx->key_phase) ? 0x04 : 0) | 0x03;
+    h->b[8] = 0x40 | (phase << 2) | 0x03;
     for (__u32 i = 0; i < FR_FP_CID_MAX; i++)
         if (i < slot->dcid_len)
             h->b[(9 + i) & (HEAD_MAX - 1)] = slot->dcid[i];
@@ -248,13 +308,13 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     put_varint(h, o + 5, *sub, varint_len(*sub));
 
     if (delta && bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_NET, 0))
-        return egress_abort(rec, tx, plen);
+        return egress_abort(rec, tx, plen, FR_FP_EG_UNSUPPORTED);
     end = (__u32)((int)end + delta);
     word = bpf_htons((__u16)(end - l4));
     __builtin_memcpy(&h->b[4], &word, 2);
     if (newhead == 0 || newhead > HEAD_MAX ||
         bpf_skb_store_bytes(skb, l4, h->b, newhead, 0))
-        return egress_abort(rec, tx, plen);
+        return egress_abort(rec, tx, plen, FR_FP_EG_UNSUPPORTED);
 
     /* IPv4 header: addresses, length, checksum. */
     __builtin_memcpy(&ip[12], &slot->src_ip, 4);
@@ -267,31 +327,36 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     if (bpf_skb_store_bytes(skb, ETH_HLEN, ip, IPV4_HLEN, 0) ||
         bpf_skb_store_bytes(skb, 0, slot->dst_mac, 6, 0) ||
         bpf_skb_store_bytes(skb, 6, slot->src_mac, 6, 0))
-        return egress_abort(rec, tx, plen);
+        return egress_abort(rec, tx, plen, FR_FP_EG_UNSUPPORTED);
+
+    if (keys && seal_copy(skb, l4 + 8, end, 1 + slot->dcid_len + 4, pn,
+                          &keys->phase[phase], keys->hp))
+        return egress_abort(rec, tx, plen, FR_FP_EG_UNSUPPORTED);
 
     /* UDP checksum over the pseudo-header and the whole segment (its
      * checksum field still zero). */
-    pseudo.src = slot->src_ip;
-    pseudo.dst = slot->dst_ip;
-    pseudo.proto = IPPROTO_UDP_;
-    pseudo.len = bpf_htons((__u16)(end - l4));
-    sum = bpf_csum_diff(NULL, 0, (__be32 *)&pseudo, sizeof(pseudo), 0);
+    h->pseudo.src = slot->src_ip;
+    h->pseudo.dst = slot->dst_ip;
+    h->pseudo.zero = 0;
+    h->pseudo.proto = IPPROTO_UDP_;
+    h->pseudo.len = bpf_htons((__u16)(end - l4));
+    sum = bpf_csum_diff(NULL, 0, (__be32 *)&h->pseudo, sizeof(h->pseudo), 0);
     if (sum < 0 || (sum = segment_sum(skb, l4, end - l4, sum)) < 0)
-        return egress_abort(rec, tx, plen);
+        return egress_abort(rec, tx, plen, FR_FP_EG_UNSUPPORTED);
     word = csum_finish(sum);
     if (word == 0)
         word = 0xffff; /* zero means "no checksum" in UDP */
     if (bpf_skb_store_bytes(skb, l4 + 6, &word, 2, 0))
-        return egress_abort(rec, tx, plen);
+        return egress_abort(rec, tx, plen, FR_FP_EG_UNSUPPORTED);
 
-    ev.time_ns = bpf_ktime_get_ns();
-    ev.pn = pn;
-    ev.upstream_stream = sid;
-    ev.stream = *sub;
-    ev.slot = slot_id;
-    ev.gen = slot->gen;
-    ev.packet_len = (__u16)plen;
-    __builtin_memcpy(rec, &ev, sizeof(ev));
+    h->ev.time_ns = bpf_ktime_get_ns();
+    h->ev.pn = pn;
+    h->ev.upstream_stream = sid;
+    h->ev.stream = *sub;
+    h->ev.slot = slot_id;
+    h->ev.gen = slot->gen;
+    h->ev.packet_len = (__u16)plen;
+    __builtin_memcpy(rec, &h->ev, sizeof(h->ev));
     bpf_ringbuf_submit(rec, 0);
     /* On to later programs (and then out): the copy is final. */
     return egress_verdict(FR_FP_EG_SENT, TC_ACT_UNSPEC);

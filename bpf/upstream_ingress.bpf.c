@@ -15,6 +15,12 @@
  * sends a copy (bpf_clone_redirect, the slot in skb->mark) towards the
  * subscriber egress program, which rewrites it. Every packet goes on
  * up to the stack unchanged: userspace sees every byte.
+ *
+ * In tls mode (fastpath_crypto.bpf.h) the packet is opened first: header
+ * protection off, the tag checked (a packet that does not authenticate is
+ * never forwarded), the plaintext written over the packet so that the
+ * frame walk reads it and the clones carry it; once the clones are made
+ * the original bytes are put back.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -22,6 +28,7 @@
 
 #include "fastpath_kern_user.h"
 #include "fastpath_shared.bpf.h"
+#include "fastpath_crypto.bpf.h"
 #include "moq_parse.bpf.h"
 #include "quic_parse.bpf.h"
 
@@ -80,6 +87,27 @@ struct {
     __type(key, __u32);
     __type(value, struct fr_fp_pool);
 } fr_fp_pools SEC(".maps");
+
+/* tls mode: the largest packet number each upstream slot opened, plus
+ * one (0: none yet; userspace zeroes it with the slot). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FR_FP_MAX_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} fr_fp_rx_pn SEC(".maps");
+
+/* tls mode: the packet as it came, put back after the clones. */
+struct orig {
+    __u8 b[AEAD_BUF];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct orig);
+} fr_fp_orig SEC(".maps");
 
 static __always_inline void count(__u32 reason)
 {
@@ -455,12 +483,140 @@ static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
     skb->mark = 0;
 }
 
+/* The full packet number of a truncated one (RFC 9000 appendix A.3);
+ * `have` is the largest opened plus one, 0 for none. */
+static __always_inline __u64 pn_decode(__u64 have, __u64 trunc, __u32 pnlen)
+{
+    __u64 expected = have, win = 1ull << (8 * pnlen), hwin = win / 2;
+    __u64 cand = (expected & ~(win - 1)) | trunc;
+
+    if (cand + hwin <= expected && cand < (1ull << 62) - win)
+        return cand + win;
+    if (cand > expected + hwin && cand >= win)
+        return cand - win;
+    return cand;
+}
+
+/* Raises *largest to pn + 1 unless another CPU went further. */
+static __always_inline void note_pn(__u64 *largest, __u64 pn)
+{
+    for (int i = 0; i < 4; i++) {
+        __u64 have = *(volatile __u64 *)largest;
+
+        if (have > pn ||
+            __sync_val_compare_and_swap(largest, have, pn + 1) == have)
+            return;
+    }
+}
+
+/* tls mode: opens the packet at [off, end) of upstream slot `slot` and
+ * writes its unprotected header and plaintext over it (the original kept
+ * in fr_fp_orig). Returns 0 with *pnlen set, or a fr_fp_reason with the
+ * packet untouched. */
+static __noinline int open_packet(struct __sk_buff *skb, __u32 off,
+                               __u32 end, __u32 slot, __u32 *pnlen)
+{
+    __u32 zero = 0, len = end - off, dcid = upstream_dcid_len & 0x1f;
+    __u32 hlen, text_len, phase, pl;
+    struct orig *o = bpf_map_lookup_elem(&fr_fp_orig, &zero);
+    struct fr_fp_keys *keys = bpf_map_lookup_elem(&fr_fp_keys, &slot);
+    __u64 *largest = bpf_map_lookup_elem(&fr_fp_rx_pn, &slot);
+    struct fp_crypto *c = fp_crypto();
+    struct fr_fp_phase_key *pk;
+    __u64 trunc = 0, pn;
+    __u8 first;
+
+    if (!o || !keys || !largest || !c)
+        return FR_FP_NO_KEYS;
+    if (len > AEAD_TEXT_MAX || len < 1 + dcid + 4 + QUIC_HP_SAMPLE ||
+        bpf_skb_load_bytes(skb, off, o->b, len))
+        return FR_FP_NOT_QUIC;
+#pragma unroll
+    for (__u32 i = 0; i < QUIC_HP_SAMPLE; i++)
+        c->hp.sample[i] = o->b[(1 + dcid + 4 + i) & (AEAD_BUF - 1)];
+    fp_hp_mask(c, keys->hp);
+    first = o->b[0] ^ (c->hp.mask[0] & 0x1f);
+    pl = (first & 0x03) + 1;
+    phase = (first >> 2) & 1;
+    pk = &keys->phase[phase];
+    if (!pk->set)
+        return FR_FP_NO_KEYS;
+    /* The header as the AEAD reads it: first byte, CID, packet number. */
+    c->a.b[0] = first;
+    for (__u32 i = 0; i < FR_FP_CID_MAX; i++)
+        if (i < dcid)
+            c->a.b[1 + i] = o->b[1 + i];
+#pragma unroll
+    for (__u32 i = 0; i < 4; i++) {
+        if (i < pl) {
+            __u8 b = o->b[(1 + dcid + i) & (AEAD_BUF - 1)] ^
+                     c->hp.mask[1 + i];
+
+            c->a.b[(1 + dcid + i) & 31] = b;
+            trunc = trunc << 8 | b;
+        }
+    }
+    hlen = 1 + dcid + pl;
+    if (hlen > 32 || len < hlen + QUIC_TAG_LEN)
+        return FR_FP_NOT_QUIC;
+    text_len = len - hlen - QUIC_TAG_LEN;
+    pn = pn_decode(*largest, trunc, pl);
+    fp_packet_key(c, pk, pn);
+    if (text_len == 0 || text_len > AEAD_TEXT_MAX ||
+        bpf_skb_load_bytes(skb, off + hlen,
+                           c->a.b + (((hlen + 15) & ~15u) & 63), text_len) ||
+        bpf_skb_load_bytes(skb, end - QUIC_TAG_LEN, c->a.tag, QUIC_TAG_LEN))
+        return FR_FP_NOT_QUIC;
+    if (aead_open(&c->a, hlen, text_len))
+        return FR_FP_OPEN_FAILED;
+    note_pn(largest, pn);
+    if (bpf_skb_store_bytes(skb, off, c->a.b, hlen, 0) ||
+        bpf_skb_store_bytes(skb, off + hlen, c->a.b + (c->a.text_at & 63),
+                            text_len, 0)) {
+        /* Cannot happen; what was written goes back. */
+        bpf_skb_store_bytes(skb, off, o->b, len, 0);
+        return FR_FP_NOT_QUIC;
+    }
+    *pnlen = pl;
+    return 0;
+}
+
+/* Walks the frames of the short-header packet at [off, end) of upstream
+ * slot `slot` (packet number `pnlen` bytes, in clear) and sends its
+ * copies. A subprogram of its own: its frame-walk state is off the main
+ * program's stack, which the tls-mode opening's callbacks need. */
+static __noinline void forward(struct __sk_buff *skb, __u32 off, __u32 end,
+                               __u32 slot, __u32 pnlen)
+{
+    struct walk w = {0};
+    int verdict;
+
+    w.skb = skb;
+    w.off = off + 1 + upstream_dcid_len + pnlen;
+    w.end = end - QUIC_TAG_LEN;
+    w.slot = slot;
+    verdict = frames(&w);
+    count(verdict);
+    if (verdict == FR_FP_FORWARDABLE || verdict == FR_FP_LEADING_ACK)
+        fan_out(skb, slot, &w);
+}
+
+/* tls mode: puts the packet at [off, end) back as it came. */
+static __always_inline void restore(struct __sk_buff *skb, __u32 off,
+                                    __u32 end)
+{
+    __u32 zero = 0, len = end - off;
+    struct orig *o = bpf_map_lookup_elem(&fr_fp_orig, &zero);
+
+    if (o && len > 0 && len <= AEAD_TEXT_MAX)
+        bpf_skb_store_bytes(skb, off, o->b, len, 0);
+}
+
 SEC("tc")
 int fr_upstream_ingress(struct __sk_buff *skb)
 {
     struct fr_fp_cid_key key = {0};
     struct fr_fp_upstream *up;
-    struct walk w = {0};
     __u32 off, end, pnlen;
     __u8 first;
     int verdict;
@@ -487,16 +643,19 @@ int fr_upstream_ingress(struct __sk_buff *skb)
         count(FR_FP_UNKNOWN_CID);
         return TC_ACT_UNSPEC;
     }
-    /* Cleartext mode: header protection is the identity, so the packet
-     * number length is readable in the first byte. */
-    pnlen = (first & 0x03) + 1;
-    w.skb = skb;
-    w.off = off + 1 + upstream_dcid_len + pnlen;
-    w.end = end - QUIC_TAG_LEN;
-    w.slot = up->slot;
-    verdict = frames(&w);
-    count(verdict);
-    if (verdict == FR_FP_FORWARDABLE || verdict == FR_FP_LEADING_ACK)
-        fan_out(skb, up->slot, &w);
+    if (tls_mode) {
+        verdict = open_packet(skb, off, end, up->slot, &pnlen);
+        if (verdict) {
+            count(verdict);
+            return TC_ACT_UNSPEC;
+        }
+    } else {
+        /* Header protection is the identity: the packet number's length
+         * is readable in the first byte. */
+        pnlen = (first & 0x03) + 1;
+    }
+    forward(skb, off, end, up->slot, pnlen);
+    if (tls_mode)
+        restore(skb, off, end);
     return TC_ACT_UNSPEC;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fastrelay/error.h>
+
 #include "fastpath_internal.h"
 
 /* A pool is topped up when it falls to this level. */
@@ -55,8 +57,7 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
     if (u)
         return u;
     /* The ingress program goes where the upstream's packets come in. */
-    if (fr_quic_conn_get_crypto_mode(c) != FR_CRYPTO_CLEARTEXT || !remote ||
-        fr_fp_next_hop(fp, remote, &ifindex, mac, NULL) ||
+    if (!remote || fr_fp_next_hop(fp, remote, &ifindex, mac, NULL) ||
         fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM))
         return NULL;
     u = calloc(1, sizeof(*u));
@@ -68,6 +69,13 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
     }
     u->s = s;
     u->c = c;
+    if (fr_fp_keys_up(fp, u)) {
+        FR_DEBUG(&fp->log, "fast path: an upstream stays in userspace (its "
+                           "suite is not ChaCha20-Poly1305, or no keys)");
+        fr_fp_kernel_slot_free(fp->k, u->slot);
+        free(u);
+        return NULL;
+    }
     fr_fp_up_sync_cids(fp, u);
     u->next = fp->ups;
     fp->ups = u;
@@ -166,6 +174,16 @@ fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s)
         return d;
     if (!fr_splice_active(c) || !local || !remote)
         return NULL;
+    if (fp->tls) {
+        fr_packet_keys k;
+
+        /* Its suite decides first; the keys go in with the slot. */
+        if (fr_splice_keys(c, 0, &k) == FR_ERR_UNSUPPORTED) {
+            fp->cipher_refused++;
+            return NULL;
+        }
+        memset(&k, 0, sizeof(k));
+    }
     d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
@@ -198,10 +216,12 @@ fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s)
     fr_fp_sub_info(s, d, &in);
     d->k.priority_floor = fr_fp_floor_of(fp, &in);
     d->policy_at = conn_now(c);
-    /* Send state and streams are in place before the slot is active. */
+    /* Keys, send state and streams are in place before the slot is
+     * active. */
     fr_splice_use_tx(c, fr_fp_kernel_tx(fp->k, d->slot));
     fr_fp_pool_fill(fp, d);
-    if (fr_fp_kernel_slot_set(fp->k, d->slot, &d->k) != 0) {
+    if (fr_fp_keys_sub(fp, c, d->slot) != 0 ||
+        fr_fp_kernel_slot_set(fp->k, d->slot, &d->k) != 0) {
         fr_splice_use_tx(c, NULL);
         fr_fp_kernel_slot_free(fp->k, d->slot);
         free(d);

@@ -22,6 +22,8 @@ typedef enum fr_fp_map {
     FR_FP_MAP_SUBSTREAMS,    /* fr_fp_substream_key -> __u64 */
     FR_FP_MAP_CREDIT,        /* fr_fp_credit_key -> __u64 */
     FR_FP_MAP_TRACK_SLOTS,   /* fr_fp_track_key -> fr_fp_subscribers */
+    FR_FP_MAP_KEYS,          /* __u32 slot -> fr_fp_keys (tls mode) */
+    FR_FP_MAP_RX_PN,         /* __u32 slot -> __u64: largest opened + 1 */
     FR_FP_MAPS
 } fr_fp_map;
 
@@ -81,10 +83,11 @@ struct fr_fp_dataplane {
 struct bpf_map;
 struct fastpath;
 
-/* Loads the BPF programs for upstream CIDs of `cid_len` bytes. Returns 0
- * with *out set, or a negative FR_ERR_* with a reason in `why`. */
-int fr_fp_dataplane_bpf(fr_fp_dataplane **out, size_t cid_len, char *why,
-                        size_t whylen);
+/* Loads the BPF programs for upstream CIDs of `cid_len` bytes, for
+ * protected 1-RTT packets if `tls` (else cleartext ones). Returns 0 with
+ * *out set, or a negative FR_ERR_* with a reason in `why`. */
+int fr_fp_dataplane_bpf(fr_fp_dataplane **out, size_t cid_len, int tls,
+                        char *why, size_t whylen);
 /* Its loaded skeleton, for tests that run the programs directly (NULL for
  * another data plane). */
 struct fastpath *fr_fp_dataplane_bpf_skeleton(fr_fp_dataplane *dp);

@@ -48,6 +48,8 @@ static int map_fd(fr_fp_dataplane *dp, fr_fp_map m)
         [FR_FP_MAP_SUBSTREAMS] = skel->maps.fr_fp_substreams,
         [FR_FP_MAP_CREDIT] = skel->maps.fr_fp_credit,
         [FR_FP_MAP_TRACK_SLOTS] = skel->maps.fr_fp_track_slots,
+        [FR_FP_MAP_KEYS] = skel->maps.fr_fp_keys,
+        [FR_FP_MAP_RX_PN] = skel->maps.fr_fp_rx_pn,
     };
 
     return bpf_map__fd(maps[m]);
@@ -205,8 +207,8 @@ static void *map_mmap(const struct bpf_map *map, size_t *size)
     return p == MAP_FAILED ? NULL : p;
 }
 
-int fr_fp_dataplane_bpf(fr_fp_dataplane **out, size_t cid_len, char *why,
-                        size_t whylen)
+int fr_fp_dataplane_bpf(fr_fp_dataplane **out, size_t cid_len, int tls,
+                        char *why, size_t whylen)
 {
     bpf_dataplane *b = calloc(1, sizeof(*b));
     int err;
@@ -222,6 +224,7 @@ int fr_fp_dataplane_bpf(fr_fp_dataplane **out, size_t cid_len, char *why,
         return FR_ERR_BPF;
     }
     b->skel->rodata->upstream_dcid_len = (uint8_t)cid_len;
+    b->skel->rodata->tls_mode = tls != 0;
     fr_fp_set_direction(b->skel->progs.fr_upstream_ingress, 0);
     fr_fp_set_direction(b->skel->progs.fr_subscriber_egress, 1);
     err = fastpath__load(b->skel);

@@ -189,8 +189,10 @@ static void drain(void *arg, fr_quic_conn *c)
 
     fr_fp_kernel_poll_sent(fp->k, fr_fp_on_sent, fp);
     fr_fp_maybe_refresh_next_hops(fp, conn_now(c));
-    for (fp_up *u = fp->ups; u; u = u->next)
+    for (fp_up *u = fp->ups; u; u = u->next) {
         fr_fp_up_sync_cids(fp, u);
+        fr_fp_keys_up(fp, u);
+    }
     if (d) {
         fr_fp_sub_sync(fp, d);
         fr_fp_pool_fill(fp, d);
@@ -282,13 +284,6 @@ int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
                                .session_closed = hook_session_closed};
     int rv;
 
-    if (fr_ep_settings(ep)->crypto_mode != FR_CRYPTO_CLEARTEXT) {
-        snprintf(why, whylen,
-                 "the fast path needs cleartext mode: the kernel reads and "
-                 "rewrites the packets");
-        rv = FR_ERR_INVALID_ARGUMENT;
-        goto fail;
-    }
     if (fr_quic_endpoint_conn_count(ep)) {
         snprintf(why, whylen, "the endpoint has connections already");
         rv = FR_ERR_INVALID_STATE;
@@ -300,14 +295,17 @@ int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
         goto fail;
     }
     rv = dp ? fr_fp_kernel_on(&fp->k, dp)
-            : fr_fp_kernel_open(&fp->k, fr_ep_settings(ep)->cid_len, why,
-                                whylen);
+            : fr_fp_kernel_open(&fp->k, fr_ep_settings(ep)->cid_len,
+                                fr_ep_settings(ep)->crypto_mode ==
+                                    FR_CRYPTO_TLS,
+                                why, whylen);
     if (rv) {
         free(fp);
         return rv;
     }
     fp->relay = relay;
     fp->ep = ep;
+    fp->tls = fr_ep_settings(ep)->crypto_mode == FR_CRYPTO_TLS;
     fp->log = settings->log;
     fp->nl_fd = fr_fp_open_announcements();
     if (fp->nl_fd < 0)
@@ -325,6 +323,7 @@ int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
     fp->ops.budget = budget;
     fp->ops.registered = registered;
     fp->ops.lost = lost;
+    fp->ops.keys = fr_fp_keys_changed;
     fr_splice_enable(ep, &fp->ops);
     *pfp = fp;
     return 0;

@@ -39,6 +39,8 @@ typedef struct fp_up {
     uint32_t cid_gen;        /* of c when its CIDs were last written */
     ngtcp2_cid cids[MAX_UP_CIDS]; /* written to fr_fp_upstream_cids */
     size_t ncids;
+    uint32_t keys_changes;   /* of c when its keys were last written */
+    int keys_written;
     struct fp_up *next;
 } fp_up;
 
@@ -80,6 +82,9 @@ struct fr_fastpath {
     uint64_t cid_changes;
     uint64_t moves;
     uint64_t hop_changes;
+    uint64_t cipher_refused; /* connections whose suite the kernel cannot
+                                use: served by userspace */
+    int tls;                 /* the endpoint's crypto mode is tls */
     int nl_fd;               /* route/neighbour/link announcements, or -1 */
     int hops_stale;          /* an announcement came since the lookup */
     fr_tstamp hops_checked;  /* when nl_fd was last read */
@@ -115,6 +120,15 @@ int fr_fp_follow_next_hop(fr_fastpath *fp, fp_sub *d,
                            const struct sockaddr_in *peer);
 int fr_fp_open_announcements(void);
 void fr_fp_maybe_refresh_next_hops(fr_fastpath *fp, fr_tstamp now);
+
+/* keys.c: tls mode, the slots' keys. Each returns 0, or FR_ERR_UNSUPPORTED
+ * for a suite the kernel cannot use (counted), or another FR_ERR_*. */
+int fr_fp_keys_sub(fr_fastpath *fp, fr_quic_conn *c, uint32_t slot);
+/* An upstream slot's keys, written again whenever the connection's
+ * changed. */
+int fr_fp_keys_up(fr_fastpath *fp, fp_up *u);
+/* fr_splice_ops.keys. */
+void fr_fp_keys_changed(void *arg, fr_quic_conn *c, int phase);
 
 /* conns.c */
 fp_up *fr_fp_up_find(fr_fastpath *fp, const fr_moq_session *s);

@@ -35,7 +35,7 @@ int fr_fp_kernel_on(fr_fp_kernel **out, fr_fp_dataplane *dp)
     return 0;
 }
 
-int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, char *why,
+int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, int tls, char *why,
                       size_t whylen)
 {
     fr_fp_dataplane *dp;
@@ -46,7 +46,7 @@ int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, char *why,
                  FR_FP_CID_MAX);
         return FR_ERR_INVALID_ARGUMENT;
     }
-    rv = fr_fp_dataplane_bpf(&dp, cid_len, why, whylen);
+    rv = fr_fp_dataplane_bpf(&dp, cid_len, tls, why, whylen);
     return rv ? rv : fr_fp_kernel_on(out, dp);
 }
 
@@ -141,9 +141,14 @@ static void forget_slot(fr_fp_kernel *k, fr_fp_map m, uint32_t slot)
 
 void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot)
 {
+    static const struct fr_fp_keys no_keys;
+    static const uint64_t no_pn;
+
     if (!slot_valid(k, slot))
         return;
     k->dp->ops->remove(k->dp, FR_FP_MAP_SLOTS, &slot);
+    k->dp->ops->update(k->dp, FR_FP_MAP_KEYS, &slot, &no_keys, FR_FP_ANY);
+    k->dp->ops->update(k->dp, FR_FP_MAP_RX_PN, &slot, &no_pn, FR_FP_ANY);
     forget_slot(k, FR_FP_MAP_SUBSTREAMS, slot);
     forget_slot(k, FR_FP_MAP_CREDIT, slot);
     __atomic_store_n(&k->dp->pools[slot].tail, k->dp->pools[slot].head,
@@ -168,6 +173,16 @@ int fr_fp_kernel_slot_set(fr_fp_kernel *k, uint32_t slot,
     v = *s;
     v.gen = k->gen[slot];
     return k->dp->ops->update(k->dp, FR_FP_MAP_SLOTS, &slot, &v, FR_FP_ANY)
+               ? FR_ERR_BPF
+               : 0;
+}
+
+int fr_fp_kernel_keys_set(fr_fp_kernel *k, uint32_t slot,
+                          const struct fr_fp_keys *keys)
+{
+    if (!slot_valid(k, slot))
+        return FR_ERR_INVALID_ARGUMENT;
+    return k->dp->ops->update(k->dp, FR_FP_MAP_KEYS, &slot, keys, FR_FP_ANY)
                ? FR_ERR_BPF
                : 0;
 }

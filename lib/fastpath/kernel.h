@@ -16,10 +16,11 @@
 typedef struct fr_fp_kernel fr_fp_kernel;
 
 /* Loads the programs for upstream CIDs of `cid_len` bytes (the relay's
- * own CID length, fr_quic_settings.cid_len). Returns 0 or a negative
- * FR_ERR_*. Here and below, `why` (whylen bytes, NULL if whylen is 0)
- * gets a readable reason on failure. */
-int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, char *why,
+ * own CID length, fr_quic_settings.cid_len), for protected 1-RTT packets
+ * if `tls` (else cleartext). Returns 0 or a negative FR_ERR_*. Here and
+ * below, `why` (whylen bytes, NULL if whylen is 0) gets a readable reason
+ * on failure. */
+int fr_fp_kernel_open(fr_fp_kernel **out, size_t cid_len, int tls, char *why,
                       size_t whylen);
 
 /* The same over another data plane (a test's), which it then owns (and
@@ -56,6 +57,12 @@ void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot);
  * here). */
 int fr_fp_kernel_slot_set(fr_fp_kernel *k, uint32_t slot,
                           const struct fr_fp_slot *s);
+
+/* tls mode: the slot's 1-RTT keys (ours for a subscriber, the peer's for
+ * an upstream connection); write the phase not in use only. Freeing the
+ * slot wipes them. */
+int fr_fp_kernel_keys_set(fr_fp_kernel *k, uint32_t slot,
+                          const struct fr_fp_keys *keys);
 
 /* The slot's generation: a record whose gen differs was made for a
  * connection that held the slot before (a copy in flight on another CPU

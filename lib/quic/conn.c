@@ -508,6 +508,8 @@ static void fill_callbacks(ngtcp2_callbacks *cb, const fr_quic_endpoint *ep,
         fr_cleartext_set_callbacks(cb);
     else if (fr_wp_wanted(ep, is_server))
         fr_wp_set_callbacks(cb);
+    else if (fr_rx_keys_wanted(ep, is_server))
+        fr_rx_keys_set_callbacks(cb);
     cb->rand = rand_cb;
     cb->get_new_connection_id = get_new_cid_cb;
     cb->remove_connection_id = remove_cid_cb;
@@ -761,6 +763,7 @@ void fr_conn_free(fr_quic_conn *c)
         c->hooks->detach(c->ext);
     ngtcp2_conn_del(c->conn);
     fr_wp_free(c);
+    fr_rx_keys_free(c);
     gnutls_deinit(c->session);
     free(c->close_pkt);
     free(c);

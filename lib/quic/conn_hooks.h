@@ -81,7 +81,8 @@ typedef struct fr_conn_hooks {
      * not TLS_CHACHA20_POLY1305_SHA256 (the layer cannot use them).
      * Called from inside ngtcp2 and GnuTLS: store, do not call back. With
      * it set, the endpoint's servers prefer that suite (server
-     * precedence). */
+     * precedence), its clients offer it first and keep their receive
+     * keys (conn_view.h, fr_conn_rx_keys). */
     void (*keys)(void *ext, uint64_t gen, const fr_packet_keys *k);
 } fr_conn_hooks;
 

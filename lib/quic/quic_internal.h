@@ -103,8 +103,10 @@ struct fr_quic_conn {
      * extension; both NULL on a connection without. */
     const fr_conn_hooks *hooks;
     void *ext;
-    /* Its 1-RTT keys when protected at the wire (wire_protect.c). */
+    /* Its 1-RTT keys when protected at the wire (wire_protect.c), or its
+     * receive keys when kept for a hooking layer (rx_keys.c). */
     struct fr_wire_protect *wp;
+    struct fr_rx_keys *rx_keys;
 
     struct fr_quic_conn *next; /* endpoint's list of connections */
     struct fr_quic_conn *prev;
@@ -247,6 +249,15 @@ size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
  * must not be sent. */
 int fr_wp_seal(fr_quic_conn *c, uint8_t *buf, size_t n);
 void fr_wp_free(fr_quic_conn *c);
+
+/* rx_keys.c: a client connection's 1-RTT receive keys, kept for a
+ * layer that opens its packets elsewhere (conn_view.h, fr_conn_rx_keys). */
+typedef struct fr_rx_keys fr_rx_keys;
+/* Whether connections of `ep` keep them. */
+int fr_rx_keys_wanted(const fr_quic_endpoint *ep, int is_server);
+void fr_rx_keys_configure_session(gnutls_session_t session);
+void fr_rx_keys_set_callbacks(ngtcp2_callbacks *cb);
+void fr_rx_keys_free(fr_quic_conn *c);
 
 /* cleartext.c */
 /* Installs the cleartext (identity) 1-RTT secret handler on the session. */

@@ -14,8 +14,9 @@ static const char tls_priority[] =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
     "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE";
 /* The same, ChaCha20-Poly1305 first and chosen by the server when the
- * client offers it: the suite a hooking layer (the kernel fast path) can
- * protect packets with (wire_protect.c). */
+ * client offers it (as a client: offered first): the suite a hooking
+ * layer (the kernel fast path) can protect and open packets with
+ * (wire_protect.c, rx_keys.c). */
 static const char tls_priority_chacha20[] =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305:"
     "+AES-128-GCM:+AES-256-GCM:%DISABLE_TLS13_COMPAT_MODE:"
@@ -89,11 +90,14 @@ int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
         rv = ngtcp2_crypto_gnutls_configure_client_session(session);
     if (rv != 0)
         goto fail;
-    keyed = fr_wp_wanted(ep, c->is_server) && ep->hooks->keys;
+    keyed = (fr_wp_wanted(ep, c->is_server) && ep->hooks->keys) ||
+            fr_rx_keys_wanted(ep, c->is_server);
     if (s->crypto_mode == FR_CRYPTO_CLEARTEXT)
         fr_cleartext_configure_session(session);
     else if (fr_wp_wanted(ep, c->is_server))
         fr_wp_configure_session(session);
+    else if (fr_rx_keys_wanted(ep, c->is_server))
+        fr_rx_keys_configure_session(session);
     if (gnutls_priority_set_direct(
             session, keyed ? tls_priority_chacha20 : tls_priority, NULL) != 0)
         goto fail;

@@ -8,7 +8,11 @@
  * hear of each copy. A subscriber whose stream-ID pool is empty, or who
  * joined after the stream began, gets no copy and is counted; one that
  * left gets none. Everything is set up through lib/fastpath/kernel, the
- * module that owns the maps.
+ * module that owns the maps. In tls mode the upstream packet is sealed
+ * with the origin's keys and each copy must be exactly what GnuTLS seals
+ * with the subscriber's keys of its key phase (and open to the expected
+ * plaintext); a tampered tag or header is never forwarded, and counted.
+ * The original always leaves the ingress program as it came.
  */
 #include "fr_test.h"
 
@@ -26,6 +30,7 @@
 #include "../../lib/fastpath/kernel.h"
 #include "fastpath.skel.h"
 #include "packet.h"
+#include "short_protect.h"
 #include "veth.h"
 
 #define ALIAS 3
@@ -46,6 +51,59 @@ static int ifindex_a, ifindex_b;
  * applies) and the track's default publisher priority. */
 static int header_priority = 0x80;
 static uint8_t track_default = 128;
+/* tls mode, and the key phase the subscribers' copies go out in. */
+static int tls;
+static int key_phase;
+
+/* The origin's keys (the upstream slot's) and each subscriber's, for
+ * both key phases: made-up bytes, as the maps take any. */
+static fr_packet_keys key_of(int who, int phase)
+{
+    fr_packet_keys k;
+
+    for (size_t i = 0; i < sizeof(k.key); i++)
+        k.key[i] = (uint8_t)(who * 41 + phase * 17 + i);
+    for (size_t i = 0; i < sizeof(k.iv); i++)
+        k.iv[i] = (uint8_t)(who * 13 + phase * 5 + 3 * i);
+    for (size_t i = 0; i < sizeof(k.hp); i++)
+        k.hp[i] = (uint8_t)(who * 7 + 11 * i);
+    return k;
+}
+
+#define ORIGIN NSUBS /* key_of's `who` for the origin */
+
+static struct fr_fp_keys map_keys(int who)
+{
+    struct fr_fp_keys m;
+
+    memset(&m, 0, sizeof(m));
+    for (int phase = 0; phase < 2; phase++) {
+        fr_packet_keys k = key_of(who, phase);
+
+        memcpy(m.hp, k.hp, sizeof(m.hp));
+        memcpy(m.phase[phase].key, k.key, sizeof(k.key));
+        memcpy(m.phase[phase].iv, k.iv, sizeof(k.iv));
+        m.phase[phase].set = 1;
+    }
+    return m;
+}
+
+/* tls mode: seals the UDP payload of frame f[0..len) (a short header with
+ * a CID of cidlen bytes, packet number pn) with `who`'s keys and frames
+ * it again (checksums). */
+static size_t seal_frame(uint8_t *f, size_t len, size_t cidlen, uint64_t pn,
+                         int who, int phase, const uint8_t *dmac,
+                         const uint8_t *smac, const char *src,
+                         const char *dst, uint16_t sport, uint16_t dport)
+{
+    fr_packet_keys k = key_of(who, phase);
+    size_t n = len - FR_TEST_L4_OFFSET;
+
+    if (!tls)
+        return len;
+    fr_tp_seal(f + FR_TEST_L4_OFFSET, n, cidlen, pn, &k);
+    return fr_test_frame(f, n, dmac, smac, src, dst, sport, dport, 17);
+}
 
 static int setup(void **state)
 {
@@ -121,8 +179,10 @@ static size_t upstream_packet(uint8_t *out, uint64_t offset, int ack)
     q[n++] = frame_type(offset);
     q[n++] = UP_SID;
     n += frame_rest(q + n, offset);
-    return fr_test_frame(out, n, relay_mac, up_mac, "198.18.1.1",
-                         "198.18.1.2", 4433, 4433, 17);
+    n = fr_test_frame(out, n, relay_mac, up_mac, "198.18.1.1", "198.18.1.2",
+                      4433, 4433, 17);
+    return seal_frame(out, n, sizeof(up_cid), 0x1234, ORIGIN, 0, relay_mac,
+                      up_mac, "198.18.1.1", "198.18.1.2", 4433, 4433);
 }
 
 /* The stream's packet at offset 300 with a second STREAM frame of the
@@ -151,7 +211,7 @@ static size_t expected_packet(uint8_t *out, int i, uint32_t pn,
     uint8_t *q = out + FR_TEST_L4_OFFSET;
     size_t n = 0;
 
-    q[n++] = 0x40 | 0x03; /* key phase 0, 4-byte packet number */
+    q[n++] = (uint8_t)(0x40 | key_phase << 2 | 0x03); /* 4-byte number */
     n += sub_cid(i, q + n);
     q[n++] = (uint8_t)(pn >> 24);
     q[n++] = (uint8_t)(pn >> 16);
@@ -169,6 +229,17 @@ static size_t expected_packet(uint8_t *out, int i, uint32_t pn,
                          "198.18.2.2", 4433, sub_port(i), 17);
 }
 
+/* expected_packet as it goes on the wire: sealed in tls mode. */
+static size_t expected_wire(uint8_t *out, int i, uint32_t pn, uint64_t offset)
+{
+    uint8_t cid[FR_FP_CID_MAX];
+    size_t n = expected_packet(out, i, pn, offset);
+
+    return seal_frame(out, n, sub_cid(i, cid), pn, i, key_phase, sub_mac,
+                      relay_mac, "198.18.2.1", "198.18.2.2", 4433,
+                      sub_port(i));
+}
+
 static uint32_t up_slot, sub_slot[NSUBS];
 
 /* One upstream connection whose track ALIAS has NSUBS subscribers, set up
@@ -177,9 +248,12 @@ static uint32_t up_slot, sub_slot[NSUBS];
 static void configure(fr_fp_kernel *k)
 {
     uint32_t up, before;
+    struct fr_fp_keys keys = map_keys(ORIGIN);
 
     assert_int_equal(fr_fp_kernel_slot_alloc(k, &up_slot), 0);
     up = up_slot;
+    if (tls)
+        assert_int_equal(fr_fp_kernel_keys_set(k, up, &keys), 0);
     assert_int_equal(fr_fp_kernel_upstream_cid_add(k, up, up_cid,
                                                    sizeof(up_cid)),
                      0);
@@ -202,6 +276,9 @@ static void configure(fr_fp_kernel *k)
         s.priority_floor = 255;
         s.max_payload = 1452;
         s.dcid_len = (uint8_t)sub_cid(i, s.dcid);
+        keys = map_keys(i);
+        if (tls)
+            assert_int_equal(fr_fp_kernel_keys_set(k, sub_slot[i], &keys), 0);
         assert_int_equal(fr_fp_kernel_slot_set(k, sub_slot[i], &s), 0);
         if (sub_sid[i])
             assert_int_equal(fr_fp_kernel_pool_refill(k, sub_slot[i],
@@ -263,16 +340,22 @@ static int receive(int fd, uint8_t got[NSUBS][512], size_t gotlen[NSUBS],
     return n;
 }
 
+/* Runs the ingress program on one packet: the original must go on up
+ * as it came (in tls mode it was opened and written over meanwhile). */
 static void run_ingress(struct fastpath *skel, const uint8_t *in, size_t len)
 {
+    uint8_t out[512];
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
-                .data_size_in = (uint32_t)len);
+                .data_size_in = (uint32_t)len, .data_out = out,
+                .data_size_out = sizeof(out));
 
     assert_int_equal(bpf_prog_test_run_opts(
                          bpf_program__fd(skel->progs.fr_upstream_ingress),
                          &opts),
                      0);
     assert_int_equal((int)opts.retval, -1 /* TC_ACT_UNSPEC: original goes on */);
+    assert_int_equal(opts.data_size_out, len);
+    assert_memory_equal(out, in, len);
 }
 
 static uint64_t reason(struct fastpath *skel, uint32_t r)
@@ -304,10 +387,31 @@ static void send_and_check(struct fastpath *skel, int fd, uint64_t offset,
             assert_int_equal(gotlen[i], 0);
             continue;
         }
-        wantlen = expected_packet(want, i, 100 * (uint32_t)(i + 1) + pn_step,
-                                  offset);
+        wantlen = expected_wire(want, i, 100 * (uint32_t)(i + 1) + pn_step,
+                                offset);
         assert_int_equal(gotlen[i], wantlen);
         assert_memory_equal(got[i], want, wantlen);
+        if (tls) {
+            /* As the subscriber opens it: the expected plaintext. */
+            fr_packet_keys key = key_of(i, key_phase);
+            uint8_t plain[512], cid[FR_FP_CID_MAX];
+            size_t cidlen = sub_cid(i, cid);
+            fr_tp_opened o;
+
+            wantlen = expected_packet(want, i,
+                                      100 * (uint32_t)(i + 1) + pn_step,
+                                      offset);
+            assert_int_equal(fr_tp_open(got[i] + FR_TEST_L4_OFFSET,
+                                        gotlen[i] - FR_TEST_L4_OFFSET,
+                                        cidlen, &key, plain, &o),
+                             0);
+            assert_int_equal(o.key_phase, key_phase);
+            assert_int_equal(o.hdr_len, 1 + cidlen + 4);
+            assert_int_equal(o.len, wantlen - FR_TEST_L4_OFFSET - o.hdr_len -
+                                        16);
+            assert_memory_equal(plain, want + FR_TEST_L4_OFFSET + o.hdr_len,
+                                o.len);
+        }
     }
 }
 
@@ -327,7 +431,7 @@ static fr_fp_kernel *open_configured(int *fd)
     fr_fp_kernel *k;
     char why[256] = "";
 
-    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)) ||
+    if (fr_fp_kernel_open(&k, sizeof(up_cid), tls, why, sizeof(why)) ||
         fr_fp_kernel_attach(k, ifindex_a, FR_FP_ROLE_SUBSCRIBERS,
                             FR_FP_ATTACH_AUTO, why, sizeof(why)))
         fail_msg("fast path: %s", why);
@@ -590,7 +694,7 @@ static void test_track_fanout_limit(void **state)
 
     (void)state;
     FR_TEST_REQUIRE_ROOT();
-    if (fr_fp_kernel_open(&k, sizeof(up_cid), why, sizeof(why)))
+    if (fr_fp_kernel_open(&k, sizeof(up_cid), 0, why, sizeof(why)))
         fail_msg("fast path: %s", why);
     assert_int_equal(fr_fp_kernel_slot_alloc(k, &up), 0);
     for (int i = 0; i < FR_FP_MAX_FANOUT; i++) {
@@ -607,6 +711,70 @@ static void test_track_fanout_limit(void **state)
     fr_fp_kernel_close(k);
 }
 
+/* tls mode: each copy sealed for its subscriber (CIDs of 4, 8 and 12
+ * bytes) in key phase 0, then 1; behind a leading ACK too. */
+static void test_tls_copies_sealed(void **state)
+{
+    struct fastpath *skel;
+    fr_fp_kernel *k;
+    int fd;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    tls = 1;
+    key_phase = 0;
+    k = open_configured(&fd);
+    skel = fr_fp_kernel_skeleton(k);
+    send_and_check(skel, fd, 0, 0, 0);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 2);
+    key_phase = 1;
+    for (int i = 0; i < NSUBS; i++)
+        fr_fp_kernel_tx(k, sub_slot[i])->key_phase = 1;
+    send_and_check(skel, fd, 300, 1, 0);
+    send_and_check(skel, fd, 360, 2, 1);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 6);
+    assert_int_equal(reason(skel, FR_FP_OPEN_FAILED), 0);
+    close(fd);
+    fr_fp_kernel_close(k);
+    tls = 0;
+    key_phase = 0;
+}
+
+/* tls mode: a packet whose tag or protected header was changed on the way
+ * is never forwarded, and counted; the intact one then is. */
+static void test_tls_tampered_not_forwarded(void **state)
+{
+    static uint8_t got[NSUBS][512];
+    size_t gotlen[NSUBS] = {0};
+    uint8_t in[512];
+    size_t inlen;
+    struct fastpath *skel;
+    fr_fp_kernel *k;
+    int fd;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    tls = 1;
+    k = open_configured(&fd);
+    skel = fr_fp_kernel_skeleton(k);
+    inlen = upstream_packet(in, 0, 0);
+    in[inlen - 1] ^= 0x01; /* the tag */
+    run_ingress(skel, in, inlen);
+    assert_int_equal(reason(skel, FR_FP_OPEN_FAILED), 1);
+    in[inlen - 1] ^= 0x01;
+    in[FR_TEST_L4_OFFSET + 1 + sizeof(up_cid)] ^= 0x40; /* packet number */
+    run_ingress(skel, in, inlen);
+    assert_int_equal(reason(skel, FR_FP_OPEN_FAILED), 2);
+    assert_int_equal(receive(fd, got, gotlen, 1), 0);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 0);
+    assert_int_equal(reason(skel, FR_FP_NEW_SUBGROUP), 0);
+    send_and_check(skel, fd, 0, 0, 0);
+    assert_int_equal(reason(skel, FR_FP_CLONES), 2);
+    close(fd);
+    fr_fp_kernel_close(k);
+    tls = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +783,8 @@ int main(void)
         cmocka_unit_test(test_policy_floor),
         cmocka_unit_test(test_policy_track_default),
         cmocka_unit_test(test_track_fanout_limit),
+        cmocka_unit_test(test_tls_copies_sealed),
+        cmocka_unit_test(test_tls_tampered_not_forwarded),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -52,7 +52,7 @@ static int setup(void **state)
     (void)state;
     if (geteuid() != 0)
         return 0;
-    if (fr_fp_dataplane_bpf(&T.bpf.dp, CID_LEN, why, sizeof(why)) != 0)
+    if (fr_fp_dataplane_bpf(&T.bpf.dp, CID_LEN, 0, why, sizeof(why)) != 0)
         fail_msg("%s", why);
     assert_int_equal(fr_fp_kernel_on(&T.bpf.k, T.bpf.dp), 0);
     T.sim.dp = fr_fp_sim_new(1024, &T.fsim);

@@ -229,6 +229,8 @@ fr_fp_dataplane *fr_fp_sim_new(size_t capacity, fr_fp_sim **sim)
                                   sizeof(uint64_t)},
         [FR_FP_MAP_CREDIT] = {sizeof(struct fr_fp_credit_key),
                               sizeof(uint64_t)},
+        [FR_FP_MAP_KEYS] = {sizeof(uint32_t), sizeof(struct fr_fp_keys)},
+        [FR_FP_MAP_RX_PN] = {sizeof(uint32_t), sizeof(uint64_t)},
         [FR_FP_MAP_TRACK_SLOTS] = {sizeof(struct fr_fp_track_key),
                                    sizeof(struct fr_fp_subscribers)},
     };
