@@ -112,8 +112,11 @@ static void usage(FILE *f)
             "                        (default 2s; 0: close at once; a second\n"
             "                        signal closes at once)\n"
             "  --fastpath            forward media to subscribers in the\n"
-            "                        kernel (tc eBPF); needs --cleartext,\n"
-            "                        IPv4 and root (CAP_BPF, CAP_NET_ADMIN)\n"
+            "                        kernel (tc eBPF), which opens and seals\n"
+            "                        the packets (ChaCha20-Poly1305; peers\n"
+            "                        on another suite stay in userspace);\n"
+            "                        needs IPv4 and root (CAP_BPF,\n"
+            "                        CAP_NET_ADMIN)\n"
             "  --duration S          exit after S seconds (default: run until\n"
             "                        SIGINT/SIGTERM)\n" FR_TOOL_TLS_USAGE
             FR_TOOL_USAGE);
@@ -212,9 +215,6 @@ static int parse_args(int argc, char **argv, opts *o)
         fprintf(stderr, PROG ": --listen ADDR:PORT is required\n");
         return -1;
     }
-    if (o->fastpath && !o->t.tls.cleartext)
-        return fr_tool_fail(PROG, "--fastpath needs --cleartext: the kernel "
-                                  "reads and rewrites the packets");
     return fr_tool_tls_check(PROG, &o->t.tls, 1, o->upstream != NULL);
 }
 
@@ -510,6 +510,8 @@ int main(int argc, char **argv)
                 qs.max_udp_payload_size - FR_FASTPATH_HEADROOM;
         rv = fr_moq_endpoint_new(&a.up_ep, a.loop, NULL, &cb, &ms, &qs,
                                  (struct sockaddr *)&any, anylen, a.relay);
+        if (!rv && a.fp)
+            rv = fr_fastpath_add_upstream_endpoint(a.fp, a.up_ep);
         if (rv || connect_upstream(&a) != 0) {
             fprintf(stderr, PROG ": cannot reach upstream %s: %s\n",
                     a.o.upstream, fr_strerror(rv));

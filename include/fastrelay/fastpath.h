@@ -178,11 +178,15 @@ fr_fastpath_default_priority_floor(const fr_fastpath_subscriber *sub,
 /* Loads and starts the fast path for `relay`, whose subscribers connect
  * to `downstream` (an endpoint that has accepted no connection yet).
  * Programs are attached to interfaces as connections appear on them.
- * `settings` are of layout `version` (FR_LAYOUT_VERSION; callers use
- * fr_fastpath_new). Returns 0, or a negative FR_ERR_* with a readable
- * reason in `why` (whylen bytes): FR_ERR_INVALID_ARGUMENT when the
- * endpoint is not in cleartext mode or the layout is unknown, FR_ERR_BPF
- * when the programs cannot be loaded (naming the missing capability). */
+ * In tls mode (the normal one) the kernel opens each upstream packet and
+ * seals each copy with TLS_CHACHA20_POLY1305_SHA256, which the endpoint
+ * then prefers; a connection that negotiates another suite is served by
+ * userspace (fallback `cipher`). In cleartext mode it reads and rewrites
+ * the packets as they are. `settings` are of layout `version`
+ * (FR_LAYOUT_VERSION; callers use fr_fastpath_new). Returns 0, or a
+ * negative FR_ERR_* with a readable reason in `why` (whylen bytes):
+ * FR_ERR_INVALID_ARGUMENT when the layout is unknown, FR_ERR_BPF when the
+ * programs cannot be loaded (naming the missing capability). */
 FR_EXTERN int fr_fastpath_new_versioned(fr_fastpath **pfp, fr_relay *relay,
                                         fr_moq_endpoint *downstream,
                                         int version,
@@ -196,6 +200,14 @@ FR_EXTERN int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
 #define fr_fastpath_new(pfp, relay, downstream, settings, why, whylen)       \
     fr_fastpath_new_versioned((pfp), (relay), (downstream),                  \
                               FR_LAYOUT_VERSION, (settings), (why), (whylen))
+
+/* An endpoint of the relay's own upstream connections besides
+ * `downstream` (one it connects from to an origin or relay): in tls mode
+ * its connections must keep the keys the kernel opens their packets with,
+ * and offer ChaCha20-Poly1305 first. Call before it connects. Returns 0,
+ * FR_ERR_INVALID_STATE when it has connections already. */
+FR_EXTERN int fr_fastpath_add_upstream_endpoint(fr_fastpath *fp,
+                                                fr_moq_endpoint *upstream);
 
 /* Installs the application's hooks, of layout `version` (FR_LAYOUT_VERSION;
  * callers use fr_fastpath_set_hooks), copied; NULL restores the defaults.
@@ -229,7 +241,11 @@ FR_EXTERN void fr_fastpath_get_stats(const fr_fastpath *fp,
 /* Why packets went to userspace instead of the kernel, counted by the
  * programs: reason i (0 <= i < fr_fastpath_fallback_reasons()) has a
  * short name (e.g. "no_budget") and a count since the fast path started.
- * Some reasons (unknown_frame) also count packets that are not media. */
+ * Some reasons (unknown_frame) also count packets that are not media.
+ * One counts connections, not packets: "cipher", those (subscribers or
+ * upstreams) that negotiated a suite the kernel cannot seal or open with
+ * (all their media goes through userspace). "open_failed" counts upstream
+ * packets that did not authenticate: never forwarded. */
 FR_EXTERN size_t fr_fastpath_fallback_reasons(void);
 FR_EXTERN const char *fr_fastpath_fallback_name(size_t i);
 FR_EXTERN uint64_t fr_fastpath_fallback_count(const fr_fastpath *fp,

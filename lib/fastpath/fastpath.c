@@ -21,24 +21,31 @@
  * congestion policy, which is asked every time: it sets the budget). */
 #define POLICY_INTERVAL (10 * FR_MILLISECONDS)
 
+/* Why media went through userspace: a program's count, or (library) the
+ * connections whose suite the kernel cannot use. */
 static const struct fallback {
     const char *name;
     fr_fp_role role;
     uint32_t reason;
+    int library;
 } fallbacks[] = {
-    {"ack_not_first", FR_FP_ROLE_UPSTREAM, FR_FP_NEEDS_ACK_STRIP},
-    {"media_not_first", FR_FP_ROLE_UPSTREAM, FR_FP_MEDIA_NOT_FIRST},
-    {"multi_stream", FR_FP_ROLE_UPSTREAM, FR_FP_MULTI_STREAM},
-    {"unknown_frame", FR_FP_ROLE_UPSTREAM, FR_FP_UNKNOWN_FRAME},
-    {"malformed", FR_FP_ROLE_UPSTREAM, FR_FP_MALFORMED},
-    {"no_stream", FR_FP_ROLE_UPSTREAM, FR_FP_NO_SUBSTREAM},
-    {"no_budget", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_BUDGET},
-    {"ring_full", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_ROOM},
-    {"inactive_slot", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_SLOT},
-    {"egress_no_stream", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_STREAM},
-    {"egress_unsupported", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_UNSUPPORTED},
-    {"no_stream_credit", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_CREDIT},
-    {"too_big", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_TOO_BIG},
+    {"ack_not_first", FR_FP_ROLE_UPSTREAM, FR_FP_NEEDS_ACK_STRIP, 0},
+    {"media_not_first", FR_FP_ROLE_UPSTREAM, FR_FP_MEDIA_NOT_FIRST, 0},
+    {"multi_stream", FR_FP_ROLE_UPSTREAM, FR_FP_MULTI_STREAM, 0},
+    {"unknown_frame", FR_FP_ROLE_UPSTREAM, FR_FP_UNKNOWN_FRAME, 0},
+    {"malformed", FR_FP_ROLE_UPSTREAM, FR_FP_MALFORMED, 0},
+    {"no_stream", FR_FP_ROLE_UPSTREAM, FR_FP_NO_SUBSTREAM, 0},
+    {"no_budget", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_BUDGET, 0},
+    {"ring_full", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_ROOM, 0},
+    {"inactive_slot", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_SLOT, 0},
+    {"egress_no_stream", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_STREAM, 0},
+    {"egress_unsupported", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_UNSUPPORTED, 0},
+    {"no_stream_credit", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_CREDIT, 0},
+    {"too_big", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_TOO_BIG, 0},
+    {"open_failed", FR_FP_ROLE_UPSTREAM, FR_FP_OPEN_FAILED, 0},
+    {"no_keys", FR_FP_ROLE_UPSTREAM, FR_FP_NO_KEYS, 0},
+    {"egress_no_keys", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_KEYS, 0},
+    {"cipher", FR_FP_ROLE_UPSTREAM, 0, 1},
 };
 
 #define NFALLBACKS (sizeof(fallbacks) / sizeof(fallbacks[0]))
@@ -55,9 +62,11 @@ const char *fr_fastpath_fallback_name(size_t i)
 
 uint64_t fr_fastpath_fallback_count(const fr_fastpath *fp, size_t i)
 {
-    return i < NFALLBACKS ? fr_fp_kernel_count(fp->k, fallbacks[i].role,
-                                               fallbacks[i].reason)
-                          : 0;
+    if (i >= NFALLBACKS)
+        return 0;
+    if (fallbacks[i].library)
+        return fp->cipher_refused;
+    return fr_fp_kernel_count(fp->k, fallbacks[i].role, fallbacks[i].reason);
 }
 
 static const fr_layout settings_layouts[] =
@@ -325,6 +334,7 @@ int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
     fp->ops.lost = lost;
     fp->ops.keys = fr_fp_keys_changed;
     fr_splice_enable(ep, &fp->ops);
+    fr_conn_keep_rx_keys(ep);
     *pfp = fp;
     return 0;
 fail:
@@ -360,6 +370,20 @@ int fr_fastpath_new(fr_fastpath **pfp, fr_relay *relay,
 {
     return fr_fastpath_new_versioned(pfp, relay, downstream, 1, settings, why,
                                      whylen);
+}
+
+int fr_fastpath_add_upstream_endpoint(fr_fastpath *fp,
+                                      fr_moq_endpoint *upstream)
+{
+    fr_quic_endpoint *ep;
+
+    if (!fp || !upstream)
+        return FR_ERR_INVALID_ARGUMENT;
+    ep = fr_moq_endpoint_quic(upstream);
+    if (fr_quic_endpoint_conn_count(ep))
+        return FR_ERR_INVALID_STATE;
+    fr_conn_keep_rx_keys(ep);
+    return 0;
 }
 
 void fr_fastpath_del(fr_fastpath *fp)

@@ -81,8 +81,7 @@ typedef struct fr_conn_hooks {
      * not TLS_CHACHA20_POLY1305_SHA256 (the layer cannot use them).
      * Called from inside ngtcp2 and GnuTLS: store, do not call back. With
      * it set, the endpoint's servers prefer that suite (server
-     * precedence), its clients offer it first and keep their receive
-     * keys (conn_view.h, fr_conn_rx_keys). */
+     * precedence). */
     void (*keys)(void *ext, uint64_t gen, const fr_packet_keys *k);
 } fr_conn_hooks;
 
@@ -92,6 +91,11 @@ void fr_conn_hooks_set(fr_quic_endpoint *ep, const fr_conn_hooks *hooks,
                        void *arg);
 /* The endpoint's hook argument now, as set last. */
 void *fr_conn_hooks_arg(const fr_quic_conn *c);
+/* In tls mode, the client connections `ep` makes from now on keep their
+ * 1-RTT receive keys (conn_view.h, fr_conn_rx_keys) and offer
+ * ChaCha20-Poly1305 first; connections protected at the wire keep them
+ * anyway. */
+void fr_conn_keep_rx_keys(fr_quic_endpoint *ep);
 /* The connection's extension, or NULL if it has none. */
 void *fr_conn_ext(const fr_quic_conn *c);
 /* Whether the connection is up: not closing, draining or gone. */

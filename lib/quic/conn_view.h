@@ -21,10 +21,10 @@ ngtcp2_conn *fr_conn_ngtcp2(const fr_quic_conn *c);
  * DCID): sets *cids, returns how many; *gen changes whenever they do. */
 size_t fr_conn_local_cids(const fr_quic_conn *c, const ngtcp2_cid **cids,
                           uint32_t *gen);
-/* tls mode, a client connection of an endpoint whose hooks want keys
- * (conn_hooks.h): the peer's 1-RTT packet protection keys of key phase
- * `phase`, its newest generation (the next one is kept before the peer
- * uses it). Returns 0, FR_ERR_UNSUPPORTED when the suite is not
+/* tls mode, a client connection of an endpoint that keeps them
+ * (conn_hooks.h, fr_conn_keep_rx_keys) or a connection protected at the
+ * wire: the peer's 1-RTT packet protection keys of key phase `phase`, its
+ * newest generation (the next one is kept before the peer uses it). Returns 0, FR_ERR_UNSUPPORTED when the suite is not
  * ChaCha20-Poly1305, FR_ERR_INVALID_STATE when there are none. */
 int fr_conn_rx_keys(const fr_quic_conn *c, int phase, fr_packet_keys *k);
 /* Changes whenever those keys do. */

@@ -140,6 +140,7 @@ struct fr_quic_endpoint {
     const fr_conn_hooks *hooks;
     void *hooks_arg;
     uint64_t hooked_lost;
+    int keep_rx_keys;  /* fr_conn_keep_rx_keys */
 
     /* Transmit batch. */
     uint8_t txbuf[FR_TX_BATCH][FR_MAX_UDP_PAYLOAD];
@@ -250,11 +251,16 @@ size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
 int fr_wp_seal(fr_quic_conn *c, uint8_t *buf, size_t n);
 void fr_wp_free(fr_quic_conn *c);
 
-/* rx_keys.c: a client connection's 1-RTT receive keys, kept for a
- * layer that opens its packets elsewhere (conn_view.h, fr_conn_rx_keys). */
+/* rx_keys.c: a connection's 1-RTT receive keys, kept for a layer that
+ * opens its packets elsewhere (conn_view.h, fr_conn_rx_keys). */
 typedef struct fr_rx_keys fr_rx_keys;
-/* Whether connections of `ep` keep them. */
+/* Whether client connections of `ep` keep them (ngtcp2 protecting). */
 int fr_rx_keys_wanted(const fr_quic_endpoint *ep, int is_server);
+/* Keeps generation `gen` (hp NULL: the header protection key stays);
+ * another suite than ChaCha20-Poly1305 is noted as unusable. Returns 0,
+ * or -1 when out of memory. */
+int fr_rx_keys_keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
+                    const uint8_t *iv, const uint8_t *hp);
 void fr_rx_keys_configure_session(gnutls_session_t session);
 void fr_rx_keys_set_callbacks(ngtcp2_callbacks *cb);
 void fr_rx_keys_free(fr_quic_conn *c);

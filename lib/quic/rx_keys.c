@@ -1,12 +1,13 @@
 /*
- * A client connection's 1-RTT receive keys, kept for a layer that opens
- * its packets somewhere else (the kernel fast path opens each upstream
- * packet in its ingress program): on an endpoint whose hooks want keys
- * (conn_hooks.h), in tls mode. ngtcp2 protects these connections itself;
- * the GnuTLS secret callback and ngtcp2's key update callback are
- * ngtcp2_crypto's, which also hand out what they derive. Each generation
- * is kept under its key-phase bit; ngtcp2 derives the next one ahead of
- * the peer's update.
+ * A connection's 1-RTT receive keys, kept for a layer that opens its
+ * packets somewhere else (the kernel fast path opens each upstream packet
+ * in its ingress program), in tls mode: a client connection of an
+ * endpoint told to keep them (conn_hooks.h, fr_conn_keep_rx_keys), whose
+ * ngtcp2 protects it itself (the GnuTLS secret callback and ngtcp2's key
+ * update callback are ngtcp2_crypto's, which also hand out what they
+ * derive), and any connection protected at the wire (wire_protect.c
+ * keeps them alike). Each generation is kept under its key-phase bit;
+ * ngtcp2 derives the next one ahead of the peer's update.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,8 @@ static int is_chacha20(ngtcp2_conn *conn)
            (void *)GNUTLS_CIPHER_CHACHA20_POLY1305;
 }
 
-/* Keeps generation `gen` (hp NULL: the header protection key stays). */
-static int keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
-                const uint8_t *iv, const uint8_t *hp)
+int fr_rx_keys_keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
+                    const uint8_t *iv, const uint8_t *hp)
 {
     fr_rx_keys *rk = c->rx_keys;
     fr_packet_keys *k;
@@ -75,7 +75,8 @@ static int secret_func(gnutls_session_t session,
     if (rx_secret &&
         (ngtcp2_crypto_derive_and_install_rx_key(c->conn, key, iv, hp, level,
                                                  rx_secret, secretlen) ||
-         (level == NGTCP2_ENCRYPTION_LEVEL_1RTT && keep(c, 0, key, iv, hp))))
+         (level == NGTCP2_ENCRYPTION_LEVEL_1RTT &&
+          fr_rx_keys_keep(c, 0, key, iv, hp))))
         rv = -1;
     if (!rv && tx_secret &&
         ngtcp2_crypto_derive_and_install_tx_key(c->conn, NULL, NULL, NULL,
@@ -102,7 +103,7 @@ static int update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
                                       current_tx_secret, secretlen);
 
     if (rv == 0 && c->rx_keys)
-        rv = keep(c, c->rx_keys->gen + 1, rx_key, rx_iv, NULL);
+        rv = fr_rx_keys_keep(c, c->rx_keys->gen + 1, rx_key, rx_iv, NULL);
     memset(rx_key, 0, sizeof(rx_key));
     memset(tx_key, 0, sizeof(tx_key));
     return rv ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
@@ -111,7 +112,12 @@ static int update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
 int fr_rx_keys_wanted(const fr_quic_endpoint *ep, int is_server)
 {
     return !is_server && ep->settings.crypto_mode == FR_CRYPTO_TLS &&
-           ep->hooks && ep->hooks->keys;
+           ep->keep_rx_keys;
+}
+
+void fr_conn_keep_rx_keys(fr_quic_endpoint *ep)
+{
+    ep->keep_rx_keys = 1;
 }
 
 void fr_rx_keys_configure_session(gnutls_session_t session)

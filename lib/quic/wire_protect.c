@@ -220,6 +220,8 @@ static int install(fr_quic_conn *c, int tx, const uint8_t *secret,
         if (tx) {
             memcpy(wp->tx_hp_key, hp, keylen);
             tell(c, 0, key, k->iv, hp);
+        } else {
+            rv = fr_rx_keys_keep(c, 0, key, k->iv, hp);
         }
     }
     memset(key, 0, sizeof(key));
@@ -296,9 +298,10 @@ static int update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
     fr_cleartext_mark(rx_aead_ctx);
     fr_cleartext_mark(tx_aead_ctx);
     tell(c, wp->tx_gen, tx_key, tx_iv, wp->tx_hp_key);
+    rv = fr_rx_keys_keep(c, wp->tx_gen, rx_key, rx_iv, NULL);
     memset(rx_key, 0, sizeof(rx_key));
     memset(tx_key, 0, sizeof(tx_key));
-    return 0;
+    return rv ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 /* The nonce of packet number pn (RFC 9001 section 5.3). */

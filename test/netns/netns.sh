@@ -284,9 +284,20 @@ fr_relay_start() {
     fr_wait_log "$job" 'listening on' 10
 }
 
-# fr_fastpath_relay JOB DIR [ARG]...: the same with --fastpath (cleartext).
+# The fast-path tests' crypto mode: FR_CRYPTO=tls (the default: the
+# kernel opens and seals ChaCha20-Poly1305) or cleartext; FR_CRYPTO_FLAGS
+# is what the tools take for it.
+FR_CRYPTO=${FR_CRYPTO:-tls}
+case $FR_CRYPTO in
+tls) FR_CRYPTO_FLAGS=() ;;
+cleartext) FR_CRYPTO_FLAGS=(--cleartext) ;;
+*) echo "FR_CRYPTO must be tls or cleartext, not '$FR_CRYPTO'" >&2; exit 2 ;;
+esac
+
+# fr_fastpath_relay JOB DIR [ARG]...: the same with --fastpath, in
+# FR_CRYPTO mode.
 fr_fastpath_relay() {
-    fr_relay_start "$1" "$2" --cleartext --fastpath "${@:3}"
+    fr_relay_start "$1" "$2" "${FR_CRYPTO_FLAGS[@]}" --fastpath "${@:3}"
 }
 
 # fr_origin_start JOB DIR SECONDS BITRATE [ARG]...: fr-origin on the origin
@@ -302,10 +313,10 @@ fr_origin_start() {
     fr_wait_log "$job" 'namespace live accepted' 10
 }
 
-# fr_live_origin JOB DIR SECONDS BITRATE [ARG]...: the same in cleartext,
-# for a fast-path relay.
+# fr_live_origin JOB DIR SECONDS BITRATE [ARG]...: the same in FR_CRYPTO
+# mode, for a fast-path relay.
 fr_live_origin() {
-    fr_origin_start "$@" --cleartext
+    fr_origin_start "$@" "${FR_CRYPTO_FLAGS[@]}"
 }
 
 # fr_require_bins PROG...: FR_BIN_DIR must hold every PROG.

@@ -52,7 +52,8 @@ run() {
     fr_live_origin "origin-$label" "$d" "$DURATION" 1M \
         --json "$d/origin.json" --stats-interval 5
 
-    local sub=("$bin/fr-sub" --cleartext --ca "$d/relay.pem" --duration 40
+    local sub=("$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --ca "$d/relay.pem"
+               --duration 40
                --stats-interval 5 --connect 198.18.2.1:4433)
     fr_spawn sub "subs-$label" "${sub[@]}" --connections "$SUBS" \
         --json "$d/subs.json"
