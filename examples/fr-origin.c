@@ -41,6 +41,7 @@ typedef struct opts {
     const char *input;
     int push;                /* offer tracks with PUBLISH */
     int one_subgroup;        /* --one-subgroup */
+    uint64_t key_update_ns;  /* --key-update-every, 0: never */
     fr_tool_opts t;
 } opts;
 
@@ -87,7 +88,8 @@ typedef struct app {
     size_t bufcap;
     uint8_t *body;           /* IVF: the body wrapped into buf */
     size_t bodycap;
-    ev_timer tick, status, stop, drain;
+    ev_timer tick, status, stop, drain, key_update;
+    uint64_t key_updates, key_update_failures;
     fr_tstamp start;
     int started;
     int ending;
@@ -126,7 +128,7 @@ static void usage(FILE *f)
             "                        frame alone in subgroup 0 and the rest in\n"
             "                        1 (for relays that take only subgroup 0,\n"
             "                        as moq-relay 0.17)\n"
-            "  --duration S          stop publishing after S seconds\n"
+            FR_TOOL_KEY_UPDATE_USAGE            "  --duration S          stop publishing after S seconds\n"
             "                        (default: until SIGINT/SIGTERM or the\n"
             "                        end of --input)\n"
             FR_TOOL_TLS_USAGE FR_TOOL_USAGE);
@@ -143,6 +145,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"gop", required_argument, NULL, 'g'},
         {"bitrate", required_argument, NULL, 'b'},
         {"input", required_argument, NULL, 'i'},
+        {"key-update-every", required_argument, NULL, 'U'},
         {"publish", no_argument, NULL, 'P'},
         {"one-subgroup", no_argument, NULL, '1'},
         FR_TOOL_OPTIONS,
@@ -181,6 +184,11 @@ static int parse_args(int argc, char **argv, opts *o)
                 return fr_tool_fail(PROG, err);
             break;
         case 'i': o->input = optarg; break;
+        case 'U':
+            if (fr_tool_duration(PROG, "--key-update-every", optarg, 0,
+                                 &o->key_update_ns))
+                return -1;
+            break;
         case 'P': o->push = 1; break;
         case '1': o->one_subgroup = 1; break;
         default:
@@ -687,6 +695,26 @@ static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
     print_status(w->data, "");
 }
 
+/* --key-update-every: every connection starts a key update (one whose
+ * previous update is not acknowledged yet waits). */
+static void on_key_update(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+    fr_quic_endpoint *qep = fr_moq_endpoint_quic(a->ep);
+
+    (void)loop;
+    (void)revents;
+    for (fr_quic_conn *c = fr_quic_endpoint_next_conn(qep, NULL); c;
+         c = fr_quic_endpoint_next_conn(qep, c)) {
+        int rv = fr_tool_update_key(PROG, c);
+
+        if (rv > 0)
+            a->key_updates++;
+        else if (rv < 0)
+            a->key_update_failures++;
+    }
+}
+
 static int write_json(app *a)
 {
     FILE *f = fopen(a->o.t.json, "w");
@@ -705,6 +733,10 @@ static int write_json(app *a)
     frt_json_kv_u64(&j, "subscribers", a->subscribers);
     frt_json_kv_u64(&j, "subgroups_reset", a->subgroups_reset);
     frt_json_kv_u64(&j, "frames_read", a->frames_read);
+    if (a->o.key_update_ns) {
+        frt_json_kv_u64(&j, "key_updates", a->key_updates);
+        frt_json_kv_u64(&j, "key_update_failures", a->key_update_failures);
+    }
     frt_json_kv_double(&j, "seconds",
                        (double)(fr_quic_ev_now() - a->start) / 1e9);
     frt_json_obj_end(&j);
@@ -808,6 +840,13 @@ int main(int argc, char **argv)
     a.start = fr_quic_ev_now();
     if (!a.o.input)
         start_media(&a);
+    if (a.o.key_update_ns) {
+        double every = (double)a.o.key_update_ns / 1e9;
+
+        ev_timer_init(&a.key_update, on_key_update, every, every);
+        a.key_update.data = &a;
+        ev_timer_start(a.loop, &a.key_update);
+    }
     fr_tool_start_timers(a.loop, &a.o.t, &a.status, on_status, &a.stop,
                          on_stop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);

@@ -36,6 +36,7 @@ typedef struct opts {
     int fetch;               /* --fetch: one standalone FETCH instead */
     uint64_t fetch_group;
     uint64_t migrate_ns;     /* --migrate-every, 0: never */
+    uint64_t key_update_ns;  /* --key-update-every, 0: never */
     uint64_t stream_window;  /* --stream-window, 0: the library's */
     uint64_t conn_window;    /* --conn-window, 0: the library's */
     uint64_t handshake_ns;   /* --handshake-timeout */
@@ -111,6 +112,8 @@ typedef struct app {
     fr_tstamp start;
     int stopping;            /* the run is over: no reconnecting */
     uint64_t migrations, migrate_failures;
+    uint64_t key_updates, key_update_failures;
+    ev_timer key_update;
     /* --output */
     frt_ivf_writer ivf;
     int ivf_open;
@@ -146,6 +149,7 @@ static void usage(FILE *f)
             "  --migrate-every D     every D (e.g. 4s, 500ms) move to a new\n"
             "                        UDP port: the connections migrate, with\n"
             "                        new connection IDs both ways\n"
+            FR_TOOL_KEY_UPDATE_USAGE
             "  --stream-window B     receive window per stream in bytes\n"
             "                        (default 1048576); small ones make a\n"
             "                        reader the sender must wait for\n"
@@ -181,6 +185,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"output", required_argument, NULL, 'o'},
         {"fetch", required_argument, NULL, 'F'},
         {"migrate-every", required_argument, NULL, 'M'},
+        {"key-update-every", required_argument, NULL, 'U'},
         {"stream-window", required_argument, NULL, 'W'},
         {"conn-window", required_argument, NULL, 'C'},
         {"any-payload", no_argument, NULL, 'A'},
@@ -230,6 +235,11 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'M':
             if (fr_tool_duration(PROG, "--migrate-every", optarg, 0,
                                  &o->migrate_ns))
+                return -1;
+            break;
+        case 'U':
+            if (fr_tool_duration(PROG, "--key-update-every", optarg, 0,
+                                 &o->key_update_ns))
                 return -1;
             break;
         case 'H':
@@ -812,6 +822,28 @@ static void on_migrate(struct ev_loop *loop, ev_timer *w, int revents)
     a->migrations++;
 }
 
+/* --key-update-every: each live session's connection starts a key
+ * update (one whose previous update is not acknowledged yet waits). */
+static void on_key_update(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+
+    (void)loop;
+    (void)revents;
+    for (uint64_t i = 0; i < a->o.connections; i++) {
+        int rv;
+
+        if (!a->sessions[i].sub)
+            continue;
+        rv = fr_tool_update_key(PROG,
+                                fr_moq_session_conn(a->sessions[i].s));
+        if (rv > 0)
+            a->key_updates++;
+        else if (rv < 0)
+            a->key_update_failures++;
+    }
+}
+
 /* Reporting. */
 
 static void print_status(app *a, const char *prefix)
@@ -925,6 +957,10 @@ static int write_json(app *a)
         frt_json_obj_end(&j);
     }
     frt_json_arr_end(&j);
+    if (a->o.key_update_ns) {
+        frt_json_kv_u64(&j, "key_updates", a->key_updates);
+        frt_json_kv_u64(&j, "key_update_failures", a->key_update_failures);
+    }
     if (a->o.migrate_ns) {
         frt_json_kv_u64(&j, "migrations", a->migrations);
         frt_json_kv_u64(&j, "migration_failures", a->migrate_failures);
@@ -1063,6 +1099,13 @@ int main(int argc, char **argv)
         ev_timer_init(&a.migrate, on_migrate, every, every);
         a.migrate.data = &a;
         ev_timer_start(a.loop, &a.migrate);
+    }
+    if (a.o.key_update_ns) {
+        double every = (double)a.o.key_update_ns / 1e9;
+
+        ev_timer_init(&a.key_update, on_key_update, every, every);
+        a.key_update.data = &a;
+        ev_timer_start(a.loop, &a.key_update);
     }
     fr_tool_start_timers(a.loop, &a.o.t, &a.status, on_status, &a.stop,
                          fr_tool_stop_loop, &a);

@@ -225,6 +225,21 @@ int fr_tool_addr(const char *prog, const char *flag, const char *arg,
     return 0;
 }
 
+int fr_tool_update_key(const char *prog, fr_quic_conn *c)
+{
+    int rv;
+
+    if (!c)
+        return 0;
+    rv = fr_quic_conn_update_key(c, fr_quic_ev_now());
+    if (rv == 0)
+        return 1;
+    if (rv == FR_ERR_INVALID_STATE || rv == FR_ERR_CONN_CLOSED)
+        return 0;
+    fprintf(stderr, "%s: key update failed: %s\n", prog, fr_strerror(rv));
+    return -1;
+}
+
 int fr_tool_fail(const char *prog, const char *msg)
 {
     fprintf(stderr, "%s: %s\n", prog, msg);

@@ -130,6 +130,15 @@ int fr_tool_addr(const char *prog, const char *flag, const char *arg,
                  struct sockaddr_storage *ss, socklen_t *len, char *host,
                  size_t hostlen);
 
+/* --key-update-every: starts a key update on connection c. Returns 1 if
+ * one started, 0 if the previous one is not acknowledged yet (or c is
+ * closing or NULL), -1 after printing why it failed. */
+int fr_tool_update_key(const char *prog, fr_quic_conn *c);
+
+#define FR_TOOL_KEY_UPDATE_USAGE                                              \
+    "  --key-update-every D  every D (e.g. 3s) start a QUIC key update\n"     \
+    "                        (RFC 9001 section 6) on the connection\n"
+
 /* Parses a duration flag ("15s", "500ms", plain seconds); with allow_zero
  * "0" is accepted (meaning "off"). Prints an error naming the flag and
  * returns -1 on bad input. */

@@ -69,14 +69,22 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
     }
     u->s = s;
     u->c = c;
-    if (fr_fp_keys_up(fp, u)) {
-        FR_DEBUG(&fp->log, "fast path: an upstream stays in userspace (its "
-                           "suite is not ChaCha20-Poly1305, or no keys)");
+    switch (fr_fp_keys_up(fp, u)) {
+    case 0:
+        fr_fp_up_sync_cids(fp, u);
+        break;
+    case FR_ERR_UNSUPPORTED:
+        /* Kept, so that it is counted once and asked no more. */
+        FR_WARN(&fp->log, "fast path: an upstream negotiated another suite "
+                          "than ChaCha20-Poly1305: userspace serves it");
+        u->refused = 1;
+        fp->cipher_refused++;
+        break;
+    default: /* no keys yet: next time */
         fr_fp_kernel_slot_free(fp->k, u->slot);
         free(u);
         return NULL;
     }
-    fr_fp_up_sync_cids(fp, u);
     u->next = fp->ups;
     fp->ups = u;
     return u;
@@ -177,11 +185,10 @@ fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s)
     if (fp->tls) {
         fr_packet_keys k;
 
-        /* Its suite decides first; the keys go in with the slot. */
-        if (fr_splice_keys(c, 0, &k) == FR_ERR_UNSUPPORTED) {
-            fp->cipher_refused++;
+        /* Its suite decides first (one on another suite was counted at
+         * its handshake); the keys go in with the slot. */
+        if (fr_splice_keys(c, 0, &k) == FR_ERR_UNSUPPORTED)
             return NULL;
-        }
         memset(&k, 0, sizeof(k));
     }
     d = calloc(1, sizeof(*d));

@@ -97,9 +97,15 @@ static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
 {
     fr_fastpath *fp = arg;
     fp_up *u = fr_fp_up_get(fp, up);
-    fp_sub *d = u ? fr_fp_sub_get(fp, down) : NULL;
+    fp_sub *d = u && !u->refused ? fr_fp_sub_get(fp, down) : NULL;
+    fr_packet_keys k;
     int rv;
 
+    if (u && u->refused)
+        return FR_ERR_UNSUPPORTED;
+    if (!d && fp->tls &&
+        fr_splice_keys(fr_moq_session_conn(down), 0, &k) == FR_ERR_UNSUPPORTED)
+        return FR_ERR_UNSUPPORTED;
     if (!d || d->njoins == MAX_JOINS)
         return FR_ERR_LIMIT;
     rv = fr_fp_kernel_track_join(fp->k, u->slot, alias, default_priority,
@@ -199,6 +205,8 @@ static void drain(void *arg, fr_quic_conn *c)
     fr_fp_kernel_poll_sent(fp->k, fr_fp_on_sent, fp);
     fr_fp_maybe_refresh_next_hops(fp, conn_now(c));
     for (fp_up *u = fp->ups; u; u = u->next) {
+        if (u->refused)
+            continue;
         fr_fp_up_sync_cids(fp, u);
         fr_fp_keys_up(fp, u);
     }

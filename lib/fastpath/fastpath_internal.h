@@ -41,6 +41,8 @@ typedef struct fp_up {
     size_t ncids;
     uint32_t keys_changes;   /* of c when its keys were last written */
     int keys_written;
+    int refused;             /* its suite is not one the kernel opens:
+                                userspace serves it (no CIDs in the map) */
     struct fp_up *next;
 } fp_up;
 
@@ -122,12 +124,13 @@ int fr_fp_open_announcements(void);
 void fr_fp_maybe_refresh_next_hops(fr_fastpath *fp, fr_tstamp now);
 
 /* keys.c: tls mode, the slots' keys. Each returns 0, or FR_ERR_UNSUPPORTED
- * for a suite the kernel cannot use (counted), or another FR_ERR_*. */
+ * for a suite the kernel cannot use, or another FR_ERR_*. */
 int fr_fp_keys_sub(fr_fastpath *fp, fr_quic_conn *c, uint32_t slot);
 /* An upstream slot's keys, written again whenever the connection's
  * changed. */
 int fr_fp_keys_up(fr_fastpath *fp, fp_up *u);
-/* fr_splice_ops.keys. */
+/* fr_splice_ops.keys; counts a subscriber on another suite (told once,
+ * at its handshake). */
 void fr_fp_keys_changed(void *arg, fr_quic_conn *c, int phase);
 
 /* conns.c */

@@ -51,8 +51,6 @@ static int write_keys(fr_fastpath *fp, uint32_t slot, const fr_quic_conn *c,
     struct fr_fp_keys keys;
     int rv = keys_of(c, get, &keys);
 
-    if (rv == FR_ERR_UNSUPPORTED)
-        fp->cipher_refused++;
     if (rv == 0)
         rv = fr_fp_kernel_keys_set(fp->k, slot, &keys);
     memset(&keys, 0, sizeof(keys));
@@ -86,8 +84,11 @@ void fr_fp_keys_changed(void *arg, fr_quic_conn *c, int phase)
 {
     fr_fastpath *fp = arg;
     fp_sub *d = fr_splice_ref(c);
+    fr_packet_keys k;
 
-    (void)phase;
     if (d)
         fr_fp_keys_sub(fp, c, d->slot);
+    else if (fp->tls && fr_splice_keys(c, phase, &k) == FR_ERR_UNSUPPORTED)
+        fp->cipher_refused++;
+    memset(&k, 0, sizeof(k));
 }

@@ -89,11 +89,14 @@ void fr_relay_down_join(relay_down *d)
     relay_track *t = d->t;
     fr_relay *r = t->r;
 
-    if (r->has_fp && !d->kernel && t->up)
-        d->kernel = r->fp.join(r->fp.arg, fr_moq_sub_session(t->up),
-                               t->info.track_alias,
-                               t->info.publisher_priority,
-                               down_session(d)) == 0;
+    int rv;
+
+    if (!r->has_fp || d->kernel || !t->up)
+        return;
+    rv = r->fp.join(r->fp.arg, fr_moq_sub_session(t->up), t->info.track_alias,
+                    t->info.publisher_priority, down_session(d));
+    d->kernel = rv == 0;
+    d->never_kernel = rv == FR_ERR_UNSUPPORTED;
 }
 
 static uint64_t alias_for(const relay_track *t)

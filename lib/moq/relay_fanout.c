@@ -57,9 +57,12 @@ static void out_open(relay_subgroup *rsg, relay_down *d, int raw)
         return;
     }
     /* A whole subgroup began after the subscriber joined: the kernel could
-     * have sent it. The rest of one in flight comes from the cache. */
+     * have sent it (unless it cannot serve the subscriber at all). The
+     * rest of one in flight comes from the cache. */
     fr_moq_stream_set_copy_class(down_session(d), o->sg->stream_id,
-                                 raw ? FR_COPY_ELIGIBLE : FR_COPY_REPLAY);
+                                 !raw              ? FR_COPY_REPLAY
+                                 : d->never_kernel ? FR_COPY_NONE
+                                                   : FR_COPY_ELIGIBLE);
     r->stats.subgroups_forwarded++;
 }
 

@@ -249,19 +249,22 @@ static void hook_stream_sent(void *ext, void *stream_ext, uint64_t bytes)
         sp->stats.userspace_bytes += bytes;
 }
 
-/* A key generation: kept under its phase bit, the kernel side told. */
+/* A key generation: kept under its phase bit (or the suite noted as one
+ * the kernel cannot use), the kernel side told. */
 static void hook_keys(void *ext, uint64_t gen, const fr_packet_keys *k)
 {
     fr_splice *sp = ext;
     fr_splice_ops *ops = ops_of(sp->c);
     int phase = (int)(gen & 1);
 
-    if (!k) {
+    if (k) {
+        sp->keys[phase] = *k;
+        sp->keys_have[phase] = 1;
+    } else if (sp->keys_unusable) {
+        return; /* said once */
+    } else {
         sp->keys_unusable = 1;
-        return;
     }
-    sp->keys[phase] = *k;
-    sp->keys_have[phase] = 1;
     if (ops && ops->keys)
         ops->keys(ops->arg, sp->c, phase);
 }
@@ -270,6 +273,8 @@ int fr_splice_keys(const fr_quic_conn *c, int phase, fr_packet_keys *k)
 {
     const fr_splice *sp = splice_of(c);
 
+    if (!sp)
+        return FR_ERR_INVALID_STATE;
     if (sp->keys_unusable)
         return FR_ERR_UNSUPPORTED;
     if (phase < 0 || phase > 1 || !sp->keys_have[phase])

@@ -66,8 +66,9 @@ typedef struct fr_splice_ops {
     void (*lost)(void *arg, fr_quic_conn *c, int64_t stream_id,
                  uint64_t upstream_stream);
     /* Optional, tls mode: the keys of key phase `phase` changed
-     * (fr_splice_keys has them), before ngtcp2 sends with them. Called
-     * from inside ngtcp2: store them, do not call into the connection. */
+     * (fr_splice_keys has them, or says the suite is not one the kernel
+     * can use), before ngtcp2 sends with them. Called from inside ngtcp2:
+     * store them, do not call into the connection. */
     void (*keys)(void *arg, fr_quic_conn *c, int phase);
 } fr_splice_ops;
 
@@ -96,8 +97,9 @@ void *fr_splice_ref(const fr_quic_conn *c);
  * `phase` (0 or 1): each generation of the connection's 1-RTT keys is
  * kept under its phase bit from before ngtcp2 uses it. Returns 0,
  * FR_ERR_UNSUPPORTED when the negotiated suite is not ChaCha20-Poly1305,
- * FR_ERR_INVALID_STATE when there are none (cleartext mode, or before
- * the handshake, or the phase has had no generation yet). */
+ * FR_ERR_INVALID_STATE when there are none (cleartext mode, a connection
+ * that is not spliced, before the handshake, or the phase has had no
+ * generation yet). */
 int fr_splice_keys(const fr_quic_conn *c, int phase, fr_packet_keys *k);
 
 /* Opens a uni stream whose data the kernel sends, for a pool. */

@@ -6,6 +6,7 @@ PYTHONPATH):
     from checks import load, sessions, delivery_problem, kernel_share
 """
 import json
+import struct
 
 
 def load(path):
@@ -68,3 +69,29 @@ def copies_accounted(fp):
     waiting."""
     return (fp["registered"] + fp["stale"] + fp["orphaned"]
             + fp["unregistered"] == fp["kernel_copies"])
+
+
+def _splitmix64(state):
+    """fr-origin's filler (examples/common/rng.h): (new state, output)."""
+    mask = (1 << 64) - 1
+    state = (state + 0x9E3779B97F4A7C15) & mask
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return state, z ^ (z >> 31)
+
+
+def media_in_clear(path, max_seq):
+    """How many synthetic object bodies of sequence 0..max_seq appear,
+    readable as they are, in a capture.py file: the start of each body
+    (the first 16 filler bytes after its 40-byte header, which
+    frt_media_fill draws from splitmix64 seeded with the sequence)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    hits = 0
+    for seq in range(max_seq + 1):
+        state, a = _splitmix64(seq)
+        _, b = _splitmix64(state)
+        if data.find(struct.pack("<QQ", a, b)) >= 0:
+            hits += 1
+    return hits

@@ -8,11 +8,18 @@
 # connection IDs both ways, which the kernel must follow); a subscriber
 # that joins at 10 s (the kernel serves it from its next subgroup, the
 # cache the rest) and one killed at 5 s; after the relay exits, none of
-# its tc filters, tcx links or maps is left. Needs root; FR_BIN_DIR names
-# the directory holding fr-origin, fr-relay and fr-sub, FR_IMPAIR_BIN the
-# fr-impair binary.
+# its tc filters, tcx links or maps is left. In FR_CRYPTO mode (netns.sh):
+# tls by default, where the kernel opens and seals ChaCha20-Poly1305, and
+# besides: a subscriber that starts a key update every 3 s and an origin
+# that does every 4 s, a subscriber whose TLS offers only AES-GCM (served
+# by userspace, intact, counted as fallback "cipher"), and a capture on
+# the subscribers' link in which no object body appears in clear (in
+# cleartext mode the same capture must show them: the check can fail).
+# Needs root; FR_BIN_DIR names the directory holding fr-origin, fr-relay
+# and fr-sub, FR_IMPAIR_BIN the fr-impair binary.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 readonly DURATION=20 SUBS=10
 
@@ -49,8 +56,13 @@ run() {
     local maps
     maps=$(maps_of "${FR_JOBS[relay-$label]}")
     [[ -n $maps ]] || fr_fail "$label: no BPF map held by the relay"
+    local tls_origin=() tls=0
+    [[ $FR_CRYPTO == tls ]] && tls=1 && tls_origin=(--key-update-every 4s)
     fr_live_origin "origin-$label" "$d" "$DURATION" 1M \
-        --json "$d/origin.json" --stats-interval 5
+        --json "$d/origin.json" --stats-interval 5 "${tls_origin[@]}"
+    # What the subscribers' link carries for 12 s.
+    fr_spawn sub "capture-$label" python3 "$here/capture.py" --iface relay \
+        --seconds 12 --out "$d/capture.bin"
 
     local sub=("$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --ca "$d/relay.pem"
                --duration 40
@@ -62,6 +74,16 @@ run() {
     # as it ends (when the relay frees the slot and cannot follow it).
     fr_spawn sub "mover-$label" "${sub[@]}" --migrate-every 3500ms \
         --json "$d/mover.json"
+    if (( tls )); then
+        fr_spawn sub "keyupd-$label" "${sub[@]}" --key-update-every 3s \
+            --json "$d/keyupd.json"
+        # GnuTLS's system-wide overrides, for this process only.
+        printf '[overrides]\ntls-disabled-cipher = CHACHA20-POLY1305\n' \
+            >"$d/aes-only.conf"
+        fr_spawn sub "aes-$label" env \
+            GNUTLS_SYSTEM_PRIORITY_FILE="$d/aes-only.conf" "${sub[@]}" \
+            --json "$d/aes.json"
+    fi
     sleep 5
     # A subscriber leaves without a word; the relay frees its slot.
     kill -KILL "${FR_JOBS[victim-$label]}"
@@ -72,6 +94,12 @@ run() {
     fr_wait "subs-$label" 60 || fr_fail "$label: subscribers failed"
     fr_wait "late-$label" 60 || fr_fail "$label: late joiner failed"
     fr_wait "mover-$label" 60 || fr_fail "$label: moving subscriber failed"
+    fr_wait "capture-$label" 30 || fr_fail "$label: capture failed"
+    if (( tls )); then
+        fr_wait "keyupd-$label" 60 ||
+            fr_fail "$label: key-updating subscriber failed"
+        fr_wait "aes-$label" 60 || fr_fail "$label: AES-only subscriber failed"
+    fi
     fr_stop "relay-$label" || fr_fail "$label: relay did not exit cleanly"
     if [[ $loss != 0 ]]; then
         fr_impair_stop sub relay ingress
@@ -92,20 +120,51 @@ run() {
     [[ -z $left ]] || fr_fail "$label: left behind 5 s after exit: $left"
 
     json "$d/subs.json" "$d/late.json" "$d/mover.json" "$d/relay.json" \
-        "$label" "$loss" <<'PY' ||
+        "$label" "$loss" "$d" "$tls" <<'PY' ||
 import sys
 from checks import (copies_accounted, failed_sessions, kernel_share, load,
-                    sessions)
+                    media_in_clear, sessions)
 subs = sessions(sys.argv[1])
 late = sessions(sys.argv[2])[0]
 mover = load(sys.argv[3])
 relay = load(sys.argv[4])
-label, loss = sys.argv[5], float(sys.argv[6])
+label, loss, d, tls = sys.argv[5], float(sys.argv[6]), sys.argv[7], \
+    sys.argv[8] == "1"
 fp = relay["fastpath"]
+ok = True
+# The capture spans the first 12 s: objects 0..360 at 30 fps.
+clear = media_in_clear(f"{d}/capture.bin", 360)
+print(f"{label}: {clear} object bodies readable on the subscribers' link")
+if tls and clear:
+    print(f"{label}: media in clear on the wire in tls mode")
+    ok = False
+if not tls and clear < 100:
+    print(f"{label}: the capture misses the cleartext media: the check "
+          "would not see it either")
+    ok = False
+if tls:
+    upd = load(f"{d}/keyupd.json")
+    origin = load(f"{d}/origin.json")
+    aes = sessions(f"{d}/aes.json")
+    ok = not failed_sessions(f"{label} key updates", upd["sessions"],
+                             min_objects=500) and ok
+    ok = not failed_sessions(f"{label} AES-only", aes,
+                             min_objects=500) and ok
+    print(f"{label}: key updates: subscriber {upd['key_updates']} "
+          f"(failed {upd['key_update_failures']}), origin "
+          f"{origin['key_updates']} (failed {origin['key_update_failures']});"
+          f" connections on another suite {fp['fallback']['cipher']}")
+    if (upd["key_updates"] < 4 or upd["key_update_failures"] or
+            origin["key_updates"] < 3 or origin["key_update_failures"]):
+        print(f"{label}: too few key updates, or failed ones")
+        ok = False
+    if fp["fallback"]["cipher"] < 1:
+        print(f"{label}: the AES-only subscriber was not counted")
+        ok = False
 # 20 s at 30 fps, less the first group the relay may join mid-way; the
 # late joiner gets the last 10 s.
 ok = not failed_sessions(label, subs + [mover["sessions"][0]],
-                         min_objects=500)
+                         min_objects=500) and ok
 ok = not failed_sessions(f"{label} late joiner", [late],
                          min_objects=200) and ok
 share = kernel_share(fp)
