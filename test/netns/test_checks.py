@@ -1,7 +1,12 @@
 """The shared netns checks (checks.py) catch what they say they catch."""
 import unittest
 
-from checks import copies_accounted, delivery_problem, kernel_share
+import os
+import struct
+import tempfile
+
+from checks import (_splitmix64, copies_accounted, delivery_problem,
+                    kernel_share, media_in_clear)
 
 GOOD = {"objects_missing": 0, "objects_corrupt": 0, "objects_received": 10,
         "groups_skipped": 0, "error": None, "track_ended": True}
@@ -46,6 +51,31 @@ class FastPath(unittest.TestCase):
               "orphaned": 1, "unregistered": 1}
         self.assertTrue(copies_accounted(fp))
         self.assertFalse(copies_accounted({**fp, "registered": 6}))
+
+
+class MediaInClear(unittest.TestCase):
+    def capture(self, payloads):
+        f = tempfile.NamedTemporaryFile(delete=False)
+        self.addCleanup(os.unlink, f.name)
+        for p in payloads:
+            f.write(struct.pack("!I", len(p)) + p)
+        f.close()
+        return f.name
+
+    def body(self, seq):
+        state, a = _splitmix64(seq)
+        _, b = _splitmix64(state)
+        return struct.pack("<QQ", a, b)
+
+    def test_found(self):
+        path = self.capture([b"x" * 50 + self.body(7) + b"y" * 9,
+                             self.body(300), self.body(300)])
+        self.assertEqual(media_in_clear(path, 360), 2)
+
+    def test_not_found(self):
+        path = self.capture([os.urandom(1200) for _ in range(20)] +
+                            [self.body(400)])
+        self.assertEqual(media_in_clear(path, 360), 0)
 
 
 if __name__ == "__main__":
