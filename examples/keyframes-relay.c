@@ -14,7 +14,9 @@
  *   keyframes-relay --listen 198.18.2.1:4433 --cert-out relay.pem \
  *                   --keyframes-only --duration 30
  *
- * Needs root (BPF) and cleartext peers (fr-origin/fr-sub --cleartext).
+ * Needs root (BPF). Peers speak standard QUIC: the kernel opens and seals
+ * their packets (ChaCha20-Poly1305); with --cleartext, the cleartext
+ * variant (fr-origin/fr-sub --cleartext).
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -97,11 +99,14 @@ static void usage(FILE *f)
 {
     fputs("usage: keyframes-relay --listen ADDR:PORT --cert-out FILE\n"
           "                       [--keyframes-only | --rtt-ms N]\n"
-          "                       [--reset-lost] [--duration S]\n"
-          "A relay on the kernel fast path (cleartext, root) whose\n"
+          "                       [--reset-lost] [--duration S] "
+          "[--cleartext]\n"
+          "A relay on the kernel fast path (root) whose\n"
           "subscribers get only key-frame subgroups (publisher priority 0)\n"
           "when their smoothed RTT exceeds N ms, or always; with\n"
-          "--reset-lost it gives up subgroups whose data was lost.\n",
+          "--reset-lost it gives up subgroups whose data was lost.\n"
+          "--cleartext: peers speak the cleartext variant (their\n"
+          "--cleartext) instead of standard, encrypted QUIC.\n",
           f);
 }
 
@@ -133,6 +138,7 @@ int main(int argc, char **argv)
         {"reset-lost", no_argument, NULL, 'L'},
         {"rtt-ms", required_argument, NULL, 'r'},
         {"duration", required_argument, NULL, 'd'},
+        {"cleartext", no_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static policy pol;
@@ -154,7 +160,7 @@ int main(int argc, char **argv)
     ev_signal sigint, sigterm;
     char why[256] = "", host[64];
     FILE *f;
-    int ch, rv;
+    int ch, rv, cleartext = 0;
 
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
@@ -167,6 +173,7 @@ int main(int argc, char **argv)
                             FR_MILLISECONDS;
             break;
         case 'd': duration = strtod(optarg, NULL); break;
+        case 'C': cleartext = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -187,7 +194,7 @@ int main(int argc, char **argv)
     fclose(f);
 
     fr_quic_settings_default(&qs);
-    qs.crypto_mode = FR_CRYPTO_CLEARTEXT; /* the fast path needs it */
+    qs.crypto_mode = cleartext ? FR_CRYPTO_CLEARTEXT : FR_CRYPTO_TLS;
     qs.accept_connections = 1;
     qs.cert = cert;
     fr_moq_settings_default(&ms);

@@ -30,7 +30,7 @@ fr_fastpath_relay relay "$d" --idle-timeout 2s --stats-interval 10
 duration=$((WAVES * EVERY + 15))
 fr_live_origin origin "$d" "$duration" 1M --json "$d/origin.json" \
     --stats-interval 10
-sub=("$bin/fr-sub" --cleartext --ca "$d/relay.pem" --connect 198.18.2.1:4433
+sub=("$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --ca "$d/relay.pem" --connect 198.18.2.1:4433
      --stats-interval 0 --idle-timeout 2s)
 
 fr_spawn sub steady "${sub[@]}" --connections 2 --duration $((duration + 20)) \

@@ -29,14 +29,15 @@ run() {
     local label=$1 d=$FR_TMPDIR/$1
     mkdir -p "$d"
     fr_spawn relay "relay-$label" "$bin/keyframes-relay" \
+        "${FR_CRYPTO_FLAGS[@]}" \
         --listen 198.18.2.1:4433 --cert-out "$d/relay.pem" \
         --duration $((DURATION + 20)) "${@:2}"
     fr_wait_log "relay-$label" 'listening on' 10
-    fr_spawn origin "origin-$label" "$bin/fr-origin" --cleartext \
+    fr_spawn origin "origin-$label" "$bin/fr-origin" "${FR_CRYPTO_FLAGS[@]}" \
         --connect 198.18.2.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
         --bitrate 1M --duration "$DURATION" --stats-interval 0
     fr_wait_log "origin-$label" 'namespace live accepted' 10
-    fr_spawn sub "subs-$label" "$bin/fr-sub" --cleartext \
+    fr_spawn sub "subs-$label" "$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" \
         --connect 198.18.2.1:4433 --ca "$d/relay.pem" --connections "$SUBS" \
         --duration $((DURATION + 5)) --stats-interval 0 --json "$d/subs.json"
     fr_wait "origin-$label" 60 || fr_fail "$label: origin failed"

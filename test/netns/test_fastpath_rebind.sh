@@ -25,7 +25,7 @@ fr_fastpath_relay relay "$d" --stats-interval 5 -v
 fr_live_origin origin "$d" "$DURATION" 1M --stats-interval 0
 fr_spawn sub rebind "$FR_REBIND_BIN" --dev relay --after 5
 fr_wait_log rebind '^attached' 10
-fr_spawn sub subs "$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 \
+fr_spawn sub subs "$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --connect 198.18.2.1:4433 \
     --ca "$d/relay.pem" --connections "$SUBS" --duration $((DURATION + 5)) \
     --stats-interval 0 --json "$d/subs.json"
 fr_wait origin 60 || fr_fail "origin failed"

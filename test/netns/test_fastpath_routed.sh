@@ -33,7 +33,7 @@ fr_route sub 198.18.2.0/24 198.18.3.1
 
 fr_fastpath_relay relay "$d" --stats-interval 5
 fr_live_origin origin "$d" "$DURATION" 1M --stats-interval 0
-fr_spawn sub subs "$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 \
+fr_spawn sub subs "$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --connect 198.18.2.1:4433 \
     --ca "$d/relay.pem" --connections "$SUBS" --duration $((DURATION + 10)) \
     --stats-interval 0 --json "$d/subs.json"
 sleep 4

@@ -24,7 +24,7 @@ fr_relay_hosts
 
 fr_fastpath_relay relay "$d" --stats-interval 5
 fr_live_origin origin "$d" "$DURATION" 2M --stats-interval 0
-sub=("$bin/fr-sub" --cleartext --connect 198.18.2.1:4433 --ca "$d/relay.pem"
+sub=("$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --connect 198.18.2.1:4433 --ca "$d/relay.pem"
      --duration $((DURATION + 10)) --stats-interval 0)
 fr_spawn sub slow "${sub[@]}" --connections "$SLOW" --stream-window 4096 \
     --conn-window 16384 --json "$d/slow.json"

@@ -74,14 +74,14 @@ sub_args=(--ca "$d/relay.pem" --connect 198.18.2.1:4433 --connections 3
           --reconnect --idle-timeout 2s --stats-interval 5)
 
 # 1. The relay killed and started again, with the fast path.
-fr_spawn origin origin1 "$bin/fr-origin" --cleartext \
+fr_spawn origin origin1 "$bin/fr-origin" "${FR_CRYPTO_FLAGS[@]}" \
     --listen 198.18.1.1:4433 --write-cert "$d/origin.pem" --fps 30 --gop 30 \
     --bitrate 1M --duration 30 --idle-timeout 2s --stats-interval 5
 fr_wait_log origin1 'listening on' 10
-up=(--upstream 198.18.1.1:4433 --ca "$d/origin.pem" --cleartext --fastpath)
+up=(--upstream 198.18.1.1:4433 --ca "$d/origin.pem" "${FR_CRYPTO_FLAGS[@]}" --fastpath)
 fr_spawn relay relay1 "$bin/fr-relay" "${relay_args[@]}" "${up[@]}"
 fr_wait_log relay1 'listening on' 10
-fr_spawn sub subs1 "$bin/fr-sub" --cleartext "${sub_args[@]}" --duration 20 \
+fr_spawn sub subs1 "$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" "${sub_args[@]}" --duration 20 \
     --json "$d/subs1.json"
 fr_wait_log subs1 'sessions up 3/3' 10
 sleep 5

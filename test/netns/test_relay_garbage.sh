@@ -22,7 +22,7 @@ run() {
     local label=$1 d=$FR_TMPDIR/$1 mode=()
     shift
     mkdir -p "$d"
-    [[ $label == fastpath ]] && mode=(--cleartext)
+    [[ $label == fastpath ]] && mode=("${FR_CRYPTO_FLAGS[@]}")
     fr_relay_start "relay-$label" "$d" --stats-interval 5 "$@"
     fr_origin_start "origin-$label" "$d" "$DURATION" 1M "${mode[@]}" \
         --stats-interval 5 --json "$d/origin.json"
@@ -67,6 +67,6 @@ PY
 }
 
 run userspace
-run fastpath --cleartext --fastpath
+run fastpath "${FR_CRYPTO_FLAGS[@]}" --fastpath
 echo "PASS: the relay lived through $COUNT junk datagrams per path;" \
     "every subscriber got every object"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Many subscribers joining one live track within a second, through the
-# relay's userspace path (TLS) and its kernel fast path (cleartext): every
-# subscriber gets every object of every group from the one it joined at
-# (0 missing, 0 corrupt) and no FETCH is refused.
+# relay's userspace path (TLS) and its kernel fast path (FR_CRYPTO mode,
+# tls by default; netns.sh): every subscriber gets every object of every
+# group from the one it joined at (0 missing, 0 corrupt) and no FETCH is
+# refused.
 #
 # The relay subscribes upstream when the first of them arrives, mid-group,
 # so it lacks the start of that group: each joiner's FETCH for it goes to
@@ -32,7 +33,7 @@ run() {
     local label=$1 d=$FR_TMPDIR/$1 mode=()
     shift
     mkdir -p "$d"
-    [[ $label == fastpath ]] && mode=(--cleartext)
+    [[ $label == fastpath ]] && mode=("${FR_CRYPTO_FLAGS[@]}")
     fr_relay_start "relay-$label" "$d" --stats-interval 5 "$@"
     fr_origin_start "origin-$label" "$d" "$SECONDS_" 500k "${mode[@]}" \
         --stats-interval 5 --json "$d/origin.json"
@@ -88,5 +89,5 @@ PY
 }
 
 run userspace
-run fastpath --cleartext --fastpath
+run fastpath "${FR_CRYPTO_FLAGS[@]}" --fastpath
 echo "PASS: $SUBS subscribers joining at once, every object, both paths"
