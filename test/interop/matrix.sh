@@ -227,6 +227,36 @@ media_fr_origin_to_aiomoqt() {
     fi
 }
 
+# fr-origin -> fr-relay --fastpath (tls: the kernel opens each upstream
+# packet and seals each copy) -> a third-party subscriber on another QUIC
+# stack (aiomoqt's moq-sub-bench, picoquic): every object, and most copies
+# from the kernel.
+media_fr_origin_fastpath_to_aiomoqt() {
+    local got lost sent share
+    fr_origin_start forigin "$d" 6 500k --json "$d/f-origin.json"
+    fr_exec sub timeout 40 "$peers_dir/aiomoqt/bin/moq-sub-bench" "$URL" \
+        -k --draft 18 -N live -T video -t 15 -i 30 >"$d/f-sub.log" 2>&1 ||
+        true
+    fr_wait forigin 20 || true
+    fr_stop relay || true
+    got=$(sed -n 's/^ *Objects: *\([0-9,]*\).*/\1/p' "$d/f-sub.log" | tr -d ,)
+    lost=$(sed -n 's/^ *Lost: *\([0-9,]*\).*/\1/p' "$d/f-sub.log" | tr -d ,)
+    sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
+        ["objects_sent"])' "$d/f-origin.json" 2>/dev/null || echo "?")
+    share=$(python3 -c 'import json,sys
+from checks import kernel_share
+print(round(100 * kernel_share(json.load(open(sys.argv[1]))["fastpath"]), 1))
+' "$d/relay.json" 2>/dev/null || echo 0)
+    if [[ -n $got && $got == "$sent" && $lost == 0 && $got -ge 50 ]] &&
+        python3 -c "import sys; sys.exit(float('$share') < 90)"; then
+        media_result fr-origin-fr-relay-fastpath-aiomoqt-sub pass \
+            "$got objects of $sent sent, $lost lost, $share % of the copies by the kernel"
+    else
+        media_result fr-origin-fr-relay-fastpath-aiomoqt-sub fail \
+            "moq-sub-bench got ${got:-none} of $sent, lost ${lost:-?}; kernel share $share %"
+    fi
+}
+
 # fr-origin -> a third-party relay (moq-relay) -> fr-sub. moq-relay drops
 # subgroup streams other than 0, so fr-origin sends each group as one.
 media_fr_origin_via_moq_relay() {
@@ -252,6 +282,9 @@ run_media() {
 if [[ ,$relays, == *,fr-relay,* && -n ${have[aiomoqt]:-} ]]; then
     run_media fr-relay media_aiomoqt_to_fr_sub
     run_media fr-relay media_fr_origin_to_aiomoqt
+    # The relay's JSON summary is written as it exits: the flow stops it.
+    fr_fastpath_relay relay "$d" --stats-interval 0
+    media_fr_origin_fastpath_to_aiomoqt
 fi
 if [[ ,$relays, == *,moq-relay,* && -n ${have[moq-relay]:-} ]]; then
     run_media moq-relay media_fr_origin_via_moq_relay

@@ -54,6 +54,9 @@ MEDIA_TITLE = {
         "aiomoqt moq-pub-bench → fr-relay → fr-sub",
     "fr-origin-fr-relay-aiomoqt-sub":
         "fr-origin → fr-relay → aiomoqt moq-sub-bench",
+    "fr-origin-fr-relay-fastpath-aiomoqt-sub":
+        "fr-origin → fr-relay --fastpath (kernel, tls) → aiomoqt "
+        "moq-sub-bench",
     "fr-origin-moq-relay-fr-sub": "fr-origin → moq-relay → fr-sub",
 }
 
