@@ -175,15 +175,7 @@ static int secret_func(gnutls_session_t session,
             return -1;
         return 0;
     }
-    if (rx_secret && ngtcp2_crypto_derive_and_install_rx_key(
-                         conn, NULL, NULL, NULL, level, rx_secret,
-                         secretlen) != 0)
-        return -1;
-    if (tx_secret && ngtcp2_crypto_derive_and_install_tx_key(
-                         conn, NULL, NULL, NULL, level, tx_secret,
-                         secretlen) != 0)
-        return -1;
-    return 0;
+    return fr_tls_install_level(conn, level, rx_secret, tx_secret, secretlen);
 }
 
 void fr_cleartext_configure_session(gnutls_session_t session)

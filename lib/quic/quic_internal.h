@@ -228,6 +228,11 @@ int fr_tls_check_alpn(fr_quic_conn *c);
  * message (NULL if the code is no TLS alert). */
 const char *fr_tls_alert_hint(uint64_t error_code);
 gnutls_certificate_credentials_t fr_cert_credentials(const fr_cert *cert);
+/* What ngtcp2_crypto_gnutls's secret callback does for a level's secrets:
+ * derive the keys and install them. Returns 0, or -1. */
+int fr_tls_install_level(ngtcp2_conn *conn, ngtcp2_encryption_level level,
+                         const void *rx_secret, const void *tx_secret,
+                         size_t secretlen);
 
 /* wire_protect.c: in tls mode, a hooked connection's ngtcp2 protects
  * 1-RTT packets with the identity of cleartext mode and lib/quic protects

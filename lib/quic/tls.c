@@ -22,6 +22,21 @@ static const char tls_priority_chacha20[] =
     "+AES-128-GCM:+AES-256-GCM:%DISABLE_TLS13_COMPAT_MODE:"
     "%SERVER_PRECEDENCE";
 
+int fr_tls_install_level(ngtcp2_conn *conn, ngtcp2_encryption_level level,
+                         const void *rx_secret, const void *tx_secret,
+                         size_t secretlen)
+{
+    if (rx_secret && ngtcp2_crypto_derive_and_install_rx_key(
+                         conn, NULL, NULL, NULL, level, rx_secret,
+                         secretlen) != 0)
+        return -1;
+    if (tx_secret && ngtcp2_crypto_derive_and_install_tx_key(
+                         conn, NULL, NULL, NULL, level, tx_secret,
+                         secretlen) != 0)
+        return -1;
+    return 0;
+}
+
 int fr_tls_client_cred_new(fr_quic_endpoint *ep)
 {
     const fr_quic_settings *s = &ep->settings;

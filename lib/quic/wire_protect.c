@@ -239,17 +239,9 @@ static int secret_func(gnutls_session_t session,
     ngtcp2_encryption_level level =
         ngtcp2_crypto_gnutls_from_gnutls_record_encryption_level(gtls_level);
 
-    if (level != NGTCP2_ENCRYPTION_LEVEL_1RTT) {
-        if (rx_secret && ngtcp2_crypto_derive_and_install_rx_key(
-                             c->conn, NULL, NULL, NULL, level, rx_secret,
-                             secretlen) != 0)
-            return -1;
-        if (tx_secret && ngtcp2_crypto_derive_and_install_tx_key(
-                             c->conn, NULL, NULL, NULL, level, tx_secret,
-                             secretlen) != 0)
-            return -1;
-        return 0;
-    }
+    if (level != NGTCP2_ENCRYPTION_LEVEL_1RTT)
+        return fr_tls_install_level(c->conn, level, rx_secret, tx_secret,
+                                    secretlen);
     if (rx_secret &&
         (install(c, 0, rx_secret, secretlen) ||
          fr_cleartext_install_1rtt(c->conn, 1, rx_secret, secretlen)))

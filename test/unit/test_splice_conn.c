@@ -588,25 +588,6 @@ static void test_spliced_tail_loss(void **state)
     teardown_run(&r);
 }
 
-static void test_spliced_tls(void **state)
-{
-    static run r;
-    fr_splice_stats st;
-
-    (void)state;
-    /* tls mode: the stand-in seals with the keys the splice layer hands
-     * the kernel; 2 % loss. */
-    splice_transfer(&(xfer_params){.loss_permille = 20,
-                                   .per_tick = 1,
-                                   .tick = 4 * FR_MILLISECONDS,
-                                   .lag = 3 * FR_MILLISECONDS,
-                                   .tls = 1},
-                    &st, &r);
-    assert_true(r.k.sent * 100 >= r.chunks * 95);
-    assert_true(r.nc.ngen >= 2); /* the next generation, derived ahead */
-    teardown_run(&r);
-}
-
 static void test_spliced_tls_key_updates(void **state)
 {
     static run r;
@@ -624,7 +605,8 @@ static void test_spliced_tls_key_updates(void **state)
                                    .key_update_every = 500 * FR_MILLISECONDS},
                     &st, &r);
     assert_true(r.updates >= 5);
-    assert_true(r.nc.ngen >= (size_t)r.updates);
+    /* Each generation derived ahead of its use: one more than used. */
+    assert_true(r.nc.ngen >= (size_t)r.updates + 1);
     assert_true(r.k.sent * 100 >= r.chunks * 95);
     teardown_run(&r);
 }
@@ -637,7 +619,6 @@ int main(void)
         cmocka_unit_test(test_spliced_late_registration),
         cmocka_unit_test(test_spliced_congested),
         cmocka_unit_test(test_spliced_tail_loss),
-        cmocka_unit_test(test_spliced_tls),
         cmocka_unit_test(test_spliced_tls_key_updates),
     };
 
