@@ -178,6 +178,7 @@ int fr_quic_endpoint_new_versioned(fr_quic_endpoint **pep, int version,
                 "cleartext crypto mode: 1-RTT packets are NOT encrypted "
                 "(ALPN %s%s)",
                 ep->alpn_wire[0], ep->nalpn > 1 ? ", ..." : "");
+    fr_keylog_open(ep);
     *pep = ep;
     return 0;
 }
@@ -202,6 +203,7 @@ void fr_quic_endpoint_del(fr_quic_endpoint *ep)
         gnutls_certificate_free_credentials(ep->client_cred);
     free(ep->ca_file);
     free(ep->ca_pem);
+    fr_keylog_close(ep);
     free(ep);
 }
 

@@ -5,6 +5,8 @@
 #ifndef FR_QUIC_INTERNAL_H
 #define FR_QUIC_INTERNAL_H
 
+#include <stdio.h>
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2.h>
@@ -141,6 +143,7 @@ struct fr_quic_endpoint {
     void *hooks_arg;
     uint64_t hooked_lost;
     int keep_rx_keys;  /* fr_conn_keep_rx_keys */
+    FILE *keylog;      /* FR_QUIC_KEYLOG (keylog.c), or NULL */
 
     /* Transmit batch. */
     uint8_t txbuf[FR_TX_BATCH][FR_MAX_UDP_PAYLOAD];
@@ -269,6 +272,14 @@ int fr_rx_keys_keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
 void fr_rx_keys_configure_session(gnutls_session_t session);
 void fr_rx_keys_set_callbacks(ngtcp2_callbacks *cb);
 void fr_rx_keys_free(fr_quic_conn *c);
+
+/* keylog.c: FR_QUIC_KEYLOG, 1-RTT keys of tls client connections, for
+ * decrypting captures (the benchmark's taps). */
+void fr_keylog_open(fr_quic_endpoint *ep);
+void fr_keylog_close(fr_quic_endpoint *ep);
+/* The keys of the packets c receives (tx 0) or sends (tx 1). */
+void fr_keylog_write(const fr_quic_conn *c, int tx, const uint8_t *key,
+                     const uint8_t *iv, const uint8_t *hp);
 
 /* cleartext.c */
 /* Installs the cleartext (identity) 1-RTT secret handler on the session. */

@@ -7,7 +7,8 @@
  * update callback are ngtcp2_crypto's, which also hand out what they
  * derive), and any connection protected at the wire (wire_protect.c
  * keeps them alike). Each generation is kept under its key-phase bit;
- * ngtcp2 derives the next one ahead of the peer's update.
+ * ngtcp2 derives the next one ahead of the peer's update. The same
+ * callbacks feed the key log (keylog.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,19 +70,28 @@ static int secret_func(gnutls_session_t session,
     fr_quic_conn *c = ref->user_data;
     ngtcp2_encryption_level level =
         ngtcp2_crypto_gnutls_from_gnutls_record_encryption_level(gtls_level);
+    int one_rtt = level == NGTCP2_ENCRYPTION_LEVEL_1RTT;
     uint8_t key[KEY_MAX], iv[KEY_MAX], hp[KEY_MAX];
     int rv = 0;
 
-    if (rx_secret &&
-        (ngtcp2_crypto_derive_and_install_rx_key(c->conn, key, iv, hp, level,
-                                                 rx_secret, secretlen) ||
-         (level == NGTCP2_ENCRYPTION_LEVEL_1RTT &&
-          fr_rx_keys_keep(c, 0, key, iv, hp))))
-        rv = -1;
-    if (!rv && tx_secret &&
-        ngtcp2_crypto_derive_and_install_tx_key(c->conn, NULL, NULL, NULL,
-                                                level, tx_secret, secretlen))
-        rv = -1;
+    if (rx_secret) {
+        if (ngtcp2_crypto_derive_and_install_rx_key(c->conn, key, iv, hp,
+                                                    level, rx_secret,
+                                                    secretlen) ||
+            (one_rtt && c->ep->keep_rx_keys &&
+             fr_rx_keys_keep(c, 0, key, iv, hp)))
+            rv = -1;
+        else if (one_rtt)
+            fr_keylog_write(c, 0, key, iv, hp);
+    }
+    if (!rv && tx_secret) {
+        if (ngtcp2_crypto_derive_and_install_tx_key(c->conn, key, iv, hp,
+                                                    level, tx_secret,
+                                                    secretlen))
+            rv = -1;
+        else if (one_rtt)
+            fr_keylog_write(c, 1, key, iv, hp);
+    }
     memset(key, 0, sizeof(key));
     memset(hp, 0, sizeof(hp));
     return rv;
@@ -112,7 +122,7 @@ static int update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
 int fr_rx_keys_wanted(const fr_quic_endpoint *ep, int is_server)
 {
     return !is_server && ep->settings.crypto_mode == FR_CRYPTO_TLS &&
-           ep->keep_rx_keys;
+           (ep->keep_rx_keys || ep->keylog);
 }
 
 void fr_conn_keep_rx_keys(fr_quic_endpoint *ep)

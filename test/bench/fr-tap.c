@@ -19,6 +19,7 @@
 
 #include "../../lib/fastpath/attach.h"
 #include "tap.skel.h"
+#include "tap_keys.h"
 #include "tap_kern_user.h"
 
 /* Handle and priorities in tc (clsact) mode: on ingress before the fast
@@ -39,10 +40,11 @@ static void on_stop(int sig)
 static void usage(FILE *f)
 {
     fputs("Usage: fr-tap --dev IF --direction ingress|egress --out FILE\n"
-          "              [--dcid-len N] [--seconds S]\n"
+          "              [--dcid-len N] [--seconds S] [--keys FILE]\n"
           "\n"
-          "Records when each STREAM frame of the cleartext QUIC 1-RTT\n"
-          "packets on IF passes, as CSV lines: time_ns (CLOCK_MONOTONIC),\n"
+          "Records when each STREAM frame of the QUIC 1-RTT packets on IF\n"
+          "passes (cleartext ones; with --keys, encrypted ones opened with\n"
+          "a key log), as CSV lines: time_ns (CLOCK_MONOTONIC),\n"
           "conn (hex of the DCID's first 8 bytes, or 4 when shorter),\n"
           "sport, dport, stream, offset, length, mark, head (hex of a\n"
           "stream's first 24 bytes, at offset 0). Never changes a packet.\n"
@@ -56,7 +58,10 @@ static void usage(FILE *f)
           "  --out FILE            where the lines go (required)\n"
           "  --dcid-len N          destination CID length on this link,\n"
           "                        4..20 (default 8)\n"
-          "  --seconds S           stop after S seconds (1..3600)\n",
+          "  --seconds S           stop after S seconds (1..3600)\n"
+          "  --keys FILE           the packets are encrypted: open them\n"
+          "                        with the key log the tools write under\n"
+          "                        FR_QUIC_KEYLOG=FILE (ChaCha20-Poly1305)\n",
           f);
 }
 
@@ -66,11 +71,25 @@ static int fail_usage(const char *msg)
     return 2;
 }
 
+/* Where records go. */
+typedef struct sink {
+    FILE *out;
+    tap_keys *keys;     /* --keys: raw records to open */
+    unsigned long unopened;
+} sink;
+
 static int on_rec(void *ctx, void *data, size_t len)
 {
     const struct fr_tap_rec *r = data;
-    FILE *out = ctx;
+    sink *k = ctx;
+    FILE *out = k->out;
 
+    if (k->keys) {
+        if (len >= sizeof(struct fr_tap_raw) &&
+            tap_keys_lines(k->keys, data, out) < 0)
+            k->unopened++;
+        return 0;
+    }
     if (len < sizeof(*r))
         return 0;
     fprintf(out, "%" PRIu64 ",%016" PRIx64 ",%u,%u,%" PRIu64 ",%" PRIu64
@@ -91,9 +110,11 @@ int main(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"dcid-len", required_argument, NULL, 'c'},
         {"seconds", required_argument, NULL, 's'},
+        {"keys", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *dev = NULL, *outpath = NULL, *dir = NULL;
+    const char *dev = NULL, *outpath = NULL, *dir = NULL, *keys = NULL;
+    sink k = {0};
     long dcid_len = 8, seconds = 300;
     char why[256], *end;
     fr_fp_attachment att;
@@ -119,6 +140,7 @@ int main(int argc, char **argv)
             if (*end || seconds < 1 || seconds > 3600)
                 return fail_usage("--seconds takes 1..3600");
             break;
+        case 'k': keys = optarg; break;
         case 'h': usage(stdout); return 0;
         default: return fail_usage("unknown option");
         }
@@ -152,6 +174,12 @@ int main(int argc, char **argv)
         return 1;
     }
     skel->rodata->dcid_len = (__u8)dcid_len;
+    skel->rodata->raw_mode = keys != NULL;
+    k.out = out;
+    if (keys && !(k.keys = tap_keys_new(keys, (size_t)dcid_len))) {
+        fprintf(stderr, "fr-tap: out of memory\n");
+        goto out;
+    }
     fr_fp_set_direction(skel->progs.fr_tap, egress);
     if (tap__load(skel)) {
         fprintf(stderr, "fr-tap: cannot load the BPF program (root?)\n");
@@ -164,7 +192,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fr-tap: cannot attach to %s: %s\n", dev, why);
         goto out;
     }
-    rb = ring_buffer__new(bpf_map__fd(skel->maps.fr_tap_recs), on_rec, out,
+    rb = ring_buffer__new(bpf_map__fd(skel->maps.fr_tap_recs), on_rec, &k,
                           NULL);
     if (!rb) {
         fprintf(stderr, "fr-tap: cannot read the ring buffer\n");
@@ -178,8 +206,12 @@ int main(int argc, char **argv)
             break;
     ring_buffer__consume(rb);
     fr_fp_detach(&att);
+    if (k.unopened)
+        fprintf(stderr, "fr-tap: %lu packets no logged key opened\n",
+                k.unopened);
     ret = 0;
 out:
+    tap_keys_del(k.keys);
     ring_buffer__free(rb);
     tap__destroy(skel);
     if (fclose(out) != 0)

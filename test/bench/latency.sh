@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Latency benchmark of the relay: kernel fast path against the userspace
-# path of the same relay, with 1 and 10 subscribers. One command:
+# path of the same relay, with 1 and 10 subscribers, in cleartext and in
+# tls mode (both paths encrypted; the kernel opens and seals). One command:
 #
 #   sudo bash test/bench/latency.sh
 #
@@ -14,8 +15,12 @@
 # the fast/userspace ratios, and CPU time per delivered packet copy: the
 # relay process's once started (its one-time BPF loading and verification
 # left out), and the whole machine's while the media flows (which includes
-# the kernel's softirq work, where the fast path's programs run). Raw records and the
-# report stay in FR_BENCH_OUT (default build/bench/latency).
+# the kernel's softirq work, where the fast path's programs run). In tls
+# mode origin and subscribers offer only ChaCha20-Poly1305 (a GnuTLS
+# override), so that both paths use the cipher the kernel implements, and
+# write their 1-RTT keys (FR_QUIC_KEYLOG) for the taps to open the
+# packets. Raw records and the report stay in FR_BENCH_OUT (default
+# build/bench/latency).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -58,50 +63,61 @@ machine_ticks() {
     awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
 }
 
+# run_case CRYPTO MODE SUBS: one case (cleartext|tls, userspace|fastpath).
 run_case() {
-    local mode=$1 subs=$2 d=$out/$1-$2 flags=(--cleartext)
+    local crypto=$1 mode=$2 subs=$3 c=$1-$2-$3 d=$out/$1-$2-$3
+    local flags=() tools=() taps=() env=()
+    [[ $crypto == cleartext ]] && flags=(--cleartext) && tools=(--cleartext)
     [[ $mode == fastpath ]] && flags+=(--fastpath)
     mkdir -p "$d"
-    echo "latency: $mode, $subs subscriber(s), ${seconds}s" >&2
-    fr_spawn origin "tap-o-$mode-$subs" "$tap" --dev relay \
-        --direction egress --out "$d/origin-egress.csv"
-    fr_spawn relay "tap-ri-$mode-$subs" "$tap" --dev origin \
-        --direction ingress --out "$d/relay-ingress.csv"
-    fr_spawn relay "tap-re-$mode-$subs" "$tap" --dev subs \
-        --direction egress --out "$d/relay-egress.csv"
-    fr_spawn subs "tap-s-$mode-$subs" "$tap" --dev relay \
-        --direction ingress --out "$d/sub-ingress.csv"
+    if [[ $crypto == tls ]]; then
+        printf '[overrides]\ntls-disabled-cipher = AES-128-GCM\n%s\n' \
+            'tls-disabled-cipher = AES-256-GCM' >"$d/chacha-only.conf"
+        env=(env FR_QUIC_KEYLOG="$d/keys.log"
+             GNUTLS_SYSTEM_PRIORITY_FILE="$d/chacha-only.conf")
+        taps=(--keys "$d/keys.log")
+    fi
+    echo "latency: $crypto, $mode, $subs subscriber(s), ${seconds}s" >&2
+    fr_spawn origin "tap-o-$c" "$tap" --dev relay \
+        --direction egress --out "$d/origin-egress.csv" "${taps[@]}"
+    fr_spawn relay "tap-ri-$c" "$tap" --dev origin \
+        --direction ingress --out "$d/relay-ingress.csv" "${taps[@]}"
+    fr_spawn relay "tap-re-$c" "$tap" --dev subs \
+        --direction egress --out "$d/relay-egress.csv" "${taps[@]}"
+    fr_spawn subs "tap-s-$c" "$tap" --dev relay \
+        --direction ingress --out "$d/sub-ingress.csv" "${taps[@]}"
     for t in o ri re s; do
-        fr_wait_log "tap-$t-$mode-$subs" '^attached' 10
+        fr_wait_log "tap-$t-$c" '^attached' 10
     done
-    fr_spawn relay "relay-$mode-$subs" "$bin/fr-relay" \
+    fr_spawn relay "relay-$c" "$bin/fr-relay" \
         --listen 198.18.41.1:4433 --write-cert "$d/relay.pem" \
         --json "$d/relay.json" --stats-interval 0 "${flags[@]}"
-    fr_wait_log "relay-$mode-$subs" 'listening on' 10
+    fr_wait_log "relay-$c" 'listening on' 10
     local t0 t1
     t0=$(machine_ticks)
-    fr_spawn origin "origin-$mode-$subs" "$bin/fr-origin" --cleartext \
+    fr_spawn origin "origin-$c" "${env[@]}" "$bin/fr-origin" "${tools[@]}" \
         --connect 198.18.41.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
         --bitrate "$bitrate" --duration "$seconds" --json "$d/origin.json" \
         --stats-interval 0
-    fr_wait_log "origin-$mode-$subs" 'namespace live accepted' 10
-    fr_spawn subs "subs-$mode-$subs" "$bin/fr-sub" --cleartext \
+    fr_wait_log "origin-$c" 'namespace live accepted' 10
+    fr_spawn subs "subs-$c" "${env[@]}" "$bin/fr-sub" "${tools[@]}" \
         --connect 198.18.41.1:4433 --ca "$d/relay.pem" \
         --connections "$subs" --duration $((seconds + 10)) \
         --json "$d/subs.json" --stats-interval 0
-    fr_wait "origin-$mode-$subs" $((seconds + 30)) ||
-        fr_fail "$mode/$subs: origin failed"
+    fr_wait "origin-$c" $((seconds + 30)) || fr_fail "$c: origin failed"
     t1=$(machine_ticks)
     echo "$(( t1 - t0 )) $(getconf CLK_TCK)" > "$d/machine_cpu"
-    fr_wait "subs-$mode-$subs" 60 || fr_fail "$mode/$subs: subscribers failed"
-    fr_stop "relay-$mode-$subs" || fr_fail "$mode/$subs: relay failed"
+    fr_wait "subs-$c" 60 || fr_fail "$c: subscribers failed"
+    fr_stop "relay-$c" || fr_fail "$c: relay failed"
     for t in o ri re s; do
-        fr_stop "tap-$t-$mode-$subs" || fr_fail "$mode/$subs: tap failed"
+        fr_stop "tap-$t-$c" || fr_fail "$c: tap failed"
     done
 }
 
-for n in 1 10; do
-    run_case userspace "$n"
-    run_case fastpath "$n"
+for crypto in cleartext tls; do
+    for n in 1 10; do
+        run_case "$crypto" userspace "$n"
+        run_case "$crypto" fastpath "$n"
+    done
 done
 python3 "$root/test/bench/latency_report.py" "$out" | tee "$out/report.txt"

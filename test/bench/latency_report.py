@@ -1,6 +1,6 @@
 """Report of the latency benchmark (test/bench/latency.sh).
 
-Reads, for each case directory MODE-SUBS, the packet-tap records of the
+Reads, for each case directory CRYPTO-MODE-SUBS, the packet-tap records of the
 four points (origin egress, relay ingress, relay egress, subscriber
 ingress) and the tools' JSON summaries, and prints per-packet one-way
 delay, relay residence time, CPU per delivered packet copy, and the
@@ -16,7 +16,8 @@ import json
 import os
 import sys
 
-CASES = [("userspace", 1), ("fastpath", 1), ("userspace", 10), ("fastpath", 10)]
+CASES = [(crypto, mode, n) for crypto in ("cleartext", "tls")
+         for n in (1, 10) for mode in ("userspace", "fastpath")]
 
 
 def records(path):
@@ -127,11 +128,12 @@ def us(ns):
 
 def main():
     base = sys.argv[1]
-    res = {c: case(os.path.join(base, f"{c[0]}-{c[1]}")) for c in CASES}
+    res = {c: case(os.path.join(base, "-".join(map(str, c)))) for c in CASES}
     print()
     print("one-way delay per packet, origin egress -> subscriber ingress (us)")
     print("and relay residence, relay ingress -> relay egress (us)")
-    hdr = (f"{'path':10} {'subs':>4} {'packets':>8} {'p50':>7} {'p90':>7} "
+    hdr = (f"{'crypto':9} {'path':10} {'subs':>4} {'packets':>8} {'p50':>7} "
+           f"{'p90':>7} "
            f"{'p99':>7} {'max':>7} | {'res p50':>7} {'p99':>7} | "
            f"{'relay cpu':>9} {'all cpu':>8} {'kernel':>6}")
     print(hdr)
@@ -139,17 +141,18 @@ def main():
     for c in CASES:
         r, dl, rs = res[c], res[c]["delay"], res[c]["resid"]
         share = f"{100 * r['share']:.1f}%" if r["share"] is not None else "-"
-        print(f"{c[0]:10} {c[1]:>4} {r['copies']:>8} {us(dl['p50']):>7.1f} "
+        print(f"{c[0]:9} {c[1]:10} {c[2]:>4} {r['copies']:>8} "
+              f"{us(dl['p50']):>7.1f} "
               f"{us(dl['p90']):>7.1f} {us(dl['p99']):>7.1f} "
               f"{us(dl['max']):>7.1f} | {us(rs['p50']):>7.1f} "
               f"{us(rs['p99']):>7.1f} | {r['relay_cpu_us']:>7.2f}us "
               f"{r['machine_cpu_us']:>6.2f}us {share:>6}")
     print()
     print("fast path / userspace (below 1: the fast path is better)")
-    for n in (1, 10):
-        f, u = res[("fastpath", n)], res[("userspace", n)]
+    for crypto, n in ((x, y) for x in ("cleartext", "tls") for y in (1, 10)):
+        f, u = res[(crypto, "fastpath", n)], res[(crypto, "userspace", n)]
         ratio = lambda a, b: a / b if b else float("nan")
-        print(f"  {n:>2} subscriber(s): delay p50 "
+        print(f"  {crypto:9} {n:>2} subscriber(s): delay p50 "
               f"{ratio(f['delay']['p50'], u['delay']['p50']):.2f} p99 "
               f"{ratio(f['delay']['p99'], u['delay']['p99']):.2f}, residence "
               f"p50 {ratio(f['resid']['p50'], u['resid']['p50']):.2f} p99 "

@@ -1486,6 +1486,90 @@ static void test_hooked_keys(void **state)
     sim_teardown(&e);
 }
 
+/* The latest short-header datagram each way: [from the client?]. */
+typedef struct last_short {
+    uint8_t pkt[2][1500];
+    size_t len[2];
+} last_short;
+
+static void keep_both(int from_client, const uint8_t *data, size_t len,
+                      void *arg)
+{
+    last_short *ls = arg;
+
+    if (len && !(data[0] & 0x80) && len <= sizeof(ls->pkt[0])) {
+        memcpy(ls->pkt[from_client], data, len);
+        ls->len[from_client] = len;
+    }
+}
+
+/* The key logged for packets whose DCID starts pkt (cidlen bytes). */
+static int logged_key(const char *path, const uint8_t *pkt, size_t cidlen,
+                      fr_packet_keys *k)
+{
+    char cid[41], key[65], iv[25], hp[65], want[41];
+    FILE *f = fopen(path, "r");
+    int found = 0;
+
+    assert_non_null(f);
+    for (size_t i = 0; i < cidlen; i++)
+        snprintf(want + 2 * i, 3, "%02x", pkt[1 + i]);
+    while (!found && fscanf(f, "%40s %64s %24s %64s", cid, key, iv, hp) == 4) {
+        if (strcmp(cid, want) != 0)
+            continue;
+        for (int i = 0; i < 32; i++) {
+            assert_int_equal(sscanf(key + 2 * i, "%2hhx", &k->key[i]), 1);
+            assert_int_equal(sscanf(hp + 2 * i, "%2hhx", &k->hp[i]), 1);
+        }
+        for (int i = 0; i < 12; i++)
+            assert_int_equal(sscanf(iv + 2 * i, "%2hhx", &k->iv[i]), 1);
+        found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+/* FR_QUIC_KEYLOG: a tls client connection logs the 1-RTT keys of the
+ * packets it receives and sends, under their DCIDs; they open real
+ * packets both ways. */
+static void test_keylog(void **state)
+{
+    static xfer x;
+    static keys_seen ks;
+    static last_short ls;
+    char path[] = "/tmp/fr-keylog-XXXXXX";
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    fr_packet_keys k;
+    sim_env e;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    memset(&ks, 0, sizeof(ks));
+    memset(&ls, 0, sizeof(ls));
+    seen_keys = &ks;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    x.nstreams = 1;
+    x.stream_len = 5000;
+    setenv("FR_QUIC_KEYLOG", path, 1);
+    sim_setup(&e, &x, &cs, &ss, &ccb, &scb);
+    unsetenv("FR_QUIC_KEYLOG");
+    /* The hooked server prefers ChaCha20-Poly1305, which the log takes. */
+    fr_conn_hooks_set(e.server, &key_hooks, NULL);
+    fr_sim_set_tap(e.sim, keep_both, &ls);
+    assert_true(fr_sim_run(e.sim, transfer_done, &x, 30 * FR_SECONDS));
+    check_transfer(&x);
+    assert_true(ls.len[0] > 0 && ls.len[1] > 0);
+    assert_true(logged_key(path, ls.pkt[0], cs.cid_len, &k));
+    assert_int_equal(open_short(ls.pkt[0], ls.len[0], cs.cid_len, &k), 0);
+    assert_true(logged_key(path, ls.pkt[1], ss.cid_len, &k));
+    assert_int_equal(open_short(ls.pkt[1], ls.len[1], ss.cid_len, &k), 0);
+    sim_teardown(&e);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1516,6 +1600,7 @@ int main(void)
         cmocka_unit_test(test_cleartext_warns),
         cmocka_unit_test(test_settings_rejected),
         cmocka_unit_test(test_hooked_keys),
+        cmocka_unit_test(test_keylog),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     fr_cert_del(test_cert());
