@@ -147,43 +147,50 @@ static void line(FILE *out, const struct fr_tap_raw *r, uint64_t conn,
     fputc('\n', out);
 }
 
+/* Whether a stream ID is one the benchmark's sessions could use: a wrong
+ * key or packet number makes noise of the plaintext (no tag is checked). */
+#define STREAM_ID_MAX (UINT64_C(1) << 32)
+
 /* The STREAM frames at the front of plaintext p (cap bytes captured of a
- * payload of `total` bytes). */
+ * payload of `total` bytes): how many, or -1 for a plaintext that does
+ * not parse as frames (the key or packet number was wrong). With out
+ * NULL, only checks. */
 static int frames(FILE *out, const struct fr_tap_raw *r, uint64_t conn,
                   const uint8_t *p, size_t cap, size_t total)
 {
     size_t pos = 0;
     int n = 0;
 
+    if (cap > total)
+        cap = total;
     while (pos < cap) {
         uint64_t type, stream, offset = 0, length;
         size_t data;
 
-        if (fr_qvarint_get(p, cap, &pos, &type) ||
-            type == FR_FRAME_PADDING)
+        if (fr_qvarint_get(p, cap, &pos, &type))
             break;
+        if (type == FR_FRAME_PADDING)
+            return n;
         if (!FR_FRAME_IS_STREAM(type)) {
             if (fr_frame_skip_body(p, cap, &pos, type))
-                break;
+                return n ? n : -1;
             continue;
         }
         if (fr_qvarint_get(p, cap, &pos, &stream) ||
-            ((type & 0x04) && fr_qvarint_get(p, cap, &pos, &offset)))
+            ((type & 0x04) && fr_qvarint_get(p, cap, &pos, &offset)) ||
+            ((type & 0x02) && fr_qvarint_get(p, cap, &pos, &length)))
             break;
-        if (type & 0x02) {
-            if (fr_qvarint_get(p, cap, &pos, &length))
-                break;
-        } else {
+        if (!(type & 0x02))
             length = total - pos;
-        }
+        if (stream >= STREAM_ID_MAX || length > total - pos)
+            return -1;
         data = pos;
-        line(out, r, conn, stream, offset, length,
-             offset == 0 && length >= HEAD_LEN && data + HEAD_LEN <= cap
-                 ? p + data
-                 : NULL);
+        if (out)
+            line(out, r, conn, stream, offset, length,
+                 offset == 0 && length >= HEAD_LEN && data + HEAD_LEN <= cap
+                     ? p + data
+                     : NULL);
         n++;
-        if (length > total - pos)
-            break;
         pos += (size_t)length;
     }
     return n;
@@ -220,14 +227,18 @@ int tap_keys_lines(tap_keys *t, const struct fr_tap_raw *r, FILE *out)
         r->len < hlen + TAG_LEN)
         return -1;
     pn = fr_wire_pn_decode(e->any, e->largest, h.pn_trunc, h.pn_len);
-    if (!e->any || pn > e->largest)
-        e->largest = pn;
-    e->any = 1;
     memcpy(nonce, e->iv, IV_LEN);
     for (int i = 0; i < 8; i++)
         nonce[IV_LEN - 1 - i] ^= (uint8_t)(pn >> (8 * i));
     if (chacha20(e->key, 1, nonce, r->bytes + hlen, plain, cap - hlen))
         return -1;
     memcpy(&conn, r->bytes + 1, t->dcid_len >= 8 ? 8 : 4);
+    /* Checked before it counts: a packet number decoded wrong would spoil
+     * the decoding of every later one. */
+    if (frames(NULL, r, conn, plain, cap - hlen, r->len - hlen - TAG_LEN) < 0)
+        return -1;
+    if (!e->any || pn > e->largest)
+        e->largest = pn;
+    e->any = 1;
     return frames(out, r, conn, plain, cap - hlen, r->len - hlen - TAG_LEN);
 }
