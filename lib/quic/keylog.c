@@ -65,8 +65,7 @@ void fr_keylog_write(const fr_quic_conn *c, int tx, const uint8_t *key,
     fr_packet_keys k;
 
     if (!c->ep->keylog ||
-        ngtcp2_conn_get_crypto_ctx(c->conn)->aead.native_handle !=
-            (void *)GNUTLS_CIPHER_CHACHA20_POLY1305)
+        !fr_tls_is_chacha20(&ngtcp2_conn_get_crypto_ctx(c->conn)->aead))
         return;
     memcpy(k.key, key, sizeof(k.key));
     memcpy(k.iv, iv, sizeof(k.iv));

@@ -231,6 +231,8 @@ int fr_tls_check_alpn(fr_quic_conn *c);
  * message (NULL if the code is no TLS alert). */
 const char *fr_tls_alert_hint(uint64_t error_code);
 gnutls_certificate_credentials_t fr_cert_credentials(const fr_cert *cert);
+/* Whether the negotiated AEAD is ChaCha20-Poly1305 (the kernel's). */
+int fr_tls_is_chacha20(const ngtcp2_crypto_aead *aead);
 /* What ngtcp2_crypto_gnutls's secret callback does for a level's secrets:
  * derive the keys and install them. Returns 0, or -1. */
 int fr_tls_install_level(ngtcp2_conn *conn, ngtcp2_encryption_level level,

@@ -30,12 +30,6 @@ struct fr_rx_keys {
     uint32_t changes;
 };
 
-static int is_chacha20(ngtcp2_conn *conn)
-{
-    return ngtcp2_conn_get_crypto_ctx(conn)->aead.native_handle ==
-           (void *)GNUTLS_CIPHER_CHACHA20_POLY1305;
-}
-
 int fr_rx_keys_keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
                     const uint8_t *iv, const uint8_t *hp)
 {
@@ -48,7 +42,7 @@ int fr_rx_keys_keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
             return -1;
     }
     rk->changes++;
-    if (!is_chacha20(c->conn)) {
+    if (!fr_tls_is_chacha20(&ngtcp2_conn_get_crypto_ctx(c->conn)->aead)) {
         rk->unusable = 1;
         return 0;
     }

@@ -22,6 +22,11 @@ static const char tls_priority_chacha20[] =
     "+AES-128-GCM:+AES-256-GCM:%DISABLE_TLS13_COMPAT_MODE:"
     "%SERVER_PRECEDENCE";
 
+int fr_tls_is_chacha20(const ngtcp2_crypto_aead *aead)
+{
+    return aead->native_handle == (void *)GNUTLS_CIPHER_CHACHA20_POLY1305;
+}
+
 int fr_tls_install_level(ngtcp2_conn *conn, ngtcp2_encryption_level level,
                          const void *rx_secret, const void *tx_secret,
                          size_t secretlen)

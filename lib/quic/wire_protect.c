@@ -92,11 +92,6 @@ void fr_wp_free(fr_quic_conn *c)
     c->wp = NULL;
 }
 
-static int is_chacha20(const ngtcp2_crypto_aead *aead)
-{
-    return aead->native_handle == (void *)GNUTLS_CIPHER_CHACHA20_POLY1305;
-}
-
 /* HKDF-Expand-Label(secret, label, "", len) (RFC 8446 section 7.1) with
  * the suite's hash; the QUIC labels of RFC 9001 section 5.1 (version 1)
  * or RFC 9369 section 3.3.2 (version 2). */
@@ -132,7 +127,7 @@ static void tell(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
 
     if (!c->hooks->keys)
         return;
-    if (!is_chacha20(&c->wp->aead)) {
+    if (!fr_tls_is_chacha20(&c->wp->aead)) {
         c->hooks->keys(c->ext, gen, NULL);
         return;
     }
