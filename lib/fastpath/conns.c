@@ -182,15 +182,10 @@ fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s)
         return d;
     if (!fr_splice_active(c) || !local || !remote)
         return NULL;
-    if (fp->tls) {
-        fr_packet_keys k;
-
-        /* Its suite decides first (one on another suite was counted at
-         * its handshake); the keys go in with the slot. */
-        if (fr_splice_keys(c, 0, &k) == FR_ERR_UNSUPPORTED)
-            return NULL;
-        memset(&k, 0, sizeof(k));
-    }
+    /* Its suite decides first (one on another suite was counted at its
+     * handshake); the keys go in with the slot. */
+    if (fr_fp_suite_refused(fp, c))
+        return NULL;
     d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;

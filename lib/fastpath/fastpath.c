@@ -98,13 +98,10 @@ static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
     fr_fastpath *fp = arg;
     fp_up *u = fr_fp_up_get(fp, up);
     fp_sub *d = u && !u->refused ? fr_fp_sub_get(fp, down) : NULL;
-    fr_packet_keys k;
     int rv;
 
-    if (u && u->refused)
-        return FR_ERR_UNSUPPORTED;
-    if (!d && fp->tls &&
-        fr_splice_keys(fr_moq_session_conn(down), 0, &k) == FR_ERR_UNSUPPORTED)
+    if ((u && u->refused) ||
+        (!d && fr_fp_suite_refused(fp, fr_moq_session_conn(down))))
         return FR_ERR_UNSUPPORTED;
     if (!d || d->njoins == MAX_JOINS)
         return FR_ERR_LIMIT;

@@ -129,6 +129,9 @@ int fr_fp_keys_sub(fr_fastpath *fp, fr_quic_conn *c, uint32_t slot);
 /* An upstream slot's keys, written again whenever the connection's
  * changed. */
 int fr_fp_keys_up(fr_fastpath *fp, fp_up *u);
+/* Whether spliced connection c negotiated a suite the kernel cannot use
+ * (tls mode). */
+int fr_fp_suite_refused(const fr_fastpath *fp, const fr_quic_conn *c);
 /* fr_splice_ops.keys; counts a subscriber on another suite (told once,
  * at its handshake). */
 void fr_fp_keys_changed(void *arg, fr_quic_conn *c, int phase);

@@ -80,15 +80,23 @@ int fr_fp_keys_up(fr_fastpath *fp, fp_up *u)
     return rv;
 }
 
+int fr_fp_suite_refused(const fr_fastpath *fp, const fr_quic_conn *c)
+{
+    fr_packet_keys k;
+    int refused = fp->tls && fr_splice_keys(c, 0, &k) == FR_ERR_UNSUPPORTED;
+
+    memset(&k, 0, sizeof(k));
+    return refused;
+}
+
 void fr_fp_keys_changed(void *arg, fr_quic_conn *c, int phase)
 {
     fr_fastpath *fp = arg;
     fp_sub *d = fr_splice_ref(c);
-    fr_packet_keys k;
 
+    (void)phase;
     if (d)
         fr_fp_keys_sub(fp, c, d->slot);
-    else if (fp->tls && fr_splice_keys(c, phase, &k) == FR_ERR_UNSUPPORTED)
+    else if (fr_fp_suite_refused(fp, c))
         fp->cipher_refused++;
-    memset(&k, 0, sizeof(k));
 }
