@@ -356,14 +356,14 @@ size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
     if (len - at < 1 + cidlen + 4 + SAMPLE_LEN ||
         hp_mask(wp, 0, d + at + 1 + cidlen + 4, mask))
         return 0;
+    /* Header protection off: the first byte, then as many packet number
+     * bytes as it says. */
     o = wp->out;
-    memcpy(o, d, at + 1 + cidlen);
+    memcpy(o, d, at + 1 + cidlen + 4);
     o[at] ^= mask[0] & 0x1f;
-    if (fr_wire_parse_short(o + at, 1 + cidlen + 4, cidlen, &h))
-        return 0;
-    hlen = h.pn_off + h.pn_len;
-    for (size_t i = 0; i < h.pn_len; i++)
-        o[at + h.pn_off + i] = d[at + h.pn_off + i] ^ mask[1 + i];
+    hlen = 1 + cidlen + (size_t)(o[at] & 0x03) + 1;
+    for (size_t i = 1 + cidlen; i < hlen; i++)
+        o[at + i] ^= mask[i - cidlen];
     if (len - at < hlen + TAG_LEN ||
         fr_wire_parse_short(o + at, hlen, cidlen, &h))
         return 0;
