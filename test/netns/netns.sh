@@ -319,6 +319,15 @@ fr_live_origin() {
     fr_origin_start "$@" "${FR_CRYPTO_FLAGS[@]}"
 }
 
+# fr_maps_of PID: IDs of the BPF maps process PID holds open (maps are
+# global: other runs' are not ours to judge). An fd the process closes
+# while its fdinfo is read is skipped, not a failure (with pipefail, a
+# failed cat used to end the calling test without a word).
+fr_maps_of() {
+    { cat /proc/"$1"/fdinfo/* 2>/dev/null || true; } |
+        awk '/^map_id:/ {print $2}' | sort -u
+}
+
 # fr_require_bins PROG...: FR_BIN_DIR must hold every PROG.
 fr_require_bins() {
     local b

@@ -38,13 +38,6 @@ attached() {
         grep -E 'fr_upstream_ing|fr_subscriber_e' || true
 }
 
-# IDs of the BPF maps process $1 holds open (maps are global: other
-# runs' are not ours to judge).
-maps_of() {
-    cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^map_id:/ {print $2}' |
-        sort -u
-}
-
 run() {
     local label=$1 loss=$2 d=$FR_TMPDIR/$1
     mkdir -p "$d"
@@ -54,7 +47,7 @@ run() {
     fi
     fr_fastpath_relay "relay-$label" "$d" --stats-interval 5
     local maps
-    maps=$(maps_of "${FR_JOBS[relay-$label]}")
+    maps=$(fr_maps_of "${FR_JOBS[relay-$label]}")
     [[ -n $maps ]] || fr_fail "$label: no BPF map held by the relay"
     local tls_origin=() tls=0
     [[ $FR_CRYPTO == tls ]] && tls=1 && tls_origin=(--key-update-every 4s)

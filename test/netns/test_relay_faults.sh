@@ -38,10 +38,6 @@ wait_attached() {
     done
     return 1
 }
-maps_of() {
-    cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^map_id:/ {print $2}' |
-        sort -u
-}
 
 check_subs() {
     python3 - "$@" <<'PY'
@@ -86,7 +82,7 @@ fr_spawn sub subs1 "$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" "${sub_args[@]}" --dura
 fr_wait_log subs1 'sessions up 3/3' 10
 sleep 5
 pid=${FR_JOBS[relay1]}
-maps=$(maps_of "$pid")
+maps=$(fr_maps_of "$pid")
 wait_attached && [[ -n $maps ]] || fr_fail "the fast path is not running"
 kill -KILL "$pid"
 fr_wait relay1 5 || true
