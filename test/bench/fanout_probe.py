@@ -1,0 +1,111 @@
+"""Readings for the fan-out benchmark (test/bench/fanout.sh).
+
+  fanout_probe.py stats          keeps BPF run-time statistics on while it
+                                 runs (BPF_ENABLE_STATS: they go off with
+                                 the process, also when it is killed)
+  fanout_probe.py sample PID DEV [TOOL_PID...]
+                                 prints one JSON reading: busy ticks of the
+                                 machine, of process PID (the relay) and of
+                                 the TOOL_PIDs together (origin and
+                                 subscribers), the relay's resident memory,
+                                 packets received on DEV in its network
+                                 namespace, and the run time of its tc
+                                 programs (fr_upstream_ingress,
+                                 fr_subscriber_egress)."""
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SYS_BPF = 321  # x86_64
+BPF_ENABLE_STATS = 32
+BPF_STATS_RUN_TIME = 0
+PROGRAMS = ("fr_upstream_ingress", "fr_subscriber_egress")
+
+
+def hold_stats():
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = (ctypes.c_uint32 * 32)()
+    attr[0] = BPF_STATS_RUN_TIME
+    fd = libc.syscall(SYS_BPF, BPF_ENABLE_STATS, ctypes.byref(attr),
+                      ctypes.sizeof(attr))
+    if fd < 0:
+        sys.exit("fanout_probe: BPF_ENABLE_STATS: "
+                 + os.strerror(ctypes.get_errno()))
+    print("stats on", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    deadline = time.monotonic() + 4 * 3600  # bounded, as every loop here
+    while time.monotonic() < deadline:
+        time.sleep(1)
+
+
+def machine_ticks():
+    with open("/proc/stat") as f:
+        v = f.readline().split()[1:]
+    # user nice system irq softirq: what the latency benchmark counts too
+    return sum(int(v[i]) for i in (0, 1, 2, 5, 6))
+
+
+def process(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime stime
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+    return ticks, rss
+
+
+def rx_packets(pid, dev):
+    with open(f"/proc/{pid}/net/dev") as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            if name.strip() == dev:
+                return int(rest.split()[1])
+    sys.exit(f"fanout_probe: no interface {dev} beside process {pid}")
+
+
+def programs(pid):
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], check=True,
+                         capture_output=True, text=True).stdout
+    runs = {name: {"run_time_ns": 0, "run_cnt": 0} for name in PROGRAMS}
+    for p in json.loads(out):
+        name = p.get("name", "")
+        owners = {o.get("pid") for o in p.get("pids", [])}
+        if name not in runs or (owners and pid not in owners):
+            continue
+        runs[name]["run_time_ns"] += p.get("run_time_ns", 0)
+        runs[name]["run_cnt"] += p.get("run_cnt", 0)
+    return runs
+
+
+def sample(pid, dev, tools):
+    ticks, rss = process(pid)
+    print(json.dumps({
+        "tool_ticks": sum(process(t)[0] for t in tools),
+        "time": time.monotonic(),
+        "clk_tck": os.sysconf("SC_CLK_TCK"),
+        "machine_ticks": machine_ticks(),
+        "relay_ticks": ticks,
+        "relay_rss": rss,
+        "rx_packets": rx_packets(pid, dev),
+        "programs": programs(pid),
+    }))
+
+
+def main():
+    if sys.argv[1:2] == ["stats"] and len(sys.argv) == 2:
+        hold_stats()
+    elif sys.argv[1:2] == ["sample"] and len(sys.argv) >= 4:
+        sample(int(sys.argv[2]), sys.argv[3], [int(t) for t in sys.argv[4:]])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
