@@ -213,6 +213,14 @@ static void drain(void *arg, fr_quic_conn *c)
     }
 }
 
+/* Once per flush: the kernel's records reach their connections. */
+static void poll_kernel(void *arg)
+{
+    fr_fastpath *fp = arg;
+
+    fr_fp_kernel_poll_sent(fp->k, fr_fp_on_sent, fp);
+}
+
 /* After each ngtcp2 call on a served subscriber: its policies. The
  * priority floor goes to the slot when it changes; the budget the
  * congestion policy grants is what the kernel gets. */
@@ -333,6 +341,7 @@ int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
     fr_relay_set_fastpath(relay, &hooks);
     fp->ops.arg = fp;
     fp->ops.drain = drain;
+    fp->ops.poll = poll_kernel;
     fp->ops.credit = credit;
     fp->ops.budget = budget;
     fp->ops.registered = registered;

@@ -74,6 +74,7 @@ static void enter_dead(fr_quic_conn *c, fr_close_reason reason,
         c->close_info.message = c->close_msg;
     }
     c->state = FR_CONN_DEAD;
+    fr_conn_want_write(c); /* to be freed at the next flush */
     notify_closed(c);
 }
 
@@ -122,6 +123,7 @@ static void start_closing(fr_quic_conn *c, const ngtcp2_ccerr *ccerr,
     c->stats.bytes_sent += (uint64_t)n;
     c->state = FR_CONN_CLOSING;
     c->close_deadline = now + 3 * ngtcp2_conn_get_pto(c->conn);
+    fr_conn_want_write(c); /* its timer is the closing period's now */
     notify_closed(c);
 }
 
@@ -617,6 +619,7 @@ static int conn_start(fr_quic_conn *c, const char *server_name)
         ep->conns->prev = c;
     ep->conns = c;
     ep->nconns++;
+    fr_conn_want_write(c);
     return 0;
 }
 
@@ -754,6 +757,7 @@ void fr_conn_free(fr_quic_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     ep->nconns--;
+    fr_sched_forget(c);
     for (size_t i = 0; i < c->nscids; i++)
         fr_ep_unregister_cid(ep, &c->scids[i]);
     if (c->odcid_registered)
@@ -822,6 +826,7 @@ static int conn_read(fr_quic_conn *c, const fr_quic_path *path,
                        ccerr, "closed by peer");
         c->state = FR_CONN_DRAINING;
         c->close_deadline = now + 3 * ngtcp2_conn_get_pto(c->conn);
+        fr_conn_want_write(c);
         notify_closed(c);
         return 0;
     }
@@ -854,6 +859,7 @@ int fr_conn_read(fr_quic_conn *c, const fr_quic_path *path,
     const uint8_t *opened;
     size_t n;
 
+    fr_conn_want_write(c);
     if (c->wp && (n = fr_wp_open(c, data, len, &opened)) > 0) {
         data = opened;
         len = n;
@@ -971,6 +977,7 @@ int fr_quic_conn_update_key(fr_quic_conn *c, fr_tstamp now)
         return FR_ERR_INVALID_ARGUMENT;
     if (c->state != FR_CONN_ACTIVE)
         return FR_ERR_CONN_CLOSED;
+    fr_conn_want_write(c);
     switch (ngtcp2_conn_initiate_key_update(c->conn, fr_ep_clock(c->ep, now))) {
     case 0:
         return 0;
@@ -999,6 +1006,7 @@ int fr_quic_conn_migrate(fr_quic_conn *c, const struct sockaddr *local,
     memcpy(&p.local, local, local_len);
     p.local_len = local_len;
     to_ngtcp2_path(&np, &p);
+    fr_conn_want_write(c);
     rv = ngtcp2_conn_initiate_immediate_migration(c->conn, &np,
                                                   fr_ep_clock(c->ep, now));
     switch (rv) {

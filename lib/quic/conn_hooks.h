@@ -83,6 +83,11 @@ typedef struct fr_conn_hooks {
      * it set, the endpoint's servers prefer that suite (server
      * precedence). */
     void (*keys)(void *ext, uint64_t gen, const fr_packet_keys *k);
+
+    /* Optional: called with the endpoint's hook argument at the start of
+     * every flush, before the connections that want a write are written:
+     * the layer can make more of them want one (fr_conn_want_write). */
+    void (*flush)(void *arg);
 } fr_conn_hooks;
 
 /* Hooks the endpoint's next server connections (`hooks` kept by pointer,
@@ -96,6 +101,11 @@ void *fr_conn_hooks_arg(const fr_quic_conn *c);
  * ChaCha20-Poly1305 first; connections protected at the wire keep them
  * anyway. */
 void fr_conn_keep_rx_keys(fr_quic_endpoint *ep);
+/* The endpoint writes the connection at its next flush (it writes only
+ * the connections that were read, timed out, given something to send or
+ * marked so). A layer that gives a connection work outside lib/quic's
+ * calls marks it. */
+void fr_conn_want_write(fr_quic_conn *c);
 /* The connection's extension, or NULL if it has none. */
 void *fr_conn_ext(const fr_quic_conn *c);
 /* Whether the connection is up: not closing, draining or gone. */

@@ -198,6 +198,7 @@ void fr_quic_endpoint_del(fr_quic_endpoint *ep)
         return;
     while (ep->conns)
         fr_conn_free(ep->conns);
+    fr_sched_free(ep);
     fr_hmap_free(&ep->cids);
     if (ep->client_cred)
         gnutls_certificate_free_credentials(ep->client_cred);
@@ -393,38 +394,20 @@ int fr_quic_endpoint_recv(fr_quic_endpoint *ep, const fr_quic_path *path,
 
 int fr_quic_endpoint_flush(fr_quic_endpoint *ep, fr_tstamp now)
 {
-    fr_quic_conn *c = ep->conns;
-
-    now = fr_ep_clock(ep, now);
-    while (c) {
-        fr_quic_conn *next = c->next;
-        fr_conn_write(c, now);
-        if (c->state == FR_CONN_DEAD)
-            fr_conn_free(c);
-        c = next;
-    }
+    fr_sched_flush(ep, fr_ep_clock(ep, now));
     return fr_ep_tx_flush(ep);
 }
 
 int fr_quic_endpoint_handle_expiry(fr_quic_endpoint *ep, fr_tstamp now)
 {
     now = fr_ep_clock(ep, now);
-    for (fr_quic_conn *c = ep->conns; c; c = c->next)
-        if (fr_conn_expiry(c) <= now)
-            fr_conn_handle_expiry(c, now);
+    fr_sched_expire(ep, now);
     return fr_quic_endpoint_flush(ep, now);
 }
 
 fr_tstamp fr_quic_endpoint_next_expiry(const fr_quic_endpoint *ep)
 {
-    fr_tstamp t = FR_TSTAMP_MAX;
-
-    for (const fr_quic_conn *c = ep->conns; c; c = c->next) {
-        fr_tstamp e = fr_conn_expiry(c);
-        if (e < t)
-            t = e;
-    }
-    return t;
+    return fr_sched_next(ep);
 }
 
 int fr_quic_endpoint_connect(fr_quic_endpoint *ep, fr_quic_conn **pconn,

@@ -48,6 +48,7 @@ void fr_hooked_stream_set_limit(fr_quic_conn *c, int64_t stream_id,
 
     if (s)
         s->send_limit = limit;
+    fr_conn_want_write(c);
 }
 
 void fr_hooked_stream_cap_limit(fr_quic_conn *c, int64_t stream_id,
@@ -65,6 +66,7 @@ void fr_hooked_stream_hold(fr_quic_conn *c, int64_t stream_id, int held)
 
     if (s)
         s->held = held != 0;
+    fr_conn_want_write(c);
 }
 
 void fr_hooked_stream_requeue(fr_quic_conn *c, int64_t stream_id)

@@ -112,6 +112,15 @@ struct fr_quic_conn {
 
     struct fr_quic_conn *next; /* endpoint's list of connections */
     struct fr_quic_conn *prev;
+
+    /* Scheduling (conn_sched.c): the list of connections to write it is
+     * on (none, touched, being flushed), and its place in the timer heap
+     * (index + 1; 0: not in it) with the expiry it is kept under. */
+    int sched_list;
+    struct fr_quic_conn *touched_next;
+    struct fr_quic_conn *touched_prev;
+    size_t heap_pos;
+    fr_tstamp heap_at;
 };
 
 struct fr_quic_endpoint {
@@ -134,6 +143,13 @@ struct fr_quic_endpoint {
     fr_hmap cids;  /* our CID -> fr_quic_conn */
     fr_quic_conn *conns;
     size_t nconns;
+    /* Connections to write at the next flush, those the flush under way
+     * writes, and the timer heap (conn_sched.c). */
+    fr_quic_conn *touched;
+    fr_quic_conn *flushing;
+    fr_quic_conn **heap;
+    size_t nheap;
+    size_t heap_cap;
     uint64_t refused; /* connections refused at max_connections */
     /* Packets sent with stream data of each fr_copy_class. */
     uint64_t copy_pkts[FR_COPY_CLASSES];
@@ -170,7 +186,22 @@ void fr_conn_fail(fr_quic_conn *c, int liberr, fr_tstamp now);
 /* Copies an ngtcp2 path into ours. */
 void fr_path_from_ngtcp2(fr_quic_path *p, const ngtcp2_path *np);
 
+/* conn_sched.c (fr_conn_want_write: conn_hooks.h) */
+/* Writes the touched connections, frees those gone dead, and refreshes
+ * their place in the timer heap. */
+void fr_sched_flush(fr_quic_endpoint *ep, fr_tstamp now);
+/* Runs the timers of the connections due by `now` and touches them. */
+void fr_sched_expire(fr_quic_endpoint *ep, fr_tstamp now);
+/* When the endpoint next needs a flush or a timer (FR_TSTAMP_MAX: never). */
+fr_tstamp fr_sched_next(const fr_quic_endpoint *ep);
+/* Takes a connection that goes out of the lists and the heap. */
+void fr_sched_forget(fr_quic_conn *c);
+/* Frees the endpoint's heap (after its connections). */
+void fr_sched_free(fr_quic_endpoint *ep);
+
 /* stream.c */
+/* Writes what the connection has to send: returns 1 when its send quantum
+ * ran out with more to send (it wants another write soon), else 0. */
 int fr_conn_write(fr_quic_conn *c, fr_tstamp now);
 /* Sends at once what ngtcp2 has to send besides new stream data (after a
  * timer: PTO probes), a few packets at most. */

@@ -65,6 +65,9 @@ static void ready_push(fr_quic_conn *c, fr_stream *s)
 {
     fr_stream **pp = &c->ready_head;
 
+    /* Even a stream with nothing to send now: its new bytes may be what
+     * a hooking layer waits for (a held kernel stream's). */
+    fr_conn_want_write(c);
     if (s->on_ready || !stream_has_work(s))
         return;
     s->on_ready = 1;
@@ -377,6 +380,7 @@ int fr_quic_conn_send_datagram(fr_quic_conn *c, const uint8_t *data,
     else
         c->dgram_head = d;
     c->dgram_tail = d;
+    fr_conn_want_write(c);
     c->buffered += len;
     return 0;
 }
@@ -519,6 +523,7 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
     size_t quantum, max_pkts;
     ngtcp2_path_storage ps;
     ngtcp2_pkt_info pi;
+    int more = 0;
 
     if (c->state != FR_CONN_ACTIVE)
         return 0;
@@ -548,7 +553,7 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
         if (n == 0)
             break;
         fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
-        npkts++;
+        more = ++npkts == max_pkts;
         if (c->ext)
             c->hooks->sent_one(c->ext, now);
     }
@@ -559,7 +564,9 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
          * shadow writes would count toward it and then hold
          * registrations back. */
         ngtcp2_conn_update_pkt_tx_time(c->conn, now);
-    return 0;
+    /* Paced connections wait for their timer (ngtcp2's expiry includes
+     * the next departure); hooked ones are written again at once. */
+    return more && c->ext && c->state == FR_CONN_ACTIVE;
 }
 
 void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,

@@ -236,6 +236,8 @@ int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev)
     sp->q[sp->nq].shadowed = 0;
     sp->nq++;
     sp->stats.kernel_packets++;
+    /* Registered by the connection's next write. */
+    fr_conn_want_write(c);
     return 0;
 }
 
@@ -764,6 +766,16 @@ static void hook_after(void *ext)
     sp->published = budget;
 }
 
+/* Once per flush: the kernel's records make their connections want a
+ * write. */
+static void hook_flush(void *arg)
+{
+    fr_splice_ops *ops = arg;
+
+    if (ops && ops->poll)
+        ops->poll(ops->arg);
+}
+
 static const fr_conn_hooks splice_hooks = {
     .attach = hook_attach,
     .detach = hook_detach,
@@ -781,6 +793,7 @@ static const fr_conn_hooks splice_hooks = {
     .credit = hook_credit,
     .stream_sent = hook_stream_sent,
     .keys = hook_keys,
+    .flush = hook_flush,
 };
 
 void fr_splice_enable(fr_quic_endpoint *ep, fr_splice_ops *ops)

@@ -50,6 +50,11 @@ typedef struct fr_splice_ops {
      * kernel sent so far (for any connection); may also bring the
      * kernel's view of `c` up to date. */
     void (*drain)(void *arg, fr_quic_conn *c);
+    /* Optional: called once per flush of the endpoint, before it writes
+     * its connections: hands over, through fr_splice_kernel_sent, the
+     * records of packets the kernel sent, so that their connections are
+     * written (only connections with something to do are). */
+    void (*poll)(void *arg);
     /* The subscriber raised kernel stream `stream_id`'s flow-control
      * credit to `max_data`. */
     void (*credit)(void *arg, fr_quic_conn *c, int64_t stream_id,

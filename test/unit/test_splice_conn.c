@@ -186,6 +186,12 @@ static void drain(void *arg, fr_quic_conn *c)
     r->k.nring = 0;
 }
 
+/* Once per flush, as the fast path polls its ring buffer. */
+static void poll_ring(void *arg)
+{
+    drain(arg, NULL);
+}
+
 /* A key generation of the server's: each comes under the other phase. */
 static void keys_changed(void *arg, fr_quic_conn *c, int phase)
 {
@@ -399,6 +405,7 @@ static void splice_transfer(const xfer_params *pa, fr_splice_stats *st, run *r)
                      0);
     r->ops.arg = r;
     r->ops.drain = drain;
+    r->ops.poll = poll_ring;
     r->ops.keys = keys_changed;
     fr_splice_enable(r->server, &r->ops);
     fr_sim_set_endpoints(r->sim, r->client, r->server);
