@@ -203,12 +203,14 @@ static relay_subgroup *subgroup_of(relay_track *t, const fr_moq_object *obj)
     return NULL;
 }
 
-static int has_out(const relay_subgroup *rsg, const relay_down *d)
+/* Marks the subscribers that have an entry in `rsg`: d->mark ==
+ * t->out_mark afterwards tells, in O(1), instead of a walk of the
+ * entries per subscriber. */
+static void mark_outs(relay_track *t, relay_subgroup *rsg)
 {
-    for (const relay_out *o = rsg->outs; o; o = o->next)
-        if (o->down == d)
-            return 1;
-    return 0;
+    t->out_mark++;
+    for (relay_out *o = rsg->outs; o; o = o->next)
+        o->down->mark = t->out_mark;
 }
 
 void fr_relay_on_object(fr_moq_sub *sub, fr_moq_fetch *f,
@@ -239,8 +241,9 @@ void fr_relay_on_object(fr_moq_sub *sub, fr_moq_fetch *f,
         return;
     /* Subscribers that joined while this subgroup was in flight get its
      * remaining objects one by one, on a subgroup stream of their own. */
+    mark_outs(t, rsg);
     for (relay_down *d = t->downs; d; d = d->next) {
-        if (has_out(rsg, d) ||
+        if (d->mark == t->out_mark ||
             !down_wants(d, obj->loc.group, obj->loc.object))
             continue;
         if (r->has_fp && !r->fp.admit(r->fp.arg, down_session(d),

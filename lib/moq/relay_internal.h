@@ -44,6 +44,8 @@ struct relay_down {
     int never_kernel;        /* the kernel cannot serve it (its suite):
                                 its copies are not ones the kernel could
                                 have sent */
+    uint64_t mark;           /* the track's out_mark when it was last
+                                found among a subgroup's outs */
     struct relay_down *next;
 };
 
@@ -66,6 +68,7 @@ struct relay_track {
     relay_down *downs;
     relay_wait *waits;
     relay_subgroup *subgroups;
+    uint64_t out_mark;       /* a new value per fan-out (relay_fanout.c) */
     fr_moq_cache *cache;
     struct relay_track *next;
 };
