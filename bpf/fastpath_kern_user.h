@@ -119,12 +119,15 @@ struct fr_fp_credit_key {
 _Static_assert(sizeof(struct fr_fp_credit_key) == 16,
                "fr_fp_credit_key layout");
 
-/* Key of fr_fp_track_slots: a track of an upstream connection; the value
- * lists the subscriber slots that get it. */
-#define FR_FP_MAX_FANOUT 255
+/* Key of fr_fp_track_slots: one page of the list of subscriber slots that
+ * get a track of an upstream connection. A track's pages are numbered
+ * from 0 without a gap, every page but the last full; the kernel reads
+ * them in order until one is missing. */
+#define FR_FP_MAX_FANOUT 255     /* subscribers per page */
+#define FR_FP_TRACK_PAGES 8      /* pages per track: 2040 subscribers */
 struct fr_fp_track_key {
     __u32 upstream_slot;
-    __u32 pad;
+    __u32 page;
     __u64 track_alias;
 };
 _Static_assert(sizeof(struct fr_fp_track_key) == 16, "fr_fp_track_key layout");

@@ -469,17 +469,23 @@ static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
     struct fanout f = {.skb = skb, .stream_id = w->stream_id,
                        .fresh = w->fresh};
     struct fr_fp_stream *st = bpf_map_lookup_elem(&fr_fp_streams, &sk);
-    __u32 n;
 
     if (!st)
         return;
     tk.track_alias = st->track_alias;
-    f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
-    if (!f.subs)
-        return;
-    f.priority = st->has_priority ? st->priority : f.subs->default_priority;
-    n = f.subs->count < FR_FP_MAX_FANOUT ? f.subs->count : FR_FP_MAX_FANOUT;
-    bpf_loop(n, fan_one, &f, 0);
+    for (__u32 page = 0; page < FR_FP_TRACK_PAGES; page++) {
+        __u32 n;
+
+        tk.page = page;
+        f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
+        if (!f.subs)
+            break;
+        f.priority = st->has_priority ? st->priority
+                                      : f.subs->default_priority;
+        n = f.subs->count < FR_FP_MAX_FANOUT ? f.subs->count
+                                             : FR_FP_MAX_FANOUT;
+        bpf_loop(n, fan_one, &f, 0);
+    }
     skb->mark = 0;
 }
 

@@ -117,26 +117,33 @@ int fr_fp_kernel_slot_alloc(fr_fp_kernel *k, uint32_t *slot)
 }
 
 /* Deletes every entry of a map keyed by a struct starting with the slot
- * (__u32). */
+ * (__u32): one walk gathers them, in batches, and each batch is deleted
+ * after its walk (a deletion mid-walk may reorder it), so a slot costs
+ * about one walk of the map, not one per entry. */
+#define FORGET_BATCH 64
 static void forget_slot(fr_fp_kernel *k, fr_fp_map m, uint32_t slot)
 {
     const fr_fp_dataplane_ops *ops = k->dp->ops;
-    struct fr_fp_substream_key key, next;
-    const void *prev = NULL;
+    struct fr_fp_substream_key key, next, found[FORGET_BATCH];
+    size_t n;
 
     _Static_assert(sizeof(struct fr_fp_substream_key) ==
                        sizeof(struct fr_fp_credit_key),
                    "both keys walk alike");
-    while (ops->next_key(k->dp, m, prev, &next) == 0) {
-        if (next.slot == slot) {
-            ops->remove(k->dp, m, &next);
-            /* Deleting may reorder the walk; start over. */
-            prev = NULL;
-            continue;
+    do {
+        const void *prev = NULL;
+
+        n = 0;
+        while (n < FORGET_BATCH &&
+               ops->next_key(k->dp, m, prev, &next) == 0) {
+            if (next.slot == slot)
+                found[n++] = next;
+            key = next;
+            prev = &key;
         }
-        key = next;
-        prev = &key;
-    }
+        for (size_t i = 0; i < n; i++)
+            ops->remove(k->dp, m, &found[i]);
+    } while (n == FORGET_BATCH);
 }
 
 void fr_fp_kernel_slot_free(fr_fp_kernel *k, uint32_t slot)
@@ -226,7 +233,7 @@ int fr_fp_kernel_upstream_cid_remove(fr_fp_kernel *k, const uint8_t *cid,
     return 0;
 }
 
-/* Where `sub` is in the track's list, or -1. */
+/* Where `sub` is in one page of a track's list, or -1. */
 static int member(const struct fr_fp_subscribers *subs, uint32_t sub)
 {
     for (uint32_t i = 0; i < subs->count && i < FR_FP_MAX_FANOUT; i++)
@@ -235,45 +242,98 @@ static int member(const struct fr_fp_subscribers *subs, uint32_t sub)
     return -1;
 }
 
+/* A track's list, read whole: its pages (numbered from 0 without a gap,
+ * every page but the last full) and how many there are. */
+typedef struct track_list {
+    struct fr_fp_track_key key[FR_FP_TRACK_PAGES];
+    struct fr_fp_subscribers page[FR_FP_TRACK_PAGES];
+    uint32_t npages;
+} track_list;
+
+static void track_read(fr_fp_kernel *k, uint32_t up, uint64_t alias,
+                       track_list *t)
+{
+    const fr_fp_dataplane_ops *ops = k->dp->ops;
+
+    for (t->npages = 0; t->npages < FR_FP_TRACK_PAGES; t->npages++) {
+        uint32_t p = t->npages;
+
+        t->key[p] = (struct fr_fp_track_key){
+            .upstream_slot = up, .page = p, .track_alias = alias};
+        if (ops->lookup(k->dp, FR_FP_MAP_TRACK_SLOTS, &t->key[p],
+                        &t->page[p]))
+            break;
+    }
+}
+
+static int track_write(fr_fp_kernel *k, track_list *t, uint32_t p)
+{
+    return update_error(k->dp->ops->update(k->dp, FR_FP_MAP_TRACK_SLOTS,
+                                           &t->key[p], &t->page[p],
+                                           FR_FP_ANY));
+}
+
 int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
                             uint8_t default_priority, uint32_t sub)
 {
-    struct fr_fp_track_key key = {.upstream_slot = up, .track_alias = alias};
-    const fr_fp_dataplane_ops *ops = k->dp->ops;
-    struct fr_fp_subscribers subs;
+    track_list t;
+    uint32_t p;
 
     if (!slot_valid(k, up) || !slot_valid(k, sub))
         return FR_ERR_INVALID_ARGUMENT;
-    if (ops->lookup(k->dp, FR_FP_MAP_TRACK_SLOTS, &key, &subs))
-        memset(&subs, 0, sizeof(subs));
-    if (member(&subs, sub) >= 0)
-        return FR_ERR_INVALID_STATE;
-    if (subs.count >= FR_FP_MAX_FANOUT)
+    track_read(k, up, alias, &t);
+    for (p = 0; p < t.npages; p++)
+        if (member(&t.page[p], sub) >= 0)
+            return FR_ERR_INVALID_STATE;
+    p = t.npages ? t.npages - 1 : 0;
+    if (t.npages && t.page[p].count >= FR_FP_MAX_FANOUT)
+        p++;
+    if (p == FR_FP_TRACK_PAGES)
         return FR_ERR_LIMIT;
-    subs.slots[subs.count++] = sub;
-    subs.default_priority = default_priority;
-    return update_error(
-        ops->update(k->dp, FR_FP_MAP_TRACK_SLOTS, &key, &subs, FR_FP_ANY));
+    if (p == t.npages) {
+        memset(&t.page[p], 0, sizeof(t.page[p]));
+        t.key[p] = (struct fr_fp_track_key){
+            .upstream_slot = up, .page = p, .track_alias = alias};
+    }
+    t.page[p].slots[t.page[p].count++] = sub;
+    t.page[p].default_priority = default_priority;
+    /* Every page gives the kernel the latest join's default priority. */
+    for (uint32_t q = 0; q < t.npages; q++)
+        if (q != p && t.page[q].default_priority != default_priority) {
+            t.page[q].default_priority = default_priority;
+            track_write(k, &t, q);
+        }
+    return track_write(k, &t, p);
 }
 
 int fr_fp_kernel_track_leave(fr_fp_kernel *k, uint32_t up, uint64_t alias,
                              uint32_t sub)
 {
-    struct fr_fp_track_key key = {.upstream_slot = up, .track_alias = alias};
     const fr_fp_dataplane_ops *ops = k->dp->ops;
-    struct fr_fp_subscribers subs;
-    int i;
+    track_list t;
+    uint32_t p, last;
+    int i = -1;
 
-    if (ops->lookup(k->dp, FR_FP_MAP_TRACK_SLOTS, &key, &subs) ||
-        (i = member(&subs, sub)) < 0)
+    track_read(k, up, alias, &t);
+    for (p = 0; p < t.npages && (i = member(&t.page[p], sub)) < 0; p++)
+        ;
+    if (i < 0)
         return FR_ERR_INVALID_STATE;
-    subs.slots[i] = subs.slots[--subs.count];
-    if (subs.count == 0)
-        return ops->remove(k->dp, FR_FP_MAP_TRACK_SLOTS, &key) ? FR_ERR_BPF
-                                                                : 0;
-    return ops->update(k->dp, FR_FP_MAP_TRACK_SLOTS, &key, &subs, FR_FP_ANY)
-               ? FR_ERR_BPF
-               : 0;
+    /* The last page's last member takes the place: pages stay without a
+     * gap. The last page is written first, so that a packet fanned out
+     * meanwhile misses that member (userspace sends what the kernel did
+     * not) rather than copying to it twice. */
+    last = t.npages - 1;
+    t.page[p].slots[i] = t.page[last].slots[--t.page[last].count];
+    if (t.page[last].count == 0) {
+        if (ops->remove(k->dp, FR_FP_MAP_TRACK_SLOTS, &t.key[last]))
+            return FR_ERR_BPF;
+    } else if (track_write(k, &t, last)) {
+        return FR_ERR_BPF;
+    }
+    if (p != last && track_write(k, &t, p))
+        return FR_ERR_BPF;
+    return 0;
 }
 
 size_t fr_fp_kernel_pool_level(fr_fp_kernel *k, uint32_t slot)

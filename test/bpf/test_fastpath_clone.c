@@ -684,30 +684,70 @@ static void test_policy_track_default(void **state)
     track_default = 128;
 }
 
-/* A track takes FR_FP_MAX_FANOUT subscribers (255) in the kernel; the
- * next one is refused (it stays on the userspace path). */
-static void test_track_fanout_limit(void **state)
+/* A track's list spans pages of FR_FP_MAX_FANOUT (255) subscribers: the
+ * program copies to the subscribers of every page, here 3 + 300 over two
+ * pages (the third of configure's has no stream and gets none); the list
+ * is full at FR_FP_TRACK_PAGES pages. */
+#define MORE_SUBS 300
+static void test_track_pages(void **state)
 {
+    struct fastpath *skel;
     fr_fp_kernel *k;
-    char why[256] = "";
-    uint32_t up, slot;
+    uint8_t in[512];
+    uint32_t slot;
+    int fd;
 
     (void)state;
     FR_TEST_REQUIRE_ROOT();
-    if (fr_fp_kernel_open(&k, sizeof(up_cid), 0, why, sizeof(why)))
-        fail_msg("fast path: %s", why);
-    assert_int_equal(fr_fp_kernel_slot_alloc(k, &up), 0);
-    for (int i = 0; i < FR_FP_MAX_FANOUT; i++) {
+    k = open_configured(&fd);
+    skel = fr_fp_kernel_skeleton(k);
+    for (int i = 0; i < MORE_SUBS; i++) {
+        struct fr_fp_slot s;
+        const uint64_t id = 3;
+
         assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
-        assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, 128, slot), 0);
+        memset(&s, 0, sizeof(s));
+        memcpy(s.dst_mac, sub_mac, 6);
+        memcpy(s.src_mac, relay_mac, 6);
+        inet_pton(AF_INET, "198.18.2.1", &s.src_ip);
+        inet_pton(AF_INET, "198.18.2.2", &s.dst_ip);
+        s.src_port = htons(4433);
+        s.dst_port = htons(9000);
+        s.ifindex = (uint32_t)ifindex_a;
+        s.active = 1;
+        s.stream_credit = 1 << 20;
+        s.priority_floor = 255;
+        s.max_payload = 1452;
+        s.dcid_len = (uint8_t)sub_cid(0, s.dcid);
+        assert_int_equal(fr_fp_kernel_slot_set(k, slot, &s), 0);
+        assert_int_equal(fr_fp_kernel_pool_refill(k, slot, &id, 1), 1);
+        fr_fp_kernel_tx(k, slot)->budget = 1000000;
+        assert_int_equal(
+            fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot),
+            0);
     }
-    assert_int_equal(FR_FP_MAX_FANOUT, 255);
+    run_ingress(skel, in, upstream_packet(in, 0, 0));
+    assert_int_equal(reason(skel, FR_FP_CLONES), 2 + MORE_SUBS);
+    assert_int_equal(reason(skel, FR_FP_NO_SUBSTREAM), 1);
+    close(fd);
+    /* Up to the last page, then refused (that subscriber stays on the
+     * userspace path). */
+    for (int i = NSUBS + MORE_SUBS;
+         i < FR_FP_MAX_FANOUT * FR_FP_TRACK_PAGES; i++) {
+        assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
+        assert_int_equal(
+            fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot),
+            0);
+    }
     assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
-    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, 128, slot),
-                     FR_ERR_LIMIT);
+    assert_int_equal(
+        fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot),
+        FR_ERR_LIMIT);
     /* One leaves: there is room again. */
-    assert_int_equal(fr_fp_kernel_track_leave(k, up, ALIAS, slot - 1), 0);
-    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, 128, slot), 0);
+    assert_int_equal(fr_fp_kernel_track_leave(k, up_slot, ALIAS, slot - 1),
+                     0);
+    assert_int_equal(
+        fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot), 0);
     fr_fp_kernel_close(k);
 }
 
@@ -782,7 +822,7 @@ int main(void)
         cmocka_unit_test(test_userspace_claim),
         cmocka_unit_test(test_policy_floor),
         cmocka_unit_test(test_policy_track_default),
-        cmocka_unit_test(test_track_fanout_limit),
+        cmocka_unit_test(test_track_pages),
         cmocka_unit_test(test_tls_copies_sealed),
         cmocka_unit_test(test_tls_tampered_not_forwarded),
     };

@@ -522,27 +522,16 @@ static void egress(fr_fp_model *m, uint32_t slot_id, const uint8_t *d,
     fr_net_inject(m->net, &path, out, n);
 }
 
-/* Copies of a forwardable packet to every subscriber of its track
- * (fan_out and fan_one). */
-static void fan_out(fr_fp_model *m, const walk *w, const uint8_t *d,
-                    size_t len, const struct sockaddr_storage *relay,
-                    fr_tstamp now)
+/* The copies of one page of the track's list. */
+static void fan_page(fr_fp_model *m, const struct fr_fp_subscribers *subs,
+                     uint8_t priority, const walk *w, const uint8_t *d,
+                     size_t len, const struct sockaddr_storage *relay,
+                     fr_tstamp now)
 {
     const fr_fp_dataplane_ops *ops = m->dp->ops;
-    struct fr_fp_stream_key sk = {.slot = w->slot, .stream_id = w->stream_id};
-    struct fr_fp_track_key tk = {.upstream_slot = w->slot};
-    struct fr_fp_subscribers subs;
-    stream_rec *r = stream_find(m, &sk);
-    uint8_t priority;
 
-    if (!r)
-        return;
-    tk.track_alias = r->st.track_alias;
-    if (ops->lookup(m->dp, FR_FP_MAP_TRACK_SLOTS, &tk, &subs))
-        return;
-    priority = r->st.has_priority ? r->st.priority : subs.default_priority;
-    for (uint32_t i = 0; i < subs.count && i < FR_FP_MAX_FANOUT; i++) {
-        uint32_t slot_id = subs.slots[i];
+    for (uint32_t i = 0; i < subs->count && i < FR_FP_MAX_FANOUT; i++) {
+        uint32_t slot_id = subs->slots[i];
         struct fr_fp_slot slot;
         uint64_t id;
 
@@ -562,6 +551,30 @@ static void fan_out(fr_fp_model *m, const walk *w, const uint8_t *d,
             count(m, FR_FP_NO_SUBSTREAM);
             break;
         }
+    }
+}
+
+/* Copies of a forwardable packet to every subscriber of its track
+ * (fan_out and fan_one). */
+static void fan_out(fr_fp_model *m, const walk *w, const uint8_t *d,
+                    size_t len, const struct sockaddr_storage *relay,
+                    fr_tstamp now)
+{
+    const fr_fp_dataplane_ops *ops = m->dp->ops;
+    struct fr_fp_stream_key sk = {.slot = w->slot, .stream_id = w->stream_id};
+    struct fr_fp_track_key tk = {.upstream_slot = w->slot};
+    struct fr_fp_subscribers subs;
+    stream_rec *r = stream_find(m, &sk);
+
+    if (!r)
+        return;
+    tk.track_alias = r->st.track_alias;
+    for (tk.page = 0; tk.page < FR_FP_TRACK_PAGES; tk.page++) {
+        if (ops->lookup(m->dp, FR_FP_MAP_TRACK_SLOTS, &tk, &subs))
+            return;
+        fan_page(m, &subs,
+                 r->st.has_priority ? r->st.priority : subs.default_priority,
+                 w, d, len, relay, now);
     }
 }
 

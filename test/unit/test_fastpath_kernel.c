@@ -8,6 +8,7 @@
 #include "fr_test.h"
 
 #include <arpa/inet.h>
+#include <string.h>
 
 #include <fastrelay/error.h>
 
@@ -33,6 +34,11 @@ static int setup_cap(void **state, size_t capacity)
 static int setup(void **state)
 {
     return setup_cap(state, 1024);
+}
+
+static int setup_large(void **state)
+{
+    return setup_cap(state, FR_FP_MAX_SLOTS);
 }
 
 static int setup_small(void **state)
@@ -141,19 +147,66 @@ static void test_track_lists(void **state)
                      FR_ERR_INVALID_ARGUMENT);
 }
 
-/* At most FR_FP_MAX_FANOUT subscribers per track. */
-static void test_track_fanout_limit(void **state)
+/* How often each slot is on the track's list (pages read as the
+ * ingress program reads them: from 0 until one is missing). */
+static void track_counts(fixture *f, uint32_t up, uint64_t alias,
+                         uint32_t *times, uint32_t *npages)
 {
-    fixture *f = *state;
-    uint32_t up = slot_of(f), s = 0;
+    struct fr_fp_track_key key = {.upstream_slot = up, .track_alias = alias};
+    struct fr_fp_subscribers page;
 
-    for (int i = 0; i < FR_FP_MAX_FANOUT; i++)
+    memset(times, 0, FR_FP_MAX_SLOTS * sizeof(*times));
+    for (*npages = 0; *npages < FR_FP_TRACK_PAGES; (*npages)++) {
+        key.page = *npages;
+        if (f->dp->ops->lookup(f->dp, FR_FP_MAP_TRACK_SLOTS, &key, &page))
+            break;
+        assert_true(page.count > 0 && page.count <= FR_FP_MAX_FANOUT);
+        for (uint32_t i = 0; i < page.count; i++)
+            times[page.slots[i]]++;
+    }
+}
+
+/* A track's list spans pages: up to FR_FP_TRACK_PAGES of FR_FP_MAX_FANOUT
+ * subscribers; a leave keeps every page but the last full, and every
+ * other subscriber on the list exactly once. */
+static void test_track_pages(void **state)
+{
+    enum { N = FR_FP_MAX_FANOUT * FR_FP_TRACK_PAGES };
+    fixture *f = *state;
+    uint32_t up = slot_of(f), *subs = calloc(N, sizeof(*subs));
+    uint32_t *times = calloc(FR_FP_MAX_SLOTS, sizeof(*times)), npages;
+
+    assert_non_null(subs);
+    assert_non_null(times);
+    for (int i = 0; i < N; i++)
         assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 0,
-                                                 (s = slot_of(f))),
+                                                 (subs[i] = slot_of(f))),
                          0);
     assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 0, slot_of(f)),
                      FR_ERR_LIMIT);
-    assert_int_equal(fr_fp_kernel_track_leave(f->k, up, 1, s), 0);
+    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 0, subs[N - 1]),
+                     FR_ERR_INVALID_STATE);
+    track_counts(f, up, 1, times, &npages);
+    assert_int_equal(npages, FR_FP_TRACK_PAGES);
+    /* Leave from the first pages, the middle and the last: the last
+     * page shrinks, then goes. */
+    for (int i = 0; i < FR_FP_MAX_FANOUT + 10; i++)
+        assert_int_equal(
+            fr_fp_kernel_track_leave(f->k, up, 1, subs[(i * 7) % N]), 0);
+    track_counts(f, up, 1, times, &npages);
+    assert_int_equal(npages, FR_FP_TRACK_PAGES - 1);
+    for (int i = 0; i < N; i++) {
+        int left = 0;
+
+        for (int j = 0; j < FR_FP_MAX_FANOUT + 10; j++)
+            left |= subs[(j * 7) % N] == subs[i];
+        assert_int_equal(times[subs[i]], left ? 0 : 1);
+    }
+    for (int i = 0; i < N; i++)
+        fr_fp_kernel_track_leave(f->k, up, 1, subs[i]);
+    assert_int_equal(fr_fp_sim_entries(f->sim, FR_FP_MAP_TRACK_SLOTS), 0);
+    free(subs);
+    free(times);
 }
 
 /* A pool takes what fits; the kernel's takes (head) make room. */
@@ -329,7 +382,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_slot_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_track_lists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_track_fanout_limit, setup,
+        cmocka_unit_test_setup_teardown(test_track_pages, setup_large,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_substream_claims, setup,
