@@ -893,7 +893,11 @@ int fr_conn_handle_expiry(fr_quic_conn *c, fr_tstamp now)
     }
     if (c->ext) {
         read_held(c, now, now);
-        if (c->state != FR_CONN_ACTIVE)
+        /* The layer's timer (a held datagram due), not ngtcp2's: nothing
+         * more to do here (the flush that follows writes the
+         * connection); probes are for ngtcp2's own timeouts. */
+        if (c->state != FR_CONN_ACTIVE ||
+            ngtcp2_conn_get_expiry(c->conn) > now)
             return 0;
         c->hooks->before(c->ext, now);
     }
