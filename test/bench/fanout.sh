@@ -29,7 +29,7 @@ build=${FR_BUILD_DIR:-$root/build/bench}
 seconds=${FR_BENCH_SECONDS:-10}
 sizes=${FR_BENCH_SUBS:-10 100 300 1000}
 paths=${FR_BENCH_PATHS:-userspace fastpath}
-bitrate=${FR_BENCH_BITRATE:-500k}
+bitrate=${FR_BENCH_BITRATE:-200k}
 crypto=${FR_BENCH_CRYPTO:-tls}
 per_process=250
 
@@ -96,6 +96,13 @@ echo "$crypto" >"$out/crypto"
 fr_spawn relay bpf-stats python3 "$probe" stats
 fr_wait_log bpf-stats '^stats on' 10
 
+# copies_line JOB: the relay's latest count of kernel and userspace copies
+# (its status line, once a second), for the kernel share in the window.
+copies_line() {
+    { grep 'fastpath copies kernel' "$(fr_job_log "$1")" || true; } |
+        tail -n 1
+}
+
 # run_case MODE N: one case (userspace|fastpath, N subscribers).
 run_case() {
     local mode=$1 n=$2 c=$1-$2 d=$out/$1-$2 flags=("${tool_flags[@]}")
@@ -105,7 +112,7 @@ run_case() {
     echo "fanout: $mode, $n subscriber(s), ${seconds}s window" >&2
     fr_spawn relay "relay-$c" "$bin/fr-relay" \
         --listen 198.18.43.1:4433 --write-cert "$d/relay.pem" \
-        --json "$d/relay.json" --stats-interval 0 "${flags[@]}"
+        --json "$d/relay.json" --stats-interval 1s "${flags[@]}"
     fr_wait_log "relay-$c" 'listening on' 10
     pid=${FR_JOBS[relay-$c]}
     fr_spawn origin "origin-$c" "${tool_env[@]}" "$bin/fr-origin" "${tool_flags[@]}" \
@@ -132,13 +139,16 @@ run_case() {
     done
     sleep 3
     python3 "$probe" sample "$pid" origin "${tools[@]}" >"$d/start.json"
+    copies_line "relay-$c" >"$d/start.copies"
     if [[ -n ${FR_BENCH_PERF:-} ]]; then
-        perf record -q -g -p "$pid" -o "$d/perf.data" -- sleep "$seconds" \
+        perf record -q -F 499 --call-graph dwarf,16384 -p "$pid" \
+            -o "$d/perf.data" -- sleep "$seconds" \
             2>/dev/null
     else
         sleep "$seconds"
     fi
     python3 "$probe" sample "$pid" origin "${tools[@]}" >"$d/end.json"
+    copies_line "relay-$c" >"$d/end.copies"
     fr_stop "origin-$c" 20 || fr_fail "$c: origin failed"
     # A subscriber process that saw objects missing or a session fail
     # exits non-zero: a result to report, not a reason to stop.

@@ -69,9 +69,22 @@ def subscribers(d):
     }
 
 
+def copies(path):
+    """(kernel, userspace) copies from a relay status line, or None."""
+    words = open(path).read().split()
+    if "kernel" not in words:
+        return None
+    i = words.index("kernel")
+    return int(words[i + 1]), int(words[i + 3])
+
+
 def relay(d):
     r = load(f"{d}/relay.json")
     out = {"cpu_seconds": r.get("cpu_seconds")}
+    a, b = copies(f"{d}/start.copies"), copies(f"{d}/end.copies")
+    if a and b:
+        k, u = b[0] - a[0], b[1] - a[1]
+        out["kernel_share_window"] = k / (k + u) if k + u else None
     fp = r.get("fastpath")
     if fp:
         k, u = fp.get("kernel_copies", 0), fp.get("userspace_copies", 0)
@@ -173,11 +186,11 @@ def main():
           "subscriber processes), relay process; kernel programs")
     print("subs path      |   machine    host   relay | kernel in   eg "
           "| KB/sub |  objects  missing corrupt | delay us p50 p99 max "
-          "| kernel %")
+          "| kernel % in window")
     for c in cases:
         w, s, r = c["window"], c["subscribers_result"], c["relay"]
         k, dl = w["kernel_ns_per_copy"], s["delay_us"]
-        share = r.get("kernel_share")
+        share = r.get("kernel_share_window")
         print(f"{c['subscribers']:4} {c['mode']:9} | "
               + " ".join(f"{fmt(w[x]):>7}" for x in COSTS) + " | "
               f"{fmt(k.get('fr_upstream_ingress')):>6} "
@@ -187,7 +200,8 @@ def main():
               f"{s['objects_corrupt']:>7} | "
               f"{fmt(dl['p50_median_session'])} {fmt(dl['p99_median_session'])} "
               f"{fmt(dl['max'])} | "
-              f"{fmt(share, 0.01, 1) if 'kernel_share' in r else '-'}")
+              f"{fmt(share, 0.01, 1) if 'kernel_share' in r else '-'} "
+              f"({fmt(r.get('kernel_share'), 0.01, 1)} whole run)")
     for n, rr in sorted(ratios.items()):
         print(f"fast/userspace at {n}: "
               + ", ".join(f"{k.split('_ns')[0]} {fmt(rr[k], 1, 2)}x"
