@@ -137,6 +137,9 @@ run_case() {
         left=$((left - k))
         fr_wait_log "subs$i-$c" "sessions up $k/$k " 90
     done
+    # Every subscription taken, then past a group boundary (one group per
+    # second: --gop 30 at 30 fps), where the kernel takes subscribers on.
+    fr_wait_log "relay-$c" "subscribers $n tracks" 60
     sleep 3
     python3 "$probe" sample "$pid" origin "${tools[@]}" >"$d/start.json"
     copies_line "relay-$c" >"$d/start.copies"
