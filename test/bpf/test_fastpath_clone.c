@@ -245,6 +245,24 @@ static uint32_t up_slot, sub_slot[NSUBS];
 /* One upstream connection whose track ALIAS has NSUBS subscribers, set up
  * through the module that owns the maps. The first subscriber's slot was
  * held and freed before (its generation is 1). */
+/* The slot of subscriber `i` (its port and CID), active, with room. */
+static void subscriber_slot(struct fr_fp_slot *s, int i)
+{
+    memset(s, 0, sizeof(*s));
+    memcpy(s->dst_mac, sub_mac, 6);
+    memcpy(s->src_mac, relay_mac, 6);
+    inet_pton(AF_INET, "198.18.2.1", &s->src_ip);
+    inet_pton(AF_INET, "198.18.2.2", &s->dst_ip);
+    s->src_port = htons(4433);
+    s->dst_port = htons(sub_port(i));
+    s->ifindex = (uint32_t)ifindex_a;
+    s->active = 1;
+    s->stream_credit = 1 << 20;
+    s->priority_floor = 255;
+    s->max_payload = 1452;
+    s->dcid_len = (uint8_t)sub_cid(i, s->dcid);
+}
+
 static void configure(fr_fp_kernel *k)
 {
     uint32_t up, before;
@@ -263,19 +281,7 @@ static void configure(fr_fp_kernel *k)
         struct fr_fp_slot s;
 
         assert_int_equal(fr_fp_kernel_slot_alloc(k, &sub_slot[i]), 0);
-        memset(&s, 0, sizeof(s));
-        memcpy(s.dst_mac, sub_mac, 6);
-        memcpy(s.src_mac, relay_mac, 6);
-        inet_pton(AF_INET, "198.18.2.1", &s.src_ip);
-        inet_pton(AF_INET, "198.18.2.2", &s.dst_ip);
-        s.src_port = htons(4433);
-        s.dst_port = htons(sub_port(i));
-        s.ifindex = (uint32_t)ifindex_a;
-        s.active = 1;
-        s.stream_credit = 1 << 20;
-        s.priority_floor = 255;
-        s.max_payload = 1452;
-        s.dcid_len = (uint8_t)sub_cid(i, s.dcid);
+        subscriber_slot(&s, i);
         keys = map_keys(i);
         if (tls)
             assert_int_equal(fr_fp_kernel_keys_set(k, sub_slot[i], &keys), 0);
@@ -706,19 +712,7 @@ static void test_track_pages(void **state)
         const uint64_t id = 3;
 
         assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
-        memset(&s, 0, sizeof(s));
-        memcpy(s.dst_mac, sub_mac, 6);
-        memcpy(s.src_mac, relay_mac, 6);
-        inet_pton(AF_INET, "198.18.2.1", &s.src_ip);
-        inet_pton(AF_INET, "198.18.2.2", &s.dst_ip);
-        s.src_port = htons(4433);
-        s.dst_port = htons(9000);
-        s.ifindex = (uint32_t)ifindex_a;
-        s.active = 1;
-        s.stream_credit = 1 << 20;
-        s.priority_floor = 255;
-        s.max_payload = 1452;
-        s.dcid_len = (uint8_t)sub_cid(0, s.dcid);
+        subscriber_slot(&s, 0);
         assert_int_equal(fr_fp_kernel_slot_set(k, slot, &s), 0);
         assert_int_equal(fr_fp_kernel_pool_refill(k, slot, &id, 1), 1);
         fr_fp_kernel_tx(k, slot)->budget = 1000000;
