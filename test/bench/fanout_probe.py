@@ -11,7 +11,11 @@
                                  packets received on DEV in its network
                                  namespace, and the run time of its tc
                                  programs (fr_upstream_ingress,
-                                 fr_subscriber_egress)."""
+                                 fr_subscriber_egress); and where packets
+                                 were dropped: the kernel's backlog
+                                 (softnet, all CPUs) and UDP receive
+                                 buffers in the namespaces of PID and
+                                 the TOOL_PIDs."""
 import ctypes
 import json
 import os
@@ -70,6 +74,25 @@ def rx_packets(pid, dev):
     sys.exit(f"fanout_probe: no interface {dev} beside process {pid}")
 
 
+def softnet_dropped():
+    with open("/proc/net/softnet_stat") as f:
+        return sum(int(line.split()[1], 16) for line in f)
+
+
+def udp_errors(pids):
+    """UDP receive-buffer errors, over the distinct namespaces of pids."""
+    seen, total = set(), 0
+    for pid in pids:
+        ns = os.stat(f"/proc/{pid}/ns/net").st_ino
+        if ns in seen:
+            continue
+        seen.add(ns)
+        with open(f"/proc/{pid}/net/snmp") as f:
+            rows = [line.split() for line in f if line.startswith("Udp:")]
+        total += int(rows[1][rows[0].index("RcvbufErrors")])
+    return total
+
+
 def programs(pid):
     out = subprocess.run(["bpftool", "-j", "prog", "show"], check=True,
                          capture_output=True, text=True).stdout
@@ -95,6 +118,8 @@ def sample(pid, dev, tools):
         "relay_rss": rss,
         "rx_packets": rx_packets(pid, dev),
         "programs": programs(pid),
+        "softnet_dropped": softnet_dropped(),
+        "udp_rcvbuf_errors": udp_errors([pid] + tools),
     }))
 
 

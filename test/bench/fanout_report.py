@@ -44,6 +44,8 @@ def window(d, n):
                                for p, t in run.items()},
         "relay_bytes_per_subscriber":
             (b["relay_rss"] - before["relay_rss"]) / n,
+        "softnet_dropped": b["softnet_dropped"] - a["softnet_dropped"],
+        "udp_rcvbuf_errors": b["udp_rcvbuf_errors"] - a["udp_rcvbuf_errors"],
     }
 
 
@@ -202,6 +204,10 @@ def main():
               f"{fmt(dl['max'])} | "
               f"{fmt(share, 0.01, 1) if 'kernel_share' in r else '-'} "
               f"({fmt(r.get('kernel_share'), 0.01, 1)} whole run)")
+    print("drops in the window (backlog, UDP receive buffers): "
+          + ", ".join(f"{c['subscribers']} {c['mode']} "
+                      f"{c['window']['softnet_dropped']}/"
+                      f"{c['window']['udp_rcvbuf_errors']}" for c in cases))
     for n, rr in sorted(ratios.items()):
         print(f"fast/userspace at {n}: "
               + ", ".join(f"{k.split('_ns')[0]} {fmt(rr[k], 1, 2)}x"
