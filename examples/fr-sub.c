@@ -109,6 +109,7 @@ typedef struct app {
     socklen_t addrlen;
     char host[64];
     ev_timer status, stop, retry, check, migrate;
+    ev_signal restart_delay;
     fr_tstamp start;
     int stopping;            /* the run is over: no reconnecting */
     uint64_t migrations, migrate_failures;
@@ -140,7 +141,9 @@ static void usage(FILE *f)
             "                        (default live)\n"
             "  --track NAME          track name (default video)\n"
             "  --duration S          stop after S seconds (default: when the\n"
-            "                        track ends, or SIGINT/SIGTERM)\n"
+            "                        track ends, or SIGINT/SIGTERM; SIGUSR1\n"
+            "                        restarts the delay statistics, for a\n"
+            "                        measurement window)\n"
             "  --connections N       N independent sessions (default 1)\n"
             "  --output FILE.ivf     write the received video (real video\n"
             "                        from fr-origin --input; one connection)\n"
@@ -744,6 +747,21 @@ static void on_goaway(fr_moq_session *s, const char *new_uri,
                 sc->index, (unsigned long long)timeout_ms);
 }
 
+/* SIGUSR1: the delay statistics start over (a benchmark's window); the
+ * object counts and gaps still cover the whole sessions. */
+static void on_restart_delay(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    app *a = w->data;
+
+    (void)loop;
+    (void)revents;
+    for (uint64_t i = 0; i < a->o.connections; i++) {
+        frt_stats_free(&a->sessions[i].delay);
+        frt_stats_init(&a->sessions[i].delay, 0);
+    }
+    fprintf(stderr, PROG ": delay statistics restarted\n");
+}
+
 /* --reconnect: connect again, or subscribe again on a session that is up. */
 static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -1110,6 +1128,9 @@ int main(int argc, char **argv)
     fr_tool_start_timers(a.loop, &a.o.t, &a.status, on_status, &a.stop,
                          fr_tool_stop_loop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);
+    ev_signal_init(&a.restart_delay, on_restart_delay, SIGUSR1);
+    a.restart_delay.data = &a;
+    ev_signal_start(a.loop, &a.restart_delay);
     ev_run(a.loop, 0);
     a.stopping = 1;
     for (uint64_t i = 0; i < a.o.connections; i++)

@@ -13,7 +13,8 @@
 # measured: per-copy CPU of the machine and of the relay process, kernel
 # program time per copy (BPF run-time statistics, on for the run), relay
 # memory per subscriber; at the end, objects delivered and missing and
-# the object delay the subscribers measured. docs/SCALE.md says how each
+# the object delay the subscribers measured from the window's start
+# (fr-sub restarts it on SIGUSR1) to the end. docs/SCALE.md says how each
 # figure is taken. FR_BENCH_CRYPTO is tls (default: origin and subscribers
 # offer only ChaCha20-Poly1305, a GnuTLS override, the cipher the kernel
 # implements, on both paths) or cleartext (our private variant).
@@ -106,7 +107,7 @@ copies_line() {
 # run_case MODE N: one case (userspace|fastpath, N subscribers).
 run_case() {
     local mode=$1 n=$2 c=$1-$2 d=$out/$1-$2 flags=("${tool_flags[@]}")
-    local procs i left k pid tools=() rc
+    local procs i left k pid tools=() subs=() rc
     [[ $mode == fastpath ]] && flags+=(--fastpath)
     mkdir -p "$d"
     echo "fanout: $mode, $n subscriber(s), ${seconds}s window" >&2
@@ -129,7 +130,7 @@ run_case() {
         fr_spawn subs "subs$i-$c" "${tool_env[@]}" "$bin/fr-sub" "${tool_flags[@]}" \
             --connect 198.18.43.1:4433 --ca "$d/relay.pem" \
             --connections "$k" --json "$d/subs$i.json" --stats-interval 1s
-        tools+=("${FR_JOBS[subs$i-$c]}")
+        subs+=("${FR_JOBS[subs$i-$c]}")
     done
     left=$n
     for ((i = 0; i < procs; i++)); do
@@ -141,6 +142,9 @@ run_case() {
     # second: --gop 30 at 30 fps), where the kernel takes subscribers on.
     fr_wait_log "relay-$c" "subscribers $n tracks" 60
     sleep 3
+    # The subscribers' delay statistics cover the objects from here on.
+    kill -USR1 "${subs[@]}"
+    tools+=("${subs[@]}")
     python3 "$probe" sample "$pid" origin "${tools[@]}" >"$d/start.json"
     copies_line "relay-$c" >"$d/start.copies"
     if [[ -n ${FR_BENCH_PERF:-} ]]; then
