@@ -243,7 +243,8 @@ static int member(const struct fr_fp_subscribers *subs, uint32_t sub)
 }
 
 /* A track's list, read whole: its pages (numbered from 0 without a gap,
- * every page but the last full) and how many there are. */
+ * every page but the last full), how many there are, and the key of the
+ * page after the last (when there is room for one). */
 typedef struct track_list {
     struct fr_fp_track_key key[FR_FP_TRACK_PAGES];
     struct fr_fp_subscribers page[FR_FP_TRACK_PAGES];
@@ -290,11 +291,8 @@ int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
         p++;
     if (p == FR_FP_TRACK_PAGES)
         return FR_ERR_LIMIT;
-    if (p == t.npages) {
+    if (p == t.npages) /* a new page: track_read made its key */
         memset(&t.page[p], 0, sizeof(t.page[p]));
-        t.key[p] = (struct fr_fp_track_key){
-            .upstream_slot = up, .page = p, .track_alias = alias};
-    }
     t.page[p].slots[t.page[p].count++] = sub;
     t.page[p].default_priority = default_priority;
     /* Every page gives the kernel the latest join's default priority. */

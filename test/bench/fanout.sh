@@ -5,8 +5,8 @@
 #   sudo bash test/bench/fanout.sh
 #
 # installs what is missing, builds (Release) in build/bench, and runs
-# origin -> relay -> N subscribers in network namespaces (198.18.42.0/24,
-# 198.18.43.0/24), encrypted, for N in FR_BENCH_SUBS (default
+# origin -> relay -> N subscribers in network namespaces (netns.sh's
+# fr_relay_hosts), encrypted, for N in FR_BENCH_SUBS (default
 # "10 100 300 1000"), both paths (FR_BENCH_PATHS). Subscribers run in
 # fr-sub processes of up to 250 sessions. Once every session is up, a
 # window of FR_BENCH_SECONDS (default 10; 300 for the 5-minute soak) is
@@ -68,7 +68,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFR_BUILD_TESTS=ON \
 cmake --build "$build" -j "$(nproc)" --target fr-origin fr-relay fr-sub \
     >/dev/null
 
-bin=$build/examples
+export FR_BIN_DIR=$build/examples
 probe=$root/test/bench/fanout_probe.py
 source "$root/test/netns/netns.sh"
 fr_netns_init
@@ -78,14 +78,9 @@ mkdir -p "$out"
 git -C "$root" rev-parse --short HEAD >"$out/commit" 2>/dev/null ||
     echo unknown >"$out/commit"
 
-fr_host_add origin
-fr_host_add relay
-fr_host_add subs
-fr_link origin relay 198.18.42.1/24 198.18.42.2/24
-fr_link relay subs 198.18.43.1/24 198.18.43.2/24
-fr_route origin 198.18.43.0/24 198.18.42.2
-printf '[overrides]\ntls-disabled-cipher = AES-128-GCM\n%s\n' \
-    'tls-disabled-cipher = AES-256-GCM' >"$out/chacha-only.conf"
+fr_relay_hosts
+relay_addr=198.18.2.1:4433 # fr_relay_start's
+fr_chacha_only "$out/chacha-only.conf"
 tool_env=(env GNUTLS_SYSTEM_PRIORITY_FILE="$out/chacha-only.conf")
 tool_flags=()
 if [[ $crypto == cleartext ]]; then
@@ -107,17 +102,14 @@ copies_line() {
 # run_case MODE N: one case (userspace|fastpath, N subscribers).
 run_case() {
     local mode=$1 n=$2 c=$1-$2 d=$out/$1-$2 flags=("${tool_flags[@]}")
-    local procs i left k pid tools=() subs=() rc
+    local procs i left k pid tools=() subs=() counts=() rc
     [[ $mode == fastpath ]] && flags+=(--fastpath)
     mkdir -p "$d"
     echo "fanout: $mode, $n subscriber(s), ${seconds}s window" >&2
-    fr_spawn relay "relay-$c" "$bin/fr-relay" \
-        --listen 198.18.43.1:4433 --write-cert "$d/relay.pem" \
-        --json "$d/relay.json" --stats-interval 1s "${flags[@]}"
-    fr_wait_log "relay-$c" 'listening on' 10
+    fr_relay_start "relay-$c" "$d" --stats-interval 1s "${flags[@]}"
     pid=${FR_JOBS[relay-$c]}
-    fr_spawn origin "origin-$c" "${tool_env[@]}" "$bin/fr-origin" "${tool_flags[@]}" \
-        --connect 198.18.43.1:4433 --ca "$d/relay.pem" --fps 30 --gop 30 \
+    fr_spawn origin "origin-$c" "${tool_env[@]}" "$FR_BIN_DIR/fr-origin" "${tool_flags[@]}" \
+        --connect "$relay_addr" --ca "$d/relay.pem" --fps 30 --gop 30 \
         --bitrate "$bitrate" --json "$d/origin.json" --stats-interval 0
     fr_wait_log "origin-$c" 'namespace live accepted' 10
     tools=("${FR_JOBS[origin-$c]}")
@@ -127,16 +119,14 @@ run_case() {
     for ((i = 0; i < procs; i++)); do
         k=$((left / (procs - i)))
         left=$((left - k))
-        fr_spawn subs "subs$i-$c" "${tool_env[@]}" "$bin/fr-sub" "${tool_flags[@]}" \
-            --connect 198.18.43.1:4433 --ca "$d/relay.pem" \
+        counts+=("$k")
+        fr_spawn sub "subs$i-$c" "${tool_env[@]}" "$FR_BIN_DIR/fr-sub" "${tool_flags[@]}" \
+            --connect "$relay_addr" --ca "$d/relay.pem" \
             --connections "$k" --json "$d/subs$i.json" --stats-interval 1s
         subs+=("${FR_JOBS[subs$i-$c]}")
     done
-    left=$n
     for ((i = 0; i < procs; i++)); do
-        k=$((left / (procs - i)))
-        left=$((left - k))
-        fr_wait_log "subs$i-$c" "sessions up $k/$k " 90
+        fr_wait_log "subs$i-$c" "sessions up ${counts[i]}/${counts[i]} " 90
     done
     # Every subscription taken, then past a group boundary (one group per
     # second: --gop 30 at 30 fps), where the kernel takes subscribers on.

@@ -71,8 +71,7 @@ run_case() {
     [[ $mode == fastpath ]] && flags+=(--fastpath)
     mkdir -p "$d"
     if [[ $crypto == tls ]]; then
-        printf '[overrides]\ntls-disabled-cipher = AES-128-GCM\n%s\n' \
-            'tls-disabled-cipher = AES-256-GCM' >"$d/chacha-only.conf"
+        fr_chacha_only "$d/chacha-only.conf"
         env=(env FR_QUIC_KEYLOG="$d/keys.log"
              GNUTLS_SYSTEM_PRIORITY_FILE="$d/chacha-only.conf")
         taps=(--keys "$d/keys.log")

@@ -273,6 +273,14 @@ fr_relay_hosts() {
     fr_route origin 198.18.2.0/24 198.18.1.2
 }
 
+# fr_chacha_only FILE: writes a GnuTLS system priority override
+# (GNUTLS_SYSTEM_PRIORITY_FILE=FILE) under which a tool offers
+# ChaCha20-Poly1305 only, the suite the kernel implements.
+fr_chacha_only() {
+    printf '[overrides]\ntls-disabled-cipher = AES-128-GCM\n%s\n' \
+        'tls-disabled-cipher = AES-256-GCM' >"$1"
+}
+
 # fr_relay_start JOB DIR [ARG]...: fr-relay on host relay at
 # 198.18.2.1:4433 (its address in fr_relay_hosts), its certificate and JSON
 # summary in DIR, with more ARGs; returns once it listens.
