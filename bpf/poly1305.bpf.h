@@ -33,18 +33,20 @@ static __always_inline void poly1305_init(struct poly1305 *p,
 }
 
 /* Adds the 16-byte block m (with the 2^128 bit: every full block) and
- * multiplies by r, modulo 2^130 - 5. */
+ * multiplies by r, modulo 2^130 - 5. m is 8-byte aligned: it is read
+ * as two little-endian words (the programs run little-endian). */
 static __always_inline void poly1305_block(struct poly1305 *p,
                                            const __u8 m[16])
 {
+    __u64 lo = *(const __u64 *)m, hi = *(const __u64 *)(m + 8);
     __u64 r0 = p->r[0], r1 = p->r[1], r2 = p->r[2], r3 = p->r[3],
           r4 = p->r[4];
     __u64 s1 = r1 * 5, s2 = r2 * 5, s3 = r3 * 5, s4 = r4 * 5;
-    __u64 h0 = p->h[0] + (chacha20_le32(m + 0) & POLY1305_LIMB);
-    __u64 h1 = p->h[1] + ((chacha20_le32(m + 3) >> 2) & POLY1305_LIMB);
-    __u64 h2 = p->h[2] + ((chacha20_le32(m + 6) >> 4) & POLY1305_LIMB);
-    __u64 h3 = p->h[3] + ((chacha20_le32(m + 9) >> 6) & POLY1305_LIMB);
-    __u64 h4 = p->h[4] + ((chacha20_le32(m + 12) >> 8) | (1u << 24));
+    __u64 h0 = p->h[0] + (lo & POLY1305_LIMB);
+    __u64 h1 = p->h[1] + ((lo >> 26) & POLY1305_LIMB);
+    __u64 h2 = p->h[2] + (((lo >> 52) | (hi << 12)) & POLY1305_LIMB);
+    __u64 h3 = p->h[3] + ((hi >> 14) & POLY1305_LIMB);
+    __u64 h4 = p->h[4] + ((hi >> 40) | (1u << 24));
     __u64 d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1;
     __u64 d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2;
     __u64 d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3;
