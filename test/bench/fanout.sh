@@ -15,7 +15,12 @@
 # memory per subscriber; at the end, objects delivered and missing and
 # the object delay the subscribers measured from the window's start
 # (fr-sub restarts it on SIGUSR1) to the end. docs/SCALE.md says how each
-# figure is taken. FR_BENCH_CRYPTO is tls (default: origin and subscribers
+# figure is taken. The relay runs on the last CPU, its side's packet
+# work steered there too (RPS on its interfaces), the origin and the
+# subscribers on the others: the relay CPU's busy time is what the relay
+# host costs (a process is charged the softirq work its system calls
+# trigger, so without pinning a sender pays for its receiver's kernel
+# work). FR_BENCH_CRYPTO is tls (default: origin and subscribers
 # offer only ChaCha20-Poly1305, a GnuTLS override, the cipher the kernel
 # implements, on both paths) or cleartext (our private variant).
 #
@@ -80,6 +85,23 @@ git -C "$root" rev-parse --short HEAD >"$out/commit" 2>/dev/null ||
 
 fr_relay_hosts
 relay_addr=198.18.2.1:4433 # fr_relay_start's
+ncpu=$(nproc)
+((ncpu >= 2)) || fr_fail "fanout needs two CPUs: the relay's and the tools'"
+relay_cpu=$((ncpu - 1))
+tool_cpus=0-$((ncpu - 2))
+echo "$relay_cpu" >"$out/relay-cpu"
+# steer HOST DEV CPU: receive processing of packets arriving at DEV in
+# HOST's namespace runs on CPU (RPS; a veth's receive runs its tc ingress
+# programs there too).
+steer() {
+    ip netns exec "$(fr_ns "$1")" sh -c \
+        'for q in /sys/class/net/$0/queues/rx-*/rps_cpus; do
+             printf "%x\n" "$1" >"$q"; done' "$2" "$((1 << $3))"
+}
+steer relay origin "$relay_cpu"
+steer relay sub "$relay_cpu"
+steer origin relay 0
+steer sub relay 0
 fr_chacha_only "$out/chacha-only.conf"
 tool_env=(env GNUTLS_SYSTEM_PRIORITY_FILE="$out/chacha-only.conf")
 tool_flags=()
@@ -108,19 +130,20 @@ run_case() {
     echo "fanout: $mode, $n subscriber(s), ${seconds}s window" >&2
     fr_relay_start "relay-$c" "$d" --stats-interval 1s "${flags[@]}"
     pid=${FR_JOBS[relay-$c]}
-    fr_spawn origin "origin-$c" "${tool_env[@]}" "$FR_BIN_DIR/fr-origin" "${tool_flags[@]}" \
+    taskset -a -p -c "$relay_cpu" "$pid" >/dev/null
+    fr_spawn origin "origin-$c" taskset -c "$tool_cpus" "${tool_env[@]}" "$FR_BIN_DIR/fr-origin" "${tool_flags[@]}" \
         --connect "$relay_addr" --ca "$d/relay.pem" --fps 30 --gop 30 \
         --bitrate "$bitrate" --json "$d/origin.json" --stats-interval 0
     fr_wait_log "origin-$c" 'namespace live accepted' 10
     tools=("${FR_JOBS[origin-$c]}")
-    python3 "$probe" sample "$pid" origin >"$d/before-subs.json"
+    python3 "$probe" sample "$pid" origin sub >"$d/before-subs.json"
     procs=$(((n + per_process - 1) / per_process))
     left=$n
     for ((i = 0; i < procs; i++)); do
         k=$((left / (procs - i)))
         left=$((left - k))
         counts+=("$k")
-        fr_spawn sub "subs$i-$c" "${tool_env[@]}" "$FR_BIN_DIR/fr-sub" "${tool_flags[@]}" \
+        fr_spawn sub "subs$i-$c" taskset -c "$tool_cpus" "${tool_env[@]}" "$FR_BIN_DIR/fr-sub" "${tool_flags[@]}" \
             --connect "$relay_addr" --ca "$d/relay.pem" \
             --connections "$k" --json "$d/subs$i.json" --stats-interval 1s
         subs+=("${FR_JOBS[subs$i-$c]}")
@@ -135,7 +158,7 @@ run_case() {
     # The subscribers' delay statistics cover the objects from here on.
     kill -USR1 "${subs[@]}"
     tools+=("${subs[@]}")
-    python3 "$probe" sample "$pid" origin "${tools[@]}" >"$d/start.json"
+    python3 "$probe" sample "$pid" origin sub "${tools[@]}" >"$d/start.json"
     copies_line "relay-$c" >"$d/start.copies"
     if [[ -n ${FR_BENCH_PERF:-} ]]; then
         perf record -q -F 499 --call-graph dwarf,16384 -p "$pid" \
@@ -144,7 +167,7 @@ run_case() {
     else
         sleep "$seconds"
     fi
-    python3 "$probe" sample "$pid" origin "${tools[@]}" >"$d/end.json"
+    python3 "$probe" sample "$pid" origin sub "${tools[@]}" >"$d/end.json"
     copies_line "relay-$c" >"$d/end.copies"
     fr_stop "origin-$c" 20 || fr_fail "$c: origin failed"
     # A subscriber process that saw objects missing or a session fail

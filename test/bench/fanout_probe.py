@@ -3,13 +3,14 @@
   fanout_probe.py stats          keeps BPF run-time statistics on while it
                                  runs (BPF_ENABLE_STATS: they go off with
                                  the process, also when it is killed)
-  fanout_probe.py sample PID DEV [TOOL_PID...]
+  fanout_probe.py sample PID UP DOWN [TOOL_PID...]
                                  prints one JSON reading: busy ticks of the
-                                 machine, of process PID (the relay) and of
+                                 machine, of each CPU, of process PID (the relay) and of
                                  the TOOL_PIDs together (origin and
                                  subscribers), the relay's resident memory,
-                                 packets received on DEV in its network
-                                 namespace, and the run time of its tc
+                                 packet and byte counters of its
+                                 interfaces UP (to the origin) and DOWN (to
+                                 the subscribers), the run time of its tc
                                  programs (fr_upstream_ingress,
                                  fr_subscriber_egress); and where packets
                                  were dropped: the kernel's backlog
@@ -46,11 +47,21 @@ def hold_stats():
         time.sleep(1)
 
 
-def machine_ticks():
+def busy_ticks():
+    """Busy ticks of the machine and of each CPU (user nice system irq
+    softirq: what the latency benchmark counts too)."""
+    machine, cpus = 0, []
     with open("/proc/stat") as f:
-        v = f.readline().split()[1:]
-    # user nice system irq softirq: what the latency benchmark counts too
-    return sum(int(v[i]) for i in (0, 1, 2, 5, 6))
+        for line in f:
+            name, *v = line.split()
+            if not name.startswith("cpu"):
+                break
+            busy = sum(int(v[i]) for i in (0, 1, 2, 5, 6))
+            if name == "cpu":
+                machine = busy
+            else:
+                cpus.append(busy)
+    return machine, cpus
 
 
 def process(pid):
@@ -65,12 +76,15 @@ def process(pid):
     return ticks, rss
 
 
-def rx_packets(pid, dev):
+def counters(pid, dev):
+    """Packets and bytes through interface dev in pid's namespace."""
     with open(f"/proc/{pid}/net/dev") as f:
         for line in f:
             name, _, rest = line.partition(":")
             if name.strip() == dev:
-                return int(rest.split()[1])
+                v = [int(x) for x in rest.split()]
+                return {"rx_bytes": v[0], "rx_packets": v[1],
+                        "tx_bytes": v[8], "tx_packets": v[9]}
     sys.exit(f"fanout_probe: no interface {dev} beside process {pid}")
 
 
@@ -107,16 +121,19 @@ def programs(pid):
     return runs
 
 
-def sample(pid, dev, tools):
+def sample(pid, up, down, tools):
     ticks, rss = process(pid)
+    machine, cpus = busy_ticks()
     print(json.dumps({
         "tool_ticks": sum(process(t)[0] for t in tools),
         "time": time.monotonic(),
         "clk_tck": os.sysconf("SC_CLK_TCK"),
-        "machine_ticks": machine_ticks(),
+        "machine_ticks": machine,
+        "cpu_ticks": cpus,
         "relay_ticks": ticks,
         "relay_rss": rss,
-        "rx_packets": rx_packets(pid, dev),
+        "up": counters(pid, up),
+        "down": counters(pid, down),
         "programs": programs(pid),
         "softnet_dropped": softnet_dropped(),
         "udp_rcvbuf_errors": udp_errors([pid] + tools),
@@ -126,8 +143,9 @@ def sample(pid, dev, tools):
 def main():
     if sys.argv[1:2] == ["stats"] and len(sys.argv) == 2:
         hold_stats()
-    elif sys.argv[1:2] == ["sample"] and len(sys.argv) >= 4:
-        sample(int(sys.argv[2]), sys.argv[3], [int(t) for t in sys.argv[4:]])
+    elif sys.argv[1:2] == ["sample"] and len(sys.argv) >= 5:
+        sample(int(sys.argv[2]), sys.argv[3], sys.argv[4],
+               [int(t) for t in sys.argv[5:]])
     else:
         sys.exit(__doc__)
 

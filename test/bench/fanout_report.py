@@ -21,14 +21,16 @@ def load(path):
         return json.load(f)
 
 
-def window(d, n):
+def window(d, n, relay_cpu):
     """Per-copy costs over the measured window of case directory d."""
     a, b = load(f"{d}/start.json"), load(f"{d}/end.json")
     before = load(f"{d}/before-subs.json")
     tck = a["clk_tck"]
-    packets = b["rx_packets"] - a["rx_packets"]
+    packets = b["up"]["rx_packets"] - a["up"]["rx_packets"]
     copies = packets * n
     per_copy = (lambda ticks: ticks / tck * 1e9 / copies if copies else None)
+    down = {k: (b["down"][k] - a["down"][k]) / copies if copies else None
+            for k in b["down"]}
     run = {p: b["programs"][p]["run_time_ns"] - a["programs"][p]["run_time_ns"]
            for p in b["programs"]}
     return {
@@ -38,10 +40,13 @@ def window(d, n):
         "machine_ns_per_copy": per_copy(b["machine_ticks"] - a["machine_ticks"]),
         "relay_ns_per_copy": per_copy(b["relay_ticks"] - a["relay_ticks"]),
         "relay_host_ns_per_copy": per_copy(
-            b["machine_ticks"] - a["machine_ticks"]
-            - (b["tool_ticks"] - a["tool_ticks"])),
+            b["cpu_ticks"][relay_cpu] - a["cpu_ticks"][relay_cpu]),
+        "tools_ns_per_copy": per_copy(b["tool_ticks"] - a["tool_ticks"]),
         "kernel_ns_per_copy": {p: (t / copies if copies else None)
                                for p, t in run.items()},
+        # What the subscribers' side of the relay carried per copy: sent
+        # (media, and whatever else each path adds) and received (ACKs).
+        "down_per_copy": down,
         "relay_bytes_per_subscriber":
             (b["relay_rss"] - before["relay_rss"]) / n,
         "softnet_dropped": b["softnet_dropped"] - a["softnet_dropped"],
@@ -151,6 +156,7 @@ def main():
     out = sys.argv[1]
     commit = open(f"{out}/commit").read().strip()
     crypto = open(f"{out}/crypto").read().strip()
+    relay_cpu = int(open(f"{out}/relay-cpu").read())
     cases = []
     for d in sorted(glob.glob(f"{out}/*-*/")):
         if not os.path.exists(f"{d}/case"):
@@ -158,7 +164,7 @@ def main():
         n, mode = open(f"{d}/case").read().split()
         n = int(n)
         cases.append({"mode": mode, "subscribers": n,
-                      "window": window(d, n),
+                      "window": window(d, n, relay_cpu),
                       "subscribers_result": subscribers(d),
                       "relay": relay(d)})
     cases.sort(key=lambda c: (c["subscribers"], MODES.index(c["mode"])))
@@ -184,8 +190,8 @@ def main():
                    ratios, "growth": growth}, f, indent=1)
 
     print(f"fan-out benchmark, commit {commit}, {crypto}")
-    print("ns per copy: machine, relay host (machine less origin and "
-          "subscriber processes), relay process; kernel programs")
+    print("ns per copy: machine, relay host (the relay's CPU: its process "
+          "and its side's kernel work), relay process; kernel programs")
     print("subs path      |   machine    host   relay | kernel in   eg "
           "| KB/sub |  objects  missing corrupt | delay us p50 p99 max "
           "| kernel % in window")
@@ -204,6 +210,13 @@ def main():
               f"{fmt(dl['max'])} | "
               f"{fmt(share, 0.01, 1) if 'kernel_share' in r else '-'} "
               f"({fmt(r.get('kernel_share'), 0.01, 1)} whole run)")
+    print("to and from the subscribers per copy (packets and bytes sent, "
+          "packets received): "
+          + ", ".join(f"{c['subscribers']} {c['mode']} "
+                      f"{fmt(d['tx_packets'], 1, 2)}/{fmt(d['tx_bytes'])}/"
+                      f"{fmt(d['rx_packets'], 1, 2)}"
+                      for c in cases
+                      for d in [c['window']['down_per_copy']]))
     print("drops in the window (backlog, UDP receive buffers): "
           + ", ".join(f"{c['subscribers']} {c['mode']} "
                       f"{c['window']['softnet_dropped']}/"
