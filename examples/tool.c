@@ -25,6 +25,7 @@ static int tls_option(const char *prog, fr_tool_tls *t, int opt,
                                 &t->idle_timeout_ns)
                    ? -1
                    : 1;
+    case 7: t->browser_cert = 1; return 1;
     default: return 0;
     }
 }
@@ -108,9 +109,15 @@ int fr_tool_tls_check(const char *prog, const fr_tool_tls *t, int server,
         fprintf(stderr, "%s: --cert and --key go together\n", prog);
         return -1;
     }
-    if (!server && (t->cert || t->write_cert)) {
-        fprintf(stderr, "%s: --cert/--key/--write-cert are for a listening "
-                        "server (--listen)\n",
+    if (!server && (t->cert || t->write_cert || t->browser_cert)) {
+        fprintf(stderr, "%s: --cert/--key/--write-cert/--browser-cert are "
+                        "for a listening server (--listen)\n",
+                prog);
+        return -1;
+    }
+    if (t->cert && t->browser_cert) {
+        fprintf(stderr, "%s: --browser-cert generates the certificate; it "
+                        "excludes --cert\n",
                 prog);
         return -1;
     }
@@ -160,6 +167,23 @@ static int write_pem(const char *prog, const char *path, const fr_cert *cert)
     return 0;
 }
 
+/* "certificate sha-256 HEX": what a page passes to WebTransport's
+ * serverCertificateHashes. */
+static int print_sha256(const char *prog, const fr_cert *cert)
+{
+    uint8_t h[32];
+
+    if (fr_cert_sha256(cert, h) != 0) {
+        fprintf(stderr, "%s: certificate: cannot hash it\n", prog);
+        return -1;
+    }
+    fprintf(stderr, "%s: certificate sha-256 ", prog);
+    for (size_t i = 0; i < sizeof(h); i++)
+        fprintf(stderr, "%02x", h[i]);
+    fputc('\n', stderr);
+    return 0;
+}
+
 int fr_tool_quic_settings(const char *prog, const fr_tool_tls *t,
                           const char *server_name, fr_quic_settings *qs,
                           fr_cert **cert)
@@ -181,14 +205,21 @@ int fr_tool_quic_settings(const char *prog, const fr_tool_tls *t,
                 prog);
     if (!server_name)
         return 0;
-    rv = t->cert ? fr_cert_load(cert, t->cert, t->key)
-                 : fr_cert_generate(cert, server_name);
+    rv = t->cert           ? fr_cert_load(cert, t->cert, t->key)
+         : t->browser_cert ? fr_cert_generate_days(cert, server_name,
+                                                   FR_CERT_BROWSER_DAYS)
+                           : fr_cert_generate(cert, server_name);
     if (rv) {
         fprintf(stderr, "%s: certificate: %s%s%s\n", prog, fr_strerror(rv),
                 t->cert ? ": " : "", t->cert ? t->cert : "");
         return -1;
     }
     if (t->write_cert && write_pem(prog, t->write_cert, *cert) != 0) {
+        fr_cert_del(*cert);
+        *cert = NULL;
+        return -1;
+    }
+    if (t->browser_cert && print_sha256(prog, *cert) != 0) {
         fr_cert_del(*cert);
         *cert = NULL;
         return -1;

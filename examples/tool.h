@@ -17,6 +17,7 @@ typedef struct fr_tool_tls {
     int cleartext;
     const char *cert, *key;   /* server certificate (PEM files) */
     const char *write_cert;   /* write the generated certificate here */
+    int browser_cert;         /* generate one browsers pin by hash */
     const char *ca;           /* client: trusted CA / pinned cert */
     int insecure;             /* client: skip verification (explicit) */
     uint64_t idle_timeout_ns; /* --idle-timeout; 0: the library's 30 s */
@@ -33,7 +34,8 @@ typedef struct fr_tool_tls {
         {"write-cert", required_argument, NULL, FR_TOOL_OPT_BASE + 3},        \
         {"ca", required_argument, NULL, FR_TOOL_OPT_BASE + 4},                \
         {"insecure", no_argument, NULL, FR_TOOL_OPT_BASE + 5},                \
-        {"idle-timeout", required_argument, NULL, FR_TOOL_OPT_BASE + 6}
+        {"idle-timeout", required_argument, NULL, FR_TOOL_OPT_BASE + 6},      \
+        {"browser-cert", no_argument, NULL, FR_TOOL_OPT_BASE + 7}
 
 /* Usage lines for those options: all of them, and the client's. */
 #define FR_TOOL_IDLE_USAGE                                                    \
@@ -53,6 +55,10 @@ typedef struct fr_tool_tls {
     "                        a self-signed one made at start\n"               \
     "  --write-cert FILE     write the server certificate (PEM) there, for\n" \
     "                        clients' --ca\n"                                 \
+    "  --browser-cert        make the generated certificate one a browser\n"  \
+    "                        pins by hash (WebTransport's\n"                   \
+    "                        serverCertificateHashes: valid 13 days) and\n"   \
+    "                        print its SHA-256\n"                              \
     "  --ca FILE             trust this CA or pinned certificate (PEM)\n"     \
     "  --insecure            do not verify the server's certificate\n"     \
     FR_TOOL_IDLE_USAGE

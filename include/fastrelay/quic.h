@@ -402,6 +402,19 @@ FR_EXTERN int fr_cert_load(fr_cert **pcert, const char *cert_file,
  * year for `name` (DNS name or IP address literal). For demos and tests. */
 FR_EXTERN int fr_cert_generate(fr_cert **pcert, const char *name);
 
+/* Days a certificate browsers pin by hash may be valid: WebTransport's
+ * serverCertificateHashes takes ECDSA certificates valid for at most 14
+ * days in all (fr_cert_generate_days starts them an hour back). */
+#define FR_CERT_BROWSER_DAYS 13
+
+/* The same, valid for `days` (1 to 3650) from an hour ago. */
+FR_EXTERN int fr_cert_generate_days(fr_cert **pcert, const char *name,
+                                    unsigned days);
+
+/* The SHA-256 of the certificate (first of the chain, DER): what a
+ * browser pins with serverCertificateHashes. Returns 0 or FR_ERR_CERT. */
+FR_EXTERN int fr_cert_sha256(const fr_cert *cert, uint8_t out[32]);
+
 /* Returns the certificate (first of the chain) as PEM; clients can pin it
  * through fr_quic_settings.ca_pem. Valid while the fr_cert lives. */
 FR_EXTERN const char *fr_cert_pem(const fr_cert *cert, size_t *plen);

@@ -109,6 +109,11 @@ static int set_subject(gnutls_x509_crt_t crt, const char *name)
 
 int fr_cert_generate(fr_cert **pcert, const char *name)
 {
+    return fr_cert_generate_days(pcert, name, 365);
+}
+
+int fr_cert_generate_days(fr_cert **pcert, const char *name, unsigned days)
+{
     fr_cert *cert = NULL;
     gnutls_x509_privkey_t key = NULL;
     gnutls_x509_crt_t crt = NULL;
@@ -116,7 +121,7 @@ int fr_cert_generate(fr_cert **pcert, const char *name)
     time_t now = time(NULL);
     int rv;
 
-    if (!pcert || !name || !*name)
+    if (!pcert || !name || !*name || days < 1 || days > 3650)
         return FR_ERR_INVALID_ARGUMENT;
     rv = cert_alloc(&cert);
     if (rv)
@@ -133,7 +138,8 @@ int fr_cert_generate(fr_cert **pcert, const char *name)
     if (gnutls_x509_crt_set_version(crt, 3) != 0 ||
         gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) != 0 ||
         gnutls_x509_crt_set_activation_time(crt, now - 3600) != 0 ||
-        gnutls_x509_crt_set_expiration_time(crt, now + 365 * 24 * 3600) != 0 ||
+        gnutls_x509_crt_set_expiration_time(
+            crt, now + (time_t)days * 24 * 3600) != 0 ||
         set_subject(crt, name) != 0 ||
         gnutls_x509_crt_set_key(crt, key) != 0 ||
         gnutls_x509_crt_set_basic_constraints(crt, 0, -1) != 0 ||
@@ -155,6 +161,18 @@ out:
         return rv;
     }
     *pcert = cert;
+    return 0;
+}
+
+int fr_cert_sha256(const fr_cert *cert, uint8_t out[32])
+{
+    gnutls_datum_t raw;
+
+    if (!cert || !out)
+        return FR_ERR_INVALID_ARGUMENT;
+    if (gnutls_certificate_get_crt_raw(cert->cred, 0, 0, &raw) != 0 ||
+        gnutls_hash_fast(GNUTLS_DIG_SHA256, raw.data, raw.size, out) != 0)
+        return FR_ERR_CERT;
     return 0;
 }
 

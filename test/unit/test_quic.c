@@ -757,6 +757,47 @@ static void test_cert_load(void **state)
     rmdir(dir);
 }
 
+/* A certificate for browsers' serverCertificateHashes: ECDSA P-256, valid
+ * 14 days at most in all; its SHA-256 is the fingerprint of its DER. */
+static void test_cert_browser(void **state)
+{
+    gnutls_x509_crt_t crt;
+    gnutls_datum_t pem;
+    unsigned bits = 0;
+    uint8_t hash[32], fp[32];
+    size_t fplen = sizeof(fp);
+    fr_cert *cert;
+    time_t from, until;
+
+    (void)state;
+    assert_int_equal(fr_cert_generate_days(&cert, "127.0.0.1", 0),
+                     FR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fr_cert_generate_days(&cert, "127.0.0.1", 3651),
+                     FR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(
+        fr_cert_generate_days(&cert, "127.0.0.1", FR_CERT_BROWSER_DAYS), 0);
+    pem.data = (unsigned char *)fr_cert_pem(cert, NULL);
+    pem.size = (unsigned)strlen((const char *)pem.data);
+    assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+    assert_int_equal(gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM),
+                     0);
+    from = gnutls_x509_crt_get_activation_time(crt);
+    until = gnutls_x509_crt_get_expiration_time(crt);
+    assert_true(until > time(NULL));
+    assert_true(until - from <= 14 * 24 * 3600);
+    assert_int_equal(gnutls_x509_crt_get_pk_algorithm(crt, &bits),
+                     GNUTLS_PK_ECDSA);
+    assert_int_equal(bits, 256);
+    assert_int_equal(fr_cert_sha256(cert, hash), 0);
+    assert_int_equal(
+        gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &fplen),
+        0);
+    assert_int_equal(fplen, sizeof(fp));
+    assert_memory_equal(hash, fp, sizeof(fp));
+    gnutls_x509_crt_deinit(crt);
+    fr_cert_del(cert);
+}
+
 /* Connection-ID hook and events. */
 
 static void test_cid_hook(void **state)
@@ -1586,6 +1627,7 @@ int main(void)
         cmocka_unit_test(test_cert_insecure_explicit),
         cmocka_unit_test(test_cert_pinned_accepted),
         cmocka_unit_test(test_cert_load),
+        cmocka_unit_test(test_cert_browser),
         cmocka_unit_test(test_cid_hook),
         cmocka_unit_test(test_migrate),
         cmocka_unit_test(test_clock_never_backwards),
