@@ -4,7 +4,7 @@
     check_includes.py [ROOT]
     check_includes.py --self-test
 
-The modules, lowest first: util, quic, splice, moq, fastpath. A file of a
+The modules, lowest first: util, quic, splice, wt, moq, fastpath. A file of a
 module may include its own module's headers, and of a lower module only
 the headers that module offers to the ones above it: those not named
 *_internal.h. The kernel/user headers of bpf/ (*_kern_user.h) belong to
@@ -26,7 +26,7 @@ import re
 import sys
 import tempfile
 
-MODULES = ["util", "quic", "splice", "moq", "fastpath"]
+MODULES = ["util", "quic", "splice", "wt", "moq", "fastpath"]
 BPF_USERS = {"splice", "fastpath"}
 
 # (including file, included file): why it is still here, while it is being
