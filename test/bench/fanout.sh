@@ -98,6 +98,10 @@ steer() {
         'for q in /sys/class/net/$0/queues/rx-*/rps_cpus; do
              printf "%x\n" "$1" >"$q"; done' "$2" "$((1 << $3))"
 }
+# One upstream packet becomes N clones in one softirq run, queued at once
+# for the subscribers' CPU: the default backlog (1000 packets) drops the
+# tail of a 1000-subscriber fan-out.
+fr_sysctl_for_run net.core.netdev_max_backlog 8192
 steer relay origin "$relay_cpu"
 steer relay sub "$relay_cpu"
 steer origin relay 0

@@ -41,6 +41,7 @@ FR_NS_PREFIX=
 FR_TMPDIR=
 declare -gA FR_ADDRS=()  # "host/peer" -> address of host on its link to peer
 declare -gA FR_JOBS=()   # job name -> pid
+declare -gA FR_SYSCTLS=() # machine-wide sysctl -> its value before the run
 
 # Parent of every run's temporary directory.
 FR_TMPROOT="${TMPDIR:-/tmp}/fastrelay-netns"
@@ -146,6 +147,9 @@ fr_netns_cleanup() {
     for name in "${!FR_JOBS[@]}"; do
         fr_stop "$name" 2 >/dev/null
     done
+    for name in "${!FR_SYSCTLS[@]}"; do
+        sysctl -q -w "$name=${FR_SYSCTLS[$name]}" >/dev/null
+    done
     if [[ -n ${FR_NS_PREFIX} ]]; then
         for ns in $(ip netns list | awk '{ print $1 }'); do
             [[ $ns == "$FR_NS_PREFIX"-* ]] && _fr_ns_delete "$ns"
@@ -167,6 +171,17 @@ fr_netns_cleanup() {
         rm -rf -- "$FR_TMPDIR"
     fi
     return "$rc"
+}
+
+# fr_sysctl_for_run NAME VALUE: sets a machine-wide sysctl (one that
+# namespaces share, e.g. net.core.netdev_max_backlog) for this run; the
+# cleanup puts the value before back.
+fr_sysctl_for_run() {
+    local name=$1 value=$2
+    [[ -n ${FR_SYSCTLS[$name]:-} ]] ||
+        FR_SYSCTLS[$name]=$(sysctl -n "$name") ||
+        fr_fail "no sysctl $name"
+    sysctl -q -w "$name=$value" >/dev/null || fr_fail "cannot set $name"
 }
 
 # fr_netns_init: checks privileges and tools, installs the cleanup traps,
