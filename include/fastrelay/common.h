@@ -38,8 +38,9 @@ typedef uint64_t fr_duration;
  * built with (the macros of their plain names pass it: source needs no
  * change), read or write only that layout's bytes, keep defaults for the
  * fields appended since, and refuse a number greater than their own.
- * 1: the layouts up to release 0.1.0; 2: fr_fastpath_stats.late_starts. */
-#define FR_LAYOUT_VERSION 2
+ * 1: the layouts up to release 0.1.0; 2: fr_fastpath_stats.late_starts;
+ * 3: fr_moq_settings.webtransport_path. */
+#define FR_LAYOUT_VERSION 3
 
 #ifdef __cplusplus
 }

@@ -300,6 +300,12 @@ typedef struct fr_moq_settings {
      * stream limit (fr_quic_settings.max_streams_bidi), as draft 18 has
      * it. */
     size_t max_subscriptions;
+    /* WebTransport (layout 3 on; NULL: none). A server endpoint also
+     * offers ALPN "h3" and takes sessions that CONNECT to this path; a
+     * client endpoint connects over HTTP/3 to this path. The MoQT draft is
+     * the one agreed in wt-available-protocols / wt-protocol (draft 18
+     * when the client names none). */
+    const char *webtransport_path;
 } fr_moq_settings;
 
 /* Fills `s`, of layout `version` (FR_LAYOUT_VERSION; callers use
@@ -370,6 +376,11 @@ FR_EXTERN int fr_moq_session_on_stream_stop_sending(fr_moq_session *s,
                                                     uint64_t code);
 FR_EXTERN int fr_moq_session_on_datagram(fr_moq_session *s,
                                          const uint8_t *data, size_t len);
+/* A stream of the connection is closed both ways and forgotten. */
+FR_EXTERN void fr_moq_session_on_stream_close(fr_moq_session *s,
+                                              int64_t stream_id);
+/* Whether the session runs over WebTransport (ALPN h3). */
+FR_EXTERN int fr_moq_session_is_webtransport(const fr_moq_session *s);
 /* The peer allows more streams: requests made while its limit was reached
  * (they wait, in order) go out now. */
 FR_EXTERN int fr_moq_session_on_streams_available(fr_moq_session *s);
@@ -522,7 +533,9 @@ typedef struct fr_moq_endpoint_callbacks {
 } fr_moq_endpoint_callbacks;
 
 /* quic->alpn, if NULL, is set to FR_MOQ_ALPNS (both drafts) by this
- * function; set it to one draft's ALPN to speak only that one. Every
+ * function, with ",h3" after them on a server with
+ * settings->webtransport_path, or to "h3" alone on such a client; set it
+ * to one draft's ALPN to speak only that one. Every
  * struct is of layout `version` (FR_LAYOUT_VERSION; callers use
  * fr_moq_endpoint_new) and copied; `ecb` may be NULL. */
 FR_EXTERN int fr_moq_endpoint_new_versioned(

@@ -34,7 +34,7 @@ static void rstream_abandon(fr_moq_session *s, fr_moq_rstream *rs)
     rs->fetch = NULL;
     fr_moq_buf_free(&rs->buf);
     if (!s->closed)
-        fr_quic_conn_stream_reset(s->conn, rs->id, FR_MOQ_STREAM_CANCELLED);
+        s->tp->reset(s, rs->id, FR_MOQ_STREAM_CANCELLED);
 }
 
 void fr_moq_rstream_detach_sub(void *rstream, void *sub)
@@ -455,7 +455,7 @@ int fr_moq_rstream_reset(fr_moq_session *s, fr_moq_rstream *rs,
 
 /* Datagrams. */
 
-static int datagram(fr_moq_session *s, const uint8_t *data, size_t len)
+int fr_moq_in_datagram(fr_moq_session *s, const uint8_t *data, size_t len)
 {
     fr_moq_datagram d;
     fr_moq_error err;
@@ -492,10 +492,13 @@ static int datagram(fr_moq_session *s, const uint8_t *data, size_t len)
 int fr_moq_session_on_datagram(fr_moq_session *s, const uint8_t *data,
                                size_t len)
 {
-    int rv;
+    int rv = 0;
 
     fr_moq_enter(s);
-    rv = datagram(s, data, len);
+    if (s->wt)
+        fr_wt_on_datagram(s->wt, data, len);
+    else
+        rv = fr_moq_in_datagram(s, data, len);
     fr_moq_leave(s);
     return rv;
 }
@@ -562,14 +565,14 @@ int fr_moq_pub_open_subgroup(fr_moq_pub *pub, const fr_moq_subgroup_info *info,
     sg = calloc(1, sizeof(*sg));
     if (!sg)
         return FR_ERR_NOMEM;
-    rv = fr_quic_conn_open_uni_stream(s->conn, &sid);
+    rv = s->tp->open_uni(s, &sid);
     if (rv) {
         free(sg);
         return rv;
     }
     rv = fr_quic_conn_stream_write(s->conn, sid, buf, (size_t)n, 0);
     if (rv) {
-        fr_quic_conn_stream_reset(s->conn, sid, FR_MOQ_STREAM_INTERNAL_ERROR);
+        s->tp->reset(s, sid, FR_MOQ_STREAM_INTERNAL_ERROR);
         free(sg);
         return rv;
     }
@@ -729,7 +732,7 @@ int fr_moq_subgroup_reset(fr_moq_subgroup *sg, uint64_t code)
     fr_moq_session *s = sg->pub->s;
 
     if (!s->closed)
-        fr_quic_conn_stream_reset(s->conn, sg->stream_id, code);
+        s->tp->reset(s, sg->stream_id, code);
     subgroup_unlink(sg);
     return 0;
 }
@@ -778,7 +781,7 @@ int fr_moq_accept_fetch(fr_moq_session *s, uint64_t req, fr_moq_location end,
     m.u.fetch_ok.end.object = end.object;
     rv = fr_moq_req_send(r, &m, 0);
     if (rv == 0)
-        rv = fr_quic_conn_open_uni_stream(s->conn, &sid);
+        rv = s->tp->open_uni(s, &sid);
     if (rv) {
         free(f);
         return rv;

@@ -12,6 +12,7 @@
 #include "../quic/layouts.h"
 #include "codec.h"
 #include "layouts.h"
+#include "session_internal.h"
 
 struct fr_moq_endpoint {
     fr_quic_ev *qev;
@@ -19,6 +20,7 @@ struct fr_moq_endpoint {
     fr_moq_callbacks cb;
     fr_moq_settings settings;
     char *implementation;
+    char *wt_path;
     void *user_data;
 };
 
@@ -100,6 +102,16 @@ static int on_datagram(fr_quic_conn *conn, const uint8_t *d, size_t len,
     return 0;
 }
 
+static int on_stream_close(fr_quic_conn *conn, int64_t sid, void *ud)
+{
+    fr_moq_session *s = session_of(conn);
+
+    (void)ud;
+    if (s)
+        fr_moq_session_on_stream_close(s, sid);
+    return 0;
+}
+
 static int on_streams_available(fr_quic_conn *conn, void *ud)
 {
     fr_moq_session *s = session_of(conn);
@@ -151,6 +163,10 @@ int fr_moq_endpoint_new_versioned(fr_moq_endpoint **pep,
         ep->implementation = strdup(ep->settings.implementation);
         ep->settings.implementation = ep->implementation;
     }
+    if (ep->settings.webtransport_path) {
+        ep->wt_path = strdup(ep->settings.webtransport_path);
+        ep->settings.webtransport_path = ep->wt_path;
+    }
     memset(&qcb, 0, sizeof(qcb));
     qcb.accept = on_accept;
     qcb.handshake_completed = on_handshake;
@@ -159,13 +175,18 @@ int fr_moq_endpoint_new_versioned(fr_moq_endpoint **pep,
     qcb.stream_reset = on_stream_reset;
     qcb.stream_stop_sending = on_stop_sending;
     qcb.datagram = on_datagram;
+    qcb.stream_close = on_stream_close;
     qcb.closed = on_closed;
     if (!quic->alpn)
-        quic->alpn = qs.alpn = FR_MOQ_ALPNS;
+        quic->alpn = qs.alpn =
+            !ep->settings.webtransport_path ? FR_MOQ_ALPNS
+            : qs.accept_connections          ? FR_MOQ_ALPNS ",h3"
+                                             : "h3";
     rv = fr_quic_ev_new(&ep->qev, loop, &qcb, &qs, bind_addr, bind_addr_len,
                         ep);
     if (rv) {
         free(ep->implementation);
+        free(ep->wt_path);
         free(ep);
         return rv;
     }
@@ -201,6 +222,7 @@ void fr_moq_endpoint_del(fr_moq_endpoint *ep)
             fr_moq_session_del(session_of(conn));
     fr_quic_ev_del(ep->qev);
     free(ep->implementation);
+    free(ep->wt_path);
     free(ep);
 }
 
@@ -244,12 +266,18 @@ int fr_moq_endpoint_connect(fr_moq_endpoint *ep, const struct sockaddr *remote,
                             fr_moq_session **ps)
 {
     fr_quic_conn *conn;
+    fr_moq_session *s;
     int rv = fr_quic_ev_connect(ep->qev, &conn, remote, remote_len,
                                 server_name, NULL);
 
     if (rv)
         return rv;
-    return start_session(ep, conn, ps);
+    rv = start_session(ep, conn, &s);
+    if (rv == 0 && ep->settings.webtransport_path)
+        rv = fr_moq_session_set_authority(s, server_name, remote);
+    if (rv == 0 && ps)
+        *ps = s;
+    return rv;
 }
 
 fr_quic_endpoint *fr_moq_endpoint_quic(const fr_moq_endpoint *ep)

@@ -1,6 +1,7 @@
 /* lib/moq's public structs by layout (layouts.h). */
 #include "layouts.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "../util/layout.h"
@@ -8,7 +9,10 @@
 static const fr_layout callbacks_layouts[] = FR_LAYOUT_ONE(fr_moq_callbacks);
 static const fr_layout endpoint_callbacks_layouts[] =
     FR_LAYOUT_ONE(fr_moq_endpoint_callbacks);
-static const fr_layout settings_layouts[] = FR_LAYOUT_ONE(fr_moq_settings);
+static const fr_layout settings_layouts[] = {
+    {1, offsetof(fr_moq_settings, webtransport_path)},
+    {3, sizeof(fr_moq_settings)},
+};
 
 int fr_moq_take_callbacks(fr_moq_callbacks *dst, const fr_moq_callbacks *src,
                           int version)

@@ -91,8 +91,8 @@ static void out_open_kernel(relay_subgroup *rsg, relay_down *d, int64_t ks,
         fr_moq_pub_adopt_subgroup(d->pub, ks, &rsg->info, &o->sg) != 0) {
         /* Without its bytes the kernel's packets cannot be registered:
          * the stream goes. */
-        fr_quic_conn_stream_reset(fr_moq_session_conn(down_session(d)), ks,
-                                  FR_MOQ_STREAM_INTERNAL_ERROR);
+        down_session(d)->tp->reset(down_session(d), ks,
+                                   FR_MOQ_STREAM_INTERNAL_ERROR);
         free(o);
         r->stats.subgroups_reset++;
         return;

@@ -93,7 +93,7 @@ void fr_moq_req_end(fr_moq_req *r)
 void fr_moq_req_reset(fr_moq_req *r, uint64_t code)
 {
     if (!r->s->closed && r->stream_id >= 0 && !r->write_closed)
-        fr_quic_conn_stream_reset(r->s->conn, r->stream_id, code);
+        r->s->tp->reset(r->s, r->stream_id, code);
     r->write_closed = 1;
 }
 
@@ -105,7 +105,7 @@ static int attach_stream(fr_moq_req *r, int64_t sid)
 
     if (!rs || fr_hmap_insert_u64(&s->rstreams, (uint64_t)sid, rs)) {
         free(rs);
-        fr_quic_conn_stream_reset(s->conn, sid, FR_MOQ_STREAM_INTERNAL_ERROR);
+        s->tp->reset(s, sid, FR_MOQ_STREAM_INTERNAL_ERROR);
         return FR_ERR_NOMEM;
     }
     fr_quic_conn_stream_set_priority(s->conn, sid, 1);
@@ -131,14 +131,14 @@ int fr_moq_req_open(fr_moq_session *s, fr_moq_req_kind kind,
         return FR_ERR_GOING_AWAY;
     /* Requests keep their order: none overtakes one that waits. */
     if (!s->blocked_head) {
-        rv = fr_quic_conn_open_bidi_stream(s->conn, &sid);
+        rv = s->tp->open_bidi(s, &sid);
         if (rv && rv != FR_ERR_STREAM_LIMIT)
             return rv;
     }
     r = fr_moq_req_new(s, kind, s->next_request_id, -1);
     if (!r) {
         if (sid >= 0)
-            fr_quic_conn_stream_reset(s->conn, sid,
+            s->tp->reset(s, sid,
                                       FR_MOQ_STREAM_INTERNAL_ERROR);
         return FR_ERR_NOMEM;
     }
@@ -183,16 +183,15 @@ int fr_moq_req_send(fr_moq_req *r, const fr_moq_msg *msg, int fin)
     return rv;
 }
 
-int fr_moq_session_on_streams_available(fr_moq_session *s)
+int fr_moq_in_streams_available(fr_moq_session *s)
 {
     int rv = 0;
 
-    fr_moq_enter(s);
     while (s->blocked_head && !s->closed) {
         fr_moq_req *r = s->blocked_head;
         int64_t sid;
 
-        rv = fr_quic_conn_open_bidi_stream(s->conn, &sid);
+        rv = s->tp->open_bidi(s, &sid);
         if (rv == FR_ERR_STREAM_LIMIT) {
             rv = 0;
             break;
@@ -215,6 +214,18 @@ int fr_moq_session_on_streams_available(fr_moq_session *s)
             break;
         }
     }
+    return rv;
+}
+
+int fr_moq_session_on_streams_available(fr_moq_session *s)
+{
+    int rv = 0;
+
+    fr_moq_enter(s);
+    if (s->wt)
+        fr_wt_on_streams_available(s->wt);
+    else
+        rv = fr_moq_in_streams_available(s);
     fr_moq_leave(s);
     return rv;
 }

@@ -20,7 +20,7 @@ void fr_moq_fail(fr_moq_session *s, uint64_t code, const char *reason)
     FR_WARN(&s->settings.log, "closing MoQT session: %s (error 0x%llx)",
             reason, (unsigned long long)code);
     s->closed = 1;
-    fr_quic_conn_close(s->conn, code, reason);
+    s->tp->close(s, code, reason);
 }
 
 ssize_t fr_moq_msg_encode_alloc(const fr_moq_session *s,
@@ -75,23 +75,19 @@ void fr_moq_settings_default(fr_moq_settings *s)
     fr_moq_settings_default_versioned(1, s);
 }
 
-/* Opens our control stream and sends SETUP. */
-/* The draft the handshake settled on, by ALPN ("moqt-NN"). */
-static unsigned draft_of(const fr_quic_conn *conn)
+unsigned fr_moq_draft_of(const char *protocol)
 {
-    const char *alpn = fr_quic_conn_get_alpn(conn);
-
-    return alpn && strcmp(alpn, FR_MOQ_ALPN_19) == 0 ? FR_MOQ_DRAFT_19
-                                                     : FR_MOQ_DRAFT_18;
+    return protocol && strcmp(protocol, FR_MOQ_ALPN_19) == 0
+               ? FR_MOQ_DRAFT_19
+               : FR_MOQ_DRAFT_18;
 }
 
-static int session_start(fr_moq_session *s)
+int fr_moq_session_start(fr_moq_session *s)
 {
     fr_moq_msg m;
     int rv;
 
-    s->draft = draft_of(s->conn);
-    rv = fr_quic_conn_open_uni_stream(s->conn, &s->ctrl_out);
+    rv = s->tp->open_uni(s, &s->ctrl_out);
     if (rv)
         return rv;
     fr_quic_conn_stream_set_priority(s->conn, s->ctrl_out, 0);
@@ -131,17 +127,30 @@ int fr_moq_session_new_versioned(fr_moq_session **ps, fr_quic_conn *conn,
         }
     }
     s->settings.implementation = NULL;
+    if (s->settings.webtransport_path) {
+        s->wt_path = strdup(s->settings.webtransport_path);
+        if (!s->wt_path) {
+            free(s->implementation);
+            free(s);
+            return FR_ERR_NOMEM;
+        }
+    }
+    s->settings.webtransport_path = NULL;
     s->user_data = user_data;
     s->is_server = fr_quic_conn_is_server(conn);
     s->next_request_id = s->is_server ? 1 : 0;
     s->peer_next_id = s->is_server ? 0 : 1;
     s->ctrl_out = -1;
+    s->tp = &fr_moq_quic_transport;
     fr_hmap_init(&s->rstreams);
     fr_hmap_init(&s->requests);
     fr_hmap_init(&s->aliases);
     fr_quic_conn_set_user_data(conn, s);
-    if (fr_quic_conn_is_handshake_completed(conn) && session_start(s) != 0) {
+    if (fr_quic_conn_is_handshake_completed(conn) &&
+        fr_moq_transport_start(s) != 0) {
         fr_quic_conn_set_user_data(conn, NULL);
+        fr_wt_del(s->wt);
+        free(s->wt_path);
         free(s->implementation);
         free(s);
         return FR_ERR_INTERNAL;
@@ -162,12 +171,12 @@ int fr_moq_session_on_handshake(fr_moq_session *s)
 {
     int rv;
 
-    if (s->ctrl_out >= 0)
+    if (s->ctrl_out >= 0 || s->wt)
         return 0;
     fr_moq_enter(s);
-    rv = session_start(s);
+    rv = fr_moq_transport_start(s);
     if (rv)
-        fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "cannot open control stream");
+        fr_moq_fail(s, FR_MOQ_INTERNAL_ERROR, "cannot start the session");
     fr_moq_leave(s);
     return rv;
 }
@@ -200,6 +209,9 @@ static void session_teardown(fr_moq_session *s, uint64_t code,
     fr_hmap_free(&s->requests);
     fr_hmap_free(&s->aliases);
     fr_quic_conn_set_user_data(s->conn, NULL);
+    fr_wt_del(s->wt);
+    free(s->authority);
+    free(s->wt_path);
     free(s->implementation);
     free(s);
 }
@@ -243,7 +255,8 @@ int fr_moq_session_close(fr_moq_session *s, uint64_t code, const char *reason)
     if (s->closed)
         return FR_ERR_CONN_CLOSED;
     s->closed = 1;
-    return fr_quic_conn_close(s->conn, code, reason);
+    s->tp->close(s, code, reason);
+    return 0;
 }
 
 fr_quic_conn *fr_moq_session_conn(const fr_moq_session *s)
@@ -336,8 +349,8 @@ static int classify(fr_moq_session *s, fr_moq_rstream *rs)
     return 0;
 }
 
-static int stream_data(fr_moq_session *s, int64_t sid, const uint8_t *data,
-                       size_t len, int fin)
+int fr_moq_in_stream_data(fr_moq_session *s, int64_t sid,
+                          const uint8_t *data, size_t len, int fin)
 {
     fr_moq_rstream *rs;
     int rv;
@@ -402,7 +415,7 @@ static void request_cancelled(fr_moq_session *s, fr_moq_req *r,
     }
 }
 
-static int stream_reset(fr_moq_session *s, int64_t sid, uint64_t code)
+int fr_moq_in_stream_reset(fr_moq_session *s, int64_t sid, uint64_t code)
 {
     fr_moq_rstream *rs = fr_hmap_find_u64(&s->rstreams, (uint64_t)sid);
 
@@ -431,7 +444,7 @@ static int stream_reset(fr_moq_session *s, int64_t sid, uint64_t code)
     }
 }
 
-static int stop_sending(fr_moq_session *s, int64_t sid, uint64_t code)
+int fr_moq_in_stop_sending(fr_moq_session *s, int64_t sid, uint64_t code)
 {
     fr_moq_rstream *rs = fr_hmap_find_u64(&s->rstreams, (uint64_t)sid);
 
@@ -458,10 +471,13 @@ static int stop_sending(fr_moq_session *s, int64_t sid, uint64_t code)
 int fr_moq_session_on_stream_data(fr_moq_session *s, int64_t sid,
                                   const uint8_t *data, size_t len, int fin)
 {
-    int rv;
+    int rv = 0;
 
     fr_moq_enter(s);
-    rv = stream_data(s, sid, data, len, fin);
+    if (s->wt)
+        fr_wt_on_stream_data(s->wt, sid, data, len, fin);
+    else
+        rv = fr_moq_in_stream_data(s, sid, data, len, fin);
     fr_moq_leave(s);
     return rv;
 }
@@ -469,10 +485,13 @@ int fr_moq_session_on_stream_data(fr_moq_session *s, int64_t sid,
 int fr_moq_session_on_stream_reset(fr_moq_session *s, int64_t sid,
                                    uint64_t code)
 {
-    int rv;
+    int rv = 0;
 
     fr_moq_enter(s);
-    rv = stream_reset(s, sid, code);
+    if (s->wt)
+        fr_wt_on_stream_reset(s->wt, sid, code);
+    else
+        rv = fr_moq_in_stream_reset(s, sid, code);
     fr_moq_leave(s);
     return rv;
 }
@@ -480,10 +499,26 @@ int fr_moq_session_on_stream_reset(fr_moq_session *s, int64_t sid,
 int fr_moq_session_on_stream_stop_sending(fr_moq_session *s, int64_t sid,
                                           uint64_t code)
 {
-    int rv;
+    int rv = 0;
 
     fr_moq_enter(s);
-    rv = stop_sending(s, sid, code);
+    if (s->wt)
+        fr_wt_on_stop_sending(s->wt, sid, code);
+    else
+        rv = fr_moq_in_stop_sending(s, sid, code);
     fr_moq_leave(s);
     return rv;
+}
+
+void fr_moq_session_on_stream_close(fr_moq_session *s, int64_t sid)
+{
+    fr_moq_enter(s);
+    if (s->wt)
+        fr_wt_on_stream_close(s->wt, sid);
+    fr_moq_leave(s);
+}
+
+int fr_moq_session_is_webtransport(const fr_moq_session *s)
+{
+    return s->wt != NULL;
 }

@@ -10,6 +10,7 @@
 
 #include "../util/hmap.h"
 #include "../util/logf.h"
+#include "../wt/wt.h"
 #include "codec.h"
 
 /* A growable byte buffer for bytes not parsed yet. */
@@ -158,15 +159,30 @@ typedef struct fr_moq_rstream {
     fr_moq_fetch *fetch;
 } fr_moq_rstream;
 
+/* What a session's streams and close go through (transport.c): raw QUIC,
+ * or a WebTransport session over HTTP/3. Stream IDs are QUIC's in both. */
+typedef struct fr_moq_transport {
+    int (*open_uni)(fr_moq_session *s, int64_t *sid);
+    int (*open_bidi)(fr_moq_session *s, int64_t *sid);
+    int (*reset)(fr_moq_session *s, int64_t sid, uint64_t code);
+    void (*close)(fr_moq_session *s, uint64_t code, const char *reason);
+} fr_moq_transport;
+
+extern const fr_moq_transport fr_moq_quic_transport;
+
 struct fr_moq_session {
     fr_quic_conn *conn;
+    const fr_moq_transport *tp;
+    fr_wt *wt;            /* the WebTransport session (ALPN h3), or NULL */
+    char *authority;      /* client over WebTransport: CONNECT's */
+    char *wt_path;        /* settings.webtransport_path, copied */
     fr_moq_callbacks cb;
     fr_moq_settings settings;
     char *implementation; /* SETUP's MOQT IMPLEMENTATION, or NULL */
     void *user_data;      /* passed to every callback */
     void *app_data;       /* fr_moq_session_get/set_user_data */
     int is_server;
-    unsigned draft;       /* FR_MOQ_DRAFT_*, from the ALPN */
+    unsigned draft;       /* FR_MOQ_DRAFT_*, from ALPN or wt-protocol */
     int64_t ctrl_out;
     int setup_received;
     int ready;
@@ -195,6 +211,29 @@ struct fr_moq_session {
 };
 
 /* session.c */
+/* The draft a protocol name ("moqt-NN", from ALPN or wt-protocol) names;
+ * draft 18 for NULL or another name. */
+unsigned fr_moq_draft_of(const char *protocol);
+/* Opens our control stream and sends SETUP. */
+int fr_moq_session_start(fr_moq_session *s);
+/* QUIC events of the session's streams, as the transport delivers them
+ * (inside fr_moq_enter/leave). */
+int fr_moq_in_stream_data(fr_moq_session *s, int64_t sid,
+                          const uint8_t *data, size_t len, int fin);
+int fr_moq_in_stream_reset(fr_moq_session *s, int64_t sid, uint64_t code);
+int fr_moq_in_stop_sending(fr_moq_session *s, int64_t sid, uint64_t code);
+/* data.c, request.c: the same for datagrams and stream credit. */
+int fr_moq_in_datagram(fr_moq_session *s, const uint8_t *data, size_t len);
+int fr_moq_in_streams_available(fr_moq_session *s);
+
+/* transport.c */
+/* After the QUIC handshake: starts the session over raw QUIC, or over
+ * WebTransport for ALPN h3 (SETUP then waits for the CONNECT). */
+int fr_moq_transport_start(fr_moq_session *s);
+/* A client over WebTransport: CONNECT's :authority, host:port (the
+ * address's own text without a host name). */
+int fr_moq_session_set_authority(fr_moq_session *s, const char *host,
+                                 const struct sockaddr *remote);
 /* Brackets processing of a QUIC event; fr_moq_leave tears the session
  * down if it closed meanwhile and returns 1 then. */
 void fr_moq_enter(fr_moq_session *s);

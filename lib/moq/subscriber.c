@@ -366,7 +366,7 @@ int fr_moq_fetch_cancel(fr_moq_fetch *f)
     if (!f->s->closed && f->req)
         fr_moq_req_reset(f->req, FR_MOQ_STREAM_CANCELLED);
     if (!f->s->closed && f->data_stream >= 0)
-        fr_quic_conn_stream_reset(f->s->conn, f->data_stream,
+        f->s->tp->reset(f->s, f->data_stream,
                                   FR_MOQ_STREAM_CANCELLED);
     fr_moq_fetch_end(f, 0, 0, "cancelled");
     return 0;

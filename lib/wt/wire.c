@@ -168,12 +168,14 @@ static int has_setting(const uint8_t *p, size_t len, uint64_t id)
     return 0;
 }
 
-ssize_t fr_h3_settings_extend(const uint8_t *d, size_t len,
-                              const uint64_t (*add)[2], size_t n,
-                              uint8_t *out, size_t cap, size_t *used)
+/* The SETTINGS frame at the start of a control stream d[0..len): 1 with
+ * its payload at d[*at..*at + *flen), 0 when it is not whole yet,
+ * FR_ERR_PROTO when the bytes are not a control stream's start. */
+static int settings_frame(const uint8_t *d, size_t len, size_t *at,
+                          uint64_t *flen)
 {
-    size_t pos = 0, o = 0, payload_at, extra = 0;
-    uint64_t type, frame, flen;
+    size_t pos = 0;
+    uint64_t type, frame;
 
     if (fr_qvarint_get(d, len, &pos, &type))
         return 0;
@@ -183,16 +185,27 @@ ssize_t fr_h3_settings_extend(const uint8_t *d, size_t len,
         return 0;
     if (frame != FR_H3_FRAME_SETTINGS)
         return FR_ERR_PROTO;
-    if (fr_qvarint_get(d, len, &pos, &flen))
+    if (fr_qvarint_get(d, len, &pos, flen) || *flen > len - pos)
         return 0;
-    if (flen > len - pos)
-        return 0;
-    payload_at = pos;
+    *at = pos;
+    return 1;
+}
+
+ssize_t fr_h3_settings_extend(const uint8_t *d, size_t len,
+                              const uint64_t (*add)[2], size_t n,
+                              uint8_t *out, size_t cap, size_t *used)
+{
+    size_t o = 0, payload_at, extra = 0;
+    uint64_t flen;
+    int r = settings_frame(d, len, &payload_at, &flen);
+
+    if (r <= 0)
+        return r;
     for (size_t i = 0; i < n; i++)
         if (!has_setting(d + payload_at, (size_t)flen, add[i][0]))
             extra += fr_qvarint_len(add[i][0]) + fr_qvarint_len(add[i][1]);
-    if (fr_qvarint_put(out, cap, &o, type) ||
-        fr_qvarint_put(out, cap, &o, frame) ||
+    if (fr_qvarint_put(out, cap, &o, FR_H3_CONTROL_STREAM) ||
+        fr_qvarint_put(out, cap, &o, FR_H3_FRAME_SETTINGS) ||
         fr_qvarint_put(out, cap, &o, flen + extra) || cap - o < flen)
         return FR_ERR_NOBUF;
     memcpy(out + o, d + payload_at, (size_t)flen);
@@ -204,4 +217,34 @@ ssize_t fr_h3_settings_extend(const uint8_t *d, size_t len,
             return FR_ERR_NOBUF;
     *used = payload_at + (size_t)flen;
     return (ssize_t)o;
+}
+
+int fr_h3_settings_scan(const uint8_t *d, size_t len,
+                        fr_h3_peer_settings *out)
+{
+    size_t pos, end;
+    uint64_t flen;
+    int r = settings_frame(d, len, &pos, &flen);
+
+    if (r <= 0)
+        return r;
+    memset(out, 0, sizeof(*out));
+    end = pos + (size_t)flen;
+    while (pos < end) {
+        uint64_t id, v;
+
+        if (fr_qvarint_get(d, end, &pos, &id) ||
+            fr_qvarint_get(d, end, &pos, &v))
+            return FR_ERR_PROTO;
+        if (id == FR_H3_SETTING_ENABLE_CONNECT_PROTOCOL)
+            out->connect_protocol = v == 1;
+        else if (id == FR_H3_SETTING_H3_DATAGRAM)
+            out->h3_datagram = v == 1;
+        else if ((id == FR_H3_SETTING_ENABLE_WEBTRANSPORT ||
+                  id == FR_H3_SETTING_WT_MAX_SESSIONS_07 ||
+                  id == FR_H3_SETTING_WT_MAX_SESSIONS) &&
+                 v)
+            out->webtransport = 1;
+    }
+    return 1;
 }

@@ -78,4 +78,19 @@ ssize_t fr_h3_settings_extend(const uint8_t *d, size_t len,
                               const uint64_t (*add)[2], size_t n,
                               uint8_t *out, size_t cap, size_t *used);
 
+/* What a peer's SETTINGS say about extended CONNECT and WebTransport. */
+typedef struct fr_h3_peer_settings {
+    int connect_protocol; /* ENABLE_CONNECT_PROTOCOL = 1 */
+    int h3_datagram;      /* H3_DATAGRAM = 1 */
+    int webtransport;     /* any of WebTransport's settings, non-zero */
+} fr_h3_peer_settings;
+
+/* Reads the SETTINGS frame at the start of a peer's control stream,
+ * d[0..len). Returns 1 with *out filled once the frame is whole, 0 when
+ * more bytes are needed, FR_ERR_PROTO when they are not a control
+ * stream's start. (nghttp3 1.8 reads the frame too, but on a client does
+ * not report ENABLE_CONNECT_PROTOCOL.) */
+int fr_h3_settings_scan(const uint8_t *d, size_t len,
+                        fr_h3_peer_settings *out);
+
 #endif

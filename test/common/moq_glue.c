@@ -47,6 +47,23 @@ static int on_streams(fr_quic_conn *c, void *ud)
     return 0;
 }
 
+static int on_stream_close(fr_quic_conn *c, int64_t sid, void *ud)
+{
+    (void)ud;
+    if (fr_glue_session(c))
+        fr_moq_session_on_stream_close(fr_glue_session(c), sid);
+    return 0;
+}
+
+static int on_datagram(fr_quic_conn *c, const uint8_t *d, size_t len,
+                       void *ud)
+{
+    (void)ud;
+    if (fr_glue_session(c))
+        fr_moq_session_on_datagram(fr_glue_session(c), d, len);
+    return 0;
+}
+
 static void on_closed(fr_quic_conn *c, const fr_quic_close_info *info,
                       void *ud)
 {
@@ -62,6 +79,8 @@ void fr_glue_callbacks(fr_quic_callbacks *cb)
     cb->stream_reset = on_reset;
     cb->stream_stop_sending = on_stop;
     cb->streams_available = on_streams;
+    cb->stream_close = on_stream_close;
+    cb->datagram = on_datagram;
     cb->closed = on_closed;
 }
 

@@ -4,6 +4,8 @@
 #include "moq_glue.h"
 #include "moq_pair.h"
 
+const char *fr_moq_pair_webtransport;
+
 static int q_accept(fr_quic_conn *c, void *ud)
 {
     fr_moq_pair *p = fr_sim_app(ud);
@@ -38,6 +40,7 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
     p->cb = *cb;
     p->ud = ud;
     fr_moq_settings_default(&p->server_settings);
+    p->server_settings.webtransport_path = fr_moq_pair_webtransport;
     p->sim = fr_sim_new(2 * FR_MILLISECONDS);
     fr_sim_set_app(p->sim, p);
     fr_glue_callbacks(&ccb);
@@ -47,7 +50,7 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
     assert_int_equal(fr_cert_generate(&p->cert, "198.18.0.2"), 0);
     fr_quic_settings_default(&cs);
     fr_quic_settings_default(&ss);
-    cs.alpn = ss.alpn = FR_MOQ_ALPNS;
+    cs.alpn = ss.alpn = fr_moq_pair_webtransport ? "h3" : FR_MOQ_ALPNS;
     cs.crypto_mode = ss.crypto_mode = mode;
     cs.ca_pem = fr_cert_pem(p->cert, &len);
     cs.ca_pem_len = len;
@@ -69,6 +72,7 @@ void fr_moq_pair_setup(fr_moq_pair *p, const fr_moq_callbacks *cb, void *ud,
                                               fr_sim_now(p->sim)),
                      0);
     fr_moq_settings_default(&ms);
+    ms.webtransport_path = fr_moq_pair_webtransport;
     if (!raw_client)
         assert_int_equal(fr_moq_session_new(&p->cs, p->conn, &p->cb, &ms,
                                             p->ud),

@@ -26,6 +26,10 @@ typedef struct fr_moq_pair {
     fr_moq_settings server_settings;
 } fr_moq_pair;
 
+/* fr_moq_pair_setup's sessions run over WebTransport on this path (ALPN
+ * h3 both sides) while it is set; NULL: raw QUIC. */
+extern const char *fr_moq_pair_webtransport;
+
 /* Connects a client to a server, both running MoQT sessions with `cb` and
  * `ud` (with `raw_client` the client runs none, so a test can write bytes
  * of its own). Both offer every draft (FR_MOQ_ALPNS), so they speak the

@@ -60,13 +60,13 @@ static const fr_layout grown_layouts[] = {
 static void test_layout_sizes(void **state)
 {
     (void)state;
-    assert_int_equal(FR_LAYOUT_VERSION, 2);
+    assert_int_equal(FR_LAYOUT_VERSION, 3);
     assert_int_equal(fr_layout_size(FR_LAYOUTS(grown_layouts), 0), 0);
     assert_int_equal(fr_layout_size(FR_LAYOUTS(grown_layouts), 1),
                      offsetof(grown, b));
     assert_int_equal(fr_layout_size(FR_LAYOUTS(grown_layouts), 2),
                      sizeof(grown));
-    assert_int_equal(fr_layout_size(FR_LAYOUTS(grown_layouts), 3), 0);
+    assert_int_equal(fr_layout_size(FR_LAYOUTS(grown_layouts), UNKNOWN), 0);
 }
 
 /* A program built when the struct had layout 1 passes only `a`: the
@@ -87,15 +87,17 @@ static void test_older_layout_keeps_defaults(void **state)
     assert_int_equal(
         fr_layout_copy(old, &filled, FR_LAYOUTS(grown_layouts), 1), 0);
     assert_int_equal(old->a, 5);
-    assert_int_equal(fr_layout_copy(&mine, old, FR_LAYOUTS(grown_layouts), 3),
-                     FR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(
+        fr_layout_copy(&mine, old, FR_LAYOUTS(grown_layouts), UNKNOWN),
+        FR_ERR_INVALID_ARGUMENT);
     assert_int_equal(mine.a, 42);
     unguard(old);
 }
 
-/* Each `*_default_versioned` fills layout 1 as the plain name does, and
- * refuses versions 0 and UNKNOWN with the struct untouched. */
-#define CHECK_DEFAULTS(type, fn)                                            \
+/* Each `*_default_versioned` fills layout 1 (its first `v1` bytes) as the
+ * plain name does, and refuses versions 0 and UNKNOWN with the struct
+ * untouched. */
+#define CHECK_DEFAULTS_V1(type, fn, v1)                                     \
     do {                                                                    \
         type *g = guarded(sizeof(type)), plain, untouched;                  \
                                                                             \
@@ -108,15 +110,17 @@ static void test_older_layout_keeps_defaults(void **state)
                          FR_ERR_INVALID_ARGUMENT);                          \
         assert_memory_equal(g, &untouched, sizeof(type));                   \
         assert_int_equal(fn##_versioned(V1, g), 0);                         \
-        assert_memory_equal(g, &plain, sizeof(type));                       \
+        assert_memory_equal(g, &plain, (v1));                               \
         unguard(g);                                                         \
     } while (0)
+#define CHECK_DEFAULTS(type, fn) CHECK_DEFAULTS_V1(type, fn, sizeof(type))
 
 static void test_defaults(void **state)
 {
     (void)state;
     CHECK_DEFAULTS(fr_quic_settings, fr_quic_settings_default);
-    CHECK_DEFAULTS(fr_moq_settings, fr_moq_settings_default);
+    CHECK_DEFAULTS_V1(fr_moq_settings, fr_moq_settings_default,
+                      offsetof(fr_moq_settings, webtransport_path));
     CHECK_DEFAULTS(fr_relay_settings, fr_relay_settings_default);
     CHECK_DEFAULTS(fr_fastpath_settings, fr_fastpath_settings_default);
 }

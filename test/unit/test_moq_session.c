@@ -334,13 +334,12 @@ static void publish_group(uint64_t g, int n)
     assert_int_equal(fr_moq_subgroup_close(sg), 0);
 }
 
-static void test_subscribe_publish_done(void **state)
+/* The client subscribes; the server publishes three groups of ten objects
+ * and PUBLISH_DONE; every object arrives whole. */
+static void subscribe_three_groups(void)
 {
     fr_moq_name name;
 
-    (void)state;
-    setup(0);
-    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
     assert_int_equal(fr_moq_name_set(&name, "live/cam", "video"), 0);
     assert_int_equal(fr_moq_subscribe(P.cs, &name, NULL, &T.sub, NULL), 0);
     assert_true(fr_sim_run(P.sim, subscribed, NULL, 5 * FR_SECONDS));
@@ -357,6 +356,33 @@ static void test_subscribe_publish_done(void **state)
     assert_int_equal(T.bad_payload, 0);
     assert_int_equal(T.sub_rejected, 0);
     assert_int_equal(T.sub_code, FR_MOQ_DONE_TRACK_ENDED);
+}
+
+static void test_subscribe_publish_done(void **state)
+{
+    (void)state;
+    setup(0);
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    subscribe_three_groups();
+    teardown();
+}
+
+/* The same over WebTransport (ALPN h3, CONNECT to /moq): the draft comes
+ * from wt-protocol (the server's first choice, 19), the objects arrive
+ * whole, and both sessions say they run over WebTransport. */
+static void test_subscribe_over_webtransport(void **state)
+{
+    (void)state;
+    fr_moq_pair_webtransport = "/moq";
+    setup(0);
+    fr_moq_pair_webtransport = NULL;
+    assert_true(fr_sim_run(P.sim, is_ready, NULL, 5 * FR_SECONDS));
+    assert_true(fr_moq_session_is_webtransport(P.cs));
+    assert_true(fr_moq_session_is_webtransport(P.ss));
+    assert_string_equal(fr_quic_conn_get_alpn(P.conn), "h3");
+    assert_int_equal(fr_moq_session_draft(P.cs), 19);
+    assert_int_equal(fr_moq_session_draft(P.ss), 19);
+    subscribe_three_groups();
     teardown();
 }
 
@@ -789,6 +815,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subscribe_publish_done),
+        cmocka_unit_test(test_subscribe_over_webtransport),
         cmocka_unit_test(test_joining_range),
         cmocka_unit_test(test_subscribe_rejected),
         cmocka_unit_test(test_namespace_withdrawn_by_cancel),

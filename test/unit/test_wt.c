@@ -217,6 +217,36 @@ static void test_protocols(void **state)
                      FR_ERR_PROTO);
 }
 
+/* A peer's SETTINGS, read as they arrive: what they say about CONNECT,
+ * datagrams and WebTransport; a stream that is not a control stream or a
+ * frame cut inside a pair is refused. */
+static void test_settings_scan(void **state)
+{
+    static const uint64_t server[][2] = {
+        {0x06, 16384}, {FR_H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1},
+        {FR_H3_SETTING_H3_DATAGRAM, 1},
+        {FR_H3_SETTING_ENABLE_WEBTRANSPORT, 1}};
+    static const uint64_t plain[][2] = {{0x01, 0}, {0x07, 0}};
+    uint8_t b[128];
+    size_t len = control_start(b, sizeof(b), server, 4, 3);
+    fr_h3_peer_settings ps;
+
+    (void)state;
+    for (size_t k = 0; k < len - 3; k++)
+        assert_int_equal(fr_h3_settings_scan(b, k, &ps), 0);
+    assert_int_equal(fr_h3_settings_scan(b, len, &ps), 1);
+    assert_true(ps.connect_protocol);
+    assert_true(ps.h3_datagram);
+    assert_true(ps.webtransport);
+    len = control_start(b, sizeof(b), plain, 2, 0);
+    assert_int_equal(fr_h3_settings_scan(b, len, &ps), 1);
+    assert_false(ps.connect_protocol || ps.h3_datagram || ps.webtransport);
+    b[3] = 0x40; /* the first pair's identifier now a varint of two bytes */
+    assert_int_equal(fr_h3_settings_scan(b, len, &ps), FR_ERR_PROTO);
+    b[0] = 0x03; /* a QPACK decoder stream */
+    assert_int_equal(fr_h3_settings_scan(b, len, &ps), FR_ERR_PROTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_error_codes),
         cmocka_unit_test(test_settings_extend),
         cmocka_unit_test(test_protocols),
+        cmocka_unit_test(test_settings_scan),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
