@@ -109,6 +109,7 @@ static void usage(FILE *f)
             "checksum so subscribers can measure delay and verify it.\n"
             "\n"
             "  --connect ADDR:PORT   publish to this relay\n"
+            FR_TOOL_TARGET_USAGE
             "  --listen ADDR:PORT    let relays connect and subscribe\n"
             "  --namespace NS        track namespace, fields split by '/'\n"
             "                        (default live)\n"
@@ -785,14 +786,16 @@ int main(int argc, char **argv)
     struct sockaddr_storage addr, bind;
     socklen_t addrlen, bindlen;
     char host[64];
+    const char *wt_path = NULL;
     ev_signal sigint, sigterm;
     int rv;
 
     if (parse_args(argc, argv, &a.o))
         return 2;
-    if (fr_tool_addr(PROG, a.o.listen ? "--listen" : "--connect",
-                     a.o.listen ? a.o.listen : a.o.connect, &addr, &addrlen,
-                     host, sizeof(host)))
+    if (a.o.listen ? fr_tool_addr(PROG, "--listen", a.o.listen, &addr,
+                                  &addrlen, host, sizeof(host))
+                   : fr_tool_target(PROG, "--connect", a.o.connect, &addr,
+                                    &addrlen, host, sizeof(host), &wt_path))
         return 2;
     if (setup_tracks(&a))
         return 1;
@@ -812,6 +815,7 @@ int main(int argc, char **argv)
     fr_moq_settings_default(&ms);
     ms.log = qs.log;
     ms.implementation = "libfastrelay fr-origin";
+    ms.webtransport_path = wt_path;
     ms.max_queued = 8 * 1024 * 1024;
     if (a.o.listen) {
         bind = addr;

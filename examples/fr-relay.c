@@ -23,6 +23,7 @@
 typedef struct opts {
     const char *listen;
     const char *upstream;
+    const char *webtransport; /* --webtransport PATH, or NULL */
     uint64_t cache_groups;
     uint64_t cache_bytes;
     uint64_t cache_total;
@@ -83,6 +84,10 @@ static void usage(FILE *f)
             "\n"
             "  --listen ADDR:PORT    where subscribers and publishers connect\n"
             "  --upstream ADDR:PORT  origin or relay to subscribe to\n"
+            "  --webtransport PATH   also take MoQT over WebTransport\n"
+            "                        (HTTP/3, ALPN h3) on the same port:\n"
+            "                        sessions CONNECT to PATH (e.g. /moq);\n"
+            "                        for browsers add --browser-cert\n"
             "  --cache-groups N      groups cached per track (default 4)\n"
             "  --cache-bytes B       bytes cached per track (default 64 MiB)\n"
             "  --cache-total B       bytes cached over all tracks (default\n"
@@ -127,6 +132,7 @@ static int parse_args(int argc, char **argv, opts *o)
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"upstream", required_argument, NULL, 'u'},
+        {"webtransport", required_argument, NULL, 'W'},
         {"cache-groups", required_argument, NULL, 'c'},
         {"max-queue", required_argument, NULL, 'q'},
         {"cache-bytes", required_argument, NULL, 'B'},
@@ -198,6 +204,12 @@ static int parse_args(int argc, char **argv, opts *o)
                 return -1;
             break;
         case 'u': o->upstream = optarg; break;
+        case 'W':
+            if (optarg[0] != '/')
+                return fr_tool_fail(PROG, "--webtransport wants a path "
+                                          "starting with '/' (e.g. /moq)");
+            o->webtransport = optarg;
+            break;
         case 'f': o->fastpath = 1; break;
         case 'c':
             if (frt_cli_parse_uint("--cache-groups", optarg, 0, 1000,
@@ -462,6 +474,7 @@ int main(int argc, char **argv)
     /* A subscriber that falls this far behind loses whole subgroups. */
     ms.max_queued = a.o.max_queue;
     ms.max_subscriptions = a.o.max_subscriptions;
+    ms.webtransport_path = a.o.webtransport;
     if (fr_relay_new(&a.relay, &rs, &a) != 0)
         return 1;
     cb = *fr_relay_moq_callbacks();
@@ -503,6 +516,9 @@ int main(int argc, char **argv)
         socklen_t anylen;
         fr_tool_any_addr(&a.up_addr, &any, &anylen);
         qs.accept_connections = 0;
+        /* The upstream is spoken to over raw QUIC. */
+        qs.alpn = NULL;
+        ms.webtransport_path = NULL;
         /* The kernel's copies of its packets must fit the subscribers'
          * paths. */
         if (a.o.fastpath)

@@ -131,12 +131,14 @@ typedef struct app {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: fr-sub --connect ADDR:PORT [options]\n"
+            "usage: fr-sub --connect ADDR:PORT|https://ADDR:PORT/PATH "
+            "[options]\n"
             "\n"
             "Subscribes to a MoQT (draft-18) track and verifies every object:\n"
             "checksum, one-way delay, and which objects never arrived.\n"
             "\n"
             "  --connect ADDR:PORT   relay (or origin) to subscribe at\n"
+            FR_TOOL_TARGET_USAGE
             "  --namespace NS        track namespace, fields split by '/'\n"
             "                        (default live)\n"
             "  --track NAME          track name (default video)\n"
@@ -265,7 +267,8 @@ static int parse_args(int argc, char **argv, opts *o)
     if (fr_tool_no_args(PROG, argc, argv))
         return -1;
     if (!o->connect)
-        return fr_tool_fail(PROG, "--connect ADDR:PORT is required");
+        return fr_tool_fail(PROG, "--connect ADDR:PORT (or "
+                                  "https://ADDR:PORT/PATH) is required");
     if (o->output && o->connections != 1)
         return fr_tool_fail(PROG, "--output needs --connections 1");
     if (o->any_payload && o->output)
@@ -1059,6 +1062,7 @@ int main(int argc, char **argv)
     fr_moq_settings ms;
     fr_quic_settings qs;
     fr_cert *cert = NULL;
+    const char *wt_path;
     struct sockaddr_storage bind;
     socklen_t bindlen;
     ev_signal sigint, sigterm;
@@ -1066,8 +1070,8 @@ int main(int argc, char **argv)
 
     if (parse_args(argc, argv, &a.o))
         return 2;
-    if (fr_tool_addr(PROG, "--connect", a.o.connect, &a.addr, &a.addrlen,
-                     a.host, sizeof(a.host)))
+    if (fr_tool_target(PROG, "--connect", a.o.connect, &a.addr, &a.addrlen,
+                       a.host, sizeof(a.host), &wt_path))
         return 2;
     if (fr_moq_name_set(&a.name, a.o.ns, a.o.track) != 0) {
         fprintf(stderr, PROG ": bad --namespace '%s' or --track '%s'\n",
@@ -1096,6 +1100,7 @@ int main(int argc, char **argv)
     fr_moq_settings_default(&ms);
     ms.log = qs.log;
     ms.implementation = "libfastrelay fr-sub";
+    ms.webtransport_path = wt_path;
     fr_tool_any_addr(&a.addr, &bind, &bindlen);
     rv = fr_moq_endpoint_new(&a.ep, a.loop, NULL, &cb, &ms, &qs,
                              (struct sockaddr *)&bind, bindlen, &a);

@@ -256,6 +256,32 @@ int fr_tool_addr(const char *prog, const char *flag, const char *arg,
     return 0;
 }
 
+int fr_tool_target(const char *prog, const char *flag, const char *arg,
+                   struct sockaddr_storage *ss, socklen_t *len, char *host,
+                   size_t hostlen, const char **wt_path)
+{
+    static const char scheme[] = "https://";
+    char hostport[128];
+    const char *slash;
+    size_t n;
+
+    *wt_path = NULL;
+    if (strncmp(arg, scheme, sizeof(scheme) - 1) != 0)
+        return fr_tool_addr(prog, flag, arg, ss, len, host, hostlen);
+    arg += sizeof(scheme) - 1;
+    slash = strchr(arg, '/');
+    n = slash ? (size_t)(slash - arg) : strlen(arg);
+    if (n == 0 || n >= sizeof(hostport)) {
+        fprintf(stderr, "%s: %s wants https://ADDR:PORT/PATH, got '%s%s'\n",
+                prog, flag, scheme, arg);
+        return -1;
+    }
+    memcpy(hostport, arg, n);
+    hostport[n] = '\0';
+    *wt_path = slash ? slash : "/";
+    return fr_tool_addr(prog, flag, hostport, ss, len, host, hostlen);
+}
+
 int fr_tool_update_key(const char *prog, fr_quic_conn *c)
 {
     int rv;

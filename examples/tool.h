@@ -136,6 +136,17 @@ int fr_tool_addr(const char *prog, const char *flag, const char *arg,
                  struct sockaddr_storage *ss, socklen_t *len, char *host,
                  size_t hostlen);
 
+/* Parses a --connect target: HOST:PORT (MoQT over raw QUIC) or
+ * https://HOST:PORT/PATH (over WebTransport; PATH defaults to "/"), HOST
+ * numeric as for fr_tool_addr. *wt_path is set to the path (inside arg)
+ * or NULL. Prints an error naming `flag` on failure. */
+int fr_tool_target(const char *prog, const char *flag, const char *arg,
+                   struct sockaddr_storage *ss, socklen_t *len, char *host,
+                   size_t hostlen, const char **wt_path);
+#define FR_TOOL_TARGET_USAGE                                                  \
+    "                        (raw QUIC), or https://ADDR:PORT/PATH to go\n"  \
+    "                        over WebTransport (HTTP/3) to PATH\n"
+
 /* --key-update-every: starts a key update on connection c. Returns 1 if
  * one started, 0 if the previous one is not acknowledged yet (or c is
  * closing or NULL), -1 after printing why it failed. */

@@ -20,14 +20,22 @@
 #define H3_GENERAL_PROTOCOL_ERROR 0x101
 #define H3_ID_ERROR 0x108
 #define H3_REQUEST_REJECTED 0x10b
+/* Session streams that may come before the CONNECT's answer (the server
+ * opens them at once), and the bytes each may bring meanwhile. */
+#define MAX_EARLY 8
+#define MAX_EARLY_BYTES 65536
 
-/* What a stream carries, once its first bytes tell. */
-enum kind { PENDING, H3, SESSION, IGNORED };
+/* What a stream carries, once its first bytes tell; EARLY: the session's,
+ * come before the client saw the CONNECT answered (kept until it is). */
+enum kind { PENDING, H3, SESSION, EARLY, IGNORED };
 
 typedef struct wt_stream {
     enum kind kind;
     size_t nhead;
     uint8_t head[FR_WT_STREAM_HEADER_MAX];
+    uint8_t *early; /* EARLY: its bytes so far */
+    size_t nearly;
+    int early_fin;
 } wt_stream;
 
 enum state { STARTING, CONNECTING, READY, CLOSED };
@@ -64,6 +72,8 @@ struct fr_wt {
     uint8_t peer_ctrl[CTRL_START_MAX];
     fields f;
     fr_hmap streams;
+    int64_t early[MAX_EARLY]; /* EARLY streams, in the order they came */
+    size_t nearly;
 };
 
 /* Settings of ours nghttp3 does not know: WebTransport, every draft a
@@ -231,6 +241,26 @@ static void h3_read(fr_wt *wt, int64_t id, const uint8_t *d, size_t len,
     watch_peer_ctrl(wt, id, d, len);
 }
 
+/* Keeps an EARLY stream's bytes; too many, and the stream is refused. */
+static void keep_early(fr_wt *wt, int64_t id, wt_stream *st,
+                       const uint8_t *d, size_t len, int fin)
+{
+    uint8_t *p;
+
+    if (len > MAX_EARLY_BYTES - st->nearly ||
+        !(p = realloc(st->early, st->nearly + len + 1))) {
+        st->kind = IGNORED;
+        free(st->early);
+        st->early = NULL;
+        fr_quic_conn_stream_reset(wt->conn, id, H3_ID_ERROR);
+        return;
+    }
+    st->early = p;
+    memcpy(p + st->nearly, d, len);
+    st->nearly += len;
+    st->early_fin |= fin;
+}
+
 /* A stream's first bytes tell whose it is: a session's (its header names
  * our session) or HTTP/3's. Returns how many of d were taken into the
  * stream's head. */
@@ -256,6 +286,14 @@ static size_t classify(fr_wt *wt, int64_t id, wt_stream *st,
         h3_read(wt, id, st->head, st->nhead, fin && take == len);
         return take;
     }
+    if (h > 0 && (int64_t)session == wt->session_id &&
+        wt->state == CONNECTING && wt->nearly < MAX_EARLY) {
+        st->kind = EARLY;
+        wt->early[wt->nearly++] = id;
+        keep_early(wt, id, st, st->head + h, st->nhead - (size_t)h,
+                   fin && take == len);
+        return take;
+    }
     if (h == 0 || wt->state != READY || (int64_t)session != wt->session_id) {
         /* Cut short, or for a session that is not (yet) ours. */
         st->kind = IGNORED;
@@ -265,6 +303,27 @@ static size_t classify(fr_wt *wt, int64_t id, wt_stream *st,
     st->kind = SESSION;
     deliver(wt, id, st->head + h, st->nhead - (size_t)h, fin && take == len);
     return take;
+}
+
+/* Delivers the EARLY streams' bytes once the session is up. Collected
+ * first: the application may open streams as it reads. */
+static void deliver_early(fr_wt *wt)
+{
+    int64_t ids[MAX_EARLY];
+    size_t n = wt->nearly;
+
+    memcpy(ids, wt->early, n * sizeof(ids[0]));
+    wt->nearly = 0;
+    for (size_t i = 0; i < n && wt->state == READY; i++) {
+        wt_stream *st = fr_hmap_find_u64(&wt->streams, (uint64_t)ids[i]);
+
+        if (!st || st->kind != EARLY)
+            continue;
+        st->kind = SESSION;
+        deliver(wt, ids[i], st->early, st->nearly, st->early_fin);
+        free(st->early);
+        st->early = NULL;
+    }
 }
 
 void fr_wt_on_stream_data(fr_wt *wt, int64_t id, const uint8_t *d, size_t len,
@@ -295,6 +354,9 @@ void fr_wt_on_stream_data(fr_wt *wt, int64_t id, const uint8_t *d, size_t len,
         break;
     case SESSION:
         deliver(wt, id, d + took, len - took, fin);
+        break;
+    case EARLY:
+        keep_early(wt, id, st, d + took, len - took, fin);
         break;
     default:
         break;
@@ -345,6 +407,8 @@ void fr_wt_on_stream_close(fr_wt *wt, int64_t id)
 
     if (st && st->kind == H3 && wt->h3)
         nghttp3_conn_close_stream(wt->h3, id, H3_NO_ERROR);
+    if (st)
+        free(st->early);
     free(st);
     if (id == wt->session_id)
         end_session(wt, H3_NO_ERROR, "the session's stream closed");
@@ -513,6 +577,8 @@ static int on_response(fr_wt *wt, int64_t id)
     if (wt->cb.ready && wt->cb.ready(wt->arg, *wt->protocol ? wt->protocol
                                                            : NULL))
         end_session(wt, H3_NO_ERROR, "the application refused the session");
+    else
+        deliver_early(wt);
     return 0;
 }
 
@@ -730,8 +796,11 @@ int fr_wt_new(fr_wt **pwt, fr_quic_conn *conn, const fr_wt_config *cfg,
 
 static void free_stream(void *value, void *arg)
 {
+    wt_stream *st = value;
+
     (void)arg;
-    free(value);
+    free(st->early);
+    free(st);
 }
 
 void fr_wt_del(fr_wt *wt)
