@@ -35,7 +35,8 @@ moq="lib/moq/buf.c lib/moq/cache.c lib/moq/codec.c lib/moq/control.c \
 lib/moq/data.c lib/moq/layouts.c lib/moq/name.c lib/moq/props.c \
 lib/moq/publisher.c lib/moq/relay.c lib/moq/relay_fanout.c \
 lib/moq/relay_fetch.c lib/moq/relay_ns.c lib/moq/rendezvous.c \
-lib/moq/request.c lib/moq/session.c lib/moq/subscriber.c"
+lib/moq/request.c lib/moq/session.c lib/moq/subscriber.c \
+lib/moq/transport.c lib/wt/session.c lib/wt/wire.c"
 quic_libs="libngtcp2 libngtcp2_crypto_gnutls gnutls"
 
 # Each target: name, the library sources it needs, pkg-config modules.
@@ -44,7 +45,7 @@ targets=(
     "fuzz_moq_data|lib/moq/codec.c|"
     "fuzz_ack_rewrite|lib/splice/ack_rewrite.c lib/splice/frames.c lib/splice/pnmap.c lib/util/qvarint.c|"
     "fuzz_quic_server|$quic|$quic_libs"
-    "fuzz_relay_control|$quic $moq test/common/moq_glue.c|$quic_libs"
+    "fuzz_relay_control|$quic $moq test/common/moq_glue.c|$quic_libs libnghttp3"
 )
 
 warn=(-std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes
