@@ -81,7 +81,11 @@ struct fr_fp_slot {
     __u8 dcid[FR_FP_CID_MAX];
     __u8 priority_floor;     /* subgroups with a greater publisher
                                 priority are not forwarded (policy) */
-    __u8 pad1;
+    __u8 stream_shift;       /* bytes each of the subscriber's uni
+                                streams carries before the MoQT bytes
+                                (a WebTransport stream header, written
+                                by userspace): added to every copy's
+                                stream offset */
     __u16 max_payload;       /* largest UDP payload towards the
                                 subscriber: a copy that grew past it is
                                 left to userspace */

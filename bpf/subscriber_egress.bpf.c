@@ -206,7 +206,7 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     __s64 sum;
     __u16 word;
     struct head *h;
-    __u8 first, type, phase, *ip;
+    __u8 first, type, phase, shift, *ip;
     int delta;
 
     egress_verdict(FR_FP_EG_SEEN, 0);
@@ -258,16 +258,29 @@ int fr_subscriber_egress(struct __sk_buff *skb)
         return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
     if (stream_frame_data(skb, o, end, type, &h->ev))
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    /* A shifted stream: the head takes in the offset field, rewritten
+     * (and added where the frame had none). */
+    shift = slot->stream_shift;
+    if (shift) {
+        __u64 up_off;
+
+        if ((type & 0x04) && quic_varint(skb, &o, end, &up_off))
+            return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+        type |= 0x04;
+        h->ev.offset += shift;
+    }
     /* A byte past the stream's credit would end the connection. */
     h->ckey = (struct fr_fp_credit_key){.slot = slot_id, .stream = *sub};
     credit = bpf_map_lookup_elem(&fr_fp_credit, &h->ckey);
     if (h->ev.offset + h->ev.length > (credit ? *credit : slot->stream_credit))
         return egress_verdict(FR_FP_EG_NO_CREDIT, TC_ACT_SHOT);
 
-    /* Old head: UDP header to the end of the stream ID; new head: the
-     * same for the subscriber's CID, a 4-byte packet number, its stream. */
+    /* Old head: UDP header to the end of the stream ID (of the offset,
+     * shifted); new head: the same for the subscriber's CID, a 4-byte
+     * packet number, its stream (and offset). */
     oldhead = o - l4;
-    newhead = 8 + 1 + slot->dcid_len + 4 + 1 + varint_len(*sub);
+    newhead = 8 + 1 + slot->dcid_len + 4 + 1 + varint_len(*sub) +
+              (shift ? varint_len(h->ev.offset) : 0);
     if (slot->dcid_len > FR_FP_CID_MAX || newhead > HEAD_MAX)
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
     delta = (int)newhead - (int)oldhead;
@@ -306,6 +319,9 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     h->b[(o + 3) & (HEAD_MAX - 1)] = (__u8)pn;
     h->b[(o + 4) & (HEAD_MAX - 1)] = type;
     put_varint(h, o + 5, *sub, varint_len(*sub));
+    if (shift)
+        put_varint(h, o + 5 + varint_len(*sub), h->ev.offset,
+                   varint_len(h->ev.offset));
 
     if (delta && bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_NET, 0))
         return egress_abort(rec, tx, plen, FR_FP_EG_UNSUPPORTED);

@@ -295,6 +295,103 @@ static void test_leading_ack_left_out(void **state)
     fastpath__destroy(skel);
 }
 
+/* A packet with one STREAM frame of `type` (OFF set or not) at `offset`
+ * (its shortest varint), DATA_LEN bytes of data: from the upstream
+ * (stream UP_SID, 8-byte CID) or as the subscriber must get it (SUB_SID,
+ * `cid`, 4-byte packet number `pn`). */
+static size_t shifted_packet(uint8_t *out, int upstream, uint8_t type,
+                             uint16_t offset, const uint8_t *cid, uint32_t pn)
+{
+    uint8_t *q = out + 42;
+    size_t n = 0;
+
+    if (upstream) {
+        q[n++] = 0x41;
+        memcpy(q + n, up_cid, 8);
+        n += 8;
+        q[n++] = 0x12;
+        q[n++] = 0x34;
+    } else {
+        q[n++] = 0x40 | 0x04 | 0x03;
+        memcpy(q + n, cid, 8);
+        n += 8;
+        for (int i = 3; i >= 0; i--)
+            q[n++] = (uint8_t)(pn >> (8 * i));
+    }
+    q[n++] = type;
+    if (upstream) {
+        q[n++] = UP_SID;
+    } else {
+        q[n++] = 0x40 | (SUB_SID >> 8);
+        q[n++] = SUB_SID & 0xff;
+    }
+    if ((type & 0x04) && offset < 64) {
+        q[n++] = (uint8_t)offset;
+    } else if (type & 0x04) {
+        q[n++] = (uint8_t)(0x40 | (offset >> 8));
+        q[n++] = (uint8_t)offset;
+    }
+    q[n++] = 0x40;
+    q[n++] = DATA_LEN;
+    for (int i = 0; i < DATA_LEN; i++)
+        q[n++] = (uint8_t)(i * 5);
+    memset(q + n, 0, 16);
+    n += 16;
+    return upstream ? fr_test_frame(out, n, up_dmac, up_smac, "198.18.1.1",
+                                    "198.18.1.2", 4433, 4433, 17)
+                    : fr_test_frame(out, n, sub_dmac, sub_smac, "198.18.2.1",
+                                    "198.18.2.2", 4433, 51000, 17);
+}
+
+/* A subscriber whose streams carry a header of their own (WebTransport's,
+ * 2 bytes, written by userspace) gets every copy 2 bytes further into the
+ * stream: the offset rewritten, or added (with the OFF bit) where the
+ * upstream frame had none; the record says the same. */
+static void test_stream_shift(void **state)
+{
+    static const uint8_t cid[8] = {0xc0, 0xc1, 0xc2, 0xc3,
+                                   0xc4, 0xc5, 0xc6, 0xc7};
+    static const struct {
+        uint8_t up_type;
+        uint16_t up_offset, sub_offset;
+    } cases[] = {{0x0e, 1400, 1402}, {0x0a, 0, 2}, {0x0f, 300, 302}};
+    struct fastpath *skel;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    skel = load();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t in[512], out[512], want[512];
+        uint32_t outlen = sizeof(out);
+        size_t inlen, wantlen;
+        struct fr_fp_sent_event ev;
+        struct fr_fp_slot s;
+
+        set_slot(skel, cid, sizeof(cid), 1);
+        s = get_slot(skel);
+        s.stream_shift = 2;
+        put_slot(skel, &s);
+        set_stream(skel);
+        set_tx(skel, 1000 + i, BIG_BUDGET);
+        inlen = shifted_packet(in, 1, cases[i].up_type, cases[i].up_offset,
+                               NULL, 0);
+        wantlen = shifted_packet(want, 0, cases[i].up_type | 0x04,
+                                 cases[i].sub_offset, cid,
+                                 (uint32_t)(1000 + i));
+        assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                             &outlen),
+                         -1);
+        assert_int_equal(outlen, wantlen);
+        assert_memory_equal(out, want, wantlen);
+        assert_int_equal(take_events(skel, &ev), 1);
+        assert_int_equal(ev.offset, cases[i].sub_offset);
+        assert_int_equal(ev.length, DATA_LEN);
+        assert_int_equal(ev.fin, cases[i].up_type & 1);
+        assert_int_equal(ev.packet_len, wantlen - 42);
+    }
+    fastpath__destroy(skel);
+}
+
 static void test_rewrite_cid_lengths(void **state)
 {
     (void)state;
@@ -516,6 +613,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rewrite_cid_lengths),
         cmocka_unit_test(test_leading_ack_left_out),
+        cmocka_unit_test(test_stream_shift),
         cmocka_unit_test(test_event_of_unsized_final_frame),
         cmocka_unit_test(test_untouched_and_dropped),
         cmocka_unit_test(test_budget),
