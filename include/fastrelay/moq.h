@@ -381,6 +381,14 @@ FR_EXTERN void fr_moq_session_on_stream_close(fr_moq_session *s,
                                               int64_t stream_id);
 /* Whether the session runs over WebTransport (ALPN h3). */
 FR_EXTERN int fr_moq_session_is_webtransport(const fr_moq_session *s);
+/* A unidirectional stream that a layer beneath the session opened on its
+ * connection for it (the fast path's streams): the transport's stream
+ * header goes on it now (WebTransport: its type and session ID; raw QUIC:
+ * none), so that the session's bytes follow it. Returns 0 with
+ * *header_len set, or an error. */
+FR_EXTERN int fr_moq_session_adopt_stream(fr_moq_session *s,
+                                          int64_t stream_id,
+                                          size_t *header_len);
 /* The peer allows more streams: requests made while its limit was reached
  * (they wait, in order) go out now. */
 FR_EXTERN int fr_moq_session_on_streams_available(fr_moq_session *s);

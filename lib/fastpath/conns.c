@@ -107,10 +107,19 @@ void fr_fp_pool_fill(fr_fastpath *fp, fp_sub *d)
         return;
     room = FR_FP_POOL_SIZE - fr_fp_kernel_pool_level(fp->k, d->slot);
     while (n < room) {
+        size_t hlen;
         int64_t id;
 
         if (fr_splice_open_stream(d->c, &id) != 0)
             break; /* out of stream credit: next time */
+        /* The session's transport header (WebTransport's) goes first;
+         * the kernel's copies follow it (the slot's stream_shift). */
+        if (fr_moq_session_adopt_stream(d->s, id, &hlen) != 0 ||
+            hlen > UINT8_MAX) {
+            fr_quic_conn_stream_reset(d->c, id, FR_MOQ_STREAM_INTERNAL_ERROR);
+            break;
+        }
+        d->k.stream_shift = (uint8_t)hlen;
         ids[n++] = (uint64_t)id;
     }
     fr_fp_kernel_pool_refill(fp->k, d->slot, ids, n);

@@ -100,11 +100,11 @@ static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
     fp_sub *d;
     int rv;
 
-    /* WebTransport's stream headers shift every offset: the kernel does
-     * not write them yet (docs/WEBTRANSPORT.md), so such sessions stay in
-     * userspace. */
-    if (fr_moq_session_is_webtransport(up) ||
-        fr_moq_session_is_webtransport(down))
+    /* An upstream over WebTransport carries a header in front of each
+     * stream that the ingress program does not skip yet: its tracks stay
+     * in userspace. A WebTransport subscriber's header is written by
+     * userspace and its copies shifted (fr_fp_slot.stream_shift). */
+    if (fr_moq_session_is_webtransport(up))
         return FR_ERR_UNSUPPORTED;
     u = fr_fp_up_get(fp, up);
     d = u && !u->refused ? fr_fp_sub_get(fp, down) : NULL;

@@ -166,6 +166,8 @@ typedef struct fr_moq_transport {
     int (*open_bidi)(fr_moq_session *s, int64_t *sid);
     int (*reset)(fr_moq_session *s, int64_t sid, uint64_t code);
     void (*close)(fr_moq_session *s, uint64_t code, const char *reason);
+    /* A uni stream opened beneath the session: its header, if any. */
+    int (*adopt)(fr_moq_session *s, int64_t sid, size_t *header_len);
 } fr_moq_transport;
 
 extern const fr_moq_transport fr_moq_quic_transport;

@@ -39,8 +39,15 @@ static void quic_close(fr_moq_session *s, uint64_t code, const char *reason)
     fr_quic_conn_close(s->conn, code, reason);
 }
 
+static int quic_adopt(fr_moq_session *s, int64_t sid, size_t *header_len)
+{
+    (void)s, (void)sid;
+    *header_len = 0;
+    return 0;
+}
+
 const fr_moq_transport fr_moq_quic_transport = {
-    quic_open_uni, quic_open_bidi, quic_reset, quic_close};
+    quic_open_uni, quic_open_bidi, quic_reset, quic_close, quic_adopt};
 
 /* WebTransport. */
 
@@ -74,8 +81,13 @@ static void wt_close(fr_moq_session *s, uint64_t code, const char *reason)
     fr_wt_close(s->wt, code ? why : reason);
 }
 
-static const fr_moq_transport wt_transport = {wt_open_uni, wt_open_bidi,
-                                              wt_reset, wt_close};
+static int wt_adopt(fr_moq_session *s, int64_t sid, size_t *header_len)
+{
+    return fr_wt_adopt_uni(s->wt, sid, header_len);
+}
+
+static const fr_moq_transport wt_transport = {
+    wt_open_uni, wt_open_bidi, wt_reset, wt_close, wt_adopt};
 
 static int wt_ready(void *arg, const char *protocol)
 {
@@ -191,4 +203,12 @@ int fr_moq_session_set_authority(fr_moq_session *s, const char *host,
     free(s->authority);
     s->authority = strdup(buf);
     return s->authority ? 0 : FR_ERR_NOMEM;
+}
+
+int fr_moq_session_adopt_stream(fr_moq_session *s, int64_t stream_id,
+                                size_t *header_len)
+{
+    if (!s || !header_len)
+        return FR_ERR_INVALID_ARGUMENT;
+    return s->tp->adopt(s, stream_id, header_len);
 }

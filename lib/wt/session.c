@@ -431,24 +431,38 @@ void fr_wt_on_datagram(fr_wt *wt, const uint8_t *d, size_t len)
         wt->cb.datagram(wt->arg, d + n, len - (size_t)n);
 }
 
-static int open_stream(fr_wt *wt, int bidi, int64_t *pid)
+/* Makes stream `id`, just opened, the session's: its header goes first. */
+static int adopt(fr_wt *wt, int64_t id, int bidi, size_t *header_len)
 {
     uint8_t h[FR_WT_STREAM_HEADER_MAX];
     size_t n;
+
+    if (!stream_add(wt, id, SESSION)) {
+        fr_quic_conn_stream_reset(wt->conn, id, H3_GENERAL_PROTOCOL_ERROR);
+        return FR_ERR_NOMEM;
+    }
+    n = fr_wt_stream_header_write(h, bidi, (uint64_t)wt->session_id);
+    if (header_len)
+        *header_len = n;
+    return fr_quic_conn_stream_write(wt->conn, id, h, n, 0);
+}
+
+static int open_stream(fr_wt *wt, int bidi, int64_t *pid)
+{
     int rv;
 
     if (wt->state != READY)
         return FR_ERR_INVALID_ARGUMENT;
     rv = bidi ? fr_quic_conn_open_bidi_stream(wt->conn, pid)
               : fr_quic_conn_open_uni_stream(wt->conn, pid);
-    if (rv)
-        return rv;
-    if (!stream_add(wt, *pid, SESSION)) {
-        fr_quic_conn_stream_reset(wt->conn, *pid, H3_GENERAL_PROTOCOL_ERROR);
-        return FR_ERR_NOMEM;
-    }
-    n = fr_wt_stream_header_write(h, bidi, (uint64_t)wt->session_id);
-    return fr_quic_conn_stream_write(wt->conn, *pid, h, n, 0);
+    return rv ? rv : adopt(wt, *pid, bidi, NULL);
+}
+
+int fr_wt_adopt_uni(fr_wt *wt, int64_t id, size_t *header_len)
+{
+    if (wt->state != READY || (id & 2) == 0)
+        return FR_ERR_INVALID_ARGUMENT;
+    return adopt(wt, id, 0, header_len);
 }
 
 int fr_wt_open_uni(fr_wt *wt, int64_t *pid)

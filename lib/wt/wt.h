@@ -73,6 +73,10 @@ void fr_wt_on_datagram(fr_wt *wt, const uint8_t *data, size_t len);
 int fr_wt_open_uni(fr_wt *wt, int64_t *stream_id);
 int fr_wt_open_bidi(fr_wt *wt, int64_t *stream_id);
 int fr_wt_stream_reset(fr_wt *wt, int64_t stream_id, uint32_t code);
+/* A unidirectional stream a layer below opened on the connection for the
+ * session (the fast path's pool): its header is written now. Returns 0
+ * with *header_len set, or an error. */
+int fr_wt_adopt_uni(fr_wt *wt, int64_t stream_id, size_t *header_len);
 
 /* Whether the session is up (ready was called and it has not ended). */
 int fr_wt_is_ready(const fr_wt *wt);
