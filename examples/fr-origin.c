@@ -41,6 +41,7 @@ typedef struct opts {
     const char *input;
     int push;                /* offer tracks with PUBLISH */
     int one_subgroup;        /* --one-subgroup */
+    int on_demand;           /* --on-demand */
     uint64_t key_update_ns;  /* --key-update-every, 0: never */
     fr_tool_opts t;
 } opts;
@@ -129,6 +130,9 @@ static void usage(FILE *f)
             "                        frame alone in subgroup 0 and the rest in\n"
             "                        1 (for relays that take only subgroup 0,\n"
             "                        as moq-relay 0.17)\n"
+            "  --on-demand           synthetic video starts with the first\n"
+            "                        subscriber, as --input does (its first\n"
+            "                        group is then group 0)\n"
             FR_TOOL_KEY_UPDATE_USAGE            "  --duration S          stop publishing after S seconds\n"
             "                        (default: until SIGINT/SIGTERM or the\n"
             "                        end of --input)\n"
@@ -149,6 +153,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"key-update-every", required_argument, NULL, 'U'},
         {"publish", no_argument, NULL, 'P'},
         {"one-subgroup", no_argument, NULL, '1'},
+        {"on-demand", no_argument, NULL, 'O'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
@@ -192,6 +197,7 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case 'P': o->push = 1; break;
         case '1': o->one_subgroup = 1; break;
+        case 'O': o->on_demand = 1; break;
         default:
             if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
                 return -1;
@@ -479,7 +485,7 @@ static void pub_add(track *t, pubctx *pc)
     pc->next = t->pubs;
     t->pubs = pc;
     t->a->subscribers++;
-    if (t->a->o.input)
+    if (t->a->o.input || t->a->o.on_demand)
         start_media(t->a);
 }
 
@@ -842,7 +848,7 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": listening on %s\n", a.o.listen);
     }
     a.start = fr_quic_ev_now();
-    if (!a.o.input)
+    if (!a.o.input && !a.o.on_demand)
         start_media(&a);
     if (a.o.key_update_ns) {
         double every = (double)a.o.key_update_ns / 1e9;
