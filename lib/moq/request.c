@@ -138,8 +138,7 @@ int fr_moq_req_open(fr_moq_session *s, fr_moq_req_kind kind,
     r = fr_moq_req_new(s, kind, s->next_request_id, -1);
     if (!r) {
         if (sid >= 0)
-            s->tp->reset(s, sid,
-                                      FR_MOQ_STREAM_INTERNAL_ERROR);
+            s->tp->reset(s, sid, FR_MOQ_STREAM_INTERNAL_ERROR);
         return FR_ERR_NOMEM;
     }
     if (sid >= 0) {

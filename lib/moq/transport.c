@@ -5,7 +5,6 @@
  * writes the header in front of each stream the session opens, takes it
  * off the peer's, and maps stream error codes.
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,26 +179,20 @@ int fr_moq_transport_start(fr_moq_session *s)
 int fr_moq_session_set_authority(fr_moq_session *s, const char *host,
                                  const struct sockaddr *remote)
 {
-    char addr[INET6_ADDRSTRLEN], buf[300];
-    unsigned port;
-    int v6 = remote->sa_family == AF_INET6;
+    char buf[300];
 
-    if (v6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)remote;
+    if (host && *host) {
+        unsigned port = ntohs(
+            remote->sa_family == AF_INET6
+                ? ((const struct sockaddr_in6 *)remote)->sin6_port
+                : ((const struct sockaddr_in *)remote)->sin_port);
+        int literal6 = strchr(host, ':') != NULL; /* goes in brackets */
 
-        inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
-        port = ntohs(a->sin6_port);
+        snprintf(buf, sizeof(buf), "%s%s%s:%u", literal6 ? "[" : "", host,
+                 literal6 ? "]" : "", port);
     } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)remote;
-
-        inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
-        port = ntohs(a->sin_port);
+        fr_addr_format(buf, sizeof(buf), remote);
     }
-    if (!host || !*host)
-        host = addr;
-    v6 = strchr(host, ':') != NULL; /* an IPv6 literal goes in brackets */
-    snprintf(buf, sizeof(buf), "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
-             port);
     free(s->authority);
     s->authority = strdup(buf);
     return s->authority ? 0 : FR_ERR_NOMEM;

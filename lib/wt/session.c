@@ -480,11 +480,6 @@ int fr_wt_stream_reset(fr_wt *wt, int64_t id, uint32_t code)
     return fr_quic_conn_stream_reset(wt->conn, id, fr_wt_code_to_h3(code));
 }
 
-int fr_wt_is_ready(const fr_wt *wt)
-{
-    return wt->state == READY;
-}
-
 void fr_wt_close(fr_wt *wt, const char *reason)
 {
     end_session(wt, H3_NO_ERROR, reason ? reason : "closed");

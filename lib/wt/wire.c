@@ -238,8 +238,6 @@ int fr_h3_settings_scan(const uint8_t *d, size_t len,
             return FR_ERR_PROTO;
         if (id == FR_H3_SETTING_ENABLE_CONNECT_PROTOCOL)
             out->connect_protocol = v == 1;
-        else if (id == FR_H3_SETTING_H3_DATAGRAM)
-            out->h3_datagram = v == 1;
         else if ((id == FR_H3_SETTING_ENABLE_WEBTRANSPORT ||
                   id == FR_H3_SETTING_WT_MAX_SESSIONS_07 ||
                   id == FR_H3_SETTING_WT_MAX_SESSIONS) &&

@@ -81,7 +81,6 @@ ssize_t fr_h3_settings_extend(const uint8_t *d, size_t len,
 /* What a peer's SETTINGS say about extended CONNECT and WebTransport. */
 typedef struct fr_h3_peer_settings {
     int connect_protocol; /* ENABLE_CONNECT_PROTOCOL = 1 */
-    int h3_datagram;      /* H3_DATAGRAM = 1 */
     int webtransport;     /* any of WebTransport's settings, non-zero */
 } fr_h3_peer_settings;
 

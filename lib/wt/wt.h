@@ -78,9 +78,6 @@ int fr_wt_stream_reset(fr_wt *wt, int64_t stream_id, uint32_t code);
  * with *header_len set, or an error. */
 int fr_wt_adopt_uni(fr_wt *wt, int64_t stream_id, size_t *header_len);
 
-/* Whether the session is up (ready was called and it has not ended). */
-int fr_wt_is_ready(const fr_wt *wt);
-
 /* Ends the session: the CONNECT stream finishes, then the connection
  * closes with H3_NO_ERROR. */
 void fr_wt_close(fr_wt *wt, const char *reason);

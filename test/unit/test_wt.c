@@ -217,8 +217,8 @@ static void test_protocols(void **state)
                      FR_ERR_PROTO);
 }
 
-/* A peer's SETTINGS, read as they arrive: what they say about CONNECT,
- * datagrams and WebTransport; a stream that is not a control stream or a
+/* A peer's SETTINGS, read as they arrive: what they say about CONNECT
+ * and WebTransport; a stream that is not a control stream or a
  * frame cut inside a pair is refused. */
 static void test_settings_scan(void **state)
 {
@@ -236,11 +236,10 @@ static void test_settings_scan(void **state)
         assert_int_equal(fr_h3_settings_scan(b, k, &ps), 0);
     assert_int_equal(fr_h3_settings_scan(b, len, &ps), 1);
     assert_true(ps.connect_protocol);
-    assert_true(ps.h3_datagram);
     assert_true(ps.webtransport);
     len = control_start(b, sizeof(b), plain, 2, 0);
     assert_int_equal(fr_h3_settings_scan(b, len, &ps), 1);
-    assert_false(ps.connect_protocol || ps.h3_datagram || ps.webtransport);
+    assert_false(ps.connect_protocol || ps.webtransport);
     b[3] = 0x40; /* the first pair's identifier now a varint of two bytes */
     assert_int_equal(fr_h3_settings_scan(b, len, &ps), FR_ERR_PROTO);
     b[0] = 0x03; /* a QPACK decoder stream */
