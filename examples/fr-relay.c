@@ -6,10 +6,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <fastrelay/fastpath.h>
 #include <fastrelay/relay.h>
@@ -124,7 +126,10 @@ static void usage(FILE *f)
             "                        CAP_NET_ADMIN)\n"
             "  --duration S          exit after S seconds (default: run until\n"
             "                        SIGINT/SIGTERM)\n" FR_TOOL_TLS_USAGE
-            FR_TOOL_USAGE);
+            FR_TOOL_STATS_USAGE
+            "  --json FILE           write the statistics as JSON there at\n"
+            "                        every status line (replacing the file\n"
+            "                        whole) and at exit\n" FR_TOOL_LOG_USAGE);
 }
 
 static int parse_args(int argc, char **argv, opts *o)
@@ -270,12 +275,74 @@ static void print_fastpath(app *a, FILE *f, const char *prefix)
             (unsigned long long)st.subscribers);
 }
 
+/* Writes the statistics to --json FILE, through a temporary file renamed
+ * over it, so that a reader never sees half of them. */
+static int write_json(app *a)
+{
+    char tmp[PATH_MAX];
+    FILE *f = NULL;
+    fr_relay_stats st;
+    frt_json j;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", a->o.t.json) >=
+        sizeof(tmp))
+        errno = ENAMETOOLONG;
+    else
+        f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.t.json,
+                strerror(errno));
+        return -1;
+    }
+    fr_relay_get_stats(a->relay, &st);
+    frt_json_init_file(&j, f, FRT_JSON_PRETTY);
+    frt_json_obj_begin(&j);
+#define FR_JSON_STAT_(name, desc) frt_json_kv_u64(&j, #name, st.name);
+    FR_RELAY_STATS_FOREACH(FR_JSON_STAT_)
+#undef FR_JSON_STAT_
+    if (a->fp) {
+        fr_fastpath_stats fs;
+
+        fr_fastpath_get_stats(a->fp, &fs);
+        frt_json_key(&j, "fastpath");
+        frt_json_obj_begin(&j);
+#define FR_JSON_FP_STAT_(name, desc) frt_json_kv_u64(&j, #name, fs.name);
+        FR_FASTPATH_STATS_FOREACH(FR_JSON_FP_STAT_)
+#undef FR_JSON_FP_STAT_
+        frt_json_key(&j, "fallback");
+        frt_json_obj_begin(&j);
+        for (size_t i = 0; i < fr_fastpath_fallback_reasons(); i++)
+            frt_json_kv_u64(&j, fr_fastpath_fallback_name(i),
+                            fr_fastpath_fallback_count(a->fp, i));
+        frt_json_obj_end(&j);
+        frt_json_obj_end(&j);
+    }
+    frt_json_kv_double(&j, "seconds",
+                       (double)(fr_quic_ev_now() - a->start) / 1e9);
+    frt_json_kv_double(&j, "cpu_seconds", cpu_seconds());
+    frt_json_kv_double(&j, "startup_cpu_seconds", a->startup_cpu);
+    frt_json_obj_end(&j);
+    frt_json_finish(&j);
+    fputc('\n', f);
+    if (fclose(f) != 0 || rename(tmp, a->o.t.json) != 0) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.t.json,
+                strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    print_status(w->data, stderr, "");
-    print_fastpath(w->data, stderr, "");
+    app *a = w->data;
+
+    print_status(a, stderr, "");
+    print_fastpath(a, stderr, "");
+    if (a->o.t.json)
+        write_json(a);
 }
 
 static int connect_upstream(app *a)
@@ -329,50 +396,6 @@ static void on_session_ready(fr_moq_session *s, void *ud)
                               (uint64_t)(ev_timer_remaining(a->loop,
                                                             &a->drain_end) *
                                          1000));
-}
-
-static int write_json(app *a)
-{
-    FILE *f = fopen(a->o.t.json, "w");
-    fr_relay_stats st;
-    frt_json j;
-
-    if (!f) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", a->o.t.json,
-                strerror(errno));
-        return -1;
-    }
-    fr_relay_get_stats(a->relay, &st);
-    frt_json_init_file(&j, f, FRT_JSON_PRETTY);
-    frt_json_obj_begin(&j);
-#define FR_JSON_STAT_(name, desc) frt_json_kv_u64(&j, #name, st.name);
-    FR_RELAY_STATS_FOREACH(FR_JSON_STAT_)
-#undef FR_JSON_STAT_
-    if (a->fp) {
-        fr_fastpath_stats fs;
-
-        fr_fastpath_get_stats(a->fp, &fs);
-        frt_json_key(&j, "fastpath");
-        frt_json_obj_begin(&j);
-#define FR_JSON_FP_STAT_(name, desc) frt_json_kv_u64(&j, #name, fs.name);
-        FR_FASTPATH_STATS_FOREACH(FR_JSON_FP_STAT_)
-#undef FR_JSON_FP_STAT_
-        frt_json_key(&j, "fallback");
-        frt_json_obj_begin(&j);
-        for (size_t i = 0; i < fr_fastpath_fallback_reasons(); i++)
-            frt_json_kv_u64(&j, fr_fastpath_fallback_name(i),
-                            fr_fastpath_fallback_count(a->fp, i));
-        frt_json_obj_end(&j);
-        frt_json_obj_end(&j);
-    }
-    frt_json_kv_double(&j, "seconds",
-                       (double)(fr_quic_ev_now() - a->start) / 1e9);
-    frt_json_kv_double(&j, "cpu_seconds", cpu_seconds());
-    frt_json_kv_double(&j, "startup_cpu_seconds", a->startup_cpu);
-    frt_json_obj_end(&j);
-    frt_json_finish(&j);
-    fputc('\n', f);
-    return fclose(f);
 }
 
 static void on_expiry(struct ev_loop *loop, ev_timer *w, int revents)

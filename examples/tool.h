@@ -80,14 +80,19 @@ typedef struct fr_tool_opts {
         {"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'}
 
 /* Usage lines of FR_TOOL_OPTIONS other than --duration (whose meaning
- * each tool states). */
-#define FR_TOOL_USAGE                                                         \
+ * each tool states): FR_TOOL_USAGE, or, for a tool whose --json means
+ * more, FR_TOOL_STATS_USAGE, its own --json line, FR_TOOL_LOG_USAGE. */
+#define FR_TOOL_STATS_USAGE                                                   \
     "  --stats-interval S    status line every S seconds (default 1;\n"      \
-    "                        0: none)\n"                                      \
-    "  --json FILE           write the summary as JSON at exit\n"             \
+    "                        0: none)\n"
+#define FR_TOOL_LOG_USAGE                                                     \
     "  -v, --verbose         more log output (twice: debug)\n"                \
     "  -V, --version         print the version\n"                             \
     "  -h, --help            this text\n"
+#define FR_TOOL_USAGE                                                         \
+    FR_TOOL_STATS_USAGE                                                       \
+    "  --json FILE           write the summary as JSON at exit\n"             \
+    FR_TOOL_LOG_USAGE
 
 void fr_tool_opts_init(fr_tool_opts *o);
 
