@@ -89,6 +89,13 @@ typedef struct app {
     size_t bufcap;
     uint8_t *body;           /* IVF: the body wrapped into buf */
     size_t bodycap;
+    struct {                 /* IVF: the frame after the one being sent */
+        uint8_t *data;
+        size_t cap, len;
+        uint64_t pts;
+        int key;
+        int valid;           /* 0: none read yet, or the clip ended */
+    } ahead;
     ev_timer tick, status, stop, drain, key_update;
     uint64_t key_updates, key_update_failures;
     fr_tstamp start;
@@ -335,31 +342,53 @@ static void tick_synthetic(app *a)
 
 static void end_media(app *a);
 
-static void tick_ivf(app *a)
+/* Reads the clip's next frame into a->ahead (a copy: the reader reuses
+ * its buffer). The first frame starts a group whatever its kind. */
+static void read_ahead(app *a)
 {
-    track *t = &a->tracks[0];
     const uint8_t *frame;
-    size_t len, body;
-    uint64_t pts;
-    frt_obj_meta m;
-    int key, rv;
+    size_t len;
+    int rv = frt_ivf_read_frame(&a->ivf, &frame, &len, &a->ahead.pts);
 
-    rv = frt_ivf_read_frame(&a->ivf, &frame, &len, &pts);
+    a->ahead.valid = 0;
     if (rv != 1) {
         if (rv < 0)
             fprintf(stderr, PROG ": %s: %s\n", a->o.input,
                     frt_ivf_reader_errmsg(&a->ivf));
+        return;
+    }
+    if (ensure(&a->ahead.data, &a->ahead.cap, len ? len : 1) != 0)
+        return;
+    memcpy(a->ahead.data, frame, len);
+    a->ahead.len = len;
+    a->ahead.key = frt_ivf_is_key_frame(a->ivf.hdr.fourcc, frame, len) == 1 ||
+                   a->frames_read == 0;
+    a->ahead.valid = 1;
+    a->frames_read++;
+}
+
+/* Sends the frame read ahead and reads the one after it: a group's last
+ * frame is known as such (the next is a key frame, or there is none), so
+ * it ends its subgroup's stream, not the next group's first packet. */
+static void tick_ivf(app *a)
+{
+    track *t = &a->tracks[0];
+    size_t body;
+    frt_obj_meta m;
+    int key;
+
+    if (a->frames_read == 0)
+        read_ahead(a);
+    if (!a->ahead.valid) {
         end_media(a);
         return;
     }
-    a->frames_read++;
-    key = frt_ivf_is_key_frame(a->ivf.hdr.fourcc, frame, len) == 1 ||
-          a->frames_read == 1;
-    if (key && a->frames_read > 1) {
+    key = a->ahead.key;
+    if (key && a->seq > 0) {
         t->group++;
         t->object = 0;
     }
-    body = fr_video_body_len(len, key);
+    body = fr_video_body_len(a->ahead.len, key);
     if (ensure(&a->buf, &a->bufcap, FRT_MEDIA_HDR_LEN + body) != 0 ||
         ensure(&a->body, &a->bodycap, body) != 0)
         return;
@@ -369,9 +398,12 @@ static void tick_ivf(app *a)
     m.group_id = t->group;
     m.object_id = (uint32_t)t->object;
     m.flags = key ? FRT_MEDIA_KEY : 0;
-    fr_video_body_write(a->body, pts, &a->ivf.hdr, frame, len, key);
+    fr_video_body_write(a->body, a->ahead.pts, &a->ivf.hdr, a->ahead.data,
+                        a->ahead.len, key);
     frt_media_wrap(a->buf, a->bufcap, &m, a->body, body);
-    publish(t, t->group, t->object, key, 0, a->buf, FRT_MEDIA_HDR_LEN + body);
+    read_ahead(a);
+    publish(t, t->group, t->object, key, !a->ahead.valid || a->ahead.key,
+            a->buf, FRT_MEDIA_HDR_LEN + body);
     t->object++;
 }
 
@@ -874,6 +906,7 @@ int main(int argc, char **argv)
         frt_ivf_close(&a.ivf);
     free(a.buf);
     free(a.body);
+    free(a.ahead.data);
     for (int i = 0; i < a.o.ntracks; i++)
         fr_moq_cache_del(a.tracks[i].cache);
     return rv;
