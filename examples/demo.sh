@@ -13,11 +13,37 @@
 # origin to subscriber on each path, and the share of media packets the
 # kernel sent. A fourth subscriber joins late and starts at the latest
 # group. Needs root.
+#
+#   examples/demo.sh           the demo above
+#   examples/demo.sh --watch   watch it in a browser instead: the relay
+#                              (kernel fast path, WebTransport) serves a
+#                              VP8 clip to the watch page (examples/web)
+#                              at http://127.0.0.1:8080/ (FR_WATCH_PORT),
+#                              opened when a display is there; a browser
+#                              on this machine plays it, with WebCodecs
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${FR_BUILD_DIR:-$root/build/demo}
-seconds=${FR_DEMO_SECONDS:-15}
+mode=paths
+case ${1:-} in
+"") ;;
+--watch) mode=watch ;;
+-h | --help)
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+*)
+    echo "demo: unknown argument '$1' (try --help)" >&2
+    exit 2
+    ;;
+esac
+(($# <= 1)) || { echo "demo: one argument at most (try --help)" >&2; exit 2; }
+if [[ $mode == watch ]]; then
+    seconds=${FR_DEMO_SECONDS:-120}
+else
+    seconds=${FR_DEMO_SECONDS:-15}
+fi
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "demo: run as root (it builds network namespaces)" >&2
@@ -34,6 +60,51 @@ bin=$build/examples
 source "$root/test/netns/netns.sh"
 fr_netns_init
 d=$FR_TMPDIR
+
+# The watch page: origin --> relay --> a browser on this machine (its own
+# namespace, linked to the relay's by a veth pair).
+watch_demo() {
+    local port=${FR_WATCH_PORT:-8080} hash url page
+    fr_host_add origin
+    fr_host_add relay
+    fr_link origin relay 198.18.30.1/24 198.18.30.2/24
+    fr_link_machine relay 198.18.32.1/24 198.18.32.2/24
+    fr_route origin 198.18.32.0/24 198.18.30.2
+    echo "demo: making a ${seconds}s VP8 clip (ffmpeg's test pattern)" >&2
+    ffmpeg -loglevel error -f lavfi -i testsrc2=size=640x360:rate=30 \
+        -t "$seconds" -c:v libvpx -g 30 -b:v 1M "$d/clip.ivf"
+    fr_spawn relay relay "$bin/fr-relay" --listen 198.18.32.1:4433 \
+        --write-cert "$d/relay.pem" --webtransport /moq --browser-cert \
+        --fastpath --json "$d/relay.json" --stats-interval 1
+    fr_wait_log relay 'listening on' 10
+    hash=$(grep -o 'certificate sha-256 [0-9a-f]*' "$(fr_job_log relay)" |
+        awk '{ print $3 }')
+    # The clip starts with the first viewer; nobody coming, it gives up
+    # after ten minutes.
+    fr_spawn origin origin "$bin/fr-origin" --connect 198.18.32.1:4433 \
+        --ca "$d/relay.pem" --input "$d/clip.ivf" --duration 600 \
+        --stats-interval 0
+    fr_wait_log origin 'namespace live accepted' 10
+    url=https://198.18.32.1:4433/moq
+    fr_spawn machine page python3 "$root/examples/web/serve.py" \
+        --listen "127.0.0.1:$port" --url "$url" --hash "$hash" \
+        --relay-json "$d/relay.json"
+    fr_wait_log page 'watch page on' 10
+    page=http://127.0.0.1:$port/
+    echo "demo: open $page in a browser on this machine (Chromium or" \
+        "another with WebTransport and WebCodecs); the ${seconds}s clip" \
+        "starts with the first viewer; Ctrl-C ends the demo" >&2
+    if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]] && command -v xdg-open >/dev/null; then
+        xdg-open "$page" >/dev/null 2>&1 || true
+    fi
+    fr_wait origin 900 || echo "demo: the origin reported an error" >&2
+    grep -h 'fastpath copies' "$(fr_job_log relay)" | tail -n 1 >&2 || true
+}
+
+if [[ $mode == watch ]]; then
+    watch_demo
+    exit 0
+fi
 
 fr_host_add origin
 fr_host_add relay

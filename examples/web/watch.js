@@ -68,7 +68,10 @@ class Player {
         (group === this.next.group && object < this.next.object)))
       return; // too late: playback is past it
     this.pending.set(`${group}:${object}`, body);
-    if (!this.next && body.key) this.next = { group, object };
+    if (!this.next && body.key) {
+      this.next = { group, object };
+      this.dropBefore(group);
+    }
     this.drain();
   }
 
@@ -93,10 +96,17 @@ class Player {
       if (body.key && g > this.next.group && (!best || g < best.group)) best = { group: g, object: o };
     }
     if (!best) return false;
-    for (const k of [...this.pending.keys()])
-      if (Number(k.split(":")[0]) < best.group) { this.pending.delete(k); stats.skipped++; }
+    stats.skipped += this.dropBefore(best.group);
     this.next = best;
     return true;
+  }
+
+  // Forgets the objects of groups before `group`; returns how many.
+  dropBefore(group) {
+    let n = 0;
+    for (const k of [...this.pending.keys()])
+      if (Number(k.split(":")[0]) < group) { this.pending.delete(k); n++; }
+    return n;
   }
 
   configure(info) {

@@ -21,7 +21,9 @@
 # - Everything is undone on EXIT, INT, TERM and HUP: background jobs, their
 #   namespaces, temporary files. fr_netns_init also removes what an earlier,
 #   killed run left behind: namespaces "fr<PID>-*" whose PID is gone (veths
-#   are only ever created inside namespaces, so they go with them).
+#   are only ever created inside namespaces, so they go with them; the one
+#   end fr_link_machine puts in the machine's own namespace goes with its
+#   peer).
 # - fr_netns_init installs the EXIT, INT, TERM and HUP traps; a test must not
 #   replace them. Start background processes with fr_spawn (not with
 #   "fr_exec ... &") so that they are tracked and stopped cleanly. Functions
@@ -259,6 +261,34 @@ fr_link() {
     FR_ADDRS[$b/$a]=${addr_b%/*}
 }
 
+# fr_link_machine HOST ADDR_HOST/LEN ADDR_MACHINE/LEN: a veth pair between
+# HOST and the machine's own namespace, for a program that must run there
+# (a browser on the user's display): on HOST the interface is "machine",
+# on the machine "fr<PID>-HOST" (IPv6 off, neighbours permanent, the
+# prefix routed to it only). It goes when HOST's namespace goes.
+fr_link_machine() {
+    local host=$1 addr_h=$2 addr_m=$3 ns dev
+    [[ $# -eq 3 && $addr_h == */* && $addr_m == */* ]] ||
+        fr_fail "usage: fr_link_machine HOST ADDR_HOST/LEN ADDR_MACHINE/LEN"
+    _fr_check_host "$host"
+    _fr_check_addr "$addr_h"
+    _fr_check_addr "$addr_m"
+    ns=$(fr_ns "$host")
+    dev=${ns:0:15}
+    ip link add name "$dev" type veth peer name machine netns "$ns" ||
+        fr_fail "cannot link $host to the machine"
+    sysctl -q -w "net.ipv6.conf.$dev.disable_ipv6=1" >/dev/null
+    ip addr add "$addr_m" dev "$dev"
+    ip -n "$ns" addr add "$addr_h" dev machine
+    ip link set dev "$dev" up
+    ip -n "$ns" link set dev machine up
+    ip neigh replace "${addr_h%/*}" dev "$dev" nud permanent \
+        lladdr "$(_fr_mac "$ns" machine)"
+    ip -n "$ns" neigh replace "${addr_m%/*}" dev machine nud permanent \
+        lladdr "$(ip -br link show dev "$dev" | awk '{ print $3 }')"
+    FR_ADDRS[$host/machine]=${addr_h%/*}
+}
+
 # fr_addr HOST PEER: prints the address of HOST on its link to PEER.
 fr_addr() {
     [[ -n ${FR_ADDRS[$1/$2]:-} ]] || fr_fail "no link between '$1' and '$2'"
@@ -373,14 +403,19 @@ fr_exec() {
 
 # fr_spawn HOST JOB COMMAND [ARG]...: starts a command on HOST in the
 # background, output to "$(fr_job_log JOB)". It is stopped at cleanup.
+# HOST "machine" is the machine's own namespace (see fr_link_machine).
 fr_spawn() {
     local host=$1 job=$2
     [[ $job =~ ^[A-Za-z0-9._-]+$ ]] || fr_fail "bad job name '$job'"
     [[ -z ${FR_JOBS[$job]:-} ]] || fr_fail "job '$job' is already running"
-    _fr_check_host "$host"
     : >"$FR_TMPDIR/$job.log"
-    ip netns exec "$(fr_ns "$host")" "${@:3}" \
-        </dev/null >>"$FR_TMPDIR/$job.log" 2>&1 &
+    if [[ $host == machine ]]; then
+        "${@:3}" </dev/null >>"$FR_TMPDIR/$job.log" 2>&1 &
+    else
+        _fr_check_host "$host"
+        ip netns exec "$(fr_ns "$host")" "${@:3}" \
+            </dev/null >>"$FR_TMPDIR/$job.log" 2>&1 &
+    fi
     FR_JOBS[$job]=$!
 }
 
