@@ -21,7 +21,12 @@ def load(path):
         return json.load(f)
 
 
-def window(d, n, relay_cpu):
+# Ethernet, IPv4 and UDP headers of a datagram on the wire: what the
+# subscribers' side carried beyond UDP payload.
+FRAME_OVERHEAD = 14 + 20 + 8
+
+
+def window(d, n, relay_cpu, mhz):
     """Per-copy costs over the measured window of case directory d."""
     a, b = load(f"{d}/start.json"), load(f"{d}/end.json")
     before = load(f"{d}/before-subs.json")
@@ -29,8 +34,11 @@ def window(d, n, relay_cpu):
     packets = b["up"]["rx_packets"] - a["up"]["rx_packets"]
     copies = packets * n
     per_copy = (lambda ticks: ticks / tck * 1e9 / copies if copies else None)
-    down = {k: (b["down"][k] - a["down"][k]) / copies if copies else None
-            for k in b["down"]}
+    sent = {k: b["down"][k] - a["down"][k] for k in b["down"]}
+    down = {k: v / copies if copies else None for k, v in sent.items()}
+    host_s = (b["cpu_ticks"][relay_cpu] - a["cpu_ticks"][relay_cpu]) / tck
+    payload = sent["tx_bytes"] - FRAME_OVERHEAD * sent["tx_packets"]
+    seconds = b["time"] - a["time"]
     run = {p: b["programs"][p]["run_time_ns"] - a["programs"][p]["run_time_ns"]
            for p in b["programs"]}
     return {
@@ -49,6 +57,11 @@ def window(d, n, relay_cpu):
         "down_per_copy": down,
         "relay_bytes_per_subscriber":
             (b["relay_rss"] - before["relay_rss"]) / n,
+        # The relay's CPU: how busy in the window, and its busy cycles
+        # (time x nominal clock) per UDP payload byte sent to subscribers.
+        "relay_host_busy": host_s / seconds if seconds > 0 else None,
+        "cycles_per_byte": (host_s * mhz * 1e6 / payload
+                            if mhz and payload > 0 else None),
         "softnet_dropped": b["softnet_dropped"] - a["softnet_dropped"],
         "udp_rcvbuf_errors": b["udp_rcvbuf_errors"] - a["udp_rcvbuf_errors"],
     }
@@ -157,6 +170,9 @@ def main():
     commit = open(f"{out}/commit").read().strip()
     crypto = open(f"{out}/crypto").read().strip()
     relay_cpu = int(open(f"{out}/relay-cpu").read())
+    mhz_file = f"{out}/cpu-mhz"
+    mhz = (float(open(mhz_file).read() or 0)
+           if os.path.exists(mhz_file) else 0) or None
     cases = []
     for d in sorted(glob.glob(f"{out}/*-*/")):
         if not os.path.exists(f"{d}/case"):
@@ -164,7 +180,7 @@ def main():
         n, mode = open(f"{d}/case").read().split()
         n = int(n)
         cases.append({"mode": mode, "subscribers": n,
-                      "window": window(d, n, relay_cpu),
+                      "window": window(d, n, relay_cpu, mhz),
                       "subscribers_result": subscribers(d),
                       "relay": relay(d)})
     cases.sort(key=lambda c: (c["subscribers"], MODES.index(c["mode"])))
@@ -221,6 +237,24 @@ def main():
           + ", ".join(f"{c['subscribers']} {c['mode']} "
                       f"{c['window']['softnet_dropped']}/"
                       f"{c['window']['udp_rcvbuf_errors']}" for c in cases))
+    print("relay CPU busy in the window, and its cycles per UDP payload "
+          f"byte sent to the subscribers (busy time x {fmt(mhz)} MHz "
+          "nominal): "
+          + ", ".join(f"{c['subscribers']} {c['mode']} "
+                      f"{fmt(c['window']['relay_host_busy'], 0.01)} % "
+                      f"{fmt(c['window']['cycles_per_byte'], 1, 1)}"
+                      for c in cases))
+    busiest = max((c for c in cases if c["mode"] == "userspace"
+                   and c["window"]["relay_host_busy"] is not None),
+                  key=lambda c: c["window"]["relay_host_busy"], default=None)
+    if busiest:
+        w = busiest["window"]
+        state = ("saturated" if w["relay_host_busy"] >= 0.9 else
+                 "not saturated")
+        print(f"userspace path, its busiest case ({busiest['subscribers']} "
+              f"subscribers, relay CPU {fmt(w['relay_host_busy'], 0.01)} % "
+              f"busy, {state}): {fmt(w['cycles_per_byte'], 1, 1)} cycles "
+              "per byte (moq-relay publishes 12.75)")
     for n, rr in sorted(ratios.items()):
         print(f"fast/userspace at {n}: "
               + ", ".join(f"{k.split('_ns')[0]} {fmt(rr[k], 1, 2)}x"

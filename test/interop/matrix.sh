@@ -273,6 +273,25 @@ media_fr_origin_via_moq_relay() {
     media_result fr-origin-moq-relay-fr-sub "${v%%$'\t'*}" "${v#*$'\t'}"
 }
 
+# The same with fr-sub over WebTransport: moq-relay serves HTTP/3 on its
+# QUIC port; the URL's path is the root its namespaces hang from (the
+# origin's raw QUIC session, without a PATH, publishes at the root).
+media_fr_origin_via_moq_relay_webtransport() {
+    local v
+    fr_spawn origin forigin "$FR_BIN_DIR/fr-origin" --connect \
+        198.18.2.1:4433 --insecure --one-subgroup --fps 30 --gop 30 \
+        --bitrate 500k --duration 6
+    fr_wait_log forigin 'namespace live accepted' 10
+    fr_exec sub timeout 40 "$FR_BIN_DIR/fr-sub" \
+        --connect https://198.18.2.1:4433/ --insecure --duration 15 \
+        --stats-interval 0 --json "$d/m-moq-wt.json" >"$d/m-moq-wt.log" 2>&1 ||
+        true
+    fr_wait forigin 20 || true
+    v=$(fr_sub_verdict "$d/m-moq-wt.json")
+    media_result fr-origin-moq-relay-fr-sub-webtransport "${v%%$'\t'*}" \
+        "${v#*$'\t'}"
+}
+
 run_media() {
     local relay=$1 flow=$2
     start_relay "$relay"
@@ -288,6 +307,7 @@ if [[ ,$relays, == *,fr-relay,* && -n ${have[aiomoqt]:-} ]]; then
 fi
 if [[ ,$relays, == *,moq-relay,* && -n ${have[moq-relay]:-} ]]; then
     run_media moq-relay media_fr_origin_via_moq_relay
+    run_media moq-relay media_fr_origin_via_moq_relay_webtransport
 fi
 [[ -z $keep ]] || { mkdir -p "$keep" && cp -r "$d/cells/." "$keep/"; }
 

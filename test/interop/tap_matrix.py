@@ -58,6 +58,8 @@ MEDIA_TITLE = {
         "fr-origin → fr-relay --fastpath (kernel, tls) → aiomoqt "
         "moq-sub-bench",
     "fr-origin-moq-relay-fr-sub": "fr-origin → moq-relay → fr-sub",
+    "fr-origin-moq-relay-fr-sub-webtransport":
+        "fr-origin → moq-relay → fr-sub over WebTransport (https://)",
 }
 
 RELAY_TITLE = {"fr-relay": "fr-relay", "aiomoqt": "aiomoqt relay",
