@@ -187,7 +187,8 @@ async function pollRelay() {
     stats.path = all ? `kernel fast path: ${(100 * fp.kernel_copies / all).toFixed(1)} % of copies from the kernel`
                      : "kernel fast path (no copies yet)";
   } catch {
-    stats.path = "unknown (no relay statistics)";
+    // The server may be gone (the demo ended): keep what was known.
+    if (stats.path === "unknown") stats.path = "unknown (no relay statistics)";
   }
 }
 
