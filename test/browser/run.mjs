@@ -8,7 +8,7 @@
 // browser or the page could not run.
 import fs from "node:fs";
 import http from "node:http";
-import { chromium } from "playwright-core";
+import { openPage } from "./launch.mjs";
 
 const [bundle, port, url, hash, seconds, protocols] = process.argv.slice(2);
 if (!seconds) {
@@ -26,17 +26,11 @@ const server = http.createServer((req, res) => {
   }
 });
 await new Promise((ok) => server.listen(+port, "127.0.0.1", ok));
-// As root Chromium runs only without its sandbox; QUIC needs no flag.
-const browser = await chromium.launch({
-  executablePath: process.env.FR_CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox"],
-  timeout: 60000,
-});
+let browser;
 let code = 1;
 try {
-  const page = await browser.newPage();
-  page.on("console", (m) => console.error(`page ${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+  let page;
+  ({ browser, page } = await openPage());
   await page.goto(`http://127.0.0.1:${port}/`);
   const result = await page.evaluate((o) => globalThis.subscribeAndCheck(o), {
     url, hash, seconds: +seconds, namespace: "live", track: "video",
@@ -47,7 +41,7 @@ try {
 } catch (e) {
   console.error(`run.mjs: ${e}`);
 } finally {
-  await browser.close();
+  await browser?.close();
   server.close();
 }
 process.exit(code);

@@ -24,6 +24,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../netns/netns.sh"
+source "$here/browser.sh"
 
 readonly SECONDS_OF_MEDIA=20 PAGE_PORT=8080
 readonly URL=https://198.18.2.1:4433/moq
@@ -35,8 +36,7 @@ bin=$FR_BIN_DIR
 d=$FR_TMPDIR
 tools=${FR_BROWSER_DIR:-$here/../../build/browser}
 
-node=$(FR_BROWSER_DIR=$tools "$here/setup.sh") ||
-    fr_skip "cannot install the browser test's tools (see above)"
+node=$(fr_browser_tools "$tools" run.mjs)
 # The packages are in $tools, not beside the sources: esbuild finds them
 # through NODE_PATH, node (ES modules) beside the driver, so the driver
 # runs from there.
@@ -44,10 +44,7 @@ PATH=$(dirname "$node"):$PATH NODE_PATH=$tools/node_modules \
     "$tools/node_modules/.bin/esbuild" "$here/page.js" --bundle \
     --format=iife --platform=browser --log-level=warning \
     --outfile="$d/page.js" || fr_fail "esbuild cannot bundle the page"
-cp "$here/run.mjs" "$tools/run.mjs"
-ffmpeg -loglevel error -f lavfi -i testsrc=size=320x240:rate=30 \
-    -t "$SECONDS_OF_MEDIA" -c:v libvpx -g 30 -b:v 400k "$d/in.ivf" ||
-    fr_fail "ffmpeg cannot make the VP8 clip"
+fr_browser_clip "$d/in.ivf" "$SECONDS_OF_MEDIA"
 
 fr_relay_hosts
 
@@ -55,12 +52,7 @@ fr_relay_hosts
 # $relay_dir), its certificate's hash in $hash.
 relay() {
     relay_dir=$d/$1
-    mkdir -p "$relay_dir"
-    fr_relay_start relay "$relay_dir" --webtransport /moq --browser-cert \
-        --stats-interval 0 -v "${@:2}"
-    hash=$(grep -o 'certificate sha-256 [0-9a-f]*' "$(fr_job_log relay)" |
-        awk '{ print $3 }')
-    [[ ${#hash} == 64 ]] || fr_fail "fr-relay printed no certificate hash"
+    fr_browser_relay "$relay_dir" --stats-interval 0 "${@:2}"
 }
 
 # The VP8 clip; or synthetic video (fr-origin --on-demand), for the fast

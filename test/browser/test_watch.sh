@@ -22,6 +22,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../netns/netns.sh"
+source "$here/browser.sh"
 
 readonly SECONDS_OF_MEDIA=10 PAGE_PORT=8080 SHOT_AT=60
 readonly URL=https://198.18.2.1:4433/moq
@@ -35,12 +36,8 @@ bin=$FR_BIN_DIR
 d=$FR_TMPDIR
 tools=${FR_BROWSER_DIR:-$here/../../build/browser}
 
-node=$(FR_BROWSER_DIR=$tools "$here/setup.sh") ||
-    fr_skip "cannot install the browser test's tools (see above)"
-cp "$here/watch.mjs" "$tools/watch.mjs"
-ffmpeg -loglevel error -f lavfi -i testsrc=size=320x240:rate=30 \
-    -t "$SECONDS_OF_MEDIA" -c:v libvpx -g 30 -b:v 400k "$d/in.ivf" ||
-    fr_fail "ffmpeg cannot make the VP8 clip"
+node=$(fr_browser_tools "$tools" watch.mjs)
+fr_browser_clip "$d/in.ivf" "$SECONDS_OF_MEDIA"
 
 fr_relay_hosts
 
@@ -50,12 +47,7 @@ fr_relay_hosts
 # in $tools/NAME.png.
 watch() {
     local name=$1 hash
-    mkdir -p "$d/$name"
-    fr_relay_start relay "$d/$name" --webtransport /moq --browser-cert \
-        --stats-interval 1 -v "${@:2}"
-    hash=$(grep -o 'certificate sha-256 [0-9a-f]*' "$(fr_job_log relay)" |
-        awk '{ print $3 }')
-    [[ ${#hash} == 64 ]] || fr_fail "$name: fr-relay printed no certificate hash"
+    fr_browser_relay "$d/$name" --stats-interval 1 "${@:2}"
     fr_spawn origin origin "$bin/fr-origin" --connect 198.18.2.1:4433 \
         --ca "$d/$name/relay.pem" --input "$d/in.ivf" --stats-interval 0 \
         --json "$d/$name-origin.json"

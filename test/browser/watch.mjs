@@ -8,23 +8,18 @@
 //
 // Exits 0 once the page ran (the caller judges the result), 1 when the
 // browser or the page could not run.
-import { chromium } from "playwright-core";
+import { openPage } from "./launch.mjs";
 
 const [pageUrl, seconds, shotAt, shot] = process.argv.slice(2);
 if (!shot) {
   console.error("usage: node watch.mjs PAGE_URL SECONDS SHOT_AT SCREENSHOT.png");
   process.exit(1);
 }
-const browser = await chromium.launch({
-  executablePath: process.env.FR_CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox"],
-  timeout: 60000,
-});
+let browser;
 let code = 1;
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
-  page.on("console", (m) => console.error(`page ${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+  let page;
+  ({ browser, page } = await openPage({ width: 1280, height: 600 }));
   await page.goto(pageUrl);
   const deadline = Date.now() + +seconds * 1000;
   let shotTaken = false;
@@ -58,6 +53,6 @@ try {
 } catch (e) {
   console.error(`watch.mjs: ${e}`);
 } finally {
-  await browser.close();
+  await browser?.close();
 }
 process.exit(code);

@@ -257,39 +257,31 @@ print(round(100 * kernel_share(json.load(open(sys.argv[1]))["fastpath"]), 1))
     fi
 }
 
-# fr-origin -> a third-party relay (moq-relay) -> fr-sub. moq-relay drops
-# subgroup streams other than 0, so fr-origin sends each group as one.
-media_fr_origin_via_moq_relay() {
-    local v
+# fr-origin -> a third-party relay (moq-relay) -> fr-sub, over raw QUIC or
+# with fr-sub over WebTransport (moq-relay serves HTTP/3 on its QUIC port;
+# the URL's path is the root its namespaces hang from, and the origin's
+# raw QUIC session, without a PATH, publishes at the root). moq-relay
+# drops subgroup streams other than 0, so fr-origin sends each group as
+# one.
+media_via_moq_relay() {
+    local name=$1 target=$2 v
     fr_spawn origin forigin "$FR_BIN_DIR/fr-origin" --connect \
         198.18.2.1:4433 --insecure --one-subgroup --fps 30 --gop 30 \
         --bitrate 500k --duration 6
     fr_wait_log forigin 'namespace live accepted' 10
-    fr_exec sub timeout 40 "$FR_BIN_DIR/fr-sub" --connect 198.18.2.1:4433 \
+    fr_exec sub timeout 40 "$FR_BIN_DIR/fr-sub" --connect "$target" \
         --insecure --duration 15 --stats-interval 0 \
-        --json "$d/m-moq.json" >"$d/m-moq.log" 2>&1 || true
+        --json "$d/m-$name.json" >"$d/m-$name.log" 2>&1 || true
     fr_wait forigin 20 || true
-    v=$(fr_sub_verdict "$d/m-moq.json")
-    media_result fr-origin-moq-relay-fr-sub "${v%%$'\t'*}" "${v#*$'\t'}"
+    v=$(fr_sub_verdict "$d/m-$name.json")
+    media_result "$name" "${v%%$'\t'*}" "${v#*$'\t'}"
 }
-
-# The same with fr-sub over WebTransport: moq-relay serves HTTP/3 on its
-# QUIC port; the URL's path is the root its namespaces hang from (the
-# origin's raw QUIC session, without a PATH, publishes at the root).
+media_fr_origin_via_moq_relay() {
+    media_via_moq_relay fr-origin-moq-relay-fr-sub 198.18.2.1:4433
+}
 media_fr_origin_via_moq_relay_webtransport() {
-    local v
-    fr_spawn origin forigin "$FR_BIN_DIR/fr-origin" --connect \
-        198.18.2.1:4433 --insecure --one-subgroup --fps 30 --gop 30 \
-        --bitrate 500k --duration 6
-    fr_wait_log forigin 'namespace live accepted' 10
-    fr_exec sub timeout 40 "$FR_BIN_DIR/fr-sub" \
-        --connect https://198.18.2.1:4433/ --insecure --duration 15 \
-        --stats-interval 0 --json "$d/m-moq-wt.json" >"$d/m-moq-wt.log" 2>&1 ||
-        true
-    fr_wait forigin 20 || true
-    v=$(fr_sub_verdict "$d/m-moq-wt.json")
-    media_result fr-origin-moq-relay-fr-sub-webtransport "${v%%$'\t'*}" \
-        "${v#*$'\t'}"
+    media_via_moq_relay fr-origin-moq-relay-fr-sub-webtransport \
+        https://198.18.2.1:4433/
 }
 
 run_media() {
