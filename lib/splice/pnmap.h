@@ -29,9 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Packets in flight per subscriber stay well below this (the splice
- * layer caps the kernel's budget): 2048 full packets are about 3 MB. */
-#define FR_PNMAP_WINDOW 2048 /* power of two */
+/* Packets in flight per subscriber stay well below this: the splice
+ * layer lets the kernel have half of it in flight at most (256 full
+ * packets, about 300 KB: 24 Mbit/s at a 100 ms round trip; beyond that
+ * userspace sends). The map and the splice layer's per-packet record
+ * cost about 100 bytes per slot and subscriber. */
+#define FR_PNMAP_WINDOW 512 /* power of two */
 #define FR_PNMAP_MAX_WIRES 4 /* wire packets per ngtcp2 packet */
 
 /* Packet numbers first..last, inclusive. */
