@@ -91,7 +91,8 @@ struct fr_splice {
     fr_packet_keys keys[2];
     int keys_have[2];
     int keys_unusable;
-    held held[MAX_HELD]; /* a ring: the oldest at held_head */
+    held *held; /* a ring of MAX_HELD, the oldest at held_head; made at
+                   the first datagram held */
     size_t held_head;
     size_t nheld;
     uint8_t rxbuf[FR_MAX_UDP_PAYLOAD + FR_ACK_REWRITE_ROOM];
@@ -148,6 +149,7 @@ static void hook_detach(void *ext)
     memset(sp->keys, 0, sizeof(sp->keys));
     fr_pnmap_del(sp->map);
     free(sp->q);
+    free(sp->held);
     free(sp);
 }
 
@@ -418,6 +420,8 @@ static int hook_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
         return 0;
     if (sp->nheld == MAX_HELD)
         return 0;
+    if (!sp->held && !(sp->held = calloc(MAX_HELD, sizeof(*sp->held))))
+        return 0; /* it goes to ngtcp2 at once */
     if (sp->nheld == 0) {
         due = fr_pnmap_due(sp->map);
         if (due <= now || due - now > MAX_HOLD)
@@ -445,10 +449,13 @@ static size_t hook_release(void *ext, fr_tstamp due_by, fr_quic_path *path,
                            uint8_t *buf)
 {
     fr_splice *sp = ext;
-    held *h = &sp->held[sp->held_head];
+    held *h;
     size_t len;
 
-    if (sp->nheld == 0 || h->due > due_by)
+    if (sp->nheld == 0)
+        return 0;
+    h = &sp->held[sp->held_head];
+    if (h->due > due_by)
         return 0;
     *path = h->path;
     len = h->len;
