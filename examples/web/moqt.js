@@ -273,7 +273,9 @@ export function subscribe({ url, hash, namespace, track, onObject, onEvent }) {
   };
   const close = () => {
     closing = true;
-    try { wt.close(); } catch { /* already closed */ }
+    try {
+      wt.close({ closeCode: 0, reason: "subscriber done" });
+    } catch { /* already closed */ }
   };
   const ended = run().then(
     (why) => { close(); return why; },

@@ -74,6 +74,13 @@ struct fr_wt {
     fr_hmap streams;
     int64_t early[MAX_EARLY]; /* EARLY streams, in the order they came */
     size_t nearly;
+    /* The peer's capsules on the CONNECT stream: the one being read (those
+     * we read fit), or the bytes left of one we skip. */
+    struct {
+        uint8_t buf[16 + 4 + FR_WT_CLOSE_MESSAGE_MAX];
+        size_t n;
+        uint64_t skip;
+    } capsule;
 };
 
 /* Settings of ours nghttp3 does not know: WebTransport, every draft a
@@ -659,6 +666,96 @@ static int end_stream(nghttp3_conn *h3, int64_t id, void *conn_arg,
     return 0;
 }
 
+/* Capsules: the peer ends the session with a code and a message, or asks
+ * to drain it (logged: one session per connection, and the MoQT session
+ * above has GOAWAY for that); others are skipped. */
+static void on_capsule(fr_wt *wt, uint64_t type, const uint8_t *v,
+                       size_t len)
+{
+    const uint8_t *msg;
+    size_t msg_len;
+    uint32_t code;
+    char why[128];
+
+    if (type == FR_WT_CAPSULE_DRAIN_SESSION) {
+        FR_INFO(&wt->log, "webtransport: the peer asks to drain the session");
+        return;
+    }
+    if (fr_wt_close_session_parse(v, len, &code, &msg, &msg_len)) {
+        end_session(wt, H3_GENERAL_PROTOCOL_ERROR,
+                    "malformed CLOSE_WEBTRANSPORT_SESSION");
+        return;
+    }
+    snprintf(why, sizeof(why), "the peer closed the session (code %u: %.*s)",
+             code, (int)(msg_len < 64 ? msg_len : 64), (const char *)msg);
+    end_session(wt, H3_NO_ERROR, why);
+}
+
+static void drop_capsule_bytes(fr_wt *wt, size_t n)
+{
+    memmove(wt->capsule.buf, wt->capsule.buf + n, wt->capsule.n - n);
+    wt->capsule.n -= n;
+}
+
+static void read_capsules(fr_wt *wt, const uint8_t *d, size_t len)
+{
+    while (wt->state == READY) {
+        size_t room = sizeof(wt->capsule.buf) - wt->capsule.n, take, h;
+        uint64_t type, vlen;
+
+        if (wt->capsule.skip) {
+            take = len < wt->capsule.skip ? len : (size_t)wt->capsule.skip;
+            if (take == 0)
+                return;
+            wt->capsule.skip -= take;
+            d += take;
+            len -= take;
+            continue;
+        }
+        take = len < room ? len : room;
+        memcpy(wt->capsule.buf + wt->capsule.n, d, take);
+        wt->capsule.n += take;
+        d += take;
+        len -= take;
+        h = fr_wt_capsule_header(wt->capsule.buf, wt->capsule.n, &type, &vlen);
+        if (h == 0) {
+            if (len == 0)
+                return;
+            continue;
+        }
+        if ((type != FR_WT_CAPSULE_CLOSE_SESSION &&
+             type != FR_WT_CAPSULE_DRAIN_SESSION) ||
+            vlen > sizeof(wt->capsule.buf) - h) {
+            if (h + vlen <= wt->capsule.n) {
+                drop_capsule_bytes(wt, h + (size_t)vlen);
+            } else {
+                wt->capsule.skip = h + vlen - wt->capsule.n;
+                wt->capsule.n = 0;
+            }
+            continue;
+        }
+        if (wt->capsule.n < h + vlen) {
+            if (len == 0)
+                return;
+            continue;
+        }
+        on_capsule(wt, type, wt->capsule.buf + h, (size_t)vlen);
+        drop_capsule_bytes(wt, h + (size_t)vlen);
+    }
+}
+
+/* The CONNECT stream's body: capsules. */
+static int recv_data(nghttp3_conn *h3, int64_t id, const uint8_t *data,
+                     size_t len, void *conn_arg, void *stream_arg)
+{
+    fr_wt *wt = conn_arg;
+
+    (void)h3, (void)stream_arg;
+    if (id == wt->session_id)
+        read_capsules(wt, data, len);
+    return 0;
+}
+
 /* nghttp3 asks for a stream to be reset or stopped. */
 static int shut(nghttp3_conn *h3, int64_t id, uint64_t code, void *conn_arg,
                 void *stream_arg)
@@ -713,6 +810,7 @@ static void connect_request(fr_wt *wt, const fr_h3_peer_settings *ps)
 }
 
 static const nghttp3_callbacks h3_callbacks = {
+    .recv_data = recv_data,
     .begin_headers = begin_headers,
     .recv_header = recv_header,
     .end_headers = end_headers,

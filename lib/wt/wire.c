@@ -37,6 +37,29 @@ size_t fr_wt_stream_header_write(uint8_t *out, int bidi, uint64_t session_id)
     return pos;
 }
 
+size_t fr_wt_capsule_header(const uint8_t *d, size_t len, uint64_t *type,
+                            uint64_t *value_len)
+{
+    size_t pos = 0;
+
+    if (fr_qvarint_get(d, len, &pos, type) ||
+        fr_qvarint_get(d, len, &pos, value_len))
+        return 0;
+    return pos;
+}
+
+int fr_wt_close_session_parse(const uint8_t *v, size_t len, uint32_t *code,
+                              const uint8_t **msg, size_t *msg_len)
+{
+    if (len < 4 || len - 4 > FR_WT_CLOSE_MESSAGE_MAX)
+        return FR_ERR_PROTO;
+    *code = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+            (uint32_t)v[2] << 8 | v[3];
+    *msg = v + 4;
+    *msg_len = len - 4;
+    return 0;
+}
+
 ssize_t fr_wt_datagram_parse(const uint8_t *d, size_t len,
                              uint64_t *session_id)
 {

@@ -53,6 +53,26 @@ ssize_t fr_wt_datagram_parse(const uint8_t *d, size_t len,
 uint64_t fr_wt_code_to_h3(uint32_t code);
 int fr_wt_code_from_h3(uint64_t h3, uint32_t *code);
 
+/* Capsules on the CONNECT stream (RFC 9297 section 3.2) this layer
+ * reads: WebTransport's session close (an error code and a message) and
+ * drain. */
+#define FR_WT_CAPSULE_CLOSE_SESSION 0x2843
+#define FR_WT_CAPSULE_DRAIN_SESSION 0x78ae
+#define FR_WT_CLOSE_MESSAGE_MAX 1024
+
+/* Reads a capsule's type and value length at d[0..len). Returns the
+ * header's length with *type and *value_len set, or 0 when more bytes
+ * are needed. */
+size_t fr_wt_capsule_header(const uint8_t *d, size_t len, uint64_t *type,
+                            uint64_t *value_len);
+
+/* Reads a CLOSE_WEBTRANSPORT_SESSION capsule's value v[0..len): returns 0
+ * with *code and the message (*msg, *msg_len; UTF-8, not NUL-terminated)
+ * set, or FR_ERR_PROTO when it is shorter than the code or the message is
+ * over FR_WT_CLOSE_MESSAGE_MAX bytes. */
+int fr_wt_close_session_parse(const uint8_t *v, size_t len, uint32_t *code,
+                              const uint8_t **msg, size_t *msg_len);
+
 /* Longest protocol name handled in wt-available-protocols/wt-protocol. */
 #define FR_WT_PROTOCOL_MAX 32
 

@@ -64,6 +64,10 @@ watch() {
         { tail -n 20 "$d/$name.log" >&2; fr_fail "$name: the page did not run"; }
     fr_wait origin 30 || fr_fail "$name: fr-origin failed"
     fr_stop page || true
+    # The page ends its session with WebTransport's close capsule.
+    grep -q 'closed the session (code 0: subscriber done)' \
+        "$(fr_job_log relay)" ||
+        fr_fail "$name: the relay did not read the page's session close"
     fr_stop relay || fr_fail "$name: relay did not exit cleanly"
 }
 

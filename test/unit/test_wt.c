@@ -65,6 +65,44 @@ static void test_datagram_prefix(void **state)
     assert_int_equal(fr_wt_datagram_parse(d, 1, &sid), FR_ERR_PROTO);
 }
 
+/* A CLOSE_WEBTRANSPORT_SESSION capsule: its header read whole or not at
+ * all, its code and message; too short a value or too long a message is
+ * malformed. */
+static void test_close_capsule(void **state)
+{
+    uint8_t d[16 + 4 + FR_WT_CLOSE_MESSAGE_MAX + 1];
+    const uint8_t *msg;
+    size_t pos = 0, h, msg_len;
+    uint64_t type, vlen;
+    uint32_t code;
+
+    (void)state;
+    assert_int_equal(fr_qvarint_put(d, sizeof(d), &pos,
+                                    FR_WT_CAPSULE_CLOSE_SESSION), 0);
+    assert_int_equal(fr_qvarint_put(d, sizeof(d), &pos, 4 + 3), 0);
+    memcpy(d + pos, "\x00\x00\x01\x07" "bye", 7);
+    for (size_t k = 0; k < pos; k++)
+        assert_int_equal(fr_wt_capsule_header(d, k, &type, &vlen), 0);
+    h = fr_wt_capsule_header(d, pos + 7, &type, &vlen);
+    assert_int_equal(h, pos);
+    assert_int_equal(type, FR_WT_CAPSULE_CLOSE_SESSION);
+    assert_int_equal(vlen, 7);
+    assert_int_equal(fr_wt_close_session_parse(d + h, 7, &code, &msg,
+                                               &msg_len), 0);
+    assert_int_equal(code, 0x107);
+    assert_int_equal(msg_len, 3);
+    assert_memory_equal(msg, "bye", 3);
+    assert_int_equal(fr_wt_close_session_parse(d + h, 3, &code, &msg,
+                                               &msg_len), FR_ERR_PROTO);
+    memset(d, 'x', sizeof(d));
+    assert_int_equal(fr_wt_close_session_parse(d, 4 + FR_WT_CLOSE_MESSAGE_MAX,
+                                               &code, &msg, &msg_len), 0);
+    assert_int_equal(fr_wt_close_session_parse(
+                         d, 4 + FR_WT_CLOSE_MESSAGE_MAX + 1, &code, &msg,
+                         &msg_len),
+                     FR_ERR_PROTO);
+}
+
 /* Codes map both ways, skip HTTP/3's reserved points, and codes outside
  * the range are not WebTransport's. */
 static void test_error_codes(void **state)
@@ -252,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_stream_headers),
         cmocka_unit_test(test_h3_streams),
         cmocka_unit_test(test_datagram_prefix),
+        cmocka_unit_test(test_close_capsule),
         cmocka_unit_test(test_error_codes),
         cmocka_unit_test(test_settings_extend),
         cmocka_unit_test(test_protocols),
