@@ -893,6 +893,7 @@ int main(int argc, char **argv)
                          on_stop, &a);
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
+    fr_tool_stop_status(a.loop, &a.status);
 
     print_status(&a, "summary: ");
     rv = a.failed;

@@ -565,8 +565,7 @@ int main(int argc, char **argv)
     fr_tool_signals(a.loop, &sigint, &sigterm);
     ev_run(a.loop, 0);
     drain(&a);
-    /* No status line (nor --json rewrite) after the summary. */
-    ev_timer_stop(a.loop, &a.status);
+    fr_tool_stop_status(a.loop, &a.status);
 
     print_status(&a, stderr, "summary: ");
     print_fastpath(&a, stderr, "summary: ");

@@ -1140,6 +1140,7 @@ int main(int argc, char **argv)
     a.stopping = 1;
     for (uint64_t i = 0; i < a.o.connections; i++)
         ev_timer_stop(a.loop, &a.sessions[i].again);
+    fr_tool_stop_status(a.loop, &a.status);
 
     if (a.o.output) {
         output_flush(&a, 1);

@@ -93,6 +93,14 @@ void fr_tool_start_timers(struct ev_loop *loop, const fr_tool_opts *o,
     }
 }
 
+void fr_tool_stop_status(struct ev_loop *loop, ev_timer *status)
+{
+    if (!ev_is_active(status))
+        return;
+    ev_ref(loop);
+    ev_timer_stop(loop, status);
+}
+
 int fr_tool_no_args(const char *prog, int argc, char **argv)
 {
     if (optind < argc) {

@@ -106,6 +106,11 @@ void fr_tool_start_timers(struct ev_loop *loop, const fr_tool_opts *o,
                           void (*stop_cb)(struct ev_loop *, ev_timer *, int),
                           void *data);
 
+/* Stops the status timer fr_tool_start_timers started, if it did (it
+ * does not keep the loop alive, so the loop's count is restored first):
+ * no status line after a summary. */
+void fr_tool_stop_status(struct ev_loop *loop, ev_timer *status);
+
 /* Handles an option of FR_TOOL_OPTIONS (--help prints `usage` and exits,
  * --version exits). Returns 1 if `ch` was one, 0 if it is not, -1 after
  * printing what was wrong. */
