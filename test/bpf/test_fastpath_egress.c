@@ -30,13 +30,18 @@ static const uint8_t up_smac[6] = {2, 0, 0, 0, 0, 2};
 static const uint8_t sub_dmac[6] = {2, 0, 0, 0, 0xbb, 1};
 static const uint8_t sub_smac[6] = {2, 0, 0, 0, 0xbb, 2};
 
-/* The STREAM frame's fields after its stream ID, data, and the tag. */
-static size_t frame_rest(uint8_t *p)
+/* The STREAM frame's fields after its stream ID (the offset, shortest
+ * varint, where `type` has OFF), data, and the tag. */
+static size_t frame_rest(uint8_t *p, uint8_t type, uint16_t offset)
 {
     size_t n = 0;
 
-    p[n++] = 0x45; /* offset 1400 */
-    p[n++] = 0x78;
+    if ((type & 0x04) && offset < 64) {
+        p[n++] = (uint8_t)offset;
+    } else if (type & 0x04) {
+        p[n++] = (uint8_t)(0x40 | (offset >> 8));
+        p[n++] = (uint8_t)offset;
+    }
     p[n++] = 0x40; /* length 100 */
     p[n++] = DATA_LEN;
     for (int i = 0; i < DATA_LEN; i++)
@@ -45,9 +50,11 @@ static size_t frame_rest(uint8_t *p)
     return n + 16;
 }
 
-/* An upstream packet as the relay received it; with `ack`, an ACK frame
- * (for the relay's own packets) comes first. */
-static size_t upstream_packet_ack(uint8_t *out, int ack)
+/* An upstream packet as the relay received it, one STREAM frame of `type`
+ * at `offset`; with `ack`, an ACK frame (for the relay's own packets)
+ * comes first. */
+static size_t upstream_frame(uint8_t *out, int ack, uint8_t type,
+                             uint16_t offset)
 {
     static const uint8_t ack_frame[] = {0x02, 0x45, 0x00, 0x00, 0x01,
                                         0x03, 0x02, 0x00}; /* 2 ranges */
@@ -63,11 +70,17 @@ static size_t upstream_packet_ack(uint8_t *out, int ack)
         memcpy(q + n, ack_frame, sizeof(ack_frame));
         n += sizeof(ack_frame);
     }
-    q[n++] = 0x0e; /* STREAM with OFF and LEN */
+    q[n++] = type;
     q[n++] = UP_SID;
-    n += frame_rest(q + n);
+    n += frame_rest(q + n, type, offset);
     return fr_test_frame(out, n, up_dmac, up_smac, "198.18.1.1",
                          "198.18.1.2", 4433, 4433, 17);
+}
+
+/* The usual one: STREAM with OFF and LEN at offset 1400. */
+static size_t upstream_packet_ack(uint8_t *out, int ack)
+{
+    return upstream_frame(out, ack, 0x0e, 1400);
 }
 
 static size_t upstream_packet(uint8_t *out)
@@ -75,9 +88,9 @@ static size_t upstream_packet(uint8_t *out)
     return upstream_packet_ack(out, 0);
 }
 
-/* What the subscriber must get. */
-static size_t expected_packet(uint8_t *out, const uint8_t *cid, size_t cidlen,
-                              uint32_t pn)
+/* What the subscriber must get of upstream_frame(type, offset). */
+static size_t expected_frame(uint8_t *out, const uint8_t *cid, size_t cidlen,
+                             uint32_t pn, uint8_t type, uint16_t offset)
 {
     uint8_t *q = out + 42;
     size_t n = 0;
@@ -89,12 +102,18 @@ static size_t expected_packet(uint8_t *out, const uint8_t *cid, size_t cidlen,
     q[n++] = (uint8_t)(pn >> 16);
     q[n++] = (uint8_t)(pn >> 8);
     q[n++] = (uint8_t)pn;
-    q[n++] = 0x0e;
+    q[n++] = type;
     q[n++] = 0x40 | (SUB_SID >> 8);
     q[n++] = SUB_SID & 0xff;
-    n += frame_rest(q + n);
+    n += frame_rest(q + n, type, offset);
     return fr_test_frame(out, n, sub_dmac, sub_smac, "198.18.2.1",
                          "198.18.2.2", 4433, 51000, 17);
+}
+
+static size_t expected_packet(uint8_t *out, const uint8_t *cid, size_t cidlen,
+                              uint32_t pn)
+{
+    return expected_frame(out, cid, cidlen, pn, 0x0e, 1400);
 }
 
 static struct fastpath *load(void)
@@ -227,13 +246,27 @@ static int take_events(struct fastpath *skel, struct fr_fp_sent_event *ev)
     return n;
 }
 
+/* Runs a marked copy of `in` through the program: it goes on to later
+ * programs (TC_ACT_UNSPEC), rewritten into exactly `want`. */
+static void assert_rewritten(struct fastpath *skel, const uint8_t *in,
+                             size_t inlen, const uint8_t *want, size_t wantlen)
+{
+    uint8_t out[512];
+    uint32_t outlen = sizeof(out);
+
+    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
+                         &outlen),
+                     -1);
+    assert_int_equal(outlen, wantlen);
+    assert_memory_equal(out, want, wantlen);
+}
+
 static void rewrite_with_cid(size_t cidlen)
 {
     static const uint8_t cid[20] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6,
                                     0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd,
                                     0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3};
-    uint8_t in[512], out[512], want[512];
-    uint32_t outlen = sizeof(out);
+    uint8_t in[512], want[512];
     size_t inlen, wantlen;
     struct fr_fp_sent_event ev;
     struct fastpath *skel = load();
@@ -243,11 +276,7 @@ static void rewrite_with_cid(size_t cidlen)
     set_tx(skel, 0x01020304, BIG_BUDGET);
     inlen = upstream_packet(in);
     wantlen = expected_packet(want, cid, cidlen, 0x01020304);
-    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                         &outlen),
-                     -1 /* TC_ACT_UNSPEC: on to later programs */);
-    assert_int_equal(outlen, wantlen);
-    assert_memory_equal(out, want, wantlen);
+    assert_rewritten(skel, in, inlen, want, wantlen);
     assert_int_equal(get_pn(skel), 0x01020305);
     assert_int_equal(get_tx(skel).budget, BIG_BUDGET - (int64_t)(wantlen - 42));
 
@@ -270,8 +299,7 @@ static void rewrite_with_cid(size_t cidlen)
 static void test_leading_ack_left_out(void **state)
 {
     static const uint8_t cid[8] = {9, 8, 7, 6, 5, 4, 3, 2};
-    uint8_t in[512], out[512], want[512];
-    uint32_t outlen = sizeof(out);
+    uint8_t in[512], want[512];
     size_t inlen, wantlen;
     struct fr_fp_sent_event ev;
     struct fastpath *skel;
@@ -284,63 +312,11 @@ static void test_leading_ack_left_out(void **state)
     set_tx(skel, 77, BIG_BUDGET);
     inlen = upstream_packet_ack(in, 1);
     wantlen = expected_packet(want, cid, sizeof(cid), 77);
-    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                         &outlen),
-                     -1);
-    assert_int_equal(outlen, wantlen);
-    assert_memory_equal(out, want, wantlen);
+    assert_rewritten(skel, in, inlen, want, wantlen);
     assert_int_equal(take_events(skel, &ev), 1);
     assert_int_equal(ev.offset, 1400);
     assert_int_equal(ev.length, DATA_LEN);
     fastpath__destroy(skel);
-}
-
-/* A packet with one STREAM frame of `type` (OFF set or not) at `offset`
- * (its shortest varint), DATA_LEN bytes of data: from the upstream
- * (stream UP_SID, 8-byte CID) or as the subscriber must get it (SUB_SID,
- * `cid`, 4-byte packet number `pn`). */
-static size_t shifted_packet(uint8_t *out, int upstream, uint8_t type,
-                             uint16_t offset, const uint8_t *cid, uint32_t pn)
-{
-    uint8_t *q = out + 42;
-    size_t n = 0;
-
-    if (upstream) {
-        q[n++] = 0x41;
-        memcpy(q + n, up_cid, 8);
-        n += 8;
-        q[n++] = 0x12;
-        q[n++] = 0x34;
-    } else {
-        q[n++] = 0x40 | 0x04 | 0x03;
-        memcpy(q + n, cid, 8);
-        n += 8;
-        for (int i = 3; i >= 0; i--)
-            q[n++] = (uint8_t)(pn >> (8 * i));
-    }
-    q[n++] = type;
-    if (upstream) {
-        q[n++] = UP_SID;
-    } else {
-        q[n++] = 0x40 | (SUB_SID >> 8);
-        q[n++] = SUB_SID & 0xff;
-    }
-    if ((type & 0x04) && offset < 64) {
-        q[n++] = (uint8_t)offset;
-    } else if (type & 0x04) {
-        q[n++] = (uint8_t)(0x40 | (offset >> 8));
-        q[n++] = (uint8_t)offset;
-    }
-    q[n++] = 0x40;
-    q[n++] = DATA_LEN;
-    for (int i = 0; i < DATA_LEN; i++)
-        q[n++] = (uint8_t)(i * 5);
-    memset(q + n, 0, 16);
-    n += 16;
-    return upstream ? fr_test_frame(out, n, up_dmac, up_smac, "198.18.1.1",
-                                    "198.18.1.2", 4433, 4433, 17)
-                    : fr_test_frame(out, n, sub_dmac, sub_smac, "198.18.2.1",
-                                    "198.18.2.2", 4433, 51000, 17);
 }
 
 /* A subscriber whose streams carry a header of their own (WebTransport's,
@@ -361,8 +337,7 @@ static void test_stream_shift(void **state)
     FR_TEST_REQUIRE_ROOT();
     skel = load();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t in[512], out[512], want[512];
-        uint32_t outlen = sizeof(out);
+        uint8_t in[512], want[512];
         size_t inlen, wantlen;
         struct fr_fp_sent_event ev;
         struct fr_fp_slot s;
@@ -373,16 +348,10 @@ static void test_stream_shift(void **state)
         put_slot(skel, &s);
         set_stream(skel);
         set_tx(skel, 1000 + i, BIG_BUDGET);
-        inlen = shifted_packet(in, 1, cases[i].up_type, cases[i].up_offset,
-                               NULL, 0);
-        wantlen = shifted_packet(want, 0, cases[i].up_type | 0x04,
-                                 cases[i].sub_offset, cid,
-                                 (uint32_t)(1000 + i));
-        assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                             &outlen),
-                         -1);
-        assert_int_equal(outlen, wantlen);
-        assert_memory_equal(out, want, wantlen);
+        inlen = upstream_frame(in, 0, cases[i].up_type, cases[i].up_offset);
+        wantlen = expected_frame(want, cid, sizeof(cid), (uint32_t)(1000 + i),
+                                 cases[i].up_type | 0x04, cases[i].sub_offset);
+        assert_rewritten(skel, in, inlen, want, wantlen);
         assert_int_equal(take_events(skel, &ev), 1);
         assert_int_equal(ev.offset, cases[i].sub_offset);
         assert_int_equal(ev.length, DATA_LEN);
@@ -504,8 +473,7 @@ static void assert_dropped_unspent(struct fastpath *skel, const uint8_t *in,
 static void test_budget(void **state)
 {
     static const uint8_t cid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    uint8_t in[512], out[512], want[512];
-    uint32_t outlen = sizeof(out);
+    uint8_t in[512], want[512];
     size_t inlen, wantlen;
     int64_t need;
     struct fr_fp_sent_event ev;
@@ -522,11 +490,7 @@ static void test_budget(void **state)
     set_tx(skel, 5, need - 1);
     assert_dropped_unspent(skel, in, inlen, 5, need - 1);
     set_tx(skel, 5, need);
-    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                         &outlen),
-                     -1);
-    assert_int_equal(outlen, wantlen);
-    assert_memory_equal(out, want, wantlen);
+    assert_rewritten(skel, in, inlen, want, wantlen);
     assert_int_equal(get_tx(skel).budget, 0);
     assert_int_equal(take_events(skel, &ev), 1);
     assert_int_equal(ev.packet_len, need);
@@ -578,8 +542,7 @@ static void test_too_big(void **state)
 {
     static const uint8_t cid[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
                                     11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
-    uint8_t in[512], out[512], want[512];
-    uint32_t outlen = sizeof(out);
+    uint8_t in[512], want[512];
     size_t inlen, wantlen;
     struct fastpath *skel;
     struct fr_fp_slot s;
@@ -601,10 +564,7 @@ static void test_too_big(void **state)
     /* One byte more and it goes. */
     s.max_payload = (uint16_t)(wantlen - 42);
     put_slot(skel, &s);
-    assert_int_equal(run(skel, FR_FP_MARK_MAGIC | SLOT, in, inlen, out,
-                         &outlen),
-                     -1);
-    assert_int_equal(outlen, wantlen);
+    assert_rewritten(skel, in, inlen, want, wantlen);
     fastpath__destroy(skel);
 }
 
