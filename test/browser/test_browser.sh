@@ -93,7 +93,7 @@ fr_stop relay || fr_fail "fast-path relay did not exit cleanly"
 
 python3 - "$d" "$protocols" <<'PY' || fr_fail "check failed"
 import json, sys
-from checks import kernel_share, load
+from checks import kernel_share_short, load
 d, protocols = sys.argv[1], sys.argv[2].split()
 ok = True
 for name in ("default", "draft18", "fastpath"):
@@ -113,12 +113,8 @@ print(f"relay: WebTransport sessions {protocols}")
 if protocols != ["moqt-19", "moqt-18"]:
     print("relay: the pages did not get moqt-19, then moqt-18")
     ok = False
-fp = load(f"{d}/fastpath/relay.json")["fastpath"]
-share = kernel_share(fp)
-print(f"fastpath: kernel {fp['kernel_copies']} / userspace "
-      f"{fp['userspace_copies']} = {100 * share:.1f} % kernel")
-if share < 0.9:
-    print("fastpath: the kernel sent less than 90 % of the browser's copies")
+if kernel_share_short("fastpath", load(f"{d}/fastpath/relay.json")["fastpath"],
+                      0.9):
     ok = False
 sys.exit(0 if ok else 1)
 PY

@@ -63,6 +63,19 @@ def kernel_share(fp):
     return fp["kernel_copies"] / media if media else 0
 
 
+def kernel_share_short(label, fp, floor):
+    """Prints the kernel's share of the media copies; returns True (after
+    saying so) when it is below `floor` (a fraction)."""
+    share = kernel_share(fp)
+    print(f"{label}: kernel {fp['kernel_copies']} / userspace "
+          f"{fp['userspace_copies']} = {100 * share:.1f} % kernel")
+    if share < floor:
+        print(f"{label}: the kernel sent less than {100 * floor:.0f} % of "
+              "the copies")
+        return True
+    return False
+
+
 def copies_accounted(fp):
     """Each kernel copy is registered, stale, orphaned (its connection
     left before it was registered) or, at a connection still open,

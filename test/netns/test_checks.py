@@ -1,12 +1,14 @@
 """The shared netns checks (checks.py) catch what they say they catch."""
 import unittest
 
+import contextlib
+import io
 import os
 import struct
 import tempfile
 
 from checks import (_splitmix64, copies_accounted, delivery_problem,
-                    kernel_share, media_in_clear)
+                    kernel_share, kernel_share_short, media_in_clear)
 
 GOOD = {"objects_missing": 0, "objects_corrupt": 0, "objects_received": 10,
         "groups_skipped": 0, "error": None, "track_ended": True}
@@ -45,6 +47,16 @@ class FastPath(unittest.TestCase):
                                        "userspace_copies": 1}), 0.75)
         self.assertEqual(kernel_share({"kernel_copies": 0,
                                        "userspace_copies": 0}), 0)
+
+    def test_share_short(self):
+        fp = {"kernel_copies": 9, "userspace_copies": 1}
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            self.assertFalse(kernel_share_short("x", fp, 0.9))
+            self.assertTrue(kernel_share_short("x", fp, 0.95))
+        self.assertIn("x: kernel 9 / userspace 1 = 90.0 % kernel",
+                      out.getvalue())
+        self.assertIn("x: the kernel sent less than 95 % of the copies",
+                      out.getvalue())
 
     def test_accounted(self):
         fp = {"kernel_copies": 10, "registered": 7, "stale": 1,

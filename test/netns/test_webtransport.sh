@@ -69,7 +69,7 @@ finish wt
 
 python3 - "$d" "$e" <<'PY' || fr_fail "check failed"
 import sys
-from checks import failed_sessions, kernel_share, load, sessions
+from checks import failed_sessions, kernel_share_short, load, sessions
 d, e = sys.argv[1], sys.argv[2]
 ok = True
 for run, kinds in ((d, ("wt", "raw")), (e, ("wt",))):
@@ -82,12 +82,7 @@ for run, kinds in ((d, ("wt", "raw")), (e, ("wt",))):
             print(f"{label}: {len(subs)} sessions intact, "
                   f"{min(s['objects_received'] for s in subs)} objects "
                   f"or more each")
-fp = load(f"{e}/relay.json")["fastpath"]
-share = kernel_share(fp)
-print(f"fastpath: kernel {fp['kernel_copies']} / userspace "
-      f"{fp['userspace_copies']} = {100 * share:.1f} % kernel")
-if share < 0.9:
-    print("fastpath: the kernel served less than 90 % of the copies")
+if kernel_share_short("fastpath", load(f"{e}/relay.json")["fastpath"], 0.9):
     ok = False
 sys.exit(0 if ok else 1)
 PY
