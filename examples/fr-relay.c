@@ -335,9 +335,10 @@ static int write_json(app *a)
 
 static void on_status(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    app *a = w->data;
+
     (void)loop;
     (void)revents;
-    app *a = w->data;
 
     print_status(a, stderr, "");
     print_fastpath(a, stderr, "");
