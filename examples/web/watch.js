@@ -57,7 +57,7 @@ class Player {
   constructor(canvas) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
-    this.pending = new Map(); // "group:object" -> body
+    this.pending = new Map(); // "group:object" -> { group, object, body }
     this.next = null;          // { group, object } to decode next
     this.decoder = null;
     this.config = "";
@@ -67,7 +67,7 @@ class Player {
     if (this.next && (group < this.next.group ||
         (group === this.next.group && object < this.next.object)))
       return; // too late: playback is past it
-    this.pending.set(`${group}:${object}`, body);
+    this.pending.set(`${group}:${object}`, { group, object, body });
     if (!this.next && body.key) {
       this.next = { group, object };
       this.dropBefore(group);
@@ -78,23 +78,21 @@ class Player {
   drain() {
     while (this.next) {
       const k = `${this.next.group}:${this.next.object}`;
-      const body = this.pending.get(k);
-      if (!body) {
+      const entry = this.pending.get(k);
+      if (!entry) {
         if (!this.skipToLaterKey()) return;
         continue;
       }
       this.pending.delete(k);
-      this.decode(body);
+      this.decode(entry.body);
       this.next.object++;
     }
   }
 
   skipToLaterKey() {
     let best = null;
-    for (const [k, body] of this.pending) {
-      const [g, o] = k.split(":").map(Number);
-      if (body.key && g > this.next.group && (!best || g < best.group)) best = { group: g, object: o };
-    }
+    for (const { group, object, body } of this.pending.values())
+      if (body.key && group > this.next.group && (!best || group < best.group)) best = { group, object };
     if (!best) return false;
     stats.skipped += this.dropBefore(best.group);
     this.next = best;
@@ -104,8 +102,8 @@ class Player {
   // Forgets the objects of groups before `group`; returns how many.
   dropBefore(group) {
     let n = 0;
-    for (const k of [...this.pending.keys()])
-      if (Number(k.split(":")[0]) < group) { this.pending.delete(k); n++; }
+    for (const [k, entry] of [...this.pending])
+      if (entry.group < group) { this.pending.delete(k); n++; }
     return n;
   }
 
