@@ -96,6 +96,10 @@ typedef struct session_ctx {
     int sub_over;            /* its subscription ended; books not closed */
     ev_timer again;          /* --reconnect: the next attempt */
     frt_stats delay;         /* microseconds, live objects only */
+    /* CLOCK_MONOTONIC ns (the clock of the media's send times): when
+     * the first connection attempt began, and when the first
+     * subscription was answered (0: not yet). */
+    uint64_t connect_ns, subscribed_ns;
     char error[256];
 } session_ctx;
 
@@ -565,6 +569,8 @@ static int session_connect(session_ctx *sc)
     if (rv)
         return rv;
     sc->state = SC_CONNECTING;
+    if (!sc->connect_ns)
+        sc->connect_ns = frt_media_now_ns();
     fr_moq_session_set_user_data(sc->s, sc);
     return 0;
 }
@@ -634,6 +640,8 @@ static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
 
     (void)ud;
     sc->attempts = 0;
+    if (!sc->subscribed_ns)
+        sc->subscribed_ns = frt_media_now_ns();
     if (!info->has_largest)
         return; /* a new track: it starts with what comes next */
     /* A late joiner starts at the latest group: fetch it from its first
@@ -944,6 +952,8 @@ static int write_json(app *a)
         frt_json_kv_u64(&j, "objects_fetched", sc->fetched);
         frt_json_kv_u64(&j, "bytes_received", sc->bytes);
         frt_json_kv_u64(&j, "start_group", sc->start_group);
+        frt_json_kv_u64(&j, "connect_ns", sc->connect_ns);
+        frt_json_kv_u64(&j, "subscribed_ns", sc->subscribed_ns);
         frt_json_kv_u64(&j, "last_group", sc->max_group);
         frt_json_kv_bool(&j, "track_ended", sc->ended && !sc->error[0]);
         if (sc->sub) {
