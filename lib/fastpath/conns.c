@@ -56,21 +56,10 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
 
     if (u)
         return u;
-    /* The ingress program goes where the upstream's packets come in.
-     * The slot is made even while that attachment is under way (off the
-     * loop): the program decodes the upstream's truncated packet numbers
-     * from where it first sees them, and the slot's record of them starts
-     * at 0, so it must see them from (near) the connection's first media
-     * packets, which its first join asks for. */
-    if (!remote || fr_fp_next_hop(fp, remote, &ifindex, mac, NULL))
+    /* The ingress program goes where the upstream's packets come in. */
+    if (!remote || fr_fp_next_hop(fp, remote, &ifindex, mac, NULL) ||
+        fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM))
         return NULL;
-    switch (fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM)) {
-    case 0:
-    case FR_ERR_INVALID_STATE:
-        break;
-    default:
-        return NULL;
-    }
     u = calloc(1, sizeof(*u));
     if (!u)
         return NULL;

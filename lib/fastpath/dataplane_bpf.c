@@ -185,7 +185,6 @@ static const fr_fp_dataplane_ops bpf_ops = {
     .poll_sent = poll_sent,
     .count = count,
     .attach = attach,
-    .attach_blocks = 1,
     .tables_read = tables_read,
     .close = close_bpf,
 };

@@ -9,26 +9,17 @@
 
 #include <fastrelay/error.h>
 
-#include "attach_job.h"
-
 #define MAX_ATTACHMENTS 32
 
 struct fr_fp_kernel {
     fr_fp_dataplane *dp;
     uint8_t used[FR_FP_MAX_SLOTS / 8];
     uint16_t gen[FR_FP_MAX_SLOTS]; /* advanced when a slot is freed */
-    /* Attachments asked for: made at once, or off the loop one after the
-     * other in the order asked (attach_job.h). */
     struct {
         int ifindex;
         fr_fp_role role;
-        enum { ATT_QUEUED, ATT_RUNNING, ATT_MADE, ATT_FAILED } state;
-        int err; /* ATT_FAILED: not tried again */
-        fr_fp_attach_mode mode;
     } att[MAX_ATTACHMENTS];
     int natt;
-    fr_fp_attach_job *job; /* the attachment under way, att[job_at] */
-    int job_at;
 };
 
 int fr_fp_kernel_on(fr_fp_kernel **out, fr_fp_dataplane *dp)
@@ -63,28 +54,17 @@ void fr_fp_kernel_close(fr_fp_kernel *k)
 {
     if (!k)
         return;
-    /* What the thread attached, the data plane detaches. */
-    if (k->job)
-        fr_fp_attach_job_end(k->job, NULL, 0);
     k->dp->ops->close(k->dp);
     free(k);
-}
-
-static int find_attachment(const fr_fp_kernel *k, int ifindex,
-                           fr_fp_role role)
-{
-    for (int i = 0; i < k->natt; i++)
-        if (k->att[i].ifindex == ifindex && k->att[i].role == role)
-            return i;
-    return -1;
 }
 
 int fr_fp_kernel_is_attached(const fr_fp_kernel *k, int ifindex,
                              fr_fp_role role)
 {
-    int i = find_attachment(k, ifindex, role);
-
-    return i >= 0 && k->att[i].state == ATT_MADE;
+    for (int i = 0; i < k->natt; i++)
+        if (k->att[i].ifindex == ifindex && k->att[i].role == role)
+            return 1;
+    return 0;
 }
 
 int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
@@ -105,74 +85,8 @@ int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
         return rv;
     k->att[k->natt].ifindex = ifindex;
     k->att[k->natt].role = role;
-    k->att[k->natt].state = ATT_MADE;
     k->natt++;
     return 0;
-}
-
-/* Starts the first queued attachment unless one is under way. */
-static void start_next(fr_fp_kernel *k)
-{
-    for (int i = 0; i < k->natt && !k->job; i++) {
-        if (k->att[i].state != ATT_QUEUED)
-            continue;
-        k->att[i].err = fr_fp_attach_job_start(
-            &k->job, k->dp, k->att[i].ifindex, k->att[i].role, k->att[i].mode);
-        k->att[i].state = k->att[i].err ? ATT_FAILED : ATT_RUNNING;
-        k->job_at = i;
-    }
-}
-
-int fr_fp_kernel_attach_soon(fr_fp_kernel *k, int ifindex, fr_fp_role role,
-                             fr_fp_attach_mode mode, char *why,
-                             size_t whylen)
-{
-    int i = find_attachment(k, ifindex, role);
-
-    why[0] = '\0';
-    if (i >= 0)
-        switch (k->att[i].state) {
-        case ATT_MADE:
-            return 0;
-        case ATT_FAILED:
-            return k->att[i].err; /* reported when it failed */
-        default:
-            return FR_ERR_INVALID_STATE;
-        }
-    if (!k->dp->ops->attach_blocks)
-        return fr_fp_kernel_attach(k, ifindex, role, mode, why, whylen);
-    if (k->natt == MAX_ATTACHMENTS) {
-        snprintf(why, whylen, "more than %d attachments", MAX_ATTACHMENTS);
-        return FR_ERR_LIMIT;
-    }
-    k->att[k->natt].ifindex = ifindex;
-    k->att[k->natt].role = role;
-    k->att[k->natt].state = ATT_QUEUED;
-    k->att[k->natt].mode = mode;
-    k->natt++;
-    start_next(k);
-    if (k->att[k->natt - 1].state == ATT_FAILED) {
-        snprintf(why, whylen, "no thread to attach on: %s",
-                 fr_strerror(k->att[k->natt - 1].err));
-        return k->att[k->natt - 1].err;
-    }
-    return FR_ERR_INVALID_STATE;
-}
-
-int fr_fp_kernel_attach_poll(fr_fp_kernel *k, int *ifindex, char *why,
-                             size_t whylen)
-{
-    int rv, i = k->job_at;
-
-    if (!k->job || !fr_fp_attach_job_done(k->job))
-        return 0;
-    rv = fr_fp_attach_job_end(k->job, why, whylen);
-    k->job = NULL;
-    k->att[i].state = rv ? ATT_FAILED : ATT_MADE;
-    k->att[i].err = rv;
-    *ifindex = k->att[i].ifindex;
-    start_next(k);
-    return rv ? rv : 1;
 }
 
 struct fastpath *fr_fp_kernel_skeleton(fr_fp_kernel *k)
