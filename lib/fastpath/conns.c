@@ -71,6 +71,7 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
     u->c = c;
     switch (fr_fp_keys_up(fp, u)) {
     case 0:
+        fr_fp_pn_up(fp, u);
         fr_fp_up_sync_cids(fp, u);
         break;
     case FR_ERR_UNSUPPORTED:

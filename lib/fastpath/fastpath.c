@@ -214,6 +214,7 @@ static void drain(void *arg, fr_quic_conn *c)
             continue;
         fr_fp_up_sync_cids(fp, u);
         fr_fp_keys_up(fp, u);
+        fr_fp_pn_up(fp, u);
     }
     if (d) {
         fr_fp_sub_sync(fp, d);

@@ -41,6 +41,8 @@ typedef struct fp_up {
     size_t ncids;
     uint32_t keys_changes;   /* of c when its keys were last written */
     int keys_written;
+    uint64_t pn_raised;      /* the slot's packet-number record, as last
+                                raised from c's (0: not yet) */
     int refused;             /* its suite is not one the kernel opens:
                                 userspace serves it (no CIDs in the map) */
     struct fp_up *next;
@@ -129,6 +131,8 @@ int fr_fp_keys_sub(fr_fastpath *fp, fr_quic_conn *c, uint32_t slot);
 /* An upstream slot's keys, written again whenever the connection's
  * changed. */
 int fr_fp_keys_up(fr_fastpath *fp, fp_up *u);
+/* Keeps the slot's record of the packet numbers opened near c's. */
+void fr_fp_pn_up(fr_fastpath *fp, fp_up *u);
 /* Whether spliced connection c negotiated a suite the kernel cannot use
  * (tls mode). */
 int fr_fp_suite_refused(const fr_fastpath *fp, const fr_quic_conn *c);

@@ -194,6 +194,18 @@ int fr_fp_kernel_keys_set(fr_fp_kernel *k, uint32_t slot,
                : 0;
 }
 
+void fr_fp_kernel_rx_pn_raise(fr_fp_kernel *k, uint32_t slot, uint64_t next)
+{
+    uint64_t have;
+
+    /* The program raises it too, between the two calls at most by the
+     * packets it opens meanwhile, far less than a decoding window. */
+    if (slot_valid(k, slot) &&
+        (k->dp->ops->lookup(k->dp, FR_FP_MAP_RX_PN, &slot, &have) ||
+         have < next))
+        k->dp->ops->update(k->dp, FR_FP_MAP_RX_PN, &slot, &next, FR_FP_ANY);
+}
+
 /* A map update's failure as an FR_ERR_*. */
 static int update_error(int rv)
 {

@@ -63,6 +63,9 @@ int fr_fp_kernel_slot_set(fr_fp_kernel *k, uint32_t slot,
  * slot wipes them. */
 int fr_fp_kernel_keys_set(fr_fp_kernel *k, uint32_t slot,
                           const struct fr_fp_keys *keys);
+/* tls mode: raises upstream slot `slot`'s record of the packet numbers it
+ * opened (the largest plus one) to `next` unless it is there already. */
+void fr_fp_kernel_rx_pn_raise(fr_fp_kernel *k, uint32_t slot, uint64_t next);
 
 /* The slot's generation: a record whose gen differs was made for a
  * connection that held the slot before (a copy in flight on another CPU

@@ -80,6 +80,26 @@ int fr_fp_keys_up(fr_fastpath *fp, fp_up *u)
     return rv;
 }
 
+/* The ingress program decodes the upstream's truncated packet numbers
+ * against the largest it opened. The packets it did not open (those that
+ * came before its attachment or its slot, or while it failed) leave that
+ * record behind, and a one-byte number decodes wrong once the record is
+ * 128 behind; so userspace, which opens every packet after it, raises the
+ * record to its own whenever that moved PN_STEP ahead of the last raise:
+ * a map lookup per PN_STEP upstream packets. */
+#define PN_STEP 32
+
+void fr_fp_pn_up(fr_fastpath *fp, fp_up *u)
+{
+    uint64_t pn;
+
+    if (!fp->tls || fr_conn_rx_largest_pn(u->c, &pn) ||
+        (u->pn_raised && pn + 1 < u->pn_raised + PN_STEP))
+        return;
+    fr_fp_kernel_rx_pn_raise(fp->k, u->slot, pn + 1);
+    u->pn_raised = pn + 1;
+}
+
 int fr_fp_suite_refused(const fr_fastpath *fp, const fr_quic_conn *c)
 {
     fr_packet_keys k;

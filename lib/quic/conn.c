@@ -808,7 +808,9 @@ static int conn_read(fr_quic_conn *c, const fr_quic_path *path,
             len = (size_t)n;
         }
     }
+    fr_rx_keys_reading(c);
     rv = ngtcp2_conn_read_pkt(c->conn, &np, &pi, data, len, now);
+    fr_rx_keys_reading(NULL);
     if (c->is_server)
         follow_path(c);
     if (c->ext)

@@ -27,6 +27,10 @@ size_t fr_conn_local_cids(const fr_quic_conn *c, const ngtcp2_cid **cids,
  * newest generation (the next one is kept before the peer uses it). Returns 0, FR_ERR_UNSUPPORTED when the suite is not
  * ChaCha20-Poly1305, FR_ERR_INVALID_STATE when there are none. */
 int fr_conn_rx_keys(const fr_quic_conn *c, int phase, fr_packet_keys *k);
+/* The same connections: the largest 1-RTT packet number of the peer's
+ * opened here (by ngtcp2 or at the wire). Returns 0, or
+ * FR_ERR_INVALID_STATE before the first. */
+int fr_conn_rx_largest_pn(const fr_quic_conn *c, uint64_t *pn);
 /* Changes whenever those keys do. */
 uint32_t fr_conn_rx_keys_changes(const fr_quic_conn *c);
 /* The settings the endpoint was made with. */

@@ -302,6 +302,11 @@ int fr_rx_keys_wanted(const fr_quic_endpoint *ep, int is_server);
  * or -1 when out of memory. */
 int fr_rx_keys_keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
                     const uint8_t *iv, const uint8_t *hp);
+/* Notes that packet number `pn` of the peer's was opened. */
+void fr_rx_keys_opened(fr_quic_conn *c, uint64_t pn);
+/* The connection ngtcp2 reads a packet of now on this thread (NULL: none):
+ * set around each ngtcp2_conn_read_pkt. */
+void fr_rx_keys_reading(fr_quic_conn *c);
 void fr_rx_keys_configure_session(gnutls_session_t session);
 void fr_rx_keys_set_callbacks(ngtcp2_callbacks *cb);
 void fr_rx_keys_free(fr_quic_conn *c);

@@ -9,6 +9,13 @@
  * keeps them alike). Each generation is kept under its key-phase bit;
  * ngtcp2 derives the next one ahead of the peer's update. The same
  * callbacks feed the key log (keylog.c).
+ *
+ * With the keys goes the largest 1-RTT packet number opened here: the
+ * other opener decodes truncated packet numbers against it, and must be
+ * able to start from it, or catch up with it after packets it missed.
+ * ngtcp2 opens them through the decrypt callback, which names no
+ * connection: the connection being read is set around each read
+ * (fr_rx_keys_reading).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +25,7 @@
 #include <fastrelay/error.h>
 
 #include "conn_view.h"
+#include "wire.h"
 #include "quic_internal.h"
 
 #define KEY_MAX 64
@@ -28,7 +36,12 @@ struct fr_rx_keys {
     int unusable;       /* the suite is not ChaCha20-Poly1305 */
     uint64_t gen;       /* the newest generation kept */
     uint32_t changes;
+    uint64_t largest;   /* the largest packet number opened, if `opened` */
+    int opened;
 };
+
+/* The connection whose packet ngtcp2 is reading on this thread. */
+static _Thread_local fr_quic_conn *reading;
 
 int fr_rx_keys_keep(fr_quic_conn *c, uint64_t gen, const uint8_t *key,
                     const uint8_t *iv, const uint8_t *hp)
@@ -113,6 +126,50 @@ static int update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
     return rv ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
+void fr_rx_keys_reading(fr_quic_conn *c)
+{
+    reading = c;
+}
+
+void fr_rx_keys_opened(fr_quic_conn *c, uint64_t pn)
+{
+    fr_rx_keys *rk = c->rx_keys;
+
+    if (!rk)
+        return;
+    if (!rk->opened || pn > rk->largest)
+        rk->largest = pn;
+    rk->opened = 1;
+}
+
+/* ngtcp2's decrypt callback; an opened short-header packet's number,
+ * decoded from the header as ngtcp2 passes it (the AAD: first byte, DCID,
+ * packet number), is noted for the connection being read. */
+static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                      const ngtcp2_crypto_aead_ctx *aead_ctx,
+                      const uint8_t *ciphertext, size_t ciphertextlen,
+                      const uint8_t *nonce, size_t noncelen,
+                      const uint8_t *aad, size_t aadlen)
+{
+    int rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext,
+                                      ciphertextlen, nonce, noncelen, aad,
+                                      aadlen);
+    fr_rx_keys *rk = reading ? reading->rx_keys : NULL;
+    size_t pnlen;
+    uint64_t trunc = 0;
+
+    if (rv || !rk || aadlen < 1 || (aad[0] & 0x80))
+        return rv;
+    pnlen = (size_t)(aad[0] & 0x03) + 1;
+    if (aadlen < 1 + pnlen)
+        return rv;
+    for (size_t i = aadlen - pnlen; i < aadlen; i++)
+        trunc = trunc << 8 | aad[i];
+    fr_rx_keys_opened(reading, fr_wire_pn_decode(rk->opened, rk->largest,
+                                                 trunc, pnlen));
+    return rv;
+}
+
 int fr_rx_keys_wanted(const fr_quic_endpoint *ep, int is_server)
 {
     return !is_server && ep->settings.crypto_mode == FR_CRYPTO_TLS &&
@@ -132,6 +189,7 @@ void fr_rx_keys_configure_session(gnutls_session_t session)
 void fr_rx_keys_set_callbacks(ngtcp2_callbacks *cb)
 {
     cb->update_key = update_key_cb;
+    cb->decrypt = decrypt_cb;
 }
 
 void fr_rx_keys_free(fr_quic_conn *c)
@@ -151,6 +209,16 @@ int fr_conn_rx_keys(const fr_quic_conn *c, int phase, fr_packet_keys *k)
     if (!rk || phase < 0 || phase > 1 || !rk->have[phase])
         return FR_ERR_INVALID_STATE;
     *k = rk->k[phase];
+    return 0;
+}
+
+int fr_conn_rx_largest_pn(const fr_quic_conn *c, uint64_t *pn)
+{
+    const fr_rx_keys *rk = c->rx_keys;
+
+    if (!rk || !rk->opened)
+        return FR_ERR_INVALID_STATE;
+    *pn = rk->largest;
     return 0;
 }
 

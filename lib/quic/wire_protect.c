@@ -379,6 +379,7 @@ size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
     if (!wp->rx_any || pn > wp->rx_largest)
         wp->rx_largest = pn;
     wp->rx_any = 1;
+    fr_rx_keys_opened(c, pn);
     memset(o + len - TAG_LEN, 0, TAG_LEN);
     *out = o;
     return len;

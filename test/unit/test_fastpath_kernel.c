@@ -2,8 +2,8 @@
  * The fast path's bookkeeping over its data plane (lib/fastpath/kernel.c),
  * on the in-memory data plane of fp_sim.h: slots and their generations,
  * what a freed slot leaves behind, track lists, pools, who serves a
- * stream (the claim, and the kernel winning it), credit, upstream CIDs,
- * sent events and next hops. No root, no BPF.
+ * stream (the claim, and the kernel winning it), credit, upstream CIDs and
+ * their packet-number record, sent events and next hops. No root, no BPF.
  */
 #include "fr_test.h"
 
@@ -307,6 +307,34 @@ static void test_upstream_cids(void **state)
                      FR_ERR_INVALID_ARGUMENT);
 }
 
+/* An upstream slot's packet-number record is raised from userspace only
+ * upwards (the program raises it too), and only for a slot in use. */
+static void test_rx_pn_raise(void **state)
+{
+    fixture *f = *state;
+    uint32_t up = slot_of(f), unused = up + 1;
+    uint64_t v = 0;
+
+    fr_fp_kernel_rx_pn_raise(f->k, up, 300);
+    assert_int_equal(f->dp->ops->lookup(f->dp, FR_FP_MAP_RX_PN, &up, &v), 0);
+    assert_int_equal(v, 300);
+    v = 500; /* the program opened further meanwhile */
+    assert_int_equal(f->dp->ops->update(f->dp, FR_FP_MAP_RX_PN, &up, &v,
+                                        FR_FP_ANY),
+                     0);
+    fr_fp_kernel_rx_pn_raise(f->k, up, 400);
+    assert_int_equal(f->dp->ops->lookup(f->dp, FR_FP_MAP_RX_PN, &up, &v), 0);
+    assert_int_equal(v, 500);
+    fr_fp_kernel_rx_pn_raise(f->k, unused, 700);
+    assert_int_not_equal(f->dp->ops->lookup(f->dp, FR_FP_MAP_RX_PN, &unused,
+                                            &v),
+                         0);
+    /* A freed slot's record starts again from none. */
+    fr_fp_kernel_slot_free(f->k, up);
+    assert_int_equal(f->dp->ops->lookup(f->dp, FR_FP_MAP_RX_PN, &up, &v), 0);
+    assert_int_equal(v, 0);
+}
+
 static void on_sent(const struct fr_fp_sent_event *ev, void *arg)
 {
     uint64_t *sum = arg;
@@ -392,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_counts_attach, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_next_hops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rx_pn_raise, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

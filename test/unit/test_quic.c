@@ -19,6 +19,7 @@
 
 #include "quic_sim.h"
 #include "short_protect.h"
+#include "../../lib/quic/conn_view.h"
 #include "../../lib/quic/packet_keys.h"
 #include "../../lib/quic/quic_internal.h"
 
@@ -271,10 +272,10 @@ typedef struct sim_env {
     fr_quic_conn *conn;
 } sim_env;
 
-/* Starts a client connection to "server_name" over a simulated link. */
-static void sim_setup_named(sim_env *e, xfer *x, fr_quic_settings *cs,
-                            fr_quic_settings *ss, fr_quic_callbacks *ccb,
-                            fr_quic_callbacks *scb, const char *server_name)
+/* The simulated link and both endpoints, no connection yet. */
+static void sim_open(sim_env *e, xfer *x, fr_quic_settings *cs,
+                     fr_quic_settings *ss, fr_quic_callbacks *ccb,
+                     fr_quic_callbacks *scb)
 {
     xfer_of = xfer_from_sim;
     e->sim = fr_sim_new(5 * FR_MILLISECONDS);
@@ -287,12 +288,26 @@ static void sim_setup_named(sim_env *e, xfer *x, fr_quic_settings *cs,
                                           fr_sim_server_ud(e->sim)),
                      0);
     fr_sim_set_endpoints(e->sim, e->client, e->server);
+}
+
+/* Starts the client connection to "server_name". */
+static void sim_connect(sim_env *e, xfer *x, const char *server_name)
+{
     assert_int_equal(fr_quic_endpoint_connect(e->client, &e->conn,
                                               fr_sim_client_path(),
                                               server_name, NULL,
                                               fr_sim_now(e->sim)),
                      0);
     x->client_conn = e->conn;
+}
+
+/* Starts a client connection to "server_name" over a simulated link. */
+static void sim_setup_named(sim_env *e, xfer *x, fr_quic_settings *cs,
+                            fr_quic_settings *ss, fr_quic_callbacks *ccb,
+                            fr_quic_callbacks *scb, const char *server_name)
+{
+    sim_open(e, x, cs, ss, ccb, scb);
+    sim_connect(e, x, server_name);
 }
 
 static void sim_setup(sim_env *e, xfer *x, fr_quic_settings *cs,
@@ -1611,6 +1626,61 @@ static void test_keylog(void **state)
     unlink(path);
 }
 
+/* Short-header datagrams each way: [from the client?]. */
+static void count_short(int from_client, const uint8_t *data, size_t len,
+                        void *arg)
+{
+    uint64_t *n = arg;
+
+    if (len && !(data[0] & 0x80))
+        n[from_client]++;
+}
+
+/* A connection that keeps its peer's receive keys also knows the largest
+ * 1-RTT packet number it opened, for whoever opens the peer's packets
+ * elsewhere: the client, whose ngtcp2 opens them, and the hooked server,
+ * protected at the wire. Over a thousand packets to the client, their
+ * numbers truncated to one byte, no loss: each number is at least the
+ * short-header packets the peer sent, less one, and below all the packets
+ * it sent. */
+static void test_rx_largest_pn(void **state)
+{
+    static xfer x;
+    static keys_seen ks;
+    uint64_t nshort[2] = {0, 0}, pn[2];
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    fr_quic_conn_stats st[2];
+    sim_env e;
+
+    (void)state;
+    memset(&ks, 0, sizeof(ks));
+    seen_keys = &ks;
+    prepare(&x, &cs, &ss, &ccb, &scb, FR_CRYPTO_TLS, FR_CRYPTO_TLS);
+    x.nstreams = 20;
+    x.stream_len = 100 * 1024;
+    /* A small window keeps fewer than 128 packets in flight: the server
+     * then writes one-byte packet numbers. */
+    cs.max_data = 32 * 1024;
+    sim_open(&e, &x, &cs, &ss, &ccb, &scb);
+    fr_conn_keep_rx_keys(e.client);
+    fr_conn_hooks_set(e.server, &key_hooks, NULL);
+    sim_connect(&e, &x, "198.18.0.2");
+    fr_sim_set_tap(e.sim, count_short, nshort);
+    assert_true(fr_sim_run(e.sim, transfer_done, &x, 60 * FR_SECONDS));
+    check_transfer(&x);
+    /* What is in flight arrives. */
+    fr_sim_run(e.sim, never, NULL, 100 * FR_MILLISECONDS);
+    fr_quic_conn_get_stats(x.client_conn, &st[0]);
+    fr_quic_conn_get_stats(x.server_conn, &st[1]);
+    assert_int_equal(fr_conn_rx_largest_pn(x.client_conn, &pn[0]), 0);
+    assert_int_equal(fr_conn_rx_largest_pn(x.server_conn, &pn[1]), 0);
+    assert_true(nshort[0] > 1000 && nshort[1] > 5);
+    assert_true(pn[0] + 1 >= nshort[0] && pn[0] < st[1].pkts_sent);
+    assert_true(pn[1] + 1 >= nshort[1] && pn[1] < st[0].pkts_sent);
+    sim_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1643,6 +1713,7 @@ int main(void)
         cmocka_unit_test(test_settings_rejected),
         cmocka_unit_test(test_hooked_keys),
         cmocka_unit_test(test_keylog),
+        cmocka_unit_test(test_rx_largest_pn),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     fr_cert_del(test_cert());
