@@ -19,14 +19,16 @@
 # mode origin and subscribers offer only ChaCha20-Poly1305 (a GnuTLS
 # override), so that both paths use the cipher the kernel implements, and
 # write their 1-RTT keys (FR_QUIC_KEYLOG) for the taps to open the
-# packets. Raw records and the report stay in FR_BENCH_OUT (default
-# build/bench/latency).
+# packets. FR_BENCH_ATTACH (tcx, tc or auto, the default) is the fast-path
+# relay's --attach. Raw records and the report stay in FR_BENCH_OUT
+# (default build/bench/latency).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${FR_BUILD_DIR:-$root/build/bench}
 seconds=${FR_BENCH_SECONDS:-15}
 bitrate=${FR_BENCH_BITRATE:-2M}
+attach=${FR_BENCH_ATTACH:-auto}
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "latency: run as root (network namespaces, BPF)" >&2
@@ -34,6 +36,10 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 [[ $seconds =~ ^[0-9]+$ ]] && (( seconds >= 5 && seconds <= 120 )) || {
     echo "latency: FR_BENCH_SECONDS must be 5..120" >&2
+    exit 2
+}
+[[ $attach =~ ^(tcx|tc|auto)$ ]] || {
+    echo "latency: FR_BENCH_ATTACH must be tcx, tc or auto" >&2
     exit 2
 }
 bash "$root/scripts/setup-deps.sh"
@@ -68,7 +74,7 @@ run_case() {
     local crypto=$1 mode=$2 subs=$3 c=$1-$2-$3 d=$out/$1-$2-$3
     local flags=() tools=() taps=() env=()
     [[ $crypto == cleartext ]] && flags=(--cleartext) && tools=(--cleartext)
-    [[ $mode == fastpath ]] && flags+=(--fastpath)
+    [[ $mode == fastpath ]] && flags+=(--fastpath --attach "$attach")
     mkdir -p "$d"
     if [[ $crypto == tls ]]; then
         fr_chacha_only "$d/chacha-only.conf"

@@ -7,8 +7,10 @@
 # served these subscribers from userspace only). 4 s in, the router's
 # interface gets a new MAC address (as after a failover) and the relay's
 # neighbour entry follows; the kernel must follow within a second, or its
-# copies go to a MAC nobody has. Needs root; FR_BIN_DIR names the
-# directory holding fr-origin, fr-relay and fr-sub.
+# copies go to a MAC nobody has. The relay attaches its programs as tc
+# filters here (--attach tc; the other tests take tcx): the filters are
+# checked to be there while it runs, and gone after. Needs root;
+# FR_BIN_DIR names the directory holding fr-origin, fr-relay and fr-sub.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
@@ -31,18 +33,29 @@ fr_route origin 198.18.2.0/24 198.18.1.2
 fr_route relay 198.18.3.0/24 198.18.2.2
 fr_route sub 198.18.2.0/24 198.18.3.1
 
-fr_fastpath_relay relay "$d" --stats-interval 5
+fr_fastpath_relay relay "$d" --stats-interval 5 --attach tc
 fr_live_origin origin "$d" "$DURATION" 1M --stats-interval 0
 fr_spawn sub subs "$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --connect 198.18.2.1:4433 \
     --ca "$d/relay.pem" --connections "$SUBS" --duration $((DURATION + 10)) \
     --stats-interval 0 --json "$d/subs.json"
 sleep 4
+# The ingress filter where the origin's packets come in, the egress one
+# towards the router.
+tc -n "$(fr_ns relay)" filter show dev origin ingress | grep -q 'bpf' ||
+    fr_fail "no tc ingress filter on the relay's origin link"
+tc -n "$(fr_ns relay)" filter show dev router egress | grep -q 'bpf' ||
+    fr_fail "no tc egress filter on the relay's router link"
 ip -n "$(fr_ns router)" link set dev relay address 02:00:00:00:ee:01
 ip -n "$(fr_ns relay)" neigh replace 198.18.2.2 dev router \
     lladdr 02:00:00:00:ee:01 nud permanent
 fr_wait origin 60 || fr_fail "origin failed"
 fr_wait subs 60 || fr_fail "subscribers failed"
 fr_stop relay || fr_fail "relay did not exit cleanly"
+for dir in "origin ingress" "router egress"; do
+    set -- $dir
+    ! tc -n "$(fr_ns relay)" filter show dev "$1" "$2" | grep -q 'bpf' ||
+        fr_fail "the relay left its tc $2 filter on $1"
+done
 python3 - "$d/subs.json" "$d/relay.json" <<'PY' ||
 import sys
 from checks import failed_sessions, kernel_share, load, sessions
