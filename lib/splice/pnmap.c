@@ -32,37 +32,135 @@ struct pkt {
     uint8_t taken;     /* reported to ngtcp2 */
 };
 
+/* The rings start this small and double, up to FR_PNMAP_WINDOW, when a
+ * number would take the slot of one that still matters: memory follows
+ * the packets in flight (a subscriber of a few hundred kbit/s on a short
+ * round trip has a handful), not the most a subscriber may have. */
+#define MIN_SLOTS 32
+
 struct fr_pnmap {
-    struct wire wires[FR_PNMAP_WINDOW];
-    struct pkt pkts[FR_PNMAP_WINDOW];
+    struct wire *wires;  /* `slots` of each */
+    struct pkt *pkts;
+    uint64_t *scratch;
+    uint64_t slots;      /* a power of two */
     uint64_t low;        /* lowest ngtcp2 number that may be untaken */
     uint64_t high;       /* one past the largest registered */
     uint64_t wire_acked; /* largest wire number acknowledged */
     int started;
     int any_acked;
-    uint64_t scratch[FR_PNMAP_WINDOW];
 };
 
-#define SLOT(n) ((n) & (FR_PNMAP_WINDOW - 1))
+#define SLOT(m, n) ((n) & ((m)->slots - 1))
 /* QUIC's packet reordering threshold (RFC 9002 section 6.1.1). */
 #define REORDER_THRESHOLD 3
 /* An RTT sample may read short by this fraction of the round trip (so a
  * registration lag below it costs no wait). */
 #define RTT_SLACK_DIV 4
 
+/* Rings of `slots` for m, the entries of m's present rings (if any) moved
+ * in: two numbers in one slot of the larger rings would have shared one
+ * of the smaller. Returns 0, or -1 when out of memory (m unchanged). */
+static int resize(fr_pnmap *m, uint64_t slots)
+{
+    struct wire *wires = calloc(slots, sizeof(*wires));
+    struct pkt *pkts = calloc(slots, sizeof(*pkts));
+    uint64_t *scratch = calloc(slots, sizeof(*scratch));
+
+    if (!wires || !pkts || !scratch) {
+        free(wires);
+        free(pkts);
+        free(scratch);
+        return -1;
+    }
+    for (uint64_t i = 0; i < m->slots; i++) {
+        if (m->wires[i].state != WIRE_EMPTY)
+            wires[m->wires[i].wire & (slots - 1)] = m->wires[i];
+        if (m->pkts[i].used)
+            pkts[m->pkts[i].pkt & (slots - 1)] = m->pkts[i];
+    }
+    free(m->wires);
+    free(m->pkts);
+    free(m->scratch);
+    m->wires = wires;
+    m->pkts = pkts;
+    m->scratch = scratch;
+    m->slots = slots;
+    return 0;
+}
+
 fr_pnmap *fr_pnmap_new(void)
 {
-    return calloc(1, sizeof(fr_pnmap));
+    fr_pnmap *m = calloc(1, sizeof(fr_pnmap));
+
+    if (m && resize(m, MIN_SLOTS)) {
+        free(m);
+        return NULL;
+    }
+    return m;
 }
 
 void fr_pnmap_del(fr_pnmap *m)
 {
+    if (!m)
+        return;
+    free(m->wires);
+    free(m->pkts);
+    free(m->scratch);
     free(m);
+}
+
+size_t fr_pnmap_slots(const fr_pnmap *m)
+{
+    return (size_t)m->slots;
+}
+
+static uint64_t distance(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : b - a;
+}
+
+/* The subscriber has seen wire packets far enough beyond this one that
+ * QUIC would call it lost. */
+static int wire_lost(const fr_pnmap *m, uint64_t wire)
+{
+    return m->any_acked && m->wire_acked >= wire + REORDER_THRESHOLD;
+}
+
+/* Whether wire number `wire` would push out another that still matters:
+ * one registered and on its way, or acknowledged and still to be
+ * registered, less than a full window apart. */
+static int wire_crowded(const fr_pnmap *m, uint64_t wire)
+{
+    const struct wire *w = &m->wires[SLOT(m, wire)];
+
+    if (w->wire == wire || distance(w->wire, wire) >= FR_PNMAP_WINDOW)
+        return 0;
+    return w->state == WIRE_HELD ||
+           (w->state == WIRE_SENT && !wire_lost(m, w->wire));
+}
+
+/* Whether ngtcp2 packet `pkt` would push out another that may still be
+ * reported: complete and not taken, or still awaiting acknowledgements
+ * that are not given up on. */
+static int pkt_crowded(const fr_pnmap *m, uint64_t pkt)
+{
+    const struct pkt *p = &m->pkts[SLOT(m, pkt)];
+
+    if (!p->used || p->pkt == pkt || p->taken ||
+        distance(p->pkt, pkt) >= FR_PNMAP_WINDOW)
+        return 0;
+    return p->remaining == 0 || !wire_lost(m, p->maxwire);
+}
+
+/* Doubles the rings if there is room to (and memory). */
+static int grow(fr_pnmap *m)
+{
+    return m->slots < FR_PNMAP_WINDOW && resize(m, m->slots * 2) == 0;
 }
 
 static int wire_registered(const fr_pnmap *m, uint64_t wire)
 {
-    const struct wire *w = &m->wires[SLOT(wire)];
+    const struct wire *w = &m->wires[SLOT(m, wire)];
 
     return w->wire == wire && (w->state == WIRE_SENT || w->state == WIRE_DONE);
 }
@@ -80,9 +178,10 @@ static uint64_t ready_at(const struct pkt *p, uint64_t acked_at)
 int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
                       size_t n, uint64_t lag, uint64_t now)
 {
-    struct pkt *p = &m->pkts[SLOT(pkt)];
+    struct pkt *p = &m->pkts[SLOT(m, pkt)];
     size_t remaining = n;
     uint64_t acked_at = 0;
+    int crowded;
 
     if (n == 0 || n > FR_PNMAP_MAX_WIRES || (p->used && p->pkt == pkt))
         return FR_ERR_INVALID_ARGUMENT;
@@ -93,8 +192,14 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
             if (wires[j] == wires[i])
                 return FR_ERR_INVALID_ARGUMENT;
     }
+    do {
+        crowded = pkt_crowded(m, pkt);
+        for (size_t i = 0; i < n; i++)
+            crowded |= wire_crowded(m, wires[i]);
+    } while (crowded && grow(m));
+    p = &m->pkts[SLOT(m, pkt)];
     for (size_t i = 0; i < n; i++) {
-        struct wire *w = &m->wires[SLOT(wires[i])];
+        struct wire *w = &m->wires[SLOT(m, wires[i])];
 
         if (w->wire == wires[i] && w->state == WIRE_HELD) {
             if (w->u.acked_at > acked_at)
@@ -131,13 +236,16 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
 
 static void ack_one(fr_pnmap *m, uint64_t wire, uint64_t now)
 {
-    struct wire *w = &m->wires[SLOT(wire)];
+    struct wire *w;
     struct pkt *p;
 
     if (!m->any_acked || wire > m->wire_acked) {
         m->wire_acked = wire;
         m->any_acked = 1;
     }
+    while (wire_crowded(m, wire) && grow(m))
+        ;
+    w = &m->wires[SLOT(m, wire)];
     if (w->state == WIRE_EMPTY ||
         (w->wire < wire && w->state != WIRE_SENT)) {
         w->wire = wire;
@@ -145,15 +253,15 @@ static void ack_one(fr_pnmap *m, uint64_t wire, uint64_t now)
         w->u.acked_at = now;
         return;
     }
-    /* Behind the window, or the slot holds a packet still in flight (a
-     * window's worth in flight is more than budgets allow; an ACK that
+    /* Behind the window, or the slot holds a packet still in flight a
+     * full window away (more in flight than budgets allow; an ACK that
      * far ahead is bogus). */
     if (w->wire != wire)
         return;
     if (w->state != WIRE_SENT)
         return; /* acknowledged before */
     w->state = WIRE_DONE;
-    p = &m->pkts[SLOT(w->u.pkt)];
+    p = &m->pkts[SLOT(m, w->u.pkt)];
     if (p->used && p->pkt == w->u.pkt && p->remaining > 0 &&
         --p->remaining == 0)
         p->ready = ready_at(p, now);
@@ -180,16 +288,9 @@ void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n,
 
 static struct pkt *live(fr_pnmap *m, uint64_t pkt)
 {
-    struct pkt *p = &m->pkts[SLOT(pkt)];
+    struct pkt *p = &m->pkts[SLOT(m, pkt)];
 
     return p->used && p->pkt == pkt && !p->taken ? p : NULL;
-}
-
-/* The subscriber has seen wire packets far enough beyond this one that
- * QUIC would call it lost. */
-static int wire_lost(const fr_pnmap *m, uint64_t wire)
-{
-    return m->any_acked && m->wire_acked >= wire + REORDER_THRESHOLD;
 }
 
 /* Fills scratch with the complete packets that may be reported now, in
@@ -230,7 +331,7 @@ uint64_t fr_pnmap_due(fr_pnmap *m)
     size_t n = candidates(m);
 
     /* Only the largest must wait (see fr_pnmap_take_acked). */
-    return n ? m->pkts[SLOT(m->scratch[n - 1])].ready : 0;
+    return n ? m->pkts[SLOT(m, m->scratch[n - 1])].ready : 0;
 }
 
 size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
@@ -242,7 +343,7 @@ size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
         return 0;
     n = candidates(m);
     /* ngtcp2 samples the RTT from the largest: not one reported early. */
-    while (n > 0 && m->pkts[SLOT(m->scratch[n - 1])].ready > now)
+    while (n > 0 && m->pkts[SLOT(m, m->scratch[n - 1])].ready > now)
         n--;
     for (size_t i = n; i-- > 0;) {
         uint64_t pn = m->scratch[i];
@@ -255,7 +356,7 @@ size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
             out[nr].first = out[nr].last = pn;
             nr++;
         }
-        m->pkts[SLOT(pn)].taken = 1;
+        m->pkts[SLOT(m, pn)].taken = 1;
     }
     return nr;
 }

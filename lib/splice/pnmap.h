@@ -9,7 +9,9 @@
  * overtake the kernel's ring-buffer event) until they are.
  *
  * Numbers older than the window (FR_PNMAP_WINDOW packets behind the newest)
- * are forgotten: an ACK for them is ignored.
+ * are forgotten: an ACK for them is ignored. The map holds fewer slots
+ * while fewer packets are in flight, and grows (to the window at most)
+ * when a number would push out one that still matters.
  *
  * ngtcp2 takes a packet's send time to be when it was registered; for a
  * kernel packet that is `lag` after it really left. An RTT sample from it
@@ -45,8 +47,12 @@ typedef struct fr_pn_range {
 
 typedef struct fr_pnmap fr_pnmap;
 
+/* NULL when out of memory. */
 fr_pnmap *fr_pnmap_new(void);
 void fr_pnmap_del(fr_pnmap *m);
+
+/* How many numbers of each space the map has room for now. */
+size_t fr_pnmap_slots(const fr_pnmap *m);
 
 /* ngtcp2 packet `pkt` went out in wire packets wires[0..n), the first of
  * them `lag` ns before it was registered at `now` (lag 0: when

@@ -142,6 +142,57 @@ static void test_window(void **state)
     fr_pnmap_del(m);
 }
 
+/* The map grows with the packets in flight: 400 of them, acknowledged
+ * only once all are out (acknowledgements for some before they are
+ * registered, too), all come back, and the map stops at the window. */
+static void test_grows_with_flight(void **state)
+{
+    fr_pnmap *m = fr_pnmap_new();
+    fr_pn_range out[4];
+    size_t small = fr_pnmap_slots(m);
+
+    (void)state;
+    assert_true(small < FR_PNMAP_WINDOW);
+    ack(m, 1000 + 390, 1000 + 399); /* before their registration */
+    for (uint64_t i = 0; i < 400; i++)
+        reg(m, i, (uint64_t[]){1000 + i}, 1);
+    assert_true(fr_pnmap_slots(m) >= 400);
+    assert_true(fr_pnmap_slots(m) <= FR_PNMAP_WINDOW);
+    ack(m, 1000, 1000 + 389);
+    assert_int_equal(fr_pnmap_take_acked(m, out, 4, 0), 1);
+    assert_range(&out[0], 0, 399);
+    fr_pnmap_del(m);
+}
+
+/* With few packets in flight the map stays small, also across losses:
+ * 20000 packets, two in flight, every 100th never acknowledged (given up
+ * once three later ones are); every other one comes back once. */
+static void test_small_flight_stays_small(void **state)
+{
+    fr_pnmap *m = fr_pnmap_new();
+    size_t small = fr_pnmap_slots(m);
+    uint64_t back = 0;
+    fr_pn_range out[8];
+
+    (void)state;
+    for (uint64_t i = 0; i < 20000; i++) {
+        size_t n;
+
+        reg(m, i, (uint64_t[]){5 + i}, 1);
+        if (i > 0 && (i - 1) % 100 != 0)
+            ack(m, 5 + i - 1, 5 + i - 1);
+        n = fr_pnmap_take_acked(m, out, 8, 0);
+        for (size_t r = 0; r < n; r++)
+            back += out[r].last - out[r].first + 1;
+    }
+    assert_int_equal(fr_pnmap_slots(m), small);
+    /* All but the last (never acknowledged) and the 200 lost; the last
+     * three acknowledged ones wait behind the packet before them until
+     * it is given up on. */
+    assert_true(back >= 20000 - 1 - 200 - 3 && back <= 20000 - 1 - 200);
+    fr_pnmap_del(m);
+}
+
 /* Registered late, a packet leads an ACK only once ngtcp2's RTT sample
  * from it comes out at least 3/4 of the true round trip; packets below it
  * go at once; it waits, or goes below a larger one. */
@@ -393,6 +444,8 @@ int main(void)
         cmocka_unit_test(test_ranges_and_limit),
         cmocka_unit_test(test_bad_registrations),
         cmocka_unit_test(test_window),
+        cmocka_unit_test(test_grows_with_flight),
+        cmocka_unit_test(test_small_flight_stays_small),
         cmocka_unit_test(test_registration_reorder),
         cmocka_unit_test(test_late_registration_waits),
         cmocka_unit_test(test_wire_header),
