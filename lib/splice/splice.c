@@ -45,12 +45,15 @@ typedef struct pending {
 
 enum outcome { KEEP, DONE, DROP };
 
-/* A subscriber datagram held until ngtcp2 may read it (hook_hold). */
+/* A subscriber datagram held until ngtcp2 may read it (hook_hold). Most
+ * are ACKs of a few dozen bytes: each entry's buffer is as large as the
+ * largest it held, not a full datagram. */
 typedef struct held {
     fr_tstamp due;
     fr_quic_path path;
     size_t len;
-    uint8_t data[FR_MAX_UDP_PAYLOAD];
+    size_t cap;
+    uint8_t *data;
 } held;
 
 typedef struct fr_splice fr_splice;
@@ -149,6 +152,8 @@ static void hook_detach(void *ext)
     memset(sp->keys, 0, sizeof(sp->keys));
     fr_pnmap_del(sp->map);
     free(sp->q);
+    for (size_t i = 0; sp->held && i < MAX_HELD; i++)
+        free(sp->held[i].data);
     free(sp->held);
     free(sp);
 }
@@ -428,6 +433,14 @@ static int hook_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
             return 0;
     }
     h = &sp->held[(sp->held_head + sp->nheld) % MAX_HELD];
+    if (h->cap < len) {
+        uint8_t *grown = realloc(h->data, len);
+
+        if (!grown)
+            return 0;
+        h->data = grown;
+        h->cap = len;
+    }
     h->due = due;
     h->path = *path;
     h->len = len;
