@@ -1,5 +1,6 @@
 /* Attaching tc BPF programs: tcx links, or clsact qdisc and filter. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,22 @@ static int attach_tcx(fr_fp_attachment *a, const struct bpf_program *prog,
     return a->link ? 0 : -errno;
 }
 
+/* libbpf's print function is one global, and attachments may be made on
+ * several threads at once: quiet() silences it until unquiet(). */
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static libbpf_print_fn_t quiet(void)
+{
+    pthread_mutex_lock(&print_lock);
+    return libbpf_set_print(NULL);
+}
+
+static void unquiet(libbpf_print_fn_t print)
+{
+    libbpf_set_print(print);
+    pthread_mutex_unlock(&print_lock);
+}
+
 static void set_hook(struct bpf_tc_hook *hook, int ifindex,
                      enum bpf_tc_attach_point point)
 {
@@ -44,9 +61,9 @@ static int attach_tc(fr_fp_attachment *a, const struct bpf_program *prog,
     set_hook(&a->hook, ifindex, egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
     /* An existing clsact qdisc (EEXIST) is fine; keep libbpf from logging
      * the kernel's message about it. */
-    print = libbpf_set_print(NULL);
+    print = quiet();
     err = bpf_tc_hook_create(&a->hook);
-    libbpf_set_print(print);
+    unquiet(print);
     if (err && err != -EEXIST)
         return err;
     a->qdisc_created = !err;
@@ -100,13 +117,13 @@ static int hook_lacks_filter(const struct bpf_tc_hook *hook, uint32_t handle,
                              uint32_t priority)
 {
     LIBBPF_OPTS(bpf_tc_opts, filter, .handle = handle, .priority = priority);
-    libbpf_print_fn_t print = libbpf_set_print(NULL);
+    libbpf_print_fn_t print = quiet();
     int err;
 
     /* The kernel answers EINVAL for a hook without any filter (and libbpf
      * would log its message), ENOENT for a hook without this one. */
     err = bpf_tc_query(hook, &filter);
-    libbpf_set_print(print);
+    unquiet(print);
     return err == -EINVAL || err == -ENOENT;
 }
 

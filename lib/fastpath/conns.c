@@ -56,10 +56,20 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
 
     if (u)
         return u;
-    /* The ingress program goes where the upstream's packets come in. */
-    if (!remote || fr_fp_next_hop(fp, remote, &ifindex, mac, NULL) ||
-        fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM))
+    /* The ingress program goes where the upstream's packets come in.
+     * The slot is made even while that attachment is under way (off the
+     * loop): its keys, CIDs and packet-number record are in place when
+     * the program starts (fr_fp_pn_up keeps the record near userspace's,
+     * which opens the packets the program did not see). */
+    if (!remote || fr_fp_next_hop(fp, remote, &ifindex, mac, NULL))
         return NULL;
+    switch (fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM)) {
+    case 0:
+    case FR_ERR_INVALID_STATE:
+        break;
+    default:
+        return NULL;
+    }
     u = calloc(1, sizeof(*u));
     if (!u)
         return NULL;

@@ -64,6 +64,11 @@ typedef struct fr_fp_dataplane_ops {
      * per interface and role: kernel.c checks). */
     int (*attach)(fr_fp_dataplane *dp, int ifindex, fr_fp_role role,
                   fr_fp_attach_mode mode, char *why, size_t whylen);
+    /* Nonzero when attach waits in the kernel: fr_fp_kernel_attach_soon
+     * then calls it on a thread of its own (attach_job.h), one per
+     * attachment, several at once; those threads call nothing else of
+     * the data plane. */
+    int attach_blocks;
     /* The host's routing and neighbour tables now. */
     int (*tables_read)(fr_fp_dataplane *dp, fr_nexthop_tables *t);
     /* Detaches and unloads everything; frees dp. */

@@ -2,6 +2,7 @@
 #include "dataplane.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ typedef struct bpf_dataplane {
     size_t tx_size;
     fr_fp_attachment att[MAX_ATTACHMENTS];
     int natt;
+    pthread_mutex_t att_lock; /* natt, for attach ops on threads */
     /* During poll_sent. */
     fr_fp_sent_cb on_sent;
     void *user_data;
@@ -143,16 +145,22 @@ static int attach(fr_fp_dataplane *dp, int ifindex, fr_fp_role role,
                                          ? b->skel->progs.fr_subscriber_egress
                                          : b->skel->progs.fr_upstream_ingress;
 
-    if (b->natt == MAX_ATTACHMENTS) {
+    int at;
+
+    /* Several threads may attach at once (dataplane.h): each takes an
+     * entry; one whose attachment failed stays empty. */
+    pthread_mutex_lock(&b->att_lock);
+    at = b->natt < MAX_ATTACHMENTS ? b->natt++ : -1;
+    pthread_mutex_unlock(&b->att_lock);
+    if (at < 0) {
         snprintf(why, whylen, "more than %d attachments", MAX_ATTACHMENTS);
         return FR_ERR_LIMIT;
     }
     /* A relay that crashed may have left its tc filter behind. */
     fr_fp_remove_stale(ifindex, egress, TC_HANDLE, TC_PRIORITY);
-    if (fr_fp_attach(&b->att[b->natt], prog, ifindex, egress, mode,
-                     TC_HANDLE, TC_PRIORITY, why, whylen))
+    if (fr_fp_attach(&b->att[at], prog, ifindex, egress, mode, TC_HANDLE,
+                     TC_PRIORITY, why, whylen))
         return FR_ERR_BPF;
-    b->natt++;
     return 0;
 }
 
@@ -174,6 +182,7 @@ static void close_bpf(fr_fp_dataplane *dp)
     if (dp->tx)
         munmap(dp->tx, b->tx_size);
     fastpath__destroy(b->skel);
+    pthread_mutex_destroy(&b->att_lock);
     free(b);
 }
 
@@ -185,6 +194,7 @@ static const fr_fp_dataplane_ops bpf_ops = {
     .poll_sent = poll_sent,
     .count = count,
     .attach = attach,
+    .attach_blocks = 1,
     .tables_read = tables_read,
     .close = close_bpf,
 };
@@ -215,6 +225,7 @@ int fr_fp_dataplane_bpf(fr_fp_dataplane **out, size_t cid_len, int tls,
 
     if (!b)
         return FR_ERR_NOMEM;
+    pthread_mutex_init(&b->att_lock, NULL);
     b->dp.ops = &bpf_ops;
     b->skel = fastpath__open();
     if (!b->skel) {

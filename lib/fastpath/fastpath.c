@@ -106,12 +106,14 @@ static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
      * userspace and its copies shifted (fr_fp_slot.stream_shift). */
     if (fr_moq_session_is_webtransport(up))
         return FR_ERR_UNSUPPORTED;
+    /* Both even when the upstream is not ready: their attachments (made
+     * off the loop, kernel.h) are then under way together. */
     u = fr_fp_up_get(fp, up);
-    d = u && !u->refused ? fr_fp_sub_get(fp, down) : NULL;
+    d = !u || !u->refused ? fr_fp_sub_get(fp, down) : NULL;
     if ((u && u->refused) ||
         (!d && fr_fp_suite_refused(fp, fr_moq_session_conn(down))))
         return FR_ERR_UNSUPPORTED;
-    if (!d || d->njoins == MAX_JOINS)
+    if (!u || !d || d->njoins == MAX_JOINS)
         return FR_ERR_LIMIT;
     rv = fr_fp_kernel_track_join(fp->k, u->slot, alias, default_priority,
                                  d->slot);
@@ -222,12 +224,17 @@ static void drain(void *arg, fr_quic_conn *c)
     }
 }
 
-/* Once per flush: the kernel's records reach their connections. */
+/* Once per flush, before any connection writes: the kernel's records
+ * reach their connections, and once an attachment made off the loop is
+ * in, the subscriptions it held back are joined (a safe point for it:
+ * no connection is in the middle of an ngtcp2 call). */
 static void poll_kernel(void *arg)
 {
     fr_fastpath *fp = arg;
 
     fr_fp_kernel_poll_sent(fp->k, fr_fp_on_sent, fp);
+    if (fr_fp_attach_poll(fp))
+        fr_relay_fastpath_retry(fp->relay);
 }
 
 /* After each ngtcp2 call on a served subscriber: its policies. The

@@ -118,7 +118,13 @@ uint8_t fr_fp_floor_of(const fr_fastpath *fp, const fr_fastpath_subscriber *in);
 /* hops.c */
 int fr_fp_next_hop(fr_fastpath *fp, const struct sockaddr_in *peer,
                    int *ifindex, uint8_t own_mac[6], uint8_t next_mac[6]);
+/* The program of `role` runs on ifindex (0), or does not yet: nonzero,
+ * and the connection waits in userspace (an attachment is made off the
+ * loop, fr_fp_attach_poll takes it in). */
 int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role);
+/* Takes in, and logs, the attachments made off the loop that are done;
+ * returns 1 if one was made. */
+int fr_fp_attach_poll(fr_fastpath *fp);
 int fr_fp_follow_next_hop(fr_fastpath *fp, fp_sub *d,
                            const fr_nexthop_tables *t,
                            const struct sockaddr_in *peer);

@@ -33,12 +33,34 @@ int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
 
     if (fr_fp_kernel_is_attached(fp->k, ifindex, role))
         return 0;
-    rv = fr_fp_kernel_attach(fp->k, ifindex, role, fp->mode, why,
-                             sizeof(why));
-    if (rv)
+    rv = fr_fp_kernel_attach_soon(fp->k, ifindex, role, fp->mode, why,
+                                  sizeof(why));
+    if (rv && why[0])
         FR_WARN(&fp->log, "fast path: cannot attach to interface %d: %s",
                 ifindex, why);
     return rv;
+}
+
+int fr_fp_attach_poll(fr_fastpath *fp)
+{
+    char why[256];
+    int ifindex = 0, made = 0, rv;
+
+    while ((rv = fr_fp_kernel_attach_poll(fp->k, &ifindex, why,
+                                          sizeof(why))) != 0) {
+        if (rv > 0)
+            FR_INFO(&fp->log, "fast path: attached to interface %d",
+                    ifindex);
+        else
+            FR_WARN(&fp->log, "fast path: cannot attach to interface %d: %s",
+                    ifindex, why);
+        made |= rv > 0;
+    }
+    /* A subscriber whose next hop moved to that interface before waits in
+     * userspace (fr_fp_follow_next_hop): its next hop is looked up again
+     * at the next refresh. */
+    fp->hops_stale |= made;
+    return made;
 }
 
 /* Brings the slot's interface and MAC addresses in line with the routing

@@ -9,15 +9,22 @@
 
 #include <fastrelay/error.h>
 
+#include "attach_job.h"
+
 #define MAX_ATTACHMENTS 32
 
 struct fr_fp_kernel {
     fr_fp_dataplane *dp;
     uint8_t used[FR_FP_MAX_SLOTS / 8];
     uint16_t gen[FR_FP_MAX_SLOTS]; /* advanced when a slot is freed */
+    /* Attachments asked for: made at once, or each off the loop on a
+     * thread of its own (attach_job.h), all under way together. */
     struct {
         int ifindex;
         fr_fp_role role;
+        enum { ATT_RUNNING, ATT_MADE, ATT_FAILED } state;
+        int err;              /* ATT_FAILED: not tried again */
+        fr_fp_attach_job *job; /* ATT_RUNNING */
     } att[MAX_ATTACHMENTS];
     int natt;
 };
@@ -54,17 +61,29 @@ void fr_fp_kernel_close(fr_fp_kernel *k)
 {
     if (!k)
         return;
+    /* What the threads attached, the data plane detaches. */
+    for (int i = 0; i < k->natt; i++)
+        if (k->att[i].job)
+            fr_fp_attach_job_end(k->att[i].job, NULL, 0);
     k->dp->ops->close(k->dp);
     free(k);
+}
+
+static int find_attachment(const fr_fp_kernel *k, int ifindex,
+                           fr_fp_role role)
+{
+    for (int i = 0; i < k->natt; i++)
+        if (k->att[i].ifindex == ifindex && k->att[i].role == role)
+            return i;
+    return -1;
 }
 
 int fr_fp_kernel_is_attached(const fr_fp_kernel *k, int ifindex,
                              fr_fp_role role)
 {
-    for (int i = 0; i < k->natt; i++)
-        if (k->att[i].ifindex == ifindex && k->att[i].role == role)
-            return 1;
-    return 0;
+    int i = find_attachment(k, ifindex, role);
+
+    return i >= 0 && k->att[i].state == ATT_MADE;
 }
 
 int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
@@ -85,7 +104,64 @@ int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
         return rv;
     k->att[k->natt].ifindex = ifindex;
     k->att[k->natt].role = role;
+    k->att[k->natt].state = ATT_MADE;
     k->natt++;
+    return 0;
+}
+
+int fr_fp_kernel_attach_soon(fr_fp_kernel *k, int ifindex, fr_fp_role role,
+                             fr_fp_attach_mode mode, char *why,
+                             size_t whylen)
+{
+    int i = find_attachment(k, ifindex, role);
+
+    why[0] = '\0';
+    if (i >= 0)
+        switch (k->att[i].state) {
+        case ATT_MADE:
+            return 0;
+        case ATT_FAILED:
+            return k->att[i].err; /* reported when it failed */
+        default:
+            return FR_ERR_INVALID_STATE;
+        }
+    if (!k->dp->ops->attach_blocks)
+        return fr_fp_kernel_attach(k, ifindex, role, mode, why, whylen);
+    if (k->natt == MAX_ATTACHMENTS) {
+        snprintf(why, whylen, "more than %d attachments", MAX_ATTACHMENTS);
+        return FR_ERR_LIMIT;
+    }
+    i = k->natt++;
+    k->att[i].ifindex = ifindex;
+    k->att[i].role = role;
+    k->att[i].job = NULL;
+    k->att[i].err =
+        fr_fp_attach_job_start(&k->att[i].job, k->dp, ifindex, role, mode);
+    if (k->att[i].err) {
+        k->att[i].state = ATT_FAILED;
+        snprintf(why, whylen, "no thread to attach on: %s",
+                 fr_strerror(k->att[i].err));
+        return k->att[i].err;
+    }
+    k->att[i].state = ATT_RUNNING;
+    return FR_ERR_INVALID_STATE;
+}
+
+int fr_fp_kernel_attach_poll(fr_fp_kernel *k, int *ifindex, char *why,
+                             size_t whylen)
+{
+    for (int i = 0; i < k->natt; i++) {
+        int rv;
+
+        if (!k->att[i].job || !fr_fp_attach_job_done(k->att[i].job))
+            continue;
+        rv = fr_fp_attach_job_end(k->att[i].job, why, whylen);
+        k->att[i].job = NULL;
+        k->att[i].state = rv ? ATT_FAILED : ATT_MADE;
+        k->att[i].err = rv;
+        *ifindex = k->att[i].ifindex;
+        return rv ? rv : 1;
+    }
     return 0;
 }
 

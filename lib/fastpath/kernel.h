@@ -38,6 +38,23 @@ int fr_fp_kernel_attach(fr_fp_kernel *k, int ifindex, fr_fp_role role,
 int fr_fp_kernel_is_attached(const fr_fp_kernel *k, int ifindex,
                              fr_fp_role role);
 
+/* As fr_fp_kernel_attach, for the relay's loop: where the data plane's
+ * attach waits in the kernel (dataplane.h, attach_blocks) the attachment
+ * is made on a thread of its own, alongside any other under way, and
+ * this returns FR_ERR_INVALID_STATE (not yet) until
+ * fr_fp_kernel_attach_poll has taken it in; after that, 0, or the error
+ * it failed with (not tried again; `why` is empty then: the poll
+ * reported it). */
+int fr_fp_kernel_attach_soon(fr_fp_kernel *k, int ifindex, fr_fp_role role,
+                             fr_fp_attach_mode mode, char *why,
+                             size_t whylen);
+
+/* Takes in one attachment made off the loop that is done: returns 1
+ * (made; *ifindex says where), a negative FR_ERR_* (failed: `why` says
+ * why), or 0 (none ended); call again until 0. */
+int fr_fp_kernel_attach_poll(fr_fp_kernel *k, int *ifindex, char *why,
+                             size_t whylen);
+
 /* The loaded skeleton, for tests that run the programs directly (NULL on
  * another data plane than BPF's). */
 struct fastpath *fr_fp_kernel_skeleton(fr_fp_kernel *k);

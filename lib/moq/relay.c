@@ -97,6 +97,7 @@ void fr_relay_down_join(relay_down *d)
                     t->info.publisher_priority, down_session(d));
     d->kernel = rv == 0;
     d->never_kernel = rv == FR_ERR_UNSUPPORTED;
+    d->kernel_later = rv != 0 && !d->never_kernel;
 }
 
 static uint64_t alias_for(const relay_track *t)
@@ -695,6 +696,14 @@ void fr_relay_handle_expiry(fr_relay *r, fr_tstamp now)
 {
     fr_rdv_expire(&r->held, now);
     r->stats.subscribes_held = r->held.count;
+}
+
+void fr_relay_fastpath_retry(fr_relay *r)
+{
+    for (relay_track *t = r->tracks; t; t = t->next)
+        for (relay_down *d = t->downs; d; d = d->next)
+            if (d->kernel_later)
+                fr_relay_down_join(d);
 }
 
 void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp)

@@ -40,6 +40,12 @@ typedef struct fr_relay_fastpath {
     void (*session_closed)(void *arg, fr_moq_session *s);
 } fr_relay_fastpath;
 
+/* The fast path may now take subscriptions whose join it refused for
+ * the time being (another error than FR_ERR_UNSUPPORTED): the relay asks
+ * again, at once, for each, for the subgroups that begin from then on.
+ * Not to be called from inside a hook. */
+void fr_relay_fastpath_retry(fr_relay *r);
+
 /* Installs the hooks (copied); NULL removes them. */
 void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp);
 

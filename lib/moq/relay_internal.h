@@ -41,6 +41,8 @@ struct relay_down {
     int has_joining;
     fr_moq_location joining; /* largest object when it subscribed */
     int kernel;              /* the kernel forwards its new subgroups */
+    int kernel_later;        /* the kernel could not take it yet: asked
+                                again (fr_relay_fastpath_retry) */
     int never_kernel;        /* the kernel cannot serve it (its suite):
                                 its copies are not ones the kernel could
                                 have sent */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <fastrelay/error.h>
 
@@ -46,6 +47,7 @@ struct fr_fp_sim {
     size_t nevents;
     uint64_t counts[2][MAX_REASONS];
     size_t attached[2];
+    int gate_closed; /* fr_fp_sim_attach_gate */
     char hosts[MAX_HOSTS][INET_ADDRSTRLEN];
     uint8_t macs[MAX_HOSTS][6];
     size_t nhosts;
@@ -160,7 +162,9 @@ static int attach(fr_fp_dataplane *dp, int ifindex, fr_fp_role role,
     (void)mode;
     (void)why;
     (void)whylen;
-    sim_of(dp)->attached[role]++;
+    while (__atomic_load_n(&sim_of(dp)->gate_closed, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    __atomic_fetch_add(&sim_of(dp)->attached[role], 1, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -218,6 +222,30 @@ static const fr_fp_dataplane_ops sim_ops = {
     .tables_read = tables_read,
     .close = close_sim,
 };
+
+/* The same, attaching as the BPF data plane does: on a thread. */
+static const fr_fp_dataplane_ops sim_ops_threaded = {
+    .lookup = lookup,
+    .update = update,
+    .remove = remove_key,
+    .next_key = next_key,
+    .poll_sent = poll_sent,
+    .count = count,
+    .attach = attach,
+    .attach_blocks = 1,
+    .tables_read = tables_read,
+    .close = close_sim,
+};
+
+void fr_fp_sim_attach_on_threads(fr_fp_sim *sim)
+{
+    sim->dp.ops = &sim_ops_threaded;
+}
+
+void fr_fp_sim_attach_gate(fr_fp_sim *sim, int open)
+{
+    __atomic_store_n(&sim->gate_closed, !open, __ATOMIC_RELEASE);
+}
 
 fr_fp_dataplane *fr_fp_sim_new(size_t capacity, fr_fp_sim **sim)
 {
@@ -294,5 +322,5 @@ void fr_fp_sim_host(fr_fp_sim *sim, const char *ip, const uint8_t mac[6])
 
 size_t fr_fp_sim_attached(const fr_fp_sim *sim, fr_fp_role role)
 {
-    return sim->attached[role];
+    return __atomic_load_n(&sim->attached[role], __ATOMIC_RELAXED);
 }

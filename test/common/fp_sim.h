@@ -38,6 +38,13 @@ void fr_fp_sim_count(fr_fp_sim *sim, fr_fp_role role, uint32_t reason);
  * neighbour entry complete with `mac`. */
 void fr_fp_sim_host(fr_fp_sim *sim, const char *ip, const uint8_t mac[6]);
 
+/* From now on the data plane attaches as the BPF one does: the fast path
+ * makes each attachment on a thread (attach_job.h). */
+void fr_fp_sim_attach_on_threads(fr_fp_sim *sim);
+
+/* Closed (open 0), attachments wait until it is opened again. */
+void fr_fp_sim_attach_gate(fr_fp_sim *sim, int open);
+
 /* Interfaces attached so far, and to which program. */
 size_t fr_fp_sim_attached(const fr_fp_sim *sim, fr_fp_role role);
 

@@ -9,6 +9,8 @@
  */
 #include "fr_test.h"
 
+#include <unistd.h>
+
 #include <fastrelay/fastrelay.h>
 
 #include "../../lib/fastpath/fastpath_internal.h"
@@ -171,6 +173,55 @@ static void test_late_joiners(void **state)
     fp_world_del(&f);
 }
 
+static int attached_both(const fp_world *f)
+{
+    return fr_fp_sim_attached(f->sim, FR_FP_ROLE_UPSTREAM) == 1 &&
+           fr_fp_sim_attached(f->sim, FR_FP_ROLE_SUBSCRIBERS) == 1;
+}
+
+/* Half-way through the first group. */
+static int mid_first_group(void *arg)
+{
+    const fr_world *w = arg;
+
+    return w->next >= FR_WORLD_FPS / 2;
+}
+
+/* Attachments made off the loop, as the BPF data plane makes them, held
+ * back until half-way through the first group: that group goes from
+ * userspace, and the relay joins the subscribers as soon as the
+ * attachments are in, so the kernel serves every later group (were the
+ * joins left to the next group's start, it would serve the last one
+ * only); everyone gets the whole track. */
+static void test_attach_off_loop(void **state)
+{
+    static fp_world f;
+    fr_fastpath_stats st;
+    uint64_t group;
+
+    (void)state;
+    fp_world_new(&f, 5, 3);
+    fr_fp_sim_attach_on_threads(f.sim);
+    fr_fp_sim_attach_gate(f.sim, 0);
+    assert_true(fr_net_run(f.w.net, mid_first_group, fr_world_tick, &f.w,
+                           30 * FR_SECONDS));
+    assert_int_equal(fr_fp_sim_attached(f.sim, FR_FP_ROLE_SUBSCRIBERS), 0);
+    /* Both made (on their threads, in real time) before the world goes
+     * on. */
+    fr_fp_sim_attach_gate(f.sim, 1);
+    for (int ms = 0; ms < 5000 && !attached_both(&f); ms++)
+        usleep(1000);
+    run(&f, &st);
+    for (size_t i = 0; i < f.w.nsubs; i++)
+        check_whole(&f, &f.w.subs[i]);
+    assert_int_equal(fr_fp_sim_attached(f.sim, FR_FP_ROLE_UPSTREAM), 1);
+    assert_int_equal(fr_fp_sim_attached(f.sim, FR_FP_ROLE_SUBSCRIBERS), 1);
+    group = f.w.nsubs * FR_WORLD_FPS;
+    assert_int_equal(st.kernel_copies, 2 * group);
+    assert_int_equal(st.userspace_copies, group);
+    fp_world_del(&f);
+}
+
 /* A subscriber that unsubscribes half-way leaves the track's kernel list
  * at once: it gets no more copies, the others the whole track. */
 static void test_leaver(void **state)
@@ -203,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_lost_copies),
         cmocka_unit_test(test_late_joiners),
         cmocka_unit_test(test_leaver),
+        cmocka_unit_test(test_attach_off_loop),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
