@@ -48,6 +48,7 @@ struct fr_fp_sim {
     uint64_t counts[2][MAX_REASONS];
     size_t attached[2];
     int gate_closed; /* fr_fp_sim_attach_gate */
+    fr_fp_dataplane_ops threaded_ops; /* fr_fp_sim_attach_on_threads */
     char hosts[MAX_HOSTS][INET_ADDRSTRLEN];
     uint8_t macs[MAX_HOSTS][6];
     size_t nhosts;
@@ -223,23 +224,12 @@ static const fr_fp_dataplane_ops sim_ops = {
     .close = close_sim,
 };
 
-/* The same, attaching as the BPF data plane does: on a thread. */
-static const fr_fp_dataplane_ops sim_ops_threaded = {
-    .lookup = lookup,
-    .update = update,
-    .remove = remove_key,
-    .next_key = next_key,
-    .poll_sent = poll_sent,
-    .count = count,
-    .attach = attach,
-    .attach_blocks = 1,
-    .tables_read = tables_read,
-    .close = close_sim,
-};
-
 void fr_fp_sim_attach_on_threads(fr_fp_sim *sim)
 {
-    sim->dp.ops = &sim_ops_threaded;
+    /* The same ops, attaching as the BPF data plane does: on a thread. */
+    sim->threaded_ops = sim_ops;
+    sim->threaded_ops.attach_blocks = 1;
+    sim->dp.ops = &sim->threaded_ops;
 }
 
 void fr_fp_sim_attach_gate(fr_fp_sim *sim, int open)
