@@ -144,7 +144,6 @@ static int attach(fr_fp_dataplane *dp, int ifindex, fr_fp_role role,
     const struct bpf_program *prog = egress
                                          ? b->skel->progs.fr_subscriber_egress
                                          : b->skel->progs.fr_upstream_ingress;
-
     int at;
 
     /* Several threads may attach at once (dataplane.h): each takes an

@@ -31,8 +31,6 @@ int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
     char why[256];
     int rv;
 
-    if (fr_fp_kernel_is_attached(fp->k, ifindex, role))
-        return 0;
     rv = fr_fp_kernel_attach_soon(fp->k, ifindex, role, fp->mode, why,
                                   sizeof(why));
     if (rv && why[0])

@@ -17,6 +17,7 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "conn_view.h"
 #include "quic_internal.h"
 #include "wire.h"
 
@@ -56,8 +57,6 @@ struct fr_wire_protect {
     wp_key rx_next;
     uint64_t rx_gen;        /* rx_cur's generation */
     uint64_t rx_cur_first;  /* the first number rx_cur opened */
-    uint64_t rx_largest;
-    int rx_any;
     /* Sending: by key phase bit, as ngtcp2 wrote it into the packet (the
      * next generation is derived before ngtcp2 uses it). */
     wp_key tx[2];
@@ -347,8 +346,8 @@ size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
     ssize_t pos = fr_wire_find_short(d, len);
     uint8_t mask[MASK_LEN], *o;
     fr_short_hdr h;
-    uint64_t pn;
-    int r;
+    uint64_t pn, largest = 0;
+    int r, any;
 
     if (!wp || !wp->rx_cur.set || pos < 0 || len > sizeof(wp->out))
         return 0;
@@ -367,7 +366,10 @@ size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
     if (len - at < hlen + TAG_LEN ||
         fr_wire_parse_short(o + at, hlen, cidlen, &h))
         return 0;
-    pn = fr_wire_pn_decode(wp->rx_any, wp->rx_largest, h.pn_trunc, h.pn_len);
+    /* Against the largest number opened so far, which rx_keys.c keeps
+     * with the receive keys (every generation of them is kept there). */
+    any = fr_conn_rx_largest_pn(c, &largest) == 0;
+    pn = fr_wire_pn_decode(any, largest, h.pn_trunc, h.pn_len);
     if (h.key_phase == (int)(wp->rx_gen & 1))
         r = open_with(wp, &wp->rx_cur, pn, o + at, hlen, d + at + hlen,
                       len - at - hlen, o + at + hlen);
@@ -376,9 +378,6 @@ size_t fr_wp_open(fr_quic_conn *c, const uint8_t *d, size_t len,
                        o + at + hlen);
     if (r)
         return 0;
-    if (!wp->rx_any || pn > wp->rx_largest)
-        wp->rx_largest = pn;
-    wp->rx_any = 1;
     fr_rx_keys_opened(c, pn);
     memset(o + len - TAG_LEN, 0, TAG_LEN);
     *out = o;
