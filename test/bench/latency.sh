@@ -20,8 +20,9 @@
 # override), so that both paths use the cipher the kernel implements, and
 # write their 1-RTT keys (FR_QUIC_KEYLOG) for the taps to open the
 # packets. FR_BENCH_ATTACH (tcx, tc or auto, the default) is the fast-path
-# relay's --attach. Raw records and the report stay in FR_BENCH_OUT
-# (default build/bench/latency).
+# relay's --attach. FR_BENCH_CASES runs only the cases named (e.g.
+# "tls-fastpath-1 tls-userspace-1"; default: all eight). Raw records and
+# the report stay in FR_BENCH_OUT (default build/bench/latency).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,6 +30,10 @@ build=${FR_BUILD_DIR:-$root/build/bench}
 seconds=${FR_BENCH_SECONDS:-15}
 bitrate=${FR_BENCH_BITRATE:-2M}
 attach=${FR_BENCH_ATTACH:-auto}
+all_cases="cleartext-userspace-1 cleartext-fastpath-1 \
+cleartext-userspace-10 cleartext-fastpath-10 tls-userspace-1 tls-fastpath-1 \
+tls-userspace-10 tls-fastpath-10"
+cases=${FR_BENCH_CASES:-$all_cases}
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "latency: run as root (network namespaces, BPF)" >&2
@@ -42,6 +47,12 @@ fi
     echo "latency: FR_BENCH_ATTACH must be tcx, tc or auto" >&2
     exit 2
 }
+for c in $cases; do
+    [[ " $all_cases " == *" $c "* ]] || {
+        echo "latency: unknown case '$c' in FR_BENCH_CASES (known: $all_cases)" >&2
+        exit 2
+    }
+done
 bash "$root/scripts/setup-deps.sh"
 echo "latency: building in $build" >&2
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFR_BUILD_TESTS=ON \
@@ -119,10 +130,8 @@ run_case() {
     done
 }
 
-for crypto in cleartext tls; do
-    for n in 1 10; do
-        run_case "$crypto" userspace "$n"
-        run_case "$crypto" fastpath "$n"
-    done
+for c in $cases; do
+    IFS=- read -r crypto mode n <<<"$c"
+    run_case "$crypto" "$mode" "$n"
 done
 python3 "$root/test/bench/latency_report.py" "$out" | tee "$out/report.txt"
