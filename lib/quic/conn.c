@@ -108,7 +108,7 @@ static void start_closing(fr_quic_conn *c, const ngtcp2_ccerr *ccerr,
         return;
     }
     if (c->ext)
-        n = (ngtcp2_ssize)c->hooks->tx(c->ext, buf, (size_t)n);
+        n = (ngtcp2_ssize)c->hooks->tx(c->ext, buf, (size_t)n, 0);
     if (c->wp && fr_wp_seal(c, buf, (size_t)n)) {
         enter_dead(c, reason, what);
         return;

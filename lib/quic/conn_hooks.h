@@ -54,7 +54,8 @@ typedef struct fr_conn_hooks {
     int (*hold)(void *ext, const fr_quic_path *path, const uint8_t *d,
                 size_t len, fr_tstamp now);
     /* Takes the oldest held datagram due by `due_by` into buf (its path
-     * into *path): returns its length, or 0. */
+     * into *path): returns its length, or 0. FR_TSTAMP_MAX: every one,
+     * a datagram not held is read after them. */
     size_t (*release)(void *ext, fr_tstamp due_by, fr_quic_path *path,
                       uint8_t *buf);
     /* When the layer next needs the connection's timer (FR_TSTAMP_MAX:
@@ -62,8 +63,10 @@ typedef struct fr_conn_hooks {
     fr_tstamp (*expiry)(const void *ext);
 
     /* Rewrites a packet ngtcp2 wrote, buf[0..n) with tx_growth bytes of
-     * room: returns its new length. */
-    size_t (*tx)(void *ext, uint8_t *buf, size_t n);
+     * room: returns its new length. `tracked`: ngtcp2 counts the packet
+     * in flight and may declare it lost; 0 for one it keeps no record of
+     * (only ACKs, or a CONNECTION_CLOSE). */
+    size_t (*tx)(void *ext, uint8_t *buf, size_t n, int tracked);
     /* ngtcp2 declared 1-RTT packet `pkt` (its own number) lost; called
      * from inside ngtcp2. */
     void (*lost)(void *ext, uint64_t pkt);

@@ -91,6 +91,7 @@ int fr_hooked_stream_write(fr_quic_conn *c, int64_t stream_id, uint64_t end,
         size_t niov = fr_sbuf_peek(&s->sbuf, s->sent_off, end, iov,
                                    FR_MAX_IOV);
         uint8_t *buf = fr_ep_tx_slot(c->ep);
+        uint64_t before = fr_conn_in_flight(c);
         ngtcp2_ssize datalen = -1, n;
 
         n = ngtcp2_conn_writev_stream(
@@ -111,7 +112,8 @@ int fr_hooked_stream_write(fr_quic_conn *c, int64_t stream_id, uint64_t end,
             return 0;
         if (datalen < 0) {
             /* ngtcp2 had to send something else first. */
-            fr_conn_tx_commit(c, &pkt->ps.path, buf, (size_t)n);
+            fr_conn_tx_commit(c, &pkt->ps.path, buf, (size_t)n,
+                              fr_conn_in_flight(c) > before);
             continue;
         }
         pkt->buf = buf;
@@ -128,7 +130,8 @@ int fr_hooked_stream_write(fr_quic_conn *c, int64_t stream_id, uint64_t end,
 
 void fr_hooked_pkt_commit(fr_quic_conn *c, const fr_hooked_pkt *pkt)
 {
-    fr_conn_tx_commit(c, &pkt->ps.path, pkt->buf, pkt->len);
+    /* It carries stream data: ngtcp2 tracks it. */
+    fr_conn_tx_commit(c, &pkt->ps.path, pkt->buf, pkt->len, 1);
 }
 
 void fr_hooked_pkt_send(fr_quic_conn *c, const fr_hooked_pkt *pkt, size_t n)

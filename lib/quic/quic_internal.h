@@ -206,9 +206,13 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now);
 /* Sends at once what ngtcp2 has to send besides new stream data (after a
  * timer: PTO probes), a few packets at most. */
 int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now);
-/* Sends a packet ngtcp2 wrote for `c` into the endpoint's slot buf. */
+/* Sends a packet ngtcp2 wrote for `c` into the endpoint's slot buf;
+ * `tracked` as for fr_conn_hooks.tx. */
 void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *path,
-                       uint8_t *buf, size_t n);
+                       uint8_t *buf, size_t n, int tracked);
+/* Bytes ngtcp2 counts in flight: a write that raised it wrote a packet
+ * ngtcp2 tracks (a write never lowers it). */
+uint64_t fr_conn_in_flight(const fr_quic_conn *c);
 /* Sends the endpoint's slot buf as it is (`n` bytes, already numbered),
  * protected at the wire if the connection is. */
 void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *path, uint8_t *buf,

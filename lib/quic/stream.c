@@ -495,6 +495,7 @@ int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now)
     ngtcp2_path_storage_zero(&ps);
     for (int i = 0; i < MAX_PROBES && c->state == FR_CONN_ACTIVE; i++) {
         uint8_t *buf = fr_ep_tx_slot(c->ep);
+        uint64_t before = fr_conn_in_flight(c);
         ngtcp2_ssize n = write_frames(c, &ps.path, &pi, buf,
                                       fr_conn_pkt_size(c), now);
 
@@ -505,9 +506,18 @@ int fr_conn_write_probes(fr_quic_conn *c, fr_tstamp now)
         }
         if (n == 0)
             break;
-        fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
+        fr_conn_tx_commit(c, &ps.path, buf, (size_t)n,
+                          fr_conn_in_flight(c) > before);
     }
     return 0;
+}
+
+uint64_t fr_conn_in_flight(const fr_quic_conn *c)
+{
+    ngtcp2_conn_info ci;
+
+    ngtcp2_conn_get_conn_info(c->conn, &ci);
+    return ci.bytes_in_flight;
 }
 
 size_t fr_conn_pkt_size(const fr_quic_conn *c)
@@ -534,6 +544,7 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
     ngtcp2_path_storage_zero(&ps);
     for (size_t npkts = 0; npkts < max_pkts && c->state == FR_CONN_ACTIVE;) {
         uint8_t *buf = fr_ep_tx_slot(ep);
+        uint64_t before = c->ext ? fr_conn_in_flight(c) : 0;
         ngtcp2_ssize n;
         fr_stream *s;
 
@@ -552,7 +563,8 @@ int fr_conn_write(fr_quic_conn *c, fr_tstamp now)
         }
         if (n == 0)
             break;
-        fr_conn_tx_commit(c, &ps.path, buf, (size_t)n);
+        fr_conn_tx_commit(c, &ps.path, buf, (size_t)n,
+                          c->ext && fr_conn_in_flight(c) > before);
         more = ++npkts == max_pkts;
         if (c->ext)
             c->hooks->sent_one(c->ext, now);
@@ -587,9 +599,9 @@ void fr_conn_tx_send(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
 }
 
 void fr_conn_tx_commit(fr_quic_conn *c, const ngtcp2_path *np, uint8_t *buf,
-                       size_t n)
+                       size_t n, int tracked)
 {
     if (c->ext)
-        n = c->hooks->tx(c->ext, buf, n);
+        n = c->hooks->tx(c->ext, buf, n, tracked);
     fr_conn_tx_send(c, np, buf, n);
 }

@@ -19,17 +19,20 @@ struct wire {
         uint64_t acked_at; /* HELD: when the acknowledgement came */
     } u;
     uint8_t state;
+    uint8_t ack_only;  /* SENT, DONE: its packet completes without it */
 };
 
 struct pkt {
     uint64_t pkt;
-    uint64_t maxwire;  /* the last of its wire packets */
+    uint64_t maxwire;  /* the last of its wire packets that are not
+                          ack_only */
     uint64_t sent;     /* when it really left (its first wire packet) */
     uint64_t lag;      /* registered this long after it was sent */
     uint64_t ready;    /* complete: may be the largest reported from then */
     uint8_t used;
     uint8_t remaining; /* wire packets not yet acknowledged */
     uint8_t taken;     /* reported to ngtcp2 */
+    uint8_t untracked; /* ngtcp2 cannot declare it lost */
 };
 
 /* The rings start this small and double, up to FR_PNMAP_WINDOW, when a
@@ -176,14 +179,15 @@ static uint64_t ready_at(const struct pkt *p, uint64_t acked_at)
 }
 
 int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
-                      size_t n, uint64_t lag, uint64_t now)
+                      size_t n, size_t ack_only, uint64_t lag, uint64_t now)
 {
     struct pkt *p = &m->pkts[SLOT(m, pkt)];
-    size_t remaining = n;
+    size_t required = n - ack_only, remaining = required;
     uint64_t acked_at = 0;
     int crowded;
 
-    if (n == 0 || n > FR_PNMAP_MAX_WIRES || (p->used && p->pkt == pkt))
+    if (n == 0 || n > FR_PNMAP_MAX_WIRES || ack_only >= n ||
+        (p->used && p->pkt == pkt))
         return FR_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < n; i++) {
         if (wire_registered(m, wires[i]))
@@ -202,25 +206,29 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
         struct wire *w = &m->wires[SLOT(m, wires[i])];
 
         if (w->wire == wires[i] && w->state == WIRE_HELD) {
-            if (w->u.acked_at > acked_at)
-                acked_at = w->u.acked_at;
+            if (i < required) {
+                if (w->u.acked_at > acked_at)
+                    acked_at = w->u.acked_at;
+                remaining--;
+            }
             w->state = WIRE_DONE;
-            remaining--;
         } else {
             w->state = WIRE_SENT;
         }
         w->wire = wires[i];
         w->u.pkt = pkt;
+        w->ack_only = i >= required;
     }
     p->pkt = pkt;
     p->used = 1;
     p->taken = 0;
+    p->untracked = 0;
     p->remaining = (uint8_t)remaining;
     p->lag = lag;
     p->sent = now > lag ? now - lag : 0;
     p->ready = ready_at(p, acked_at);
     p->maxwire = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < required; i++)
         if (wires[i] > p->maxwire)
             p->maxwire = wires[i];
     if (!m->started || pkt < m->low) {
@@ -232,6 +240,21 @@ int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
     if (m->high - m->low > FR_PNMAP_WINDOW)
         m->low = m->high - FR_PNMAP_WINDOW;
     return 0;
+}
+
+int fr_pnmap_acked_early(const fr_pnmap *m, uint64_t wire)
+{
+    const struct wire *w = &m->wires[SLOT(m, wire)];
+
+    return w->wire == wire && w->state == WIRE_HELD;
+}
+
+void fr_pnmap_untracked(fr_pnmap *m, uint64_t pkt)
+{
+    struct pkt *p = &m->pkts[SLOT(m, pkt)];
+
+    if (p->used && p->pkt == pkt)
+        p->untracked = 1;
 }
 
 static void ack_one(fr_pnmap *m, uint64_t wire, uint64_t now)
@@ -262,7 +285,7 @@ static void ack_one(fr_pnmap *m, uint64_t wire, uint64_t now)
         return; /* acknowledged before */
     w->state = WIRE_DONE;
     p = &m->pkts[SLOT(m, w->u.pkt)];
-    if (p->used && p->pkt == w->u.pkt && p->remaining > 0 &&
+    if (!w->ack_only && p->used && p->pkt == w->u.pkt && p->remaining > 0 &&
         --p->remaining == 0)
         p->ready = ready_at(p, now);
 }
@@ -313,7 +336,7 @@ static size_t candidates(fr_pnmap *m)
         if (!p)
             continue;
         if (p->remaining > 0) {
-            if (!wire_lost(m, p->maxwire)) {
+            if (!p->untracked && !wire_lost(m, p->maxwire)) {
                 if (!blocked || p->maxwire > blocker)
                     blocker = p->maxwire;
                 blocked = 1;

@@ -56,10 +56,23 @@ size_t fr_pnmap_slots(const fr_pnmap *m);
 
 /* ngtcp2 packet `pkt` went out in wire packets wires[0..n), the first of
  * them `lag` ns before it was registered at `now` (lag 0: when
- * registered). Returns 0, or FR_ERR_INVALID_ARGUMENT (n out of
- * 1..FR_PNMAP_MAX_WIRES, a wire number or pkt already registered). */
+ * registered). The last `ack_only` of them (fewer than n) hold only ACK
+ * frames: the subscriber may leave those unacknowledged for its whole
+ * ACK delay, so pkt counts as acknowledged without them (should one be
+ * lost, its ACK is not sent again: the subscriber repeats what it sent
+ * in the packets it acknowledged). Returns 0, or
+ * FR_ERR_INVALID_ARGUMENT (n out of 1..FR_PNMAP_MAX_WIRES, ack_only not
+ * below n, a wire number or pkt already registered). */
 int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
-                      size_t n, uint64_t lag, uint64_t now);
+                      size_t n, size_t ack_only, uint64_t lag, uint64_t now);
+
+/* Whether wire number `wire` was acknowledged and is not registered yet. */
+int fr_pnmap_acked_early(const fr_pnmap *m, uint64_t wire);
+
+/* ngtcp2 keeps no record of registered packet `pkt` (only ACKs: it is
+ * not in flight and cannot be declared lost), so it holds back no other
+ * packet's report (see fr_pnmap_take_acked). */
+void fr_pnmap_untracked(fr_pnmap *m, uint64_t pkt);
 
 /* The subscriber acknowledged these wire numbers (ranges in any order);
  * the acknowledgement arrived at `now`. */
@@ -72,7 +85,8 @@ void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n,
  * lower ngtcp2 number but sent later on the wire is still unacknowledged
  * and not yet overtaken by three wire numbers (QUIC's reordering
  * threshold): a kernel packet registered after ngtcp2 sent others must not
- * make ngtcp2 declare those lost. The largest packet taken is one that may
+ * make ngtcp2 declare those lost. An untracked packet holds none back:
+ * the subscriber may not acknowledge it for its whole ACK delay. The largest packet taken is one that may
  * lead an ACK by `now` (see above): late ones above it wait. Returns the
  * number of ranges written. */
 size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,

@@ -50,6 +50,9 @@ enum outcome { KEEP, DONE, DROP };
  * largest it held, not a full datagram. */
 typedef struct held {
     fr_tstamp due;
+    fr_tstamp limit; /* held MAX_HOLD at most */
+    int early; /* it acknowledges kernel packets not registered yet: due
+                  when they are (and theirs is known), or at its limit */
     fr_quic_path path;
     size_t len;
     size_t cap;
@@ -335,7 +338,7 @@ static int find_short(const fr_quic_conn *c, const uint8_t *d, size_t len,
 
 /* Gives the datagram ngtcp2 wrote into buf[0..n) (room for n + 3 bytes)
  * its wire number and records it. */
-static size_t hook_tx(void *ext, uint8_t *buf, size_t n)
+static size_t hook_tx(void *ext, uint8_t *buf, size_t n, int tracked)
 {
     fr_splice *sp = ext;
     fr_quic_conn *c = sp->c;
@@ -348,7 +351,9 @@ static size_t hook_tx(void *ext, uint8_t *buf, size_t n)
     pkt = ngtcp2_number(sp, &h);
     wire = next_wire(sp, h.key_phase);
     n = at + fr_wire_set_pn(buf + at, n - at, &h, wire);
-    fr_pnmap_register(sp->map, pkt, &wire, 1, 0, 0);
+    fr_pnmap_register(sp->map, pkt, &wire, 1, 0, 0, 0);
+    if (!tracked)
+        fr_pnmap_untracked(sp->map, pkt);
     return n;
 }
 
@@ -400,13 +405,27 @@ static ssize_t hook_rx(void *ext, const uint8_t *d, size_t len, fr_tstamp now,
     return (ssize_t)(hdr + (size_t)r + TAG_LEN);
 }
 
+/* Whether a kernel packet waiting for registration (its bytes not yet
+ * queued on the stream: the upstream's datagram is read after the
+ * subscriber's) has been acknowledged already. */
+static int acked_early(const fr_splice *sp)
+{
+    for (size_t i = 0; i < sp->nq; i++)
+        if (!sp->q[i].shadowed &&
+            fr_pnmap_acked_early(sp->map, sp->q[i].ev.pn))
+            return 1;
+    return 0;
+}
+
 /* ngtcp2 samples the RTT when an ACK newly acknowledges its largest
  * packet; a kernel packet registered `lag` late may lead one only `lag`
  * after its acknowledgement arrived (see pnmap.h). Rather than leave such
  * an acknowledgement for a later subscriber datagram (there may be none
- * for a while, and the congestion window stays full meanwhile), the
+ * for a while: the subscriber delays its ACK of the frame's last packet
+ * by up to its max_ack_delay, and ngtcp2 would send probes first), the
  * datagram that carries it is held until then, at most a few
- * milliseconds; datagrams after it wait behind it, in order. */
+ * milliseconds; datagrams after it wait behind it, in order. So is one
+ * that acknowledges a kernel packet not registered yet, until it is. */
 static int hook_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
                      size_t len, fr_tstamp now)
 {
@@ -414,11 +433,12 @@ static int hook_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
     fr_quic_conn *c = sp->c;
     size_t hdr, payload;
     fr_tstamp due = now;
+    int early = 0;
     held *h;
 
-    /* Without late packets every ACK may go at once (the upstream's
+    /* Without kernel packets every ACK may go at once (the upstream's
      * connections, subscribers the kernel has not served yet). */
-    if (!sp->late && sp->nheld == 0)
+    if (!sp->late && sp->nheld == 0 && sp->nq == 0)
         return 0;
     if (len > FR_MAX_UDP_PAYLOAD || frames_of(c, d, len, &hdr, &payload) ||
         fr_ack_feed(sp->map, d + hdr, payload, now))
@@ -428,7 +448,8 @@ static int hook_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
     if (!sp->held && !(sp->held = calloc(MAX_HELD, sizeof(*sp->held))))
         return 0; /* it goes to ngtcp2 at once */
     if (sp->nheld == 0) {
-        due = fr_pnmap_due(sp->map);
+        early = acked_early(sp);
+        due = early ? now + MAX_HOLD : fr_pnmap_due(sp->map);
         if (due <= now || due - now > MAX_HOLD)
             return 0;
     }
@@ -442,6 +463,8 @@ static int hook_hold(void *ext, const fr_quic_path *path, const uint8_t *d,
         h->cap = len;
     }
     h->due = due;
+    h->limit = now + MAX_HOLD;
+    h->early = early;
     h->path = *path;
     h->len = len;
     memcpy(h->data, d, len);
@@ -470,6 +493,17 @@ static size_t hook_release(void *ext, fr_tstamp due_by, fr_quic_path *path,
     h = &sp->held[sp->held_head];
     if (h->due > due_by)
         return 0;
+    /* The last one carries what the earlier ones could not report yet
+     * (packets registered late, acknowledged by them): it waits for
+     * those, within its limit, unless a datagram behind it goes now. */
+    if (sp->nheld == 1 && due_by != FR_TSTAMP_MAX) {
+        fr_tstamp due = fr_pnmap_due(sp->map);
+
+        if (due > due_by && due <= h->limit) {
+            h->due = due;
+            return 0;
+        }
+    }
     *path = h->path;
     len = h->len;
     memcpy(buf, h->data, len);
@@ -480,19 +514,22 @@ static size_t hook_release(void *ext, fr_tstamp due_by, fr_quic_path *path,
 
 /* Registration. */
 
+/* What the short packet of extras() kept. */
+enum kept { KEPT_NONE, KEPT_ACKS, KEPT_ELICITING };
+
 /* Copies to xbuf what ngtcp2's packet buf[0..n) holds besides the kernel's
  * STREAM frame (stream `id` at `off`) and PADDING: coalesced long-header
  * packets, and the short packet's other frames under its header. Returns
- * the length (0: nothing else), with *frames set if the short packet kept
- * any frame. */
+ * the length (0: nothing else), with *frames telling what the short
+ * packet kept: no frame, only ACK frames, or one that elicits an ACK. */
 static size_t extras(fr_splice *sp, const uint8_t *buf, size_t n, size_t at,
                      const fr_short_hdr *h, int64_t id, uint64_t off,
-                     int *frames)
+                     enum kept *frames)
 {
     size_t start = at + h->pn_off + h->pn_len, end = n - TAG_LEN;
     size_t pos = start, o = start;
 
-    *frames = 0;
+    *frames = KEPT_NONE;
     memcpy(sp->xbuf, buf, start);
     while (pos < end) {
         size_t f = pos, q;
@@ -512,7 +549,10 @@ static size_t extras(fr_splice *sp, const uint8_t *buf, size_t n, size_t at,
         if (!skip) {
             memcpy(sp->xbuf + o, buf + f, pos - f);
             o += pos - f;
-            *frames = 1;
+            if (type != FR_FRAME_ACK && type != FR_FRAME_ACK_ECN)
+                *frames = KEPT_ELICITING;
+            else if (*frames == KEPT_NONE)
+                *frames = KEPT_ACKS;
         }
     }
     if (*frames) {
@@ -532,7 +572,7 @@ static void shadow(fr_quic_conn *c, pending *p, const fr_hooked_pkt *np,
     uint64_t wires[2] = {p->ev.pn, 0}, pkt, lag = 0;
     size_t at, xlen, nw = 1;
     fr_short_hdr h;
-    int frames;
+    enum kept frames;
 
     if (find_short(c, np->buf, np->len, &at, &h)) {
         fr_hooked_pkt_commit(c, np); /* cannot happen in 1-RTT */
@@ -542,7 +582,7 @@ static void shadow(fr_quic_conn *c, pending *p, const fr_hooked_pkt *np,
     xlen = extras(sp, np->buf, np->len, at, &h, (int64_t)p->ev.stream,
                   np->off, &frames);
     if (xlen > 0) {
-        if (frames) {
+        if (frames != KEPT_NONE) {
             wires[nw++] = next_wire(sp, h.key_phase);
             xlen = at + fr_wire_set_pn(sp->xbuf + at, xlen - at, &h, wires[1]);
         }
@@ -554,7 +594,7 @@ static void shadow(fr_quic_conn *c, pending *p, const fr_hooked_pkt *np,
         lag = now - p->ev.time_ns;
         sp->late = 1;
     }
-    fr_pnmap_register(sp->map, pkt, wires, nw, lag, now);
+    fr_pnmap_register(sp->map, pkt, wires, nw, frames == KEPT_ACKS, lag, now);
     sp->stats.registered++;
     p->shadowed = 1;
     sp->carried[pkt % FR_PNMAP_WINDOW] = (struct carried){
@@ -687,6 +727,21 @@ int fr_splice_reset_stream(fr_quic_conn *c, int64_t stream_id, uint64_t code)
     return 0;
 }
 
+/* The kernel packets the oldest held datagram acknowledged early are
+ * registered: it is due when its largest may lead an ACK. */
+static void hold_registered(fr_splice *sp)
+{
+    held *h = &sp->held[sp->held_head];
+    fr_tstamp due;
+
+    if (!h->early || acked_early(sp))
+        return;
+    h->early = 0;
+    due = fr_pnmap_due(sp->map);
+    if (due < h->due)
+        h->due = due;
+}
+
 /* Before every ngtcp2 call that may read, time out or write: withdraws the
  * kernel's budget, drains and registers the kernel's packets. */
 static void hook_before(void *ext, fr_tstamp now)
@@ -705,6 +760,8 @@ static void hook_before(void *ext, fr_tstamp now)
         ops_of(c)->drain(ops_of(c)->arg, c);
     if (sp->nq)
         register_pending(c, now);
+    if (sp->nheld)
+        hold_registered(sp);
     if (sp->nresets)
         settle_resets(c);
     sp->syncing = 0;

@@ -43,7 +43,7 @@ static fr_pnmap *map_with(uint64_t count)
     for (uint64_t i = 0; i < count; i++) {
         uint64_t wire = 100 + 2 * i;
 
-        if (fr_pnmap_register(m, i, &wire, 1, 0, 0))
+        if (fr_pnmap_register(m, i, &wire, 1, 0, 0, 0))
             oracle_fail("register");
     }
     return m;
