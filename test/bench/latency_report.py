@@ -85,6 +85,19 @@ def samples(rows, hd, src, since):
     return out, unmatched, before
 
 
+def resent(rows):
+    """Media STREAM frames the relay sent again (the same connection,
+    stream and offset): retransmissions, lost packets' or PTO probes'."""
+    seen, again = set(), 0
+    for _, conn, st, off, _, _, _ in rows:
+        if not media(st):
+            continue
+        if (conn, st, off) in seen:
+            again += 1
+        seen.add((conn, st, off))
+    return again
+
+
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(p / 100 * len(v)))] if v else float("nan")
@@ -123,6 +136,7 @@ def case(d):
     join = [x["subscribed_ns"] - x["connect_ns"] for x in subs]
     return {"delay": summary(delay), "resid": summary(resid),
             "unmatched": miss_d + miss_r, "copies": copies,
+            "resent": resent(re),
             "before": before, "join": summary(join),
             # Serving only: loading and verifying the BPF programs at
             # start (a one-time ~0.2 s) is not per-copy work.
@@ -150,7 +164,7 @@ def main():
            f"{'p99':>7} {'max':>7} | {'res p50':>7} {'p90':>7} {'p99':>7} "
            f"{'max':>7} | "
            f"{'relay cpu':>9} {'all cpu':>8} {'kernel':>6} | "
-           f"{'join p50':>8} {'max':>6}")
+           f"{'join p50':>8} {'max':>6} | {'resent':>6}")
     print(hdr)
     print("-" * len(hdr))
     for c in ran:
@@ -164,7 +178,7 @@ def main():
               f"{us(rs['max']):>7.1f} | {r['relay_cpu_us']:>7.2f}us "
               f"{r['machine_cpu_us']:>6.2f}us {share:>6} | "
               f"{r['join']['p50'] / 1e6:>6.1f}ms "
-              f"{r['join']['max'] / 1e6:>4.1f}ms")
+              f"{r['join']['max'] / 1e6:>4.1f}ms | {r['resent']:>6}")
     print()
     print("fast path / userspace (below 1: the fast path is better)")
     for crypto, n in ((x, y) for x in ("cleartext", "tls") for y in (1, 10)):
@@ -191,6 +205,8 @@ def main():
           "(loading the BPF programs\nexcluded); all CPU: every CPU of the "
           "machine (origin, relay, subscribers and softirq\nwork, where the "
           "fast path runs), per delivered packet copy.")
+    print("resent: media STREAM frames the relay sent more than once "
+          "(retransmissions and\nPTO probes).")
     if unmatched:
         print(f"{unmatched} tapped packets have no origin packet (FETCH "
               f"responses from the relay's cache) and are left out")
