@@ -84,6 +84,9 @@ struct fr_quic_conn {
     int pending_error;
 
     fr_hmap streams;
+    /* The stream fr_stream_find found last: a spliced connection looks
+     * the same one up several times per packet. A memo, not state. */
+    fr_stream *found;
     fr_stream *ready_head; /* streams with data or fin to send */
     fr_stream *ready_tail;
     fr_dgram *dgram_head;

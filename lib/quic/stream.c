@@ -17,7 +17,14 @@
 
 fr_stream *fr_stream_find(const fr_quic_conn *c, int64_t id)
 {
-    return fr_hmap_find_u64(&c->streams, (uint64_t)id);
+    fr_stream *s = c->found;
+
+    if (s && s->id == id)
+        return s;
+    s = fr_hmap_find_u64(&c->streams, (uint64_t)id);
+    if (s)
+        ((fr_quic_conn *)c)->found = s; /* connections are never const */
+    return s;
 }
 
 static fr_stream *stream_new(fr_quic_conn *c, int64_t id)
@@ -139,6 +146,8 @@ static void ready_remove(fr_quic_conn *c, fr_stream *s)
 
 static void stream_free(fr_quic_conn *c, fr_stream *s)
 {
+    if (c->found == s)
+        c->found = NULL;
     ready_remove(c, s);
     c->buffered -= (size_t)fr_sbuf_held(&s->sbuf);
     fr_sbuf_free(&s->sbuf);
@@ -206,6 +215,7 @@ void fr_streams_free(fr_quic_conn *c)
 
     fr_hmap_each(&c->streams, free_stream_entry, NULL);
     fr_hmap_free(&c->streams);
+    c->found = NULL;
     while (d) {
         fr_dgram *next = d->next;
         free(d);
