@@ -58,9 +58,10 @@ size_t fr_pnmap_slots(const fr_pnmap *m);
  * them `lag` ns before it was registered at `now` (lag 0: when
  * registered). The last `ack_only` of them (fewer than n) hold only ACK
  * frames: the subscriber may leave those unacknowledged for its whole
- * ACK delay, so pkt counts as acknowledged without them (should one be
- * lost, its ACK is not sent again: the subscriber repeats what it sent
- * in the packets it acknowledged). Returns 0, or
+ * ACK delay, so pkt counts as acknowledged without them. Should one be
+ * lost, ngtcp2 takes its ACK frame for delivered and need not repeat
+ * it; the cost, on loss only, is that the subscriber may resend what
+ * that ACK covered. Returns 0, or
  * FR_ERR_INVALID_ARGUMENT (n out of 1..FR_PNMAP_MAX_WIRES, ack_only not
  * below n, a wire number or pkt already registered). */
 int fr_pnmap_register(fr_pnmap *m, uint64_t pkt, const uint64_t *wires,
@@ -86,9 +87,9 @@ void fr_pnmap_wire_acked(fr_pnmap *m, const fr_pn_range *ranges, size_t n,
  * and not yet overtaken by three wire numbers (QUIC's reordering
  * threshold): a kernel packet registered after ngtcp2 sent others must not
  * make ngtcp2 declare those lost. An untracked packet holds none back:
- * the subscriber may not acknowledge it for its whole ACK delay. The largest packet taken is one that may
- * lead an ACK by `now` (see above): late ones above it wait. Returns the
- * number of ranges written. */
+ * the subscriber may not acknowledge it for its whole ACK delay. The
+ * largest packet taken is one that may lead an ACK by `now` (see above):
+ * late ones above it wait. Returns the number of ranges written. */
 size_t fr_pnmap_take_acked(fr_pnmap *m, fr_pn_range *out, size_t max,
                            uint64_t now);
 
