@@ -101,6 +101,22 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
     return u;
 }
 
+int fr_fp_attaching(fr_fastpath *fp, fr_moq_session *s, fr_fp_role role)
+{
+    fr_quic_conn *c = fr_moq_session_conn(s);
+    const struct sockaddr_in *remote = ipv4(&fr_quic_conn_get_path(c)->remote);
+    const fp_up *u = fr_fp_up_find(fp, s);
+    uint8_t mac[6];
+    int ifindex;
+
+    if (!remote || (u && u->refused) ||
+        (role == FR_FP_ROLE_SUBSCRIBERS &&
+         (!fr_splice_active(c) || fr_fp_suite_refused(fp, c))) ||
+        fr_fp_next_hop(fp, remote, &ifindex, mac, NULL))
+        return 0;
+    return fr_fp_ensure_attached(fp, ifindex, role) == FR_ERR_INVALID_STATE;
+}
+
 fp_sub *fr_fp_sub_find(const fr_moq_session *s)
 {
     fr_quic_conn *c = fr_moq_session_conn(s);

@@ -20,6 +20,9 @@
 /* How often a served subscriber's priority policy is asked (without a
  * congestion policy, which is asked every time: it sets the budget). */
 #define POLICY_INTERVAL (10 * FR_MILLISECONDS)
+/* How often the loop looks for an attachment made off it to be done:
+ * nothing else may wake it then (the relay holds a SUBSCRIBE for it). */
+#define ATTACH_POLL FR_MILLISECONDS
 
 /* Why media went through userspace: a program's count, or (library) the
  * connections whose suite the kernel cannot use. */
@@ -91,6 +94,19 @@ void fr_fastpath_settings_default(fr_fastpath_settings *s)
 }
 
 /* Relay hooks. */
+
+/* The relay is about to subscribe upstream for a first subscriber: the
+ * attachments both need are asked for now, and while one is under way
+ * the relay holds its SUBSCRIBE, so that no subgroup of the track begins
+ * before the kernel can take it (it takes a subscriber on only from a
+ * subgroup's start). */
+static int hook_prepare(void *arg, fr_moq_session *up, fr_moq_session *down)
+{
+    fr_fastpath *fp = arg;
+    int up_waits = fr_fp_attaching(fp, up, FR_FP_ROLE_UPSTREAM);
+
+    return fr_fp_attaching(fp, down, FR_FP_ROLE_SUBSCRIBERS) || up_waits;
+}
 
 static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
                      uint8_t default_priority, fr_moq_session *down)
@@ -226,8 +242,9 @@ static void drain(void *arg, fr_quic_conn *c)
 
 /* Once per flush, before any connection writes: the kernel's records
  * reach their connections, and once an attachment made off the loop is
- * in, the subscriptions it held back are joined (a safe point for it:
- * no connection is in the middle of an ngtcp2 call). */
+ * done, the relay asks again what it held back for it: joins, and
+ * upstream SUBSCRIBEs (a safe point for it: no connection is in the
+ * middle of an ngtcp2 call). */
 static void poll_kernel(void *arg)
 {
     fr_fastpath *fp = arg;
@@ -235,6 +252,16 @@ static void poll_kernel(void *arg)
     fr_fp_kernel_poll_sent(fp->k, fr_fp_on_sent, fp);
     if (fr_fp_attach_poll(fp))
         fr_relay_fastpath_retry(fp->relay);
+}
+
+/* fr_splice_ops.poll_by: soon again while an attachment is under way. */
+static fr_tstamp poll_by(void *arg)
+{
+    fr_fastpath *fp = arg;
+
+    return fr_fp_kernel_attaching(fp->k)
+               ? fr_quic_endpoint_now(fp->ep) + ATTACH_POLL
+               : FR_TSTAMP_MAX;
 }
 
 /* After each ngtcp2 call on a served subscriber: its policies. The
@@ -314,7 +341,8 @@ int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
                  char *why, size_t whylen)
 {
     fr_fastpath *fp;
-    fr_relay_fastpath hooks = {.join = hook_join,
+    fr_relay_fastpath hooks = {.prepare = hook_prepare,
+                               .join = hook_join,
                                .leave = hook_leave,
                                .stream_for = hook_stream_for,
                                .stream_end = hook_stream_end,
@@ -358,6 +386,7 @@ int fr_fp_new_on(fr_fastpath **pfp, fr_relay *relay, fr_quic_endpoint *ep,
     fp->ops.arg = fp;
     fp->ops.drain = drain;
     fp->ops.poll = poll_kernel;
+    fp->ops.poll_by = poll_by;
     fp->ops.credit = credit;
     fp->ops.budget = budget;
     fp->ops.registered = registered;

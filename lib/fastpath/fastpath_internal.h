@@ -123,7 +123,7 @@ int fr_fp_next_hop(fr_fastpath *fp, const struct sockaddr_in *peer,
  * loop, fr_fp_attach_poll takes it in). */
 int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role);
 /* Takes in, and logs, the attachments made off the loop that are done;
- * returns 1 if one was made. */
+ * returns 1 if one was (made or failed). */
 int fr_fp_attach_poll(fr_fastpath *fp);
 int fr_fp_follow_next_hop(fr_fastpath *fp, fp_sub *d,
                            const fr_nexthop_tables *t,
@@ -151,6 +151,9 @@ fp_up *fr_fp_up_find(fr_fastpath *fp, const fr_moq_session *s);
 fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s);
 void fr_fp_up_sync_cids(fr_fastpath *fp, fp_up *u);
 void fr_fp_up_release(fr_fastpath *fp, fp_up *u);
+/* Whether the attachment session s's packets need (its interface, role)
+ * is under way: 1, else 0 (made, or cannot be: s stays in userspace). */
+int fr_fp_attaching(fr_fastpath *fp, fr_moq_session *s, fr_fp_role role);
 fp_sub *fr_fp_sub_find(const fr_moq_session *s);
 fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s);
 void fr_fp_sub_sync(fr_fastpath *fp, fp_sub *d);

@@ -42,7 +42,7 @@ int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
 int fr_fp_attach_poll(fr_fastpath *fp)
 {
     char why[256];
-    int ifindex = 0, made = 0, rv;
+    int ifindex = 0, made = 0, done = 0, rv;
 
     while ((rv = fr_fp_kernel_attach_poll(fp->k, &ifindex, why,
                                           sizeof(why))) != 0) {
@@ -53,12 +53,13 @@ int fr_fp_attach_poll(fr_fastpath *fp)
             FR_WARN(&fp->log, "fast path: cannot attach to interface %d: %s",
                     ifindex, why);
         made |= rv > 0;
+        done = 1;
     }
     /* A subscriber whose next hop moved to that interface before waits in
      * userspace (fr_fp_follow_next_hop): its next hop is looked up again
      * at the next refresh. */
     fp->hops_stale |= made;
-    return made;
+    return done;
 }
 
 /* Brings the slot's interface and MAC addresses in line with the routing

@@ -147,6 +147,14 @@ int fr_fp_kernel_attach_soon(fr_fp_kernel *k, int ifindex, fr_fp_role role,
     return FR_ERR_INVALID_STATE;
 }
 
+int fr_fp_kernel_attaching(const fr_fp_kernel *k)
+{
+    for (int i = 0; i < k->natt; i++)
+        if (k->att[i].state == ATT_RUNNING)
+            return 1;
+    return 0;
+}
+
 int fr_fp_kernel_attach_poll(fr_fp_kernel *k, int *ifindex, char *why,
                              size_t whylen)
 {

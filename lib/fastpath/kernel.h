@@ -49,6 +49,8 @@ int fr_fp_kernel_attach_soon(fr_fp_kernel *k, int ifindex, fr_fp_role role,
                              fr_fp_attach_mode mode, char *why,
                              size_t whylen);
 
+/* Whether an attachment is being made off the loop. */
+int fr_fp_kernel_attaching(const fr_fp_kernel *k);
 /* Takes in one attachment made off the loop that is done: returns 1
  * (made; *ifindex says where), a negative FR_ERR_* (failed: `why` says
  * why), or 0 (none ended); call again until 0. */

@@ -325,21 +325,58 @@ static relay_track *track_alloc(fr_relay *r, const fr_moq_name *name)
     return t;
 }
 
-/* A track fed by a subscription to `up`. */
+/* Subscribes upstream for `t`. Returns 0, or -1 (nothing sent). */
+static int track_subscribe(relay_track *t, fr_moq_session *up)
+{
+    fr_moq_sub_params p;
+
+    fr_moq_sub_params_default(&p);
+    return fr_moq_subscribe(up, &t->name.name, &p, &t->up, t) == 0 ? 0 : -1;
+}
+
+/* Whether the fast path wants the first subscription of `down` to a
+ * track from `up` to wait (fr_relay_fastpath.prepare). */
+static int fastpath_not_ready(fr_relay *r, fr_moq_session *up,
+                              fr_moq_session *down)
+{
+    return r->has_fp && r->fp.prepare &&
+           r->fp.prepare(r->fp.arg, up, down) != 0;
+}
+
+/* A track fed by a subscription to `up` (`down` asked first): made at
+ * once, or once the fast path is ready for it. */
 static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
-                              fr_moq_session *up)
+                              fr_moq_session *up, fr_moq_session *down)
 {
     relay_track *t = track_alloc(r, name);
-    fr_moq_sub_params p;
 
     if (!t)
         return NULL;
-    fr_moq_sub_params_default(&p);
-    if (fr_moq_subscribe(up, &t->name.name, &p, &t->up, t) != 0) {
+    if (fastpath_not_ready(r, up, down)) {
+        t->up_later = up;
+        return t;
+    }
+    if (track_subscribe(t, up) != 0) {
         track_free(t);
         return NULL;
     }
     return t;
+}
+
+/* The upstream SUBSCRIBE `t` held for the fast path: sent if it is ready
+ * now (or refuses); the track goes if no one waits for it any more. */
+static void track_subscribe_later(relay_track *t)
+{
+    fr_moq_session *up = t->up_later;
+
+    if (t->waits && fastpath_not_ready(t->r, up, t->waits->s))
+        return;
+    t->up_later = NULL;
+    if (!t->waits)
+        track_free(t);
+    else if (track_subscribe(t, up) != 0)
+        track_end(t, FR_MOQ_DONE_TRACK_ENDED, FR_MOQ_REQ_INTERNAL_ERROR,
+                  "cannot subscribe upstream");
 }
 
 /* Session callbacks: publisher side (downstream). */
@@ -385,7 +422,7 @@ static void subscribe_down(fr_relay *r, fr_moq_session *s, uint64_t req,
                               "no publisher for this track");
             return;
         }
-        t = track_new(r, name, up);
+        t = track_new(r, name, up, s);
         if (!t) {
             fr_moq_reject(s, req, FR_MOQ_REQ_INTERNAL_ERROR,
                           "cannot subscribe upstream");
@@ -559,6 +596,13 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
             fr_relay_fetch_free(rf);
         }
     }
+    /* Tracks whose upstream SUBSCRIBE to the session was held. */
+    for (relay_track *t = r->tracks, *next; t; t = next) {
+        next = t->next;
+        if (t->up_later == s)
+            track_end(t, FR_MOQ_DONE_TRACK_ENDED, FR_MOQ_REQ_DOES_NOT_EXIST,
+                      "upstream ended");
+    }
     /* Requests of the session that still wait for an upstream answer. */
     for (relay_track *t = r->tracks; t; t = t->next) {
         relay_wait **pp = &t->waits;
@@ -700,10 +744,16 @@ void fr_relay_handle_expiry(fr_relay *r, fr_tstamp now)
 
 void fr_relay_fastpath_retry(fr_relay *r)
 {
-    for (relay_track *t = r->tracks; t; t = t->next)
+    for (relay_track *t = r->tracks, *next; t; t = next) {
+        next = t->next;
+        if (t->up_later) {
+            track_subscribe_later(t);
+            continue;
+        }
         for (relay_down *d = t->downs; d; d = d->next)
             if (d->kernel_later)
                 fr_relay_down_join(d);
+    }
 }
 
 void fr_relay_set_fastpath(fr_relay *r, const fr_relay_fastpath *fp)

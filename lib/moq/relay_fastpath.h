@@ -12,6 +12,12 @@
 
 typedef struct fr_relay_fastpath {
     void *arg;
+    /* `down` is the first to subscribe to a track the relay will have
+     * from `up`. Returns nonzero while the kernel gets ready to serve
+     * them (an attachment under way): the relay then holds its upstream
+     * SUBSCRIBE until fr_relay_fastpath_retry, so that the kernel has the
+     * track from its first subgroup. */
+    int (*prepare)(void *arg, fr_moq_session *up, fr_moq_session *down);
     /* `down` wants every subgroup stream of track `alias` of the upstream
      * session `up` that begins from now on; subgroups whose header has no
      * priority have the track's `default_priority`. Returns 0 if the
@@ -42,8 +48,9 @@ typedef struct fr_relay_fastpath {
 
 /* The fast path may now take subscriptions whose join it refused for
  * the time being (another error than FR_ERR_UNSUPPORTED): the relay asks
- * again, at once, for each, for the subgroups that begin from then on.
- * Not to be called from inside a hook. */
+ * again, at once, for each, for the subgroups that begin from then on;
+ * and it asks prepare again for each upstream SUBSCRIBE it holds. Not to
+ * be called from inside a hook. */
 void fr_relay_fastpath_retry(fr_relay *r);
 
 /* Installs the hooks (copied); NULL removes them. */

@@ -63,6 +63,8 @@ struct relay_track {
     fr_relay *r;
     fr_moq_name_copy name;
     fr_moq_sub *up;
+    fr_moq_session *up_later; /* the upstream SUBSCRIBE to this session
+                                 waits for the fast path (prepare) */
     int established;
     fr_moq_track_info info;
     int has_largest;

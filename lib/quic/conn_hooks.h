@@ -91,6 +91,10 @@ typedef struct fr_conn_hooks {
      * every flush, before the connections that want a write are written:
      * the layer can make more of them want one (fr_conn_want_write). */
     void (*flush)(void *arg);
+    /* Optional: when the layer needs the next flush at the latest (work
+     * of its own under way outside the loop, which nothing else would
+     * wake the loop for); FR_TSTAMP_MAX: none. */
+    fr_tstamp (*flush_by)(void *arg);
 } fr_conn_hooks;
 
 /* Hooks the endpoint's next server connections (`hooks` kept by pointer,

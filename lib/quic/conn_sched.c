@@ -198,7 +198,15 @@ void fr_sched_expire(fr_quic_endpoint *ep, fr_tstamp now)
 
 fr_tstamp fr_sched_next(const fr_quic_endpoint *ep)
 {
+    fr_tstamp next = ep->nheap ? ep->heap[0]->heap_at : FR_TSTAMP_MAX;
+
     if (ep->touched)
         return ep->now;
-    return ep->nheap ? ep->heap[0]->heap_at : FR_TSTAMP_MAX;
+    if (ep->hooks && ep->hooks->flush_by) {
+        fr_tstamp by = ep->hooks->flush_by(ep->hooks_arg);
+
+        if (by < next)
+            next = by;
+    }
+    return next;
 }

@@ -853,6 +853,13 @@ static void hook_flush(void *arg)
         ops->poll(ops->arg);
 }
 
+static fr_tstamp hook_flush_by(void *arg)
+{
+    fr_splice_ops *ops = arg;
+
+    return ops && ops->poll_by ? ops->poll_by(ops->arg) : FR_TSTAMP_MAX;
+}
+
 static const fr_conn_hooks splice_hooks = {
     .attach = hook_attach,
     .detach = hook_detach,
@@ -871,6 +878,7 @@ static const fr_conn_hooks splice_hooks = {
     .stream_sent = hook_stream_sent,
     .keys = hook_keys,
     .flush = hook_flush,
+    .flush_by = hook_flush_by,
 };
 
 void fr_splice_enable(fr_quic_endpoint *ep, fr_splice_ops *ops)

@@ -55,6 +55,9 @@ typedef struct fr_splice_ops {
      * records of packets the kernel sent, so that their connections are
      * written (only connections with something to do are). */
     void (*poll)(void *arg);
+    /* Optional: when poll must run next at the latest (FR_TSTAMP_MAX:
+     * at the next flush, whenever that is). */
+    fr_tstamp (*poll_by)(void *arg);
     /* The subscriber raised kernel stream `stream_id`'s flow-control
      * credit to `max_data`. */
     void (*credit)(void *arg, fr_quic_conn *c, int64_t stream_id,
