@@ -99,13 +99,16 @@ void fr_fastpath_settings_default(fr_fastpath_settings *s)
  * attachments both need are asked for now, and while one is under way
  * the relay holds its SUBSCRIBE, so that no subgroup of the track begins
  * before the kernel can take it (it takes a subscriber on only from a
- * subgroup's start). */
+ * subgroup's start). Asked with one side only, ahead of that, for a
+ * session that became ready or that may publish: its attachment starts
+ * then, and is usually in by the first SUBSCRIBE. */
 static int hook_prepare(void *arg, fr_moq_session *up, fr_moq_session *down)
 {
     fr_fastpath *fp = arg;
-    int up_waits = fr_fp_attaching(fp, up, FR_FP_ROLE_UPSTREAM);
+    int up_waits = up && fr_fp_attaching(fp, up, FR_FP_ROLE_UPSTREAM);
 
-    return fr_fp_attaching(fp, down, FR_FP_ROLE_SUBSCRIBERS) || up_waits;
+    return (down && fr_fp_attaching(fp, down, FR_FP_ROLE_SUBSCRIBERS)) ||
+           up_waits;
 }
 
 static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,

@@ -566,8 +566,10 @@ static void on_sub_done(fr_moq_sub *sub, int rejected, uint64_t code,
 
 static void on_session_ready(fr_moq_session *s, void *ud)
 {
-    (void)s;
-    relay_of(ud)->stats.sessions++;
+    fr_relay *r = relay_of(ud);
+
+    r->stats.sessions++;
+    fr_relay_fastpath_ahead(r, NULL, s);
 }
 
 static void on_session_closed(fr_moq_session *s, uint64_t code,
@@ -726,6 +728,7 @@ int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s)
     if (!r || !s)
         return FR_ERR_INVALID_ARGUMENT;
     r->upstream = s;
+    fr_relay_fastpath_ahead(r, s, NULL);
     memset(&everything, 0, sizeof(everything));
     fr_relay_publisher_appeared(r, &everything, 0);
     return 0;
@@ -740,6 +743,13 @@ void fr_relay_handle_expiry(fr_relay *r, fr_tstamp now)
 {
     fr_rdv_expire(&r->held, now);
     r->stats.subscribes_held = r->held.count;
+}
+
+void fr_relay_fastpath_ahead(fr_relay *r, fr_moq_session *up,
+                             fr_moq_session *down)
+{
+    if (r->has_fp && r->fp.prepare)
+        r->fp.prepare(r->fp.arg, up, down);
 }
 
 void fr_relay_fastpath_retry(fr_relay *r)

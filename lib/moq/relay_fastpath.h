@@ -16,7 +16,11 @@ typedef struct fr_relay_fastpath {
      * from `up`. Returns nonzero while the kernel gets ready to serve
      * them (an attachment under way): the relay then holds its upstream
      * SUBSCRIBE until fr_relay_fastpath_retry, so that the kernel has the
-     * track from its first subgroup. */
+     * track from its first subgroup. Also asked, its answer unused, with
+     * `up` NULL for every session that becomes ready (it may subscribe)
+     * and with `down` NULL for every session that may publish (an
+     * upstream, a namespace's publisher), so that the kernel is ready
+     * before the first SUBSCRIBE. */
     int (*prepare)(void *arg, fr_moq_session *up, fr_moq_session *down);
     /* `down` wants every subgroup stream of track `alias` of the upstream
      * session `up` that begins from now on; subgroups whose header has no
