@@ -105,10 +105,12 @@ void fr_fastpath_settings_default(fr_fastpath_settings *s)
 static int hook_prepare(void *arg, fr_moq_session *up, fr_moq_session *down)
 {
     fr_fastpath *fp = arg;
+    /* Both asked for before either is waited on. */
     int up_waits = up && fr_fp_attaching(fp, up, FR_FP_ROLE_UPSTREAM);
+    int down_waits =
+        down && fr_fp_attaching(fp, down, FR_FP_ROLE_SUBSCRIBERS);
 
-    return (down && fr_fp_attaching(fp, down, FR_FP_ROLE_SUBSCRIBERS)) ||
-           up_waits;
+    return up_waits || down_waits;
 }
 
 static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,

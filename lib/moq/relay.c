@@ -334,15 +334,6 @@ static int track_subscribe(relay_track *t, fr_moq_session *up)
     return fr_moq_subscribe(up, &t->name.name, &p, &t->up, t) == 0 ? 0 : -1;
 }
 
-/* Whether the fast path wants the first subscription of `down` to a
- * track from `up` to wait (fr_relay_fastpath.prepare). */
-static int fastpath_not_ready(fr_relay *r, fr_moq_session *up,
-                              fr_moq_session *down)
-{
-    return r->has_fp && r->fp.prepare &&
-           r->fp.prepare(r->fp.arg, up, down) != 0;
-}
-
 /* A track fed by a subscription to `up` (`down` asked first): made at
  * once, or once the fast path is ready for it. */
 static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
@@ -352,7 +343,7 @@ static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
 
     if (!t)
         return NULL;
-    if (fastpath_not_ready(r, up, down)) {
+    if (fr_relay_fastpath_prepare(r, up, down)) {
         t->up_later = up;
         return t;
     }
@@ -369,7 +360,7 @@ static void track_subscribe_later(relay_track *t)
 {
     fr_moq_session *up = t->up_later;
 
-    if (t->waits && fastpath_not_ready(t->r, up, t->waits->s))
+    if (t->waits && fr_relay_fastpath_prepare(t->r, up, t->waits->s))
         return;
     t->up_later = NULL;
     if (!t->waits)
@@ -569,7 +560,7 @@ static void on_session_ready(fr_moq_session *s, void *ud)
     fr_relay *r = relay_of(ud);
 
     r->stats.sessions++;
-    fr_relay_fastpath_ahead(r, NULL, s);
+    fr_relay_fastpath_prepare(r, NULL, s);
 }
 
 static void on_session_closed(fr_moq_session *s, uint64_t code,
@@ -728,7 +719,7 @@ int fr_relay_add_upstream(fr_relay *r, fr_moq_session *s)
     if (!r || !s)
         return FR_ERR_INVALID_ARGUMENT;
     r->upstream = s;
-    fr_relay_fastpath_ahead(r, s, NULL);
+    fr_relay_fastpath_prepare(r, s, NULL);
     memset(&everything, 0, sizeof(everything));
     fr_relay_publisher_appeared(r, &everything, 0);
     return 0;
@@ -745,11 +736,11 @@ void fr_relay_handle_expiry(fr_relay *r, fr_tstamp now)
     r->stats.subscribes_held = r->held.count;
 }
 
-void fr_relay_fastpath_ahead(fr_relay *r, fr_moq_session *up,
-                             fr_moq_session *down)
+int fr_relay_fastpath_prepare(fr_relay *r, fr_moq_session *up,
+                              fr_moq_session *down)
 {
-    if (r->has_fp && r->fp.prepare)
-        r->fp.prepare(r->fp.arg, up, down);
+    return r->has_fp && r->fp.prepare &&
+           r->fp.prepare(r->fp.arg, up, down) != 0;
 }
 
 void fr_relay_fastpath_retry(fr_relay *r)

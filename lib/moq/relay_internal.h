@@ -135,10 +135,11 @@ static inline fr_moq_session *down_session(const relay_down *d)
 relay_track *fr_relay_track_find(fr_relay *r, const fr_moq_name *name);
 void fr_relay_cache_add(relay_track *t, const fr_moq_object *obj);
 void fr_relay_down_join(relay_down *d);
-/* Lets the fast path get ready ahead for a session that may subscribe
- * (`down`) or publish (`up`; the other NULL): fr_relay_fastpath.prepare. */
-void fr_relay_fastpath_ahead(fr_relay *r, fr_moq_session *up,
-                             fr_moq_session *down);
+/* fr_relay_fastpath.prepare, if there is a fast path: nonzero while it
+ * is not ready for `up` and `down` (either may be NULL: a session that
+ * may publish, or subscribe, asked ahead). */
+int fr_relay_fastpath_prepare(fr_relay *r, fr_moq_session *up,
+                              fr_moq_session *down);
 void fr_relay_publish_down(relay_track *t, fr_moq_session *s);
 void fr_relay_publisher_appeared(fr_relay *r, const fr_moq_name *name,
                                  int exact);

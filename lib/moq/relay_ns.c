@@ -119,7 +119,7 @@ void fr_relay_on_publish_namespace(fr_moq_session *s, uint64_t req,
     n->next = r->namespaces;
     r->namespaces = n;
     fr_moq_accept_request(s, req);
-    fr_relay_fastpath_ahead(r, s, NULL);
+    fr_relay_fastpath_prepare(r, s, NULL);
     fr_relay_publisher_appeared(r, ns, 0);
 }
 

@@ -198,10 +198,11 @@ void fr_sched_expire(fr_quic_endpoint *ep, fr_tstamp now)
 
 fr_tstamp fr_sched_next(const fr_quic_endpoint *ep)
 {
-    fr_tstamp next = ep->nheap ? ep->heap[0]->heap_at : FR_TSTAMP_MAX;
+    fr_tstamp next;
 
     if (ep->touched)
         return ep->now;
+    next = ep->nheap ? ep->heap[0]->heap_at : FR_TSTAMP_MAX;
     if (ep->hooks && ep->hooks->flush_by) {
         fr_tstamp by = ep->hooks->flush_by(ep->hooks_arg);
 
