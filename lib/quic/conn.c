@@ -452,16 +452,27 @@ static int recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags,
     return 0;
 }
 
+/* Whether a qlog event is a declared loss. ngtcp2 (ngtcp2_qlog.c) starts
+ * every event with its time and then its name: only the name is looked
+ * at (most events are whole packets with every frame; scanning them cost
+ * more than formatting them). */
+static int qlog_is_loss(const char *d, size_t len)
+{
+    static const char name[] = ",\"name\":\"recovery:packet_lost\"";
+    const char *comma = memchr(d, ',', len);
+
+    return comma && (size_t)(d + len - comma) >= sizeof(name) - 1 &&
+           memcmp(comma, name, sizeof(name) - 1) == 0;
+}
+
 /* ngtcp2 reports declared losses only through qlog; count them there. */
 static void qlog_cb(void *user_data, uint32_t flags, const void *data,
                     size_t datalen)
 {
-    static const char lost[] = "\"recovery:packet_lost\"";
     fr_quic_conn *c = user_data;
 
     (void)flags;
-    if (datalen >= sizeof(lost) - 1 &&
-        memmem(data, datalen, lost, sizeof(lost) - 1)) {
+    if (qlog_is_loss(data, datalen)) {
         c->stats.pkts_lost++;
         if (c->ext) {
             static const char pn[] = "\"packet_number\":";
