@@ -141,6 +141,7 @@ struct fr_quic_endpoint {
     char *ca_file;
     char *ca_pem;
     gnutls_certificate_credentials_t client_cred;
+    int system_trust_due; /* client_cred still lacks the system's CAs */
     uint8_t static_secret[FR_STATIC_SECRET_LEN];
     fr_tstamp now; /* the endpoint's clock (fr_ep_clock) */
     fr_hmap cids;  /* our CID -> fr_quic_conn */

@@ -71,13 +71,23 @@ int fr_tls_client_cred_new(fr_quic_endpoint *ep)
             return FR_ERR_CERT;
         }
     } else if (!s->insecure) {
-        rv = gnutls_certificate_set_x509_system_trust(cred);
-        if (rv < 0)
-            FR_WARN(&s->log, "cannot load the system trust store: %s",
-                    gnutls_strerror(rv));
+        /* At the first connection made (fr_tls_session_new): parsing
+         * the system's CAs is most of a relay's start, and a relay that
+         * dials nothing never needs them. */
+        ep->system_trust_due = 1;
     }
     ep->client_cred = cred;
     return 0;
+}
+
+static void load_system_trust(fr_quic_endpoint *ep)
+{
+    int rv = gnutls_certificate_set_x509_system_trust(ep->client_cred);
+
+    if (rv < 0)
+        FR_WARN(&ep->settings.log, "cannot load the system trust store: %s",
+                gnutls_strerror(rv));
+    ep->system_trust_due = 0;
 }
 
 static int is_ip_literal(const char *name)
@@ -104,6 +114,8 @@ int fr_tls_session_new(fr_quic_conn *c, const char *server_name)
                                    GNUTLS_NO_END_OF_EARLY_DATA);
     if (rv != 0)
         return FR_ERR_NOMEM;
+    if (!c->is_server && ep->system_trust_due)
+        load_system_trust(ep);
     if (c->is_server)
         rv = ngtcp2_crypto_gnutls_configure_server_session(session);
     else

@@ -674,6 +674,59 @@ static void test_cert_insecure_explicit(void **state)
     assert_int_equal(x.client_handshake, 1);
 }
 
+/* How many CAs a client credential trusts. */
+static size_t trusted_cas(gnutls_certificate_credentials_t cred)
+{
+    gnutls_x509_trust_list_t list;
+    gnutls_x509_trust_list_iter_t it = NULL;
+    gnutls_x509_crt_t crt;
+    size_t n = 0;
+
+    gnutls_certificate_get_trust_list(cred, &list);
+    while (gnutls_x509_trust_list_iter_get_ca(list, &it, &crt) == 0) {
+        gnutls_x509_crt_deinit(crt);
+        n++;
+    }
+    gnutls_x509_trust_list_iter_deinit(it);
+    return n;
+}
+
+/* Without a CA or insecure, a client checks the server against the
+ * system's CAs, read at its endpoint's first connection (an endpoint that
+ * only serves never reads them); a self-signed server fails the check. */
+static void test_cert_system_trust_at_first_connection(void **state)
+{
+    static xfer x;
+    gnutls_certificate_credentials_t fresh;
+    fr_quic_settings cs, ss;
+    fr_quic_callbacks ccb, scb;
+    int system;
+    sim_env e;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(gnutls_certificate_allocate_credentials(&fresh), 0);
+    system = gnutls_certificate_set_x509_system_trust(fresh);
+    gnutls_certificate_free_credentials(fresh);
+    base_settings(&cs, FR_CRYPTO_TLS, 0);
+    cs.ca_pem = NULL;
+    cs.ca_pem_len = 0;
+    base_settings(&ss, FR_CRYPTO_TLS, 1);
+    base_callbacks(&ccb);
+    base_callbacks(&scb);
+    sim_open(&e, &x, &cs, &ss, &ccb, &scb);
+    assert_int_equal(trusted_cas(e.client->client_cred), 0);
+    assert_int_equal(trusted_cas(e.server->client_cred), 0);
+    sim_connect(&e, &x, "198.18.0.2");
+    assert_int_equal(trusted_cas(e.client->client_cred),
+                     system > 0 ? (size_t)system : 0);
+    assert_true(fr_sim_run(e.sim, closed_either, &x, 5 * FR_SECONDS));
+    assert_int_equal(x.client_handshake, 0);
+    assert_int_equal(x.client_close.reason, FR_CLOSE_HANDSHAKE_FAILED);
+    assert_int_equal(trusted_cas(e.server->client_cred), 0);
+    sim_teardown(&e);
+}
+
 static void test_cert_pinned_accepted(void **state)
 {
     static xfer x;
@@ -1713,6 +1766,7 @@ int main(void)
         cmocka_unit_test(test_alpn_lists),
         cmocka_unit_test(test_cert_wrong_pin_rejected),
         cmocka_unit_test(test_cert_insecure_explicit),
+        cmocka_unit_test(test_cert_system_trust_at_first_connection),
         cmocka_unit_test(test_cert_pinned_accepted),
         cmocka_unit_test(test_cert_load),
         cmocka_unit_test(test_cert_browser),
