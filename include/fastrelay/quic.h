@@ -179,9 +179,10 @@ typedef struct fr_quic_settings {
     const fr_cert *cert;
     /* Client verification of the server certificate. Exactly one source is
      * used: `ca_file` (PEM file of trusted CA or pinned certificates),
-     * else `ca_pem` (PEM in memory), else the system trust store. Setting
-     * `insecure` skips verification; the library then logs a warning for
-     * every connection. */
+     * else `ca_pem` (PEM in memory), else the system trust store (read
+     * at the endpoint's first client connection; an endpoint that only
+     * accepts never reads it). Setting `insecure` skips verification; the
+     * library then logs a warning for every connection. */
     const char *ca_file;
     const char *ca_pem;
     size_t ca_pem_len;
