@@ -61,9 +61,10 @@ fp_up *fr_fp_up_get(fr_fastpath *fp, fr_moq_session *s)
      * loop): its keys, CIDs and packet-number record are in place when
      * the program starts (fr_fp_pn_up keeps the record near userspace's,
      * which opens the packets the program did not see). */
-    if (!remote || fr_fp_next_hop(fp, remote, &ifindex, mac, NULL))
+    if (!remote)
         return NULL;
-    switch (fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_UPSTREAM)) {
+    switch (fr_fp_reach(fp, remote, FR_FP_ROLE_UPSTREAM, &ifindex, mac,
+                        NULL)) {
     case 0:
     case FR_ERR_INVALID_STATE:
         break;
@@ -111,10 +112,10 @@ int fr_fp_attaching(fr_fastpath *fp, fr_moq_session *s, fr_fp_role role)
 
     if (!remote || (u && u->refused) ||
         (role == FR_FP_ROLE_SUBSCRIBERS &&
-         (!fr_splice_active(c) || fr_fp_suite_refused(fp, c))) ||
-        fr_fp_next_hop(fp, remote, &ifindex, mac, NULL))
+         (!fr_splice_active(c) || fr_fp_suite_refused(fp, c))))
         return 0;
-    return fr_fp_ensure_attached(fp, ifindex, role) == FR_ERR_INVALID_STATE;
+    return fr_fp_reach(fp, remote, role, &ifindex, mac, NULL) ==
+           FR_ERR_INVALID_STATE;
 }
 
 fp_sub *fr_fp_sub_find(const fr_moq_session *s)
@@ -225,8 +226,8 @@ fp_sub *fr_fp_sub_get(fr_fastpath *fp, fr_moq_session *s)
     d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
-    if (fr_fp_next_hop(fp, remote, &ifindex, d->k.src_mac, d->k.dst_mac) ||
-        fr_fp_ensure_attached(fp, ifindex, FR_FP_ROLE_SUBSCRIBERS) ||
+    if (fr_fp_reach(fp, remote, FR_FP_ROLE_SUBSCRIBERS, &ifindex,
+                    d->k.src_mac, d->k.dst_mac) ||
         fr_fp_kernel_slot_alloc(fp->k, &d->slot) != 0) {
         FR_DEBUG(&fp->log, "fast path: a subscriber stays in userspace (no "
                            "interface, neighbour entry or slot for it)");

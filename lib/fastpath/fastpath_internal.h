@@ -116,8 +116,13 @@ void fr_fp_sub_info(fr_moq_session *s, fp_sub *d, fr_fastpath_subscriber *in);
 uint8_t fr_fp_floor_of(const fr_fastpath *fp, const fr_fastpath_subscriber *in);
 
 /* hops.c */
-int fr_fp_next_hop(fr_fastpath *fp, const struct sockaddr_in *peer,
-                   int *ifindex, uint8_t own_mac[6], uint8_t next_mac[6]);
+/* How the relay reaches `peer` now (see nexthop.h: *ifindex, own_mac,
+ * and next_mac unless NULL), and the program of `role` asked for on that
+ * interface: fr_fp_ensure_attached's answer (0: it runs there;
+ * FR_ERR_INVALID_STATE: being attached), or the lookup's FR_ERR_*. */
+int fr_fp_reach(fr_fastpath *fp, const struct sockaddr_in *peer,
+                fr_fp_role role, int *ifindex, uint8_t own_mac[6],
+                uint8_t next_mac[6]);
 /* The program of `role` runs on ifindex (0), or does not yet: nonzero,
  * and the connection waits in userspace (an attachment is made off the
  * loop, fr_fp_attach_poll takes it in). */

@@ -12,9 +12,9 @@
 
 #include "fastpath_internal.h"
 
-/* How the relay reaches `peer` now (see nexthop.h). */
-int fr_fp_next_hop(fr_fastpath *fp, const struct sockaddr_in *peer,
-                   int *ifindex, uint8_t own_mac[6], uint8_t next_mac[6])
+int fr_fp_reach(fr_fastpath *fp, const struct sockaddr_in *peer,
+                fr_fp_role role, int *ifindex, uint8_t own_mac[6],
+                uint8_t next_mac[6])
 {
     fr_nexthop_tables t;
     int rv = fr_fp_kernel_tables_read(fp->k, &t);
@@ -23,7 +23,7 @@ int fr_fp_next_hop(fr_fastpath *fp, const struct sockaddr_in *peer,
         return rv;
     rv = fr_nexthop_find(&t, peer->sin_addr, ifindex, own_mac, next_mac);
     fr_nexthop_tables_free(&t);
-    return rv;
+    return rv ? rv : fr_fp_ensure_attached(fp, *ifindex, role);
 }
 
 int fr_fp_ensure_attached(fr_fastpath *fp, int ifindex, fr_fp_role role)
