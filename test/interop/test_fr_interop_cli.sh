@@ -48,7 +48,7 @@ expect_exit 2 "leftover argument" "$bin" extra
 expect_exit 2 "--ca with --tls-disable-verify" "$bin" --ca /dev/null \
     --tls-disable-verify
 expect_exit 0 "--help" "$bin" --help
-"$bin" --help | grep -q -- '--tls-disable-verify' ||
+grep -q -- '--tls-disable-verify' <<<"$("$bin" --help)" ||
     fail "--help does not name --tls-disable-verify"
 
 # An explicit -r wins over RELAY_URL (the runner's precedence).

@@ -35,15 +35,25 @@ fr_route sub 198.18.2.0/24 198.18.3.1
 
 fr_fastpath_relay relay "$d" --stats-interval 5 --attach tc
 fr_live_origin origin "$d" "$DURATION" 1M --stats-interval 0
+# True while the relay has a BPF filter on device $1's $2 hook. tc writes
+# each filter line separately: the whole listing is read before matching,
+# since a grep -q that quits at the first line kills tc with SIGPIPE, which
+# pipefail turns into a failed check about once in a hundred.
+relay_has_bpf_filter() {
+    local listing
+    listing=$(tc -n "$(fr_ns relay)" filter show dev "$1" "$2")
+    [[ $listing == *bpf* ]]
+}
+
 fr_spawn sub subs "$bin/fr-sub" "${FR_CRYPTO_FLAGS[@]}" --connect 198.18.2.1:4433 \
     --ca "$d/relay.pem" --connections "$SUBS" --duration $((DURATION + 10)) \
     --stats-interval 0 --json "$d/subs.json"
 sleep 4
 # The ingress filter where the origin's packets come in, the egress one
 # towards the router.
-tc -n "$(fr_ns relay)" filter show dev origin ingress | grep -q 'bpf' ||
+relay_has_bpf_filter origin ingress ||
     fr_fail "no tc ingress filter on the relay's origin link"
-tc -n "$(fr_ns relay)" filter show dev router egress | grep -q 'bpf' ||
+relay_has_bpf_filter router egress ||
     fr_fail "no tc egress filter on the relay's router link"
 ip -n "$(fr_ns router)" link set dev relay address 02:00:00:00:ee:01
 ip -n "$(fr_ns relay)" neigh replace 198.18.2.2 dev router \
@@ -53,7 +63,7 @@ fr_wait subs 60 || fr_fail "subscribers failed"
 fr_stop relay || fr_fail "relay did not exit cleanly"
 for dir in "origin ingress" "router egress"; do
     set -- $dir
-    ! tc -n "$(fr_ns relay)" filter show dev "$1" "$2" | grep -q 'bpf' ||
+    ! relay_has_bpf_filter "$1" "$2" ||
         fr_fail "the relay left its tc $2 filter on $1"
 done
 python3 - "$d/subs.json" "$d/relay.json" <<'PY' ||
