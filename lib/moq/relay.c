@@ -9,6 +9,7 @@
 #include <fastrelay/error.h>
 
 #include "../util/layout.h"
+#include "../util/qvarint.h"
 #include "relay_internal.h"
 
 relay_track *fr_relay_track_find(fr_relay *r, const fr_moq_name *name)
@@ -93,6 +94,12 @@ void fr_relay_down_join(relay_down *d)
 
     if (!r->has_fp || d->kernel || !t->up)
         return;
+    /* The kernel forwards subgroup headers as they came, with the
+     * upstream's alias, which this track's subscribers do not know. */
+    if (t->alias != t->info.track_alias) {
+        d->never_kernel = 1;
+        return;
+    }
     rv = r->fp.join(r->fp.arg, fr_moq_sub_session(t->up), t->info.track_alias,
                     t->info.publisher_priority, down_session(d));
     d->kernel = rv == 0;
@@ -100,19 +107,12 @@ void fr_relay_down_join(relay_down *d)
     d->kernel_later = rv != 0 && !d->never_kernel;
 }
 
-static uint64_t alias_for(const relay_track *t)
-{
-    /* Downstream sessions get the upstream alias: subgroup headers then
-     * travel unchanged, which the kernel fast path relies on. */
-    return t->info.track_alias;
-}
-
 /* What a new downstream subscription of `t` is told of the track. */
 static fr_moq_track_info down_info(const relay_track *t)
 {
     fr_moq_track_info info = t->info;
 
-    info.track_alias = alias_for(t);
+    info.track_alias = t->alias;
     info.has_largest = t->has_largest;
     info.largest = t->largest;
     return info;
@@ -474,10 +474,39 @@ static void on_track_status(fr_moq_session *s, uint64_t req,
         fr_moq_reject(s, req, FR_MOQ_REQ_DOES_NOT_EXIST, "track not active");
         return;
     }
-    info = t->info;
-    info.has_largest = t->has_largest;
-    info.largest = t->largest;
+    info = down_info(t);
     fr_moq_accept_track_status(s, req, &info);
+}
+
+/* Whether an established track other than `self` is known downstream by
+ * `alias`. */
+static int alias_taken(const fr_relay *r, const relay_track *self,
+                       uint64_t alias)
+{
+    for (const relay_track *t = r->tracks; t; t = t->next)
+        if (t != self && t->established && t->alias == alias)
+            return 1;
+    return 0;
+}
+
+/* The upstream accepted `t` (SUBSCRIBE_OK, or its PUBLISH): the track is
+ * up, as `info` says. Downstream it gets an alias no other track of the
+ * relay has: one session may subscribe to tracks of several publishers,
+ * and each picks its aliases on its own (two fr-origins both take 1).
+ * The upstream's alias when it is free, since subgroup headers then go
+ * downstream as they came, which the kernel relies on. */
+static void track_establish(relay_track *t, const fr_moq_track_info *info)
+{
+    uint64_t alias = info->track_alias;
+
+    while (alias_taken(t->r, t, alias))
+        alias = alias < FR_QVARINT_MAX ? alias + 1 : 0;
+    t->established = 1;
+    t->info = *info;
+    t->alias = alias;
+    t->has_largest = info->has_largest;
+    t->largest = info->largest;
+    t->r->stats.tracks++;
 }
 
 /* A publisher pushes a track (PUBLISH): it becomes the track's upstream
@@ -503,11 +532,7 @@ static void on_publish(fr_moq_session *s, uint64_t req,
         track_free(t);
         return;
     }
-    t->established = 1;
-    t->info = *info;
-    t->has_largest = info->has_largest;
-    t->largest = info->largest;
-    r->stats.tracks++;
+    track_establish(t, info);
     fr_relay_publisher_appeared(r, name, 1);
     tracks_tell(t);
 }
@@ -521,11 +546,7 @@ static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
     relay_track *t = fr_moq_sub_get_user_data(sub);
 
     (void)ud;
-    t->established = 1;
-    t->info = *info;
-    t->has_largest = info->has_largest;
-    t->largest = info->largest;
-    t->r->stats.tracks++;
+    track_establish(t, info);
     while (t->waits) {
         relay_wait *w = t->waits;
         t->waits = w->next;

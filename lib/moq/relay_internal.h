@@ -66,7 +66,8 @@ struct relay_track {
     fr_moq_session *up_later; /* the upstream SUBSCRIBE to this session
                                  waits for the fast path (prepare) */
     int established;
-    fr_moq_track_info info;
+    fr_moq_track_info info;  /* as the upstream told it */
+    uint64_t alias;          /* what downstream sessions know it by */
     int has_largest;
     fr_moq_location largest;
     relay_down *downs;

@@ -4,17 +4,22 @@
 #include "moq_glue.h"
 #include "relay_world.h"
 
-static fr_moq_name track_name(void)
+/* Origin k's namespace. */
+static const char *const origin_ns[FR_WORLD_MAX_ORIGINS] = {"live", "live2"};
+
+static fr_moq_name track_name(size_t origin)
 {
     fr_moq_name n;
 
-    assert_int_equal(fr_moq_name_set(&n, "live", "video"), 0);
+    assert_int_equal(fr_moq_name_set(&n, origin_ns[origin], "video"), 0);
     return n;
 }
 
-static uint8_t pattern(fr_moq_location loc, size_t i)
+/* Byte i of the object at `loc` of origin k's track: the origins' tracks
+ * differ in every byte, so one's object delivered as the other's shows. */
+static uint8_t pattern(size_t origin, fr_moq_location loc, size_t i)
 {
-    return (uint8_t)(loc.group * 31 + loc.object * 7 + i);
+    return (uint8_t)(loc.group * 31 + loc.object * 7 + i + origin * 101);
 }
 
 static int q_accept(fr_quic_conn *c, void *ud)
@@ -38,15 +43,15 @@ static fr_quic_callbacks quic_callbacks(int server)
     return cb;
 }
 
-/* The origin. */
+/* The origins. */
 
 static void origin_ready(fr_moq_session *s, void *ud)
 {
+    fr_world_origin *o = ud;
     fr_moq_name ns;
     uint64_t req;
 
-    (void)ud;
-    assert_int_equal(fr_moq_name_set(&ns, "live", ""), 0);
+    assert_int_equal(fr_moq_name_set(&ns, origin_ns[o->index], ""), 0);
     assert_int_equal(fr_moq_publish_namespace(s, &ns, &req), 0);
 }
 
@@ -54,13 +59,13 @@ static void origin_subscribe(fr_moq_session *s, uint64_t req,
                              const fr_moq_name *name,
                              const fr_moq_sub_params *p, void *ud)
 {
-    fr_world *w = ud;
+    fr_world_origin *o = ud;
     fr_moq_track_info info = {.track_alias = 1, .publisher_priority = 128};
 
     (void)name;
     (void)p;
-    assert_null(w->pub);
-    assert_int_equal(fr_moq_accept_subscribe(s, req, &info, &w->pub, w), 0);
+    assert_null(o->pub);
+    assert_int_equal(fr_moq_accept_subscribe(s, req, &info, &o->pub, o), 0);
 }
 
 static int fetch_one(const fr_moq_object *obj, void *f)
@@ -72,76 +77,81 @@ static int fetch_one(const fr_moq_object *obj, void *f)
 static void origin_fetch(fr_moq_session *s, uint64_t req,
                          const fr_moq_fetch_request *f, void *ud)
 {
-    fr_world *w = ud;
+    fr_world_origin *o = ud;
     fr_moq_fetch *out;
 
     assert_false(f->joining);
-    assert_true(fr_moq_cache_covers(w->cache, f->start, f->end));
+    assert_true(fr_moq_cache_covers(o->cache, f->start, f->end));
     assert_int_equal(fr_moq_accept_fetch(s, req, f->end, 0, &out), 0);
-    fr_moq_cache_each(w->cache, f->start, f->end, f->group_order, fetch_one,
+    fr_moq_cache_each(o->cache, f->start, f->end, f->group_order, fetch_one,
                       out);
     assert_int_equal(fr_moq_fetch_close(out), 0);
-    w->origin_fetches++;
+    o->fetches++;
 }
 
-/* Writes the objects that are due: FR_WORLD_FPS a second, a group a
- * second, one subgroup per group; PUBLISH_DONE after the last. */
-static fr_tstamp origin_tick(void *arg, fr_tstamp now)
+/* Writes the origin's object if one is due (FR_WORLD_FPS a second, a
+ * group a second, one subgroup per group; PUBLISH_DONE after the last);
+ * returns when it has the next one. */
+static fr_tstamp origin_tick(fr_world_origin *o)
 {
-    fr_world *w = arg;
+    fr_world *w = o->w;
     uint8_t payload[FR_WORLD_PAYLOAD];
     fr_moq_location loc;
 
-    (void)now;
-    if (!w->pub || w->done_sent)
+    if (!o->pub || o->done_sent)
         return fr_net_now(w->net) + 10 * FR_MILLISECONDS;
-    if (w->next == w->groups * FR_WORLD_FPS) {
-        assert_int_equal(fr_moq_pub_done(w->pub, FR_MOQ_DONE_TRACK_ENDED,
+    if (o->next == w->groups * FR_WORLD_FPS) {
+        assert_int_equal(fr_moq_pub_done(o->pub, FR_MOQ_DONE_TRACK_ENDED,
                                          "track ended"),
                          0);
-        w->sg = NULL;
-        w->done_sent = 1;
+        o->sg = NULL;
+        o->done_sent = 1;
         return FR_TSTAMP_MAX;
     }
-    loc.group = w->next / FR_WORLD_FPS;
-    loc.object = w->next % FR_WORLD_FPS;
+    loc.group = o->next / FR_WORLD_FPS;
+    loc.object = o->next % FR_WORLD_FPS;
     if (loc.object == 0) {
         fr_moq_subgroup_info info = {.group = loc.group,
                                      .publisher_priority = 128,
                                      .first_object = 1};
         info.end_of_group = 1;
-        assert_int_equal(fr_moq_pub_open_subgroup(w->pub, &info, &w->sg), 0);
+        assert_int_equal(fr_moq_pub_open_subgroup(o->pub, &info, &o->sg), 0);
     }
     for (size_t i = 0; i < FR_WORLD_PAYLOAD; i++)
-        payload[i] = pattern(loc, i);
-    assert_int_equal(fr_moq_subgroup_write(w->sg, loc.object, payload,
+        payload[i] = pattern(o->index, loc, i);
+    assert_int_equal(fr_moq_subgroup_write(o->sg, loc.object, payload,
                                            FR_WORLD_PAYLOAD),
                      0);
     /* The group's last object ends its subgroup, as fr-origin does: the
      * FIN goes with it, not with the next group's first bytes. */
     if (loc.object == FR_WORLD_FPS - 1) {
-        assert_int_equal(fr_moq_subgroup_close(w->sg), 0);
-        w->sg = NULL;
+        assert_int_equal(fr_moq_subgroup_close(o->sg), 0);
+        o->sg = NULL;
     }
     {
         fr_moq_object obj = {.loc = loc, .publisher_priority = 128,
                              .payload = payload, .payload_len = FR_WORLD_PAYLOAD};
-        assert_int_equal(fr_moq_cache_add(w->cache, &obj), 0);
+        assert_int_equal(fr_moq_cache_add(o->cache, &obj), 0);
     }
-    w->next++;
+    o->next++;
     return fr_net_now(w->net) + FR_SECONDS / FR_WORLD_FPS;
 }
 
 /* Subscribers. */
 
+/* Subscribes `u` to every origin's track. */
 static void subscribe(fr_world_sub *u)
 {
-    fr_moq_name n = track_name();
     fr_moq_sub_params p;
 
     fr_moq_sub_params_default(&p);
     p.rendezvous_timeout_ms = u->w->rendezvous_ms;
-    assert_int_equal(fr_moq_subscribe(u->s, &n, &p, &u->sub, u), 0);
+    for (size_t k = 0; k < u->w->norigins; k++) {
+        fr_moq_name n = track_name(k);
+        fr_world_rx *rx = &u->rx[k];
+
+        assert_int_equal(fr_moq_subscribe(u->s, &n, &p, &rx->sub, rx), 0);
+    }
 }
 
 static void sub_ready(fr_moq_session *s, void *ud)
@@ -170,19 +180,20 @@ int fr_world_same(fr_moq_location a, fr_moq_location b)
     return a.group == b.group && a.object == b.object;
 }
 
-/* Counts an object of a subscription (has_last/last) or of a fetch. */
-static void take(fr_world_sub *u, const fr_moq_object *obj, int *has_last,
-                 fr_moq_location *last)
+/* Counts an object of origin k's track, of a subscription (has_last/
+ * last) or of a fetch, in rx's counters. */
+static void take(fr_world_rx *rx, size_t origin, const fr_moq_object *obj,
+                 int *has_last, fr_moq_location *last)
 {
     if (obj->payload_len != FR_WORLD_PAYLOAD)
-        u->corrupt++;
+        rx->corrupt++;
     for (size_t i = 0; i < obj->payload_len; i++)
-        if (obj->payload[i] != pattern(obj->loc, i)) {
-            u->corrupt++;
+        if (obj->payload[i] != pattern(origin, obj->loc, i)) {
+            rx->corrupt++;
             break;
         }
     if (*has_last && !fr_world_same(obj->loc, fr_world_after(*last)))
-        u->out_of_order++;
+        rx->out_of_order++;
     *has_last = 1;
     *last = obj->loc;
 }
@@ -191,19 +202,20 @@ static void sub_object(fr_moq_sub *s, fr_moq_fetch *f,
                        const fr_moq_object *obj, void *ud)
 {
     fr_world_sub *u;
+    fr_world_rx *rx;
 
     (void)ud;
     if (f) {
         u = fr_moq_fetch_get_user_data(f);
         u->fetched++;
-        take(u, obj, &u->has_fetch_last, &u->fetch_last);
+        take(&u->rx[0], 0, obj, &u->has_fetch_last, &u->fetch_last);
         return;
     }
-    u = fr_moq_sub_get_user_data(s);
-    if (!u->has_last)
-        u->first = obj->loc;
-    u->received++;
-    take(u, obj, &u->has_last, &u->last);
+    rx = fr_moq_sub_get_user_data(s);
+    if (!rx->has_last)
+        rx->first = obj->loc;
+    rx->received++;
+    take(rx, rx->origin, obj, &rx->has_last, &rx->last);
 }
 
 static void fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
@@ -222,14 +234,23 @@ static void fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
 static void sub_done(fr_moq_sub *s, int rejected, uint64_t code,
                      const char *reason, void *ud)
 {
-    fr_world_sub *u = fr_moq_sub_get_user_data(s);
+    fr_world_rx *rx = fr_moq_sub_get_user_data(s);
 
     (void)code;
     (void)reason;
     (void)ud;
-    u->ended = 1;
-    u->rejected = rejected;
-    u->sub = NULL;
+    rx->ended = 1;
+    rx->rejected = rejected;
+    rx->sub = NULL;
+}
+
+/* Every subscription of subscriber `u` ended. */
+static int sub_ended(const fr_world_sub *u)
+{
+    for (size_t k = 0; k < u->w->norigins; k++)
+        if (!u->rx[k].ended)
+            return 0;
+    return 1;
 }
 
 int fr_world_subs_ended(void *arg)
@@ -237,7 +258,7 @@ int fr_world_subs_ended(void *arg)
     fr_world *w = arg;
 
     for (size_t i = 0; i < w->nsubs; i++)
-        if (!w->subs[i].ended)
+        if (!sub_ended(&w->subs[i]))
             return 0;
     return 1;
 }
@@ -247,24 +268,32 @@ int fr_world_all_ended(void *arg)
     fr_world *w = arg;
 
     for (size_t i = 0; i < w->nsubs; i++)
-        if (!w->subs[i].ended ||
+        if (!sub_ended(&w->subs[i]) ||
             (i >= w->late_from && !w->subs[i].fetch_ended))
             return 0;
-    return w->done_sent;
+    for (size_t k = 0; k < w->norigins; k++)
+        if (!w->origins[k].done_sent)
+            return 0;
+    return 1;
 }
 
-static void origin_connect(fr_world *w);
+static void origin_connect(fr_world_origin *o);
 
-/* The origin connects at origin_at. Late joiners subscribe once late_at
- * objects went out, and fetch what came before, from the previous group
- * on (a joining FETCH). */
+/* The origins connect at origin_at. Late joiners subscribe once late_at
+ * objects of the first origin's track went out, and fetch what came
+ * before, from the previous group on (a joining FETCH). */
 fr_tstamp fr_world_tick(void *arg, fr_tstamp now)
 {
     fr_world *w = arg;
+    const uint64_t sent = w->origins[0].next;
     fr_relay_stats st;
+    fr_tstamp next = FR_TSTAMP_MAX;
 
-    if (!w->origin_up && now >= w->origin_at)
-        origin_connect(w);
+    if (!w->origins_up && now >= w->origin_at) {
+        for (size_t k = 0; k < w->norigins; k++)
+            origin_connect(&w->origins[k]);
+        w->origins_up = 1;
+    }
     fr_relay_get_stats(w->relay, &st);
     if (st.subscribes_held > w->held_max)
         w->held_max = st.subscribes_held;
@@ -272,29 +301,38 @@ fr_tstamp fr_world_tick(void *arg, fr_tstamp now)
     for (size_t i = w->late_from; i < w->nsubs; i++) {
         fr_world_sub *u = &w->subs[i];
 
-        if (!u->sub && !u->ended && w->next >= w->late_at &&
+        if (!u->rx[0].sub && !u->rx[0].ended && sent >= w->late_at &&
             fr_moq_session_is_ready(u->s)) {
             subscribe(u);
-            assert_int_equal(fr_moq_fetch_joining(u->sub, 1, 1, &u->fetch,
-                                                  u),
+            assert_int_equal(fr_moq_fetch_joining(u->rx[0].sub, 1, 1,
+                                                  &u->fetch, u),
                              0);
         }
     }
-    if (w->leaver >= 0 && w->subs[w->leaver].sub && w->next >= w->leave_at) {
-        assert_int_equal(fr_moq_unsubscribe(w->subs[w->leaver].sub), 0);
+    if (w->leaver >= 0 && w->subs[w->leaver].rx[0].sub &&
+        sent >= w->leave_at) {
+        assert_int_equal(fr_moq_unsubscribe(w->subs[w->leaver].rx[0].sub), 0);
         w->leaver = -1;
     } else if (w->leave_at && w->leaver < 0 &&
                !w->subscribers_after_leave) {
         fr_relay_get_stats(w->relay, &st);
         w->subscribers_after_leave = st.subscribers;
     }
-    if (!w->origin_up)
+    if (!w->origins_up)
         return w->origin_at;
-    return origin_tick(arg, now);
+    for (size_t k = 0; k < w->norigins; k++) {
+        fr_tstamp t = origin_tick(&w->origins[k]);
+
+        if (t < next)
+            next = t;
+    }
+    return next;
 }
 
-/* A world of `nsubs` subscribers and a track of `groups` groups; the
- * relay caches `cache_groups` groups per track (0: its default). */
+/* A world of `nsubs` subscribers and tracks of `groups` groups; the
+ * relay caches `cache_groups` groups per track (0: its default). Every
+ * origin's endpoint is made here, whether or not a test sets norigins
+ * to use it. */
 void fr_world_new(fr_world *w, size_t nsubs, uint64_t groups,
                   size_t cache_groups, fr_crypto_mode mode)
 {
@@ -312,9 +350,9 @@ void fr_world_new(fr_world *w, size_t nsubs, uint64_t groups,
     w->nsubs = nsubs;
     w->late_from = nsubs;
     w->leaver = -1;
+    w->norigins = 1;
     w->net = fr_net_new(1 * FR_MILLISECONDS);
     assert_int_equal(fr_cert_generate(&w->cert, FR_WORLD_RELAY_IP), 0);
-    assert_int_equal(fr_moq_cache_new(&w->cache, 64, 64 << 20), 0);
     fr_relay_settings_default(&relay_settings);
     if (cache_groups)
         relay_settings.cache_groups = cache_groups;
@@ -337,9 +375,17 @@ void fr_world_new(fr_world *w, size_t nsubs, uint64_t groups,
     fr_moq_settings_default(&ms);
 
     w->client_settings = cs;
-    ccb = quic_callbacks(0);
-    w->origin_ep = fr_net_endpoint(w->net, "198.18.0.1", 5000, &ccb, &cs, w);
-    assert_non_null(w->origin_ep);
+    for (size_t k = 0; k < FR_WORLD_MAX_ORIGINS; k++) {
+        fr_world_origin *o = &w->origins[k];
+
+        o->w = w;
+        o->index = k;
+        snprintf(o->ip, sizeof(o->ip), "198.18.0.%zu", k ? 2 + k : 1);
+        assert_int_equal(fr_moq_cache_new(&o->cache, 64, 64 << 20), 0);
+        ccb = quic_callbacks(0);
+        o->ep = fr_net_endpoint(w->net, o->ip, 5000, &ccb, &cs, w);
+        assert_non_null(o->ep);
+    }
 
     scb.session_ready = sub_ready;
     scb.object = sub_object;
@@ -350,6 +396,10 @@ void fr_world_new(fr_world *w, size_t nsubs, uint64_t groups,
 
         snprintf(u->ip, sizeof(u->ip), "198.18.1.%zu", 10 + i);
         u->w = w;
+        for (size_t k = 0; k < FR_WORLD_MAX_ORIGINS; k++) {
+            u->rx[k].u = u;
+            u->rx[k].origin = k;
+        }
         ccb = quic_callbacks(0);
         u->ep = fr_net_endpoint(w->net, u->ip, 6000, &ccb, &cs, w);
         assert_non_null(u->ep);
@@ -363,13 +413,13 @@ void fr_world_new(fr_world *w, size_t nsubs, uint64_t groups,
     }
 }
 
-/* The origin connects to the relay (and announces its namespace once its
+/* An origin connects to the relay (and announces its namespace once its
  * session is up). */
-static void origin_connect(fr_world *w)
+static void origin_connect(fr_world_origin *o)
 {
     fr_moq_callbacks ocb = {0};
     fr_moq_settings ms;
-    fr_quic_path path = fr_net_path("198.18.0.1", 5000, FR_WORLD_RELAY_IP,
+    fr_quic_path path = fr_net_path(o->ip, 5000, FR_WORLD_RELAY_IP,
                                     FR_WORLD_RELAY_PORT);
     fr_quic_conn *c;
 
@@ -377,26 +427,28 @@ static void origin_connect(fr_world *w)
     ocb.subscribe = origin_subscribe;
     ocb.fetch = origin_fetch;
     fr_moq_settings_default(&ms);
-    assert_int_equal(fr_quic_endpoint_connect(w->origin_ep, &c, &path,
+    assert_int_equal(fr_quic_endpoint_connect(o->ep, &c, &path,
                                               FR_WORLD_RELAY_IP, NULL,
-                                              fr_net_now(w->net)),
+                                              fr_net_now(o->w->net)),
                      0);
-    assert_int_equal(fr_moq_session_new(&w->origin, c, &ocb, &ms, w), 0);
-    w->origin_up = 1;
+    assert_int_equal(fr_moq_session_new(&o->s, c, &ocb, &ms, o), 0);
 }
 
 void fr_world_del(fr_world *w)
 {
     fr_glue_del_sessions(w->relay_ep);
-    fr_glue_del_sessions(w->origin_ep);
+    for (size_t k = 0; k < FR_WORLD_MAX_ORIGINS; k++)
+        fr_glue_del_sessions(w->origins[k].ep);
     for (size_t i = 0; i < w->nsubs; i++)
         fr_glue_del_sessions(w->subs[i].ep);
     fr_quic_endpoint_del(w->relay_ep);
-    fr_quic_endpoint_del(w->origin_ep);
+    for (size_t k = 0; k < FR_WORLD_MAX_ORIGINS; k++)
+        fr_quic_endpoint_del(w->origins[k].ep);
     for (size_t i = 0; i < w->nsubs; i++)
         fr_quic_endpoint_del(w->subs[i].ep);
     fr_relay_del(w->relay);
-    fr_moq_cache_del(w->cache);
+    for (size_t k = 0; k < FR_WORLD_MAX_ORIGINS; k++)
+        fr_moq_cache_del(w->origins[k].cache);
     fr_cert_del(w->cert);
     fr_net_del(w->net);
 }

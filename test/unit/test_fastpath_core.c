@@ -58,13 +58,13 @@ static void fp_world_del(fp_world *f)
     fr_world_del(&f->w);
 }
 
-/* The subscriber got the whole track, intact and in order. */
-static void check_whole(const fp_world *f, const fr_world_sub *u)
+/* The subscription got the whole track, intact and in order. */
+static void check_whole(const fp_world *f, const fr_world_rx *rx)
 {
-    assert_false(u->rejected);
-    assert_int_equal(u->received, f->w.groups * FR_WORLD_FPS);
-    assert_int_equal(u->corrupt, 0);
-    assert_int_equal(u->out_of_order, 0);
+    assert_false(rx->rejected);
+    assert_int_equal(rx->received, f->w.groups * FR_WORLD_FPS);
+    assert_int_equal(rx->corrupt, 0);
+    assert_int_equal(rx->out_of_order, 0);
 }
 
 /* Share of the media copies the kernel sent, in per cent. */
@@ -111,12 +111,32 @@ static void test_kernel_serves(void **state)
     fp_world_new(&f, 5, 3);
     run(&f, &st);
     for (size_t i = 0; i < f.w.nsubs; i++)
-        check_whole(&f, &f.w.subs[i]);
+        check_whole(&f, &f.w.subs[i].rx[0]);
     assert_int_equal(st.kernel_copies, f.w.nsubs * f.w.groups * FR_WORLD_FPS);
     assert_int_equal(st.userspace_copies, 0);
     assert_int_equal(st.retransmitted, 0);
     assert_int_equal(st.subscribers, f.w.nsubs);
     assert_int_equal(st.upstreams, 1);
+    fp_world_del(&f);
+}
+
+/* Two origins, both with track alias 1, and every subscriber takes both
+ * tracks: the relay tells its subscribers another alias for the track
+ * established second, whose subgroup headers the kernel (which forwards
+ * them as they came) cannot serve; the first one it serves whole. */
+static void test_two_publishers_one_alias(void **state)
+{
+    static fp_world f;
+    fr_fastpath_stats st;
+
+    (void)state;
+    fp_world_new(&f, 3, 2);
+    f.w.norigins = 2;
+    run(&f, &st);
+    for (size_t i = 0; i < f.w.nsubs; i++)
+        for (size_t k = 0; k < f.w.norigins; k++)
+            check_whole(&f, &f.w.subs[i].rx[k]);
+    assert_int_equal(st.kernel_copies, f.w.nsubs * f.w.groups * FR_WORLD_FPS);
     fp_world_del(&f);
 }
 
@@ -133,7 +153,7 @@ static void test_lost_copies(void **state)
     fr_fp_model_drop_every(f.model, 7);
     run(&f, &st);
     for (size_t i = 0; i < f.w.nsubs; i++)
-        check_whole(&f, &f.w.subs[i]);
+        check_whole(&f, &f.w.subs[i].rx[0]);
     assert_true(fr_fp_model_dropped(f.model) > 0);
     assert_true(st.retransmitted >= fr_fp_model_dropped(f.model));
     assert_true(kernel_share(&st) >= 90);
@@ -157,16 +177,16 @@ static void test_late_joiners(void **state)
     for (size_t i = 0; i < f.w.nsubs; i++) {
         const fr_world_sub *u = &f.w.subs[i];
 
-        assert_int_equal(u->corrupt, 0);
-        assert_int_equal(u->out_of_order, 0);
+        assert_int_equal(u->rx[0].corrupt, 0);
+        assert_int_equal(u->rx[0].out_of_order, 0);
         if (i < f.w.late_from) {
-            check_whole(&f, u);
+            check_whole(&f, &u->rx[0]);
             continue;
         }
         assert_false(u->fetch_rejected);
-        assert_true(fr_world_same(fr_world_after(u->fetch_last), u->first));
-        assert_int_equal(u->last.group, f.w.groups - 1);
-        assert_int_equal(u->last.object, FR_WORLD_FPS - 1);
+        assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
+        assert_int_equal(u->rx[0].last.group, f.w.groups - 1);
+        assert_int_equal(u->rx[0].last.object, FR_WORLD_FPS - 1);
     }
     assert_true(st.cache_replay_copies > 0);
     assert_true(kernel_share(&st) >= 90);
@@ -184,7 +204,7 @@ static int media_started(void *arg)
 {
     const fr_world *w = arg;
 
-    return w->next > 0;
+    return w->origins[0].next > 0;
 }
 
 /* Attachments made off the loop, as the BPF data plane makes them, held
@@ -212,7 +232,7 @@ static void test_attach_off_loop(void **state)
         usleep(1000);
     run(&f, &st);
     for (size_t i = 0; i < f.w.nsubs; i++)
-        check_whole(&f, &f.w.subs[i]);
+        check_whole(&f, &f.w.subs[i].rx[0]);
     assert_int_equal(fr_fp_sim_attached(f.sim, FR_FP_ROLE_UPSTREAM), 1);
     assert_int_equal(fr_fp_sim_attached(f.sim, FR_FP_ROLE_SUBSCRIBERS), 1);
     group = f.w.nsubs * FR_WORLD_FPS;
@@ -236,12 +256,12 @@ static void test_leaver(void **state)
     run(&f, &st);
     for (size_t i = 0; i < f.w.nsubs; i++)
         if (i != 1)
-            check_whole(&f, &f.w.subs[i]);
-    assert_true(f.w.subs[1].received >= f.w.leave_at - FR_WORLD_FPS / 2);
-    assert_true(f.w.subs[1].received < f.w.groups * FR_WORLD_FPS);
+            check_whole(&f, &f.w.subs[i].rx[0]);
+    assert_true(f.w.subs[1].rx[0].received >= f.w.leave_at - FR_WORLD_FPS / 2);
+    assert_true(f.w.subs[1].rx[0].received < f.w.groups * FR_WORLD_FPS);
     /* The leaver's copies stop with its subscription. */
     expected = (f.w.nsubs - 1) * f.w.groups * FR_WORLD_FPS +
-               f.w.subs[1].received;
+               f.w.subs[1].rx[0].received;
     assert_true(st.kernel_copies + st.userspace_copies <= expected + 2);
     fp_world_del(&f);
 }
@@ -250,6 +270,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_serves),
+        cmocka_unit_test(test_two_publishers_one_alias),
         cmocka_unit_test(test_lost_copies),
         cmocka_unit_test(test_late_joiners),
         cmocka_unit_test(test_leaver),

@@ -1,8 +1,8 @@
 /*
- * The relay core in virtual time: an origin, the relay and many
+ * The relay core in virtual time: origins, the relay and many
  * subscribers on the simulated network (relay_world.h), each a real QUIC
- * and MoQT endpoint. The origin connects to the relay and announces its
- * namespace; subscribers subscribe through the relay.
+ * and MoQT endpoint. Origins connect to the relay and announce their
+ * namespaces; subscribers subscribe through the relay.
  */
 #include "fr_test.h"
 
@@ -24,10 +24,10 @@ static void test_fan_out(void **state)
     for (size_t i = 0; i < w.nsubs; i++) {
         const fr_world_sub *u = &w.subs[i];
 
-        assert_false(u->rejected);
-        assert_int_equal(u->received, w.groups * FR_WORLD_FPS);
-        assert_int_equal(u->corrupt, 0);
-        assert_int_equal(u->out_of_order, 0);
+        assert_false(u->rx[0].rejected);
+        assert_int_equal(u->rx[0].received, w.groups * FR_WORLD_FPS);
+        assert_int_equal(u->rx[0].corrupt, 0);
+        assert_int_equal(u->rx[0].out_of_order, 0);
     }
     fr_relay_get_stats(w.relay, &st);
     assert_int_equal(st.subscribers, 0);
@@ -52,6 +52,35 @@ static void test_fan_out(void **state)
     fr_world_del(&w);
 }
 
+/* Two origins publish a track each, both under track alias 1 (a
+ * publisher picks its aliases on its own), and every subscriber
+ * subscribes to both in one session. The relay must tell it two aliases:
+ * the same one twice is DUPLICATE_TRACK_ALIAS, which ends the session.
+ * Each subscriber gets both tracks whole, each object on its own track
+ * (the origins' payloads differ in every byte). */
+static void test_two_publishers_one_alias(void **state)
+{
+    static fr_world w;
+    fr_relay_stats st;
+
+    (void)state;
+    fr_world_new(&w, 3, 2, 0, FR_CRYPTO_TLS);
+    w.norigins = 2;
+    assert_true(fr_net_run(w.net, fr_world_all_ended, fr_world_tick, &w, 30 * FR_SECONDS));
+    for (size_t i = 0; i < w.nsubs; i++)
+        for (size_t k = 0; k < w.norigins; k++) {
+            const fr_world_rx *rx = &w.subs[i].rx[k];
+
+            assert_false(rx->rejected);
+            assert_int_equal(rx->received, w.groups * FR_WORLD_FPS);
+            assert_int_equal(rx->corrupt, 0);
+            assert_int_equal(rx->out_of_order, 0);
+        }
+    fr_relay_get_stats(w.relay, &st);
+    assert_int_equal(st.objects_received, 2 * w.groups * FR_WORLD_FPS);
+    fr_world_del(&w);
+}
+
 /* Subscribers that join half-way through a group get the objects after
  * the largest one at their joining, to the end, in order; their joining
  * FETCH, answered from the relay's cache, brings the objects from the
@@ -69,20 +98,20 @@ static void test_late_joiners(void **state)
     for (size_t i = 0; i < w.nsubs; i++) {
         const fr_world_sub *u = &w.subs[i];
 
-        assert_false(u->rejected);
-        assert_int_equal(u->corrupt, 0);
-        assert_int_equal(u->out_of_order, 0);
+        assert_false(u->rx[0].rejected);
+        assert_int_equal(u->rx[0].corrupt, 0);
+        assert_int_equal(u->rx[0].out_of_order, 0);
         if (i < w.late_from) {
-            assert_int_equal(u->received, w.groups * FR_WORLD_FPS);
+            assert_int_equal(u->rx[0].received, w.groups * FR_WORLD_FPS);
         } else {
-            assert_true(u->received > 0 && u->received < w.groups * FR_WORLD_FPS);
+            assert_true(u->rx[0].received > 0 && u->rx[0].received < w.groups * FR_WORLD_FPS);
             assert_false(u->fetch_rejected);
             assert_true(u->has_fetch_last);
             assert_true(u->fetched > FR_WORLD_FPS);
-            assert_true(fr_world_same(fr_world_after(u->fetch_last), u->first));
+            assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
         }
-        assert_int_equal(u->last.group, w.groups - 1);
-        assert_int_equal(u->last.object, FR_WORLD_FPS - 1);
+        assert_int_equal(u->rx[0].last.group, w.groups - 1);
+        assert_int_equal(u->rx[0].last.object, FR_WORLD_FPS - 1);
     }
     fr_relay_get_stats(w.relay, &st);
     assert_int_equal(st.fetches_served, w.nsubs - w.late_from);
@@ -104,9 +133,9 @@ static void test_rendezvous(void **state)
     assert_true(fr_net_run(w.net, fr_world_all_ended, fr_world_tick, &w, 30 * FR_SECONDS));
     assert_int_equal(w.held_max, w.nsubs);
     for (size_t i = 0; i < w.nsubs; i++) {
-        assert_false(w.subs[i].rejected);
-        assert_int_equal(w.subs[i].received, w.groups * FR_WORLD_FPS);
-        assert_int_equal(w.subs[i].corrupt, 0);
+        assert_false(w.subs[i].rx[0].rejected);
+        assert_int_equal(w.subs[i].rx[0].received, w.groups * FR_WORLD_FPS);
+        assert_int_equal(w.subs[i].rx[0].corrupt, 0);
     }
     fr_world_del(&w);
 
@@ -115,8 +144,8 @@ static void test_rendezvous(void **state)
     assert_true(fr_net_run(w.net, fr_world_subs_ended, fr_world_tick, &w, 30 * FR_SECONDS));
     assert_int_equal(w.held_max, 0);
     for (size_t i = 0; i < w.nsubs; i++) {
-        assert_true(w.subs[i].rejected);
-        assert_int_equal(w.subs[i].received, 0);
+        assert_true(w.subs[i].rx[0].rejected);
+        assert_int_equal(w.subs[i].rx[0].received, 0);
     }
     fr_world_del(&w);
 }
@@ -136,12 +165,12 @@ static void test_unsubscribe(void **state)
     for (size_t i = 0; i < w.nsubs; i++) {
         const fr_world_sub *u = &w.subs[i];
 
-        assert_int_equal(u->corrupt, 0);
-        assert_int_equal(u->out_of_order, 0);
+        assert_int_equal(u->rx[0].corrupt, 0);
+        assert_int_equal(u->rx[0].out_of_order, 0);
         if (i == 1)
-            assert_true(u->received >= FR_WORLD_FPS && u->received < w.groups * FR_WORLD_FPS);
+            assert_true(u->rx[0].received >= FR_WORLD_FPS && u->rx[0].received < w.groups * FR_WORLD_FPS);
         else
-            assert_int_equal(u->received, w.groups * FR_WORLD_FPS);
+            assert_int_equal(u->rx[0].received, w.groups * FR_WORLD_FPS);
     }
     assert_int_equal(w.subscribers_after_leave, w.nsubs - 1);
     fr_relay_get_stats(w.relay, &st);
@@ -165,12 +194,12 @@ static void test_fetch_upstream(void **state)
     assert_true(fr_net_run(w.net, fr_world_all_ended, fr_world_tick, &w, 30 * FR_SECONDS));
     u = &w.subs[1];
     assert_false(u->fetch_rejected);
-    assert_int_equal(u->corrupt, 0);
-    assert_int_equal(u->out_of_order, 0);
+    assert_int_equal(u->rx[0].corrupt, 0);
+    assert_int_equal(u->rx[0].out_of_order, 0);
     assert_true(u->fetched > FR_WORLD_FPS);
-    assert_true(fr_world_same(fr_world_after(u->fetch_last), u->first));
-    assert_int_equal(w.subs[0].received, w.groups * FR_WORLD_FPS);
-    assert_int_equal(w.origin_fetches, 1);
+    assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
+    assert_int_equal(w.subs[0].rx[0].received, w.groups * FR_WORLD_FPS);
+    assert_int_equal(w.origins[0].fetches, 1);
     fr_relay_get_stats(w.relay, &st);
     assert_int_equal(st.fetches_upstream, 1);
     fr_world_del(&w);
@@ -180,6 +209,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fan_out),
+        cmocka_unit_test(test_two_publishers_one_alias),
         cmocka_unit_test(test_late_joiners),
         cmocka_unit_test(test_rendezvous),
         cmocka_unit_test(test_unsubscribe),
