@@ -51,7 +51,9 @@ struct fr_fp_stream {
                                 has_priority; else the track's default
                                 (fr_fp_subscribers) applies */
     __u8 has_priority;
-    __u8 pad[6];
+    __u8 alias_at;           /* where the header's track alias begins */
+    __u8 alias_len;          /* ... and its encoded length */
+    __u8 pad[4];
 };
 _Static_assert(sizeof(struct fr_fp_stream) == 40, "fr_fp_stream layout");
 
@@ -99,10 +101,12 @@ _Static_assert(sizeof(struct fr_fp_slot) == 64, "fr_fp_slot layout");
  * FR_FP_SUBSTREAM_USERSPACE. Whoever writes the entry first (with
  * BPF_NOEXIST) decides who serves the stream to the subscriber: the
  * kernel at the stream's first packet, or userspace when it reaches the
- * stream's start and finds no entry. */
+ * stream's start and finds no entry. A subscriber may get tracks of
+ * several upstream connections, whose stream IDs are each their own:
+ * the upstream's slot is part of the key. */
 struct fr_fp_substream_key {
     __u32 slot;
-    __u32 pad;
+    __u32 up_slot;
     __u64 upstream_stream;
 };
 _Static_assert(sizeof(struct fr_fp_substream_key) == 16,
@@ -141,9 +145,14 @@ struct fr_fp_subscribers {
     __u8 default_priority;   /* the track's publisher priority, for
                                 subgroup headers that carry none */
     __u8 pad[3];
+    __u64 down_alias;        /* the alias the subscribers know the track
+                                by: a subgroup header that names another
+                                gets it written over its own, encoded in
+                                as many bytes (the same on every page) */
     __u32 slots[FR_FP_MAX_FANOUT];
+    __u32 pad2;
 };
-_Static_assert(sizeof(struct fr_fp_subscribers) == 1028,
+_Static_assert(sizeof(struct fr_fp_subscribers) == 1040,
                "fr_fp_subscribers layout");
 
 /* Value of fr_fp_pools (one per slot): unidirectional stream IDs userspace
@@ -209,7 +218,8 @@ struct fr_fp_sent_event {
     __u16 packet_len;        /* UDP payload bytes */
     __u16 gen;               /* the slot's gen when the copy was made */
     __u8 fin;
-    __u8 pad[3];
+    __u8 pad;
+    __u16 up_slot;           /* the upstream connection it came from */
 };
 _Static_assert(sizeof(struct fr_fp_sent_event) == 56,
                "fr_fp_sent_event layout");
@@ -282,6 +292,9 @@ enum fr_fp_reason {
     FR_FP_OPEN_FAILED,       /* tls mode: the packet did not authenticate
                                 (tampered, or not the key it names): never
                                 forwarded, up to userspace untouched */
+    FR_FP_ALIAS_TOO_LONG,    /* a stream's start whose header's alias
+                                field is too short for the subscribers'
+                                alias: the stream is left to userspace */
     FR_FP_REASONS
 };
 

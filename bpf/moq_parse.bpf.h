@@ -79,8 +79,11 @@ __weak __noinline int fr_fp_parse_header(struct scratch *sc, __u32 n,
     st->subgroup = 0;
     st->has_priority = !(type & 0x20);
     st->priority = 0;
-    if (moq_varint(sc->b, n, &o, &st->track_alias) ||
-        moq_varint(sc->b, n, &o, &st->group) ||
+    st->alias_at = (__u8)o;
+    if (moq_varint(sc->b, n, &o, &st->track_alias))
+        return more;
+    st->alias_len = (__u8)(o - st->alias_at);
+    if (moq_varint(sc->b, n, &o, &st->group) ||
         (((type >> 1) & 3) == 2 && moq_varint(sc->b, n, &o, &st->subgroup)))
         return more;
     if (st->has_priority) {

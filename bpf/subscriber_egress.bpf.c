@@ -73,6 +73,7 @@ struct head {
         __u8 proto;
         __be16 len;
     } pseudo; /* the UDP checksum's pseudo-header */
+    struct fr_fp_cid_key ukey;
     struct fr_fp_substream_key skey;
     struct fr_fp_credit_key ckey;
 };
@@ -197,6 +198,7 @@ SEC("tc")
 int fr_subscriber_egress(struct __sk_buff *skb)
 {
     struct fr_fp_sent_event *rec;
+    struct fr_fp_upstream *up;
     struct fr_fp_keys *keys = NULL;
     struct fr_fp_slot *slot;
     struct fr_fp_tx *tx;
@@ -233,6 +235,14 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     if (bpf_skb_load_bytes(skb, off, &first, 1) || (first & 0x80) ||
         upstream_dcid_len > FR_FP_CID_MAX)
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    /* Its upstream, by the CID the copy still carries. */
+    h->ukey = (struct fr_fp_cid_key){.len = upstream_dcid_len};
+    if (bpf_skb_load_bytes(skb, off + 1, h->ukey.cid,
+                           upstream_dcid_len & 0x1f))
+        return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
+    up = bpf_map_lookup_elem(&fr_fp_upstream_cids, &h->ukey);
+    if (!up)
+        return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
     pnlen = (first & 3) + 1;
     fo = off + 1 + upstream_dcid_len + pnlen;
     if (bpf_skb_load_bytes(skb, fo, &type, 1))
@@ -251,8 +261,8 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     o = fo + 1;
     if (quic_varint(skb, &o, end, &sid))
         return egress_verdict(FR_FP_EG_UNSUPPORTED, TC_ACT_SHOT);
-    h->skey = (struct fr_fp_substream_key){.slot = slot_id,
-                                           .upstream_stream = sid};
+    h->skey = (struct fr_fp_substream_key){
+        .slot = slot_id, .up_slot = up->slot, .upstream_stream = sid};
     sub = bpf_map_lookup_elem(&fr_fp_substreams, &h->skey);
     if (!sub || *sub == FR_FP_SUBSTREAM_USERSPACE)
         return egress_verdict(FR_FP_EG_NO_STREAM, TC_ACT_SHOT);
@@ -368,6 +378,7 @@ int fr_subscriber_egress(struct __sk_buff *skb)
     h->ev.time_ns = bpf_ktime_get_ns();
     h->ev.pn = pn;
     h->ev.upstream_stream = sid;
+    h->ev.up_slot = (__u16)h->skey.up_slot;
     h->ev.stream = *sub;
     h->ev.slot = slot_id;
     h->ev.gen = slot->gen;

@@ -36,13 +36,6 @@
 #define PADDING_CHUNKS 192  /* 8-byte chunks checked for padding */
 
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, FR_FP_MAX_UPSTREAM_CIDS);
-    __type(key, struct fr_fp_cid_key);
-    __type(value, struct fr_fp_upstream);
-} fr_fp_upstream_cids SEC(".maps");
-
-struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, FR_FP_MAX_STREAMS);
     __type(key, struct fr_fp_stream_key);
@@ -234,6 +227,9 @@ struct frame_out {
     __u32 fresh;            /* its stream's start, passing for the first
                                time (not a retransmission of it) */
     __u64 stream_id;
+    __u32 header_at;        /* a frame at its stream's start: where its
+                               data, the subgroup header, begins; else 0 */
+    __u32 pad;
 };
 
 /* One STREAM frame whose type byte is at `off`, of the upstream
@@ -257,6 +253,7 @@ __noinline int fr_fp_stream_frame(struct __sk_buff *skb, __u32 off, __u32 end,
     data = off;
     out->next = data + (__u32)len;
     out->stream_id = key.stream_id;
+    out->header_at = offset == 0 ? data : 0;
     if (!(key.stream_id & 0x02))
         return FR_FP_NOT_MEDIA; /* bidirectional: requests, not media */
     if (offset == 0)
@@ -274,15 +271,16 @@ struct walk {
     __u32 end;
     __u32 slot;
     int verdict;
-    int media;              /* a STREAM frame of a media stream was seen */
-    int multi;              /* ... and another one after it */
     __u64 stream_id;        /* the first media frame's stream */
-    int fresh;              /* it is the stream's start, first seen */
+    __u32 header_at;        /* where its subgroup header is, if it has it */
     /* Flags, not counts (a count keeps the verifier from converging on
-     * the loop body). */
-    int ack_lead;           /* the first frame is an ACK */
-    int ack_other;          /* an ACK frame elsewhere */
-    int media_late;         /* the media frame is not first (or second,
+     * the loop body); bytes, since the stack is all but used up. */
+    __u8 media;             /* a STREAM frame of a media stream was seen */
+    __u8 multi;             /* ... and another one after it */
+    __u8 fresh;             /* it is the stream's start, first seen */
+    __u8 ack_lead;          /* the first frame is an ACK */
+    __u8 ack_other;         /* an ACK frame elsewhere */
+    __u8 media_late;        /* the media frame is not first (or second,
                                behind a leading ACK) */
 };
 
@@ -337,6 +335,7 @@ static long walk_frame(__u32 index, void *arg)
         w->media = 1;
         w->stream_id = fo.stream_id;
         w->fresh = fo.fresh != 0;
+        w->header_at = fo.header_at;
     }
     /* Later frames may still carry subgroup headers worth recording; the
      * first problem decides the packet. */
@@ -372,6 +371,7 @@ static __always_inline int frames(struct walk *w)
 struct fanout {
     struct __sk_buff *skb;
     struct fr_fp_subscribers *subs;
+    __u32 up_slot;
     __u64 stream_id;
     int fresh;               /* the packet starts its stream, first seen */
     __u8 priority;           /* the subgroup's publisher priority */
@@ -386,8 +386,8 @@ static __always_inline int mapped(struct fr_fp_substream_key *k)
     return v && *v != FR_FP_SUBSTREAM_USERSPACE;
 }
 
-/* Makes sure subscriber `slot_id` has a stream for upstream stream
- * `stream_id`: an existing mapping, or at the stream's first packet the
+/* Makes sure subscriber `slot_id` has a stream for stream `stream_id` of
+ * upstream `up_slot`: an existing mapping, or at the stream's first packet the
  * next ID of the slot's pool, unless the slot's policy `excludes` the
  * subgroup (decided there, once: its later packets find no stream).
  * Only the first time a stream's start passes: userspace has seen that
@@ -397,10 +397,10 @@ static __always_inline int mapped(struct fr_fp_substream_key *k)
  * Nor when userspace claimed the stream first (it reached a copy of the
  * start that another CPU let through while this one was on its way).
  * Returns 0, -2 for a policy drop, -1 for none. */
-static __always_inline int substream(__u32 slot_id, __u64 stream_id,
-                                     int fresh, int excludes)
+static __always_inline int substream(__u32 slot_id, __u32 up_slot,
+                                     __u64 stream_id, int fresh, int excludes)
 {
-    struct fr_fp_substream_key k = {.slot = slot_id,
+    struct fr_fp_substream_key k = {.slot = slot_id, .up_slot = up_slot,
                                     .upstream_stream = stream_id};
     struct fr_fp_pool *pool;
     __u64 *v, id;
@@ -443,7 +443,7 @@ static long fan_one(__u32 i, void *arg)
     slot = bpf_map_lookup_elem(&fr_fp_slots, &slot_id);
     if (!slot || !slot->active)
         return 0;
-    switch (substream(slot_id, f->stream_id, f->fresh,
+    switch (substream(slot_id, f->up_slot, f->stream_id, f->fresh,
                       f->priority > slot->priority_floor)) {
     case 0:
         break;
@@ -460,24 +460,67 @@ static long fan_one(__u32 i, void *arg)
     return 0;
 }
 
-/* Sends a copy of the packet to every subscriber of its track. */
+/* Writes `v` over the packet's MoQT varint of `len` bytes at `at`, in as
+ * many bytes (n bytes hold 7n bits up to n = 8, nine all 64), assembled
+ * in the scratch buffer (the stack is all but used up). Returns -1, the
+ * packet untouched, if it does not fit. */
+static __always_inline int varint_write(struct __sk_buff *skb, __u32 at,
+                                        __u32 len, __u64 v)
+{
+    struct scratch *sc = scratch();
+    __u8 *b;
+
+    if (!sc || len < 1 || len > 9 || (len < 9 && v >> (7 * len)))
+        return -1;
+    b = sc->b;
+    if (len == 9) {
+        b[0] = 0xff;
+#pragma unroll
+        for (__u32 i = 1; i < 9; i++)
+            b[i] = (__u8)(v >> (8 * (8 - i)));
+    } else {
+#pragma unroll
+        for (__u32 i = 0; i < 8; i++)
+            if (i < len)
+                b[i] = (__u8)(v >> (8 * (len - 1 - i)));
+        b[0] |= (__u8)(0xff00u >> (len - 1));
+    }
+    return bpf_skb_store_bytes(skb, at, b, len, 0) ? -1 : 0;
+}
+
+/* Sends a copy of the packet to every subscriber of its track. A packet
+ * that starts its stream carries the subgroup header: its copies name the
+ * track by the subscribers' alias, written over the upstream's for them
+ * (and put back after, which tls mode's restore does with the rest). */
 static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
                                     const struct walk *w)
 {
     struct fr_fp_stream_key sk = {.slot = up_slot, .stream_id = w->stream_id};
     struct fr_fp_track_key tk = {.upstream_slot = up_slot};
-    struct fanout f = {.skb = skb, .stream_id = w->stream_id,
-                       .fresh = w->fresh};
+    struct fanout f = {.skb = skb, .up_slot = up_slot,
+                       .stream_id = w->stream_id, .fresh = w->fresh};
     struct fr_fp_stream *st = bpf_map_lookup_elem(&fr_fp_streams, &sk);
+    __u32 alias_at;
+    int realiased = 0;
 
     if (!st)
         return;
     tk.track_alias = st->track_alias;
+    alias_at = w->header_at + st->alias_at;
+    f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
+    if (f.subs && w->header_at && f.subs->down_alias != st->track_alias) {
+        if (varint_write(skb, alias_at, st->alias_len, f.subs->down_alias)) {
+            count(FR_FP_ALIAS_TOO_LONG);
+            return;
+        }
+        realiased = 1;
+    }
     for (__u32 page = 0; page < FR_FP_TRACK_PAGES; page++) {
         __u32 n;
 
         tk.page = page;
-        f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
+        if (page > 0)
+            f.subs = bpf_map_lookup_elem(&fr_fp_track_slots, &tk);
         if (!f.subs)
             break;
         f.priority = st->has_priority ? st->priority
@@ -487,6 +530,8 @@ static __always_inline void fan_out(struct __sk_buff *skb, __u32 up_slot,
         bpf_loop(n, fan_one, &f, 0);
     }
     skb->mark = 0;
+    if (realiased && !tls_mode)
+        varint_write(skb, alias_at, st->alias_len, st->track_alias);
 }
 
 /* The full packet number of a truncated one (RFC 9000 appendix A.3);

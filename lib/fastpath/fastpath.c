@@ -114,7 +114,8 @@ static int hook_prepare(void *arg, fr_moq_session *up, fr_moq_session *down)
 }
 
 static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
-                     uint8_t default_priority, fr_moq_session *down)
+                     uint64_t down_alias, uint8_t default_priority,
+                     fr_moq_session *down)
 {
     fr_fastpath *fp = arg;
     fp_up *u;
@@ -136,8 +137,8 @@ static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
         return FR_ERR_UNSUPPORTED;
     if (!u || !d || d->njoins == MAX_JOINS)
         return FR_ERR_LIMIT;
-    rv = fr_fp_kernel_track_join(fp->k, u->slot, alias, default_priority,
-                                 d->slot);
+    rv = fr_fp_kernel_track_join(fp->k, u->slot, alias, down_alias,
+                                 default_priority, d->slot);
     if (rv)
         return rv;
     d->joins[d->njoins].up = u;
@@ -167,12 +168,13 @@ static int64_t hook_stream_for(void *arg, fr_moq_session *up, uint64_t stream,
 {
     fr_fastpath *fp = arg;
     fp_sub *d = fr_fp_sub_find(down);
+    fp_up *u = fr_fp_up_find(fp, up);
     uint64_t sid;
     int late;
 
-    (void)up;
-    if (!d ||
-        fr_fp_kernel_substream_claim(fp->k, d->slot, stream, &sid, &late) != 0)
+    if (!d || !u ||
+        fr_fp_kernel_substream_claim(fp->k, d->slot, u->slot, stream, &sid,
+                                     &late) != 0)
         return -1;
     fp->late_starts += (uint64_t)late;
     return (int64_t)sid;
@@ -183,10 +185,10 @@ static void hook_stream_end(void *arg, fr_moq_session *up, uint64_t stream,
 {
     fr_fastpath *fp = arg;
     fp_sub *d = fr_fp_sub_find(down);
+    fp_up *u = fr_fp_up_find(fp, up);
 
-    (void)up;
-    if (d)
-        fr_fp_kernel_substream_forget(fp->k, d->slot, stream);
+    if (d && u)
+        fr_fp_kernel_substream_forget(fp->k, d->slot, u->slot, stream);
 }
 
 static int hook_admit(void *arg, fr_moq_session *down, uint8_t priority)
@@ -316,7 +318,7 @@ static void registered(void *arg, fr_quic_conn *c,
  * once every copy it sent is registered (so the stream's final size
  * covers them) the stream is reset; the relay's next write to it fails. */
 static void lost(void *arg, fr_quic_conn *c, int64_t stream_id,
-                 uint64_t upstream_stream)
+                 uint32_t up_slot, uint64_t upstream_stream)
 {
     fr_fastpath *fp = arg;
     fp_sub *d = fr_splice_ref(c);
@@ -325,7 +327,7 @@ static void lost(void *arg, fr_quic_conn *c, int64_t stream_id,
         fp->hooks.on_lost(d->s, stream_id, fp->hooks.user_data) !=
             FR_FASTPATH_RESET)
         return;
-    fr_fp_kernel_substream_forget(fp->k, d->slot, upstream_stream);
+    fr_fp_kernel_substream_forget(fp->k, d->slot, up_slot, upstream_stream);
     if (fr_splice_reset_stream(c, stream_id, FR_MOQ_STREAM_TOO_FAR_BEHIND) ==
         0)
         fp->lost_resets++;

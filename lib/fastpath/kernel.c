@@ -201,7 +201,9 @@ int fr_fp_kernel_slot_alloc(fr_fp_kernel *k, uint32_t *slot)
 }
 
 /* Deletes every entry of a map keyed by a struct starting with the slot
- * (__u32): one walk gathers them, in batches, and each batch is deleted
+ * (__u32), and of the substreams map also those of streams from the slot
+ * as an upstream (its stream IDs will be another connection's next): one
+ * walk gathers them, in batches, and each batch is deleted
  * after its walk (a deletion mid-walk may reorder it), so a slot costs
  * about one walk of the map, not one per entry. */
 #define FORGET_BATCH 64
@@ -220,7 +222,8 @@ static void forget_slot(fr_fp_kernel *k, fr_fp_map m, uint32_t slot)
         n = 0;
         while (n < FORGET_BATCH &&
                ops->next_key(k->dp, m, prev, &next) == 0) {
-            if (next.slot == slot)
+            if (next.slot == slot ||
+                (m == FR_FP_MAP_SUBSTREAMS && next.up_slot == slot))
                 found[n++] = next;
             key = next;
             prev = &key;
@@ -371,7 +374,8 @@ static int track_write(fr_fp_kernel *k, track_list *t, uint32_t p)
 }
 
 int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
-                            uint8_t default_priority, uint32_t sub)
+                            uint64_t down_alias, uint8_t default_priority,
+                            uint32_t sub)
 {
     track_list t;
     uint32_t p;
@@ -391,10 +395,14 @@ int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
         memset(&t.page[p], 0, sizeof(t.page[p]));
     t.page[p].slots[t.page[p].count++] = sub;
     t.page[p].default_priority = default_priority;
-    /* Every page gives the kernel the latest join's default priority. */
+    t.page[p].down_alias = down_alias;
+    /* Every page gives the kernel the latest join's default priority and
+     * alias (the relay's are the same for every join of a track). */
     for (uint32_t q = 0; q < t.npages; q++)
-        if (q != p && t.page[q].default_priority != default_priority) {
+        if (q != p && (t.page[q].default_priority != default_priority ||
+                       t.page[q].down_alias != down_alias)) {
             t.page[q].default_priority = default_priority;
+            t.page[q].down_alias = down_alias;
             track_write(k, &t, q);
         }
     return track_write(k, &t, p);
@@ -466,12 +474,12 @@ uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role, uint32_t reason)
     return k->dp->ops->count(k->dp, role, reason);
 }
 
-int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot,
+int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot, uint32_t up,
                                  uint64_t upstream_stream, uint64_t *stream,
                                  int *late)
 {
-    struct fr_fp_substream_key key = {.slot = slot,
-                                      .upstream_stream = upstream_stream};
+    struct fr_fp_substream_key key = {
+        .slot = slot, .up_slot = up, .upstream_stream = upstream_stream};
     const fr_fp_dataplane_ops *ops = k->dp->ops;
     uint64_t mine = FR_FP_SUBSTREAM_USERSPACE;
     int rv;
@@ -493,10 +501,10 @@ int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot,
 }
 
 void fr_fp_kernel_substream_forget(fr_fp_kernel *k, uint32_t slot,
-                                   uint64_t upstream_stream)
+                                   uint32_t up, uint64_t upstream_stream)
 {
-    struct fr_fp_substream_key key = {.slot = slot,
-                                      .upstream_stream = upstream_stream};
+    struct fr_fp_substream_key key = {
+        .slot = slot, .up_slot = up, .upstream_stream = upstream_stream};
 
     if (slot_valid(k, slot))
         k->dp->ops->remove(k->dp, FR_FP_MAP_SUBSTREAMS, &key);

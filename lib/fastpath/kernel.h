@@ -99,9 +99,11 @@ int fr_fp_kernel_upstream_cid_remove(fr_fp_kernel *k, const uint8_t *cid,
 
 /* Subscriber `sub` gets, or stops getting, track `alias` of upstream
  * connection `up`, whose subgroups without a priority of their own have
- * `default_priority`. */
+ * `default_priority`, and which its subscribers know by `down_alias`
+ * (the kernel writes it into the subgroup headers it forwards). */
 int fr_fp_kernel_track_join(fr_fp_kernel *k, uint32_t up, uint64_t alias,
-                            uint8_t default_priority, uint32_t sub);
+                            uint64_t down_alias, uint8_t default_priority,
+                            uint32_t sub);
 int fr_fp_kernel_track_leave(fr_fp_kernel *k, uint32_t up, uint64_t alias,
                              uint32_t sub);
 
@@ -118,20 +120,20 @@ size_t fr_fp_kernel_pool_level(fr_fp_kernel *k, uint32_t slot);
 uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role,
                             uint32_t reason);
 
-/* Who serves upstream stream `upstream_stream` to subscriber `slot`,
- * decided once (see fr_fp_substreams): returns 0 with *stream set if the
+/* Who serves stream `upstream_stream` of upstream `up` to subscriber
+ * `slot`, decided once (see fr_fp_substreams): returns 0 with *stream set if the
  * kernel does (it took *stream from the slot's pool at the stream's first
  * packet), 1 if userspace does: the kernel gave it no stream, and now
  * will not. *late is set when the kernel's entry appeared between a look
  * that found none and the claim. Negative FR_ERR_* on failure. */
-int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot,
+int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot, uint32_t up,
                                  uint64_t upstream_stream, uint64_t *stream,
                                  int *late);
 
-/* The kernel stops forwarding `upstream_stream` to subscriber `slot`,
- * and forgets who served it. */
+/* The kernel stops forwarding stream `upstream_stream` of upstream `up`
+ * to subscriber `slot`, and forgets who served it. */
 void fr_fp_kernel_substream_forget(fr_fp_kernel *k, uint32_t slot,
-                                   uint64_t upstream_stream);
+                                   uint32_t up, uint64_t upstream_stream);
 
 /* Subscriber `slot`'s stream `stream` may take data up to offset `credit`
  * (its MAX_STREAM_DATA grew). */

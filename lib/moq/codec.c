@@ -90,6 +90,14 @@ ssize_t fr_moq_varint_encode(uint8_t *buf, size_t len, uint64_t v)
     return (ssize_t)n;
 }
 
+ssize_t fr_moq_varint_encode_in(uint8_t *buf, size_t n, uint64_t v)
+{
+    if (n < 1 || n > 9 || fr_moq_varint_len(v) > n)
+        return FR_MOQ_NOBUF;
+    varint_put(buf, n, v);
+    return (ssize_t)n;
+}
+
 ssize_t fr_moq_varint_decode(const uint8_t *buf, size_t len, uint64_t *v)
 {
     size_t n = 1;
@@ -1458,6 +1466,22 @@ ssize_t fr_moq_subgroup_header_encode(uint8_t *buf, size_t len,
     if (h->has_priority)
         wr_u8(&w, h->publisher_priority);
     return wr_result(&w);
+}
+
+int fr_moq_subgroup_header_set_alias(uint8_t *buf, size_t len,
+                                     uint64_t alias)
+{
+    uint64_t v;
+    ssize_t type = fr_moq_varint_decode(buf, len, &v), field;
+
+    if (type < 0)
+        return (int)type;
+    field = fr_moq_varint_decode(buf + type, len - (size_t)type, &v);
+    if (field < 0)
+        return (int)field;
+    return fr_moq_varint_encode_in(buf + type, (size_t)field, alias) < 0
+               ? FR_MOQ_NOBUF
+               : 0;
 }
 
 static int rd_subgroup_object(rd *r, uint64_t type, fr_moq_object_header *o,

@@ -90,6 +90,10 @@ typedef struct fr_moq_error {
 size_t fr_moq_varint_len(uint64_t v);
 /* Writes the shortest encoding; returns bytes written or FR_MOQ_NOBUF. */
 ssize_t fr_moq_varint_encode(uint8_t *buf, size_t len, uint64_t v);
+/* Writes `v` in exactly `n` bytes (1-9), as a field of that length in an
+ * encoded message is rewritten in place; FR_MOQ_NOBUF if it does not
+ * fit. */
+ssize_t fr_moq_varint_encode_in(uint8_t *buf, size_t n, uint64_t v);
 /* Returns bytes consumed or FR_MOQ_NEED_MORE. Any encoding length that can
  * hold the value is accepted (the draft allows non-minimal encodings). */
 ssize_t fr_moq_varint_decode(const uint8_t *buf, size_t len, uint64_t *v);
@@ -430,6 +434,13 @@ ssize_t fr_moq_subgroup_header_decode(const uint8_t *buf, size_t len,
                                       fr_moq_error *err);
 ssize_t fr_moq_subgroup_header_encode(uint8_t *buf, size_t len,
                                       const fr_moq_subgroup_header *h);
+/* Writes `alias` over the track alias of the encoded SUBGROUP_HEADER
+ * buf[0..len), in as many bytes as the field has there (the kernel fast
+ * path does the same to the headers it forwards). Returns 0,
+ * FR_MOQ_NEED_MORE if the field is cut short, FR_MOQ_NOBUF if `alias`
+ * does not fit it. */
+int fr_moq_subgroup_header_set_alias(uint8_t *buf, size_t len,
+                                     uint64_t alias);
 
 
 /* One object's fields on a subgroup stream, up to (not including) the

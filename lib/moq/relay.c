@@ -9,7 +9,6 @@
 #include <fastrelay/error.h>
 
 #include "../util/layout.h"
-#include "../util/qvarint.h"
 #include "relay_internal.h"
 
 relay_track *fr_relay_track_find(fr_relay *r, const fr_moq_name *name)
@@ -94,14 +93,8 @@ void fr_relay_down_join(relay_down *d)
 
     if (!r->has_fp || d->kernel || !t->up)
         return;
-    /* The kernel forwards subgroup headers as they came, with the
-     * upstream's alias, which this track's subscribers do not know. */
-    if (t->alias != t->info.track_alias) {
-        d->never_kernel = 1;
-        return;
-    }
     rv = r->fp.join(r->fp.arg, fr_moq_sub_session(t->up), t->info.track_alias,
-                    t->info.publisher_priority, down_session(d));
+                    t->alias, t->info.publisher_priority, down_session(d));
     d->kernel = rv == 0;
     d->never_kernel = rv == FR_ERR_UNSUPPORTED;
     d->kernel_later = rv != 0 && !d->never_kernel;
@@ -493,14 +486,17 @@ static int alias_taken(const fr_relay *r, const relay_track *self,
  * up, as `info` says. Downstream it gets an alias no other track of the
  * relay has: one session may subscribe to tracks of several publishers,
  * and each picks its aliases on its own (two fr-origins both take 1).
- * The upstream's alias when it is free, since subgroup headers then go
- * downstream as they came, which the kernel relies on. */
+ * The upstream's alias when it is free: subgroup headers then go
+ * downstream as they came. Else the smallest free one, which the kernel
+ * writes over the upstream's in the headers it forwards: it must fit in
+ * the bytes the upstream's takes there. */
 static void track_establish(relay_track *t, const fr_moq_track_info *info)
 {
     uint64_t alias = info->track_alias;
 
-    while (alias_taken(t->r, t, alias))
-        alias = alias < FR_QVARINT_MAX ? alias + 1 : 0;
+    if (alias_taken(t->r, t, alias))
+        for (alias = 0; alias_taken(t->r, t, alias); alias++)
+            ;
     t->established = 1;
     t->info = *info;
     t->alias = alias;

@@ -4,7 +4,9 @@
  * their own, or the kernel's) or object by object for late joiners.
  */
 #include <stdlib.h>
+#include <string.h>
 
+#include "codec.h"
 #include "relay_internal.h"
 
 static relay_subgroup *subgroup_find(relay_track *t, uint64_t stream)
@@ -75,19 +77,35 @@ static void out_fail(relay_out *o)
     o->down->t->r->stats.subgroups_reset++;
 }
 
+/* The header of upstream stream `stream` as the kernel forwards it: the
+ * bytes as they came, the track named by its downstream alias. */
+static int kernel_header(fr_moq_session *up, uint64_t stream,
+                         const relay_track *t, uint8_t *hdr, size_t cap,
+                         size_t *hlen)
+{
+    const uint8_t *raw;
+
+    if (fr_moq_subgroup_raw_header(up, stream, &raw, hlen) != 0 ||
+        *hlen > cap)
+        return -1;
+    memcpy(hdr, raw, *hlen);
+    return fr_moq_subgroup_header_set_alias(hdr, *hlen, t->alias) ? -1 : 0;
+}
+
 /* Takes kernel stream `ks`, on which the kernel forwards `rsg` to `d`: the
- * relay writes the upstream stream's bytes there as they are, header
- * included, for the splice layer to register the kernel's packets. */
+ * relay writes the bytes the kernel sends there (the upstream stream's,
+ * header included, with the downstream alias), for the splice layer to
+ * register the kernel's packets. */
 static void out_open_kernel(relay_subgroup *rsg, relay_down *d, int64_t ks,
                             fr_moq_session *up)
 {
     relay_out *o = calloc(1, sizeof(*o));
     fr_relay *r = d->t->r;
-    const uint8_t *hdr;
+    uint8_t hdr[FR_MOQ_SG_HDR_RAW_MAX];
     size_t hlen;
 
     if (!o ||
-        fr_moq_subgroup_raw_header(up, rsg->stream, &hdr, &hlen) != 0 ||
+        kernel_header(up, rsg->stream, d->t, hdr, sizeof(hdr), &hlen) != 0 ||
         fr_moq_pub_adopt_subgroup(d->pub, ks, &rsg->info, &o->sg) != 0) {
         /* Without its bytes the kernel's packets cannot be registered:
          * the stream goes. */

@@ -23,14 +23,17 @@ typedef struct fr_relay_fastpath {
      * before the first SUBSCRIBE. */
     int (*prepare)(void *arg, fr_moq_session *up, fr_moq_session *down);
     /* `down` wants every subgroup stream of track `alias` of the upstream
-     * session `up` that begins from now on; subgroups whose header has no
-     * priority have the track's `default_priority`. Returns 0 if the
+     * session `up` that begins from now on, and knows the track by
+     * `down_alias` (the same for every `down` of the track); subgroups
+     * whose header has no priority have the track's `default_priority`.
+     * Returns 0 if the
      * kernel will forward them, a negative FR_ERR_* if it cannot
      * (userspace does then): FR_ERR_UNSUPPORTED when it never can (the
      * TLS suite of `up` or `down`), so their copies do not count as ones
      * the kernel could have sent. */
     int (*join)(void *arg, fr_moq_session *up, uint64_t alias,
-                uint8_t default_priority, fr_moq_session *down);
+                uint64_t down_alias, uint8_t default_priority,
+                fr_moq_session *down);
     void (*leave)(void *arg, fr_moq_session *up, uint64_t alias,
                   fr_moq_session *down);
     /* The stream on which the kernel forwards upstream stream `stream` of

@@ -82,6 +82,7 @@ struct fr_splice {
         uint64_t pkt;
         uint64_t stream;
         uint64_t upstream_stream;
+        uint32_t up_slot;
     } carried[FR_PNMAP_WINDOW];
     uint64_t lost[MAX_LOST];
     size_t nlost;
@@ -598,7 +599,7 @@ static void shadow(fr_quic_conn *c, pending *p, const fr_hooked_pkt *np,
     sp->stats.registered++;
     p->shadowed = 1;
     sp->carried[pkt % FR_PNMAP_WINDOW] = (struct carried){
-        pkt + 1, p->ev.stream, p->ev.upstream_stream};
+        pkt + 1, p->ev.stream, p->ev.upstream_stream, p->ev.up_slot};
     if (ops_of(c) && ops_of(c)->registered)
         ops_of(c)->registered(ops_of(c)->arg, c, &p->ev);
 }
@@ -802,7 +803,8 @@ static void report_losses(fr_quic_conn *c)
 
         /* pkt + 1: zero marks an empty entry. */
         if (e->pkt == sp->lost[i] + 1 && ops && ops->lost)
-            ops->lost(ops->arg, c, (int64_t)e->stream, e->upstream_stream);
+            ops->lost(ops->arg, c, (int64_t)e->stream, e->up_slot,
+                      e->upstream_stream);
     }
     sp->nlost = 0;
 }

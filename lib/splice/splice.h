@@ -69,10 +69,11 @@ typedef struct fr_splice_ops {
     void (*registered)(void *arg, fr_quic_conn *c,
                        const struct fr_fp_sent_event *ev);
     /* ngtcp2 declared lost a registered kernel packet of subscriber
-     * stream `stream_id`, the kernel's copy of `upstream_stream` (called
-     * after the ngtcp2 call, never inside it). */
+     * stream `stream_id`, the kernel's copy of stream `upstream_stream`
+     * of upstream slot `up_slot` (called after the ngtcp2 call, never
+     * inside it). */
     void (*lost)(void *arg, fr_quic_conn *c, int64_t stream_id,
-                 uint64_t upstream_stream);
+                 uint32_t up_slot, uint64_t upstream_stream);
     /* Optional, tls mode: the keys of key phase `phase` changed
      * (fr_splice_keys has them, or says the suite is not one the kernel
      * can use), before ngtcp2 sends with them. Called from inside ngtcp2:

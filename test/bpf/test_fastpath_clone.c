@@ -51,6 +51,9 @@ static int ifindex_a, ifindex_b;
  * applies) and the track's default publisher priority. */
 static int header_priority = 0x80;
 static uint8_t track_default = 128;
+/* The alias the subscribers know the track by: the kernel writes it over
+ * ALIAS in the subgroup headers it forwards, when they differ. */
+static uint64_t down_alias = ALIAS;
 /* tls mode, and the key phase the subscribers' copies go out in. */
 static int tls;
 static int key_phase;
@@ -129,8 +132,9 @@ static uint16_t sub_port(int i)
 }
 
 /* The STREAM frame's data after its type and stream ID (an OFF frame's
- * offset comes first), then the AEAD tag. */
-static size_t frame_rest(uint8_t *p, uint64_t offset)
+ * offset comes first), then the AEAD tag; the subgroup header names the
+ * track by `alias` (one byte). */
+static size_t frame_rest(uint8_t *p, uint64_t offset, uint8_t alias)
 {
     size_t n = 0;
 
@@ -143,7 +147,7 @@ static size_t frame_rest(uint8_t *p, uint64_t offset)
         /* SUBGROUP_HEADER: type 0x10 (subgroup 0, priority present) or
          * 0x30 (no priority), track alias, group 5, publisher priority. */
         p[n++] = header_priority < 0 ? 0x30 : 0x10;
-        p[n++] = ALIAS;
+        p[n++] = alias;
         p[n++] = 5;
         if (header_priority >= 0)
             p[n++] = (uint8_t)header_priority;
@@ -178,7 +182,7 @@ static size_t upstream_packet(uint8_t *out, uint64_t offset, int ack)
     }
     q[n++] = frame_type(offset);
     q[n++] = UP_SID;
-    n += frame_rest(q + n, offset);
+    n += frame_rest(q + n, offset, ALIAS);
     n = fr_test_frame(out, n, relay_mac, up_mac, "198.18.1.1", "198.18.1.2",
                       4433, 4433, 17);
     return seal_frame(out, n, sizeof(up_cid), 0x1234, ORIGIN, 0, relay_mac,
@@ -224,7 +228,7 @@ static size_t expected_packet(uint8_t *out, int i, uint32_t pn,
         q[n++] = (uint8_t)(0x40 | sub_sid[i] >> 8);
         q[n++] = (uint8_t)sub_sid[i];
     }
-    n += frame_rest(q + n, offset);
+    n += frame_rest(q + n, offset, (uint8_t)down_alias);
     return fr_test_frame(out, n, sub_mac, relay_mac, "198.18.2.1",
                          "198.18.2.2", 4433, sub_port(i), 17);
 }
@@ -292,13 +296,13 @@ static void configure(fr_fp_kernel *k)
                              1);
         fr_fp_kernel_tx(k, sub_slot[i])->next_pn = 100 * (uint64_t)(i + 1);
         fr_fp_kernel_tx(k, sub_slot[i])->budget = 1000000;
-        assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, track_default,
-                                                 sub_slot[i]),
+        assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, down_alias,
+                                                 track_default, sub_slot[i]),
                          0);
     }
     /* Joining twice is refused. */
-    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, track_default,
-                                             sub_slot[0]),
+    assert_int_equal(fr_fp_kernel_track_join(k, up, ALIAS, down_alias,
+                                             track_default, sub_slot[0]),
                      FR_ERR_INVALID_STATE);
 }
 
@@ -530,6 +534,7 @@ static void test_clone_to_each_subscriber(void **state)
      * slot is handed out again. */
     {
         struct fr_fp_substream_key sk = {.slot = sub_slot[1],
+                                         .up_slot = up_slot,
                                          .upstream_stream = UP_SID};
         uint64_t sid;
         uint32_t again;
@@ -576,7 +581,7 @@ static void test_userspace_claim(void **state)
     FR_TEST_REQUIRE_ROOT();
     k = open_configured(&fd);
     skel = fr_fp_kernel_skeleton(k);
-    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], UP_SID,
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], up_slot, UP_SID,
                                                   &sid, &late),
                      1);
     assert_int_equal(late, 0);
@@ -586,16 +591,16 @@ static void test_userspace_claim(void **state)
     assert_int_not_equal(gotlen[1], 0);
     assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[0]), 1);
     /* Asked again, the answer stands. */
-    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], UP_SID,
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], up_slot, UP_SID,
                                                   &sid, &late),
                      1);
-    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[1], UP_SID,
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[1], up_slot, UP_SID,
                                                   &sid, &late),
                      0);
     assert_int_equal(sid, sub_sid[1]);
     assert_int_equal(late, 0);
 
-    fr_fp_kernel_substream_forget(k, sub_slot[1], UP_SID);
+    fr_fp_kernel_substream_forget(k, sub_slot[1], up_slot, UP_SID);
     run_ingress(skel, in, upstream_packet(in, 300, 0));
     memset(gotlen, 0, sizeof(gotlen));
     assert_int_equal(receive(fd, got, gotlen, 1), 0);
@@ -717,7 +722,7 @@ static void test_track_pages(void **state)
         assert_int_equal(fr_fp_kernel_pool_refill(k, slot, &id, 1), 1);
         fr_fp_kernel_tx(k, slot)->budget = 1000000;
         assert_int_equal(
-            fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot),
+            fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot),
             0);
     }
     run_ingress(skel, in, upstream_packet(in, 0, 0));
@@ -730,23 +735,64 @@ static void test_track_pages(void **state)
          i < FR_FP_MAX_FANOUT * FR_FP_TRACK_PAGES; i++) {
         assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
         assert_int_equal(
-            fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot),
+            fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot),
             0);
     }
     assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
     assert_int_equal(
-        fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot),
+        fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot),
         FR_ERR_LIMIT);
     /* One leaves: there is room again. */
     assert_int_equal(fr_fp_kernel_track_leave(k, up_slot, ALIAS, slot - 1),
                      0);
     assert_int_equal(
-        fr_fp_kernel_track_join(k, up_slot, ALIAS, track_default, slot), 0);
+        fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot), 0);
     fr_fp_kernel_close(k);
 }
 
 /* tls mode: each copy sealed for its subscriber (CIDs of 4, 8 and 12
  * bytes) in key phase 0, then 1; behind a leading ACK too. */
+/* The subscribers know the track by another alias than the upstream's
+ * (the relay has another track with ALIAS): the copies of the stream's
+ * start carry it, written over the upstream's in as many bytes, in both
+ * modes, and the packet goes up unchanged (run_ingress checks). An alias
+ * that needs more bytes than the upstream's took there cannot be written:
+ * the stream is left to userspace. */
+static void test_copies_carry_down_alias(void **state)
+{
+    static uint8_t got[NSUBS][512];
+    size_t gotlen[NSUBS] = {0};
+    struct fastpath *skel;
+    fr_fp_kernel *k;
+    uint8_t in[512];
+    int fd;
+
+    (void)state;
+    FR_TEST_REQUIRE_ROOT();
+    for (tls = 0; tls < 2; tls++) {
+        down_alias = 9;
+        k = open_configured(&fd);
+        skel = fr_fp_kernel_skeleton(k);
+        send_and_check(skel, fd, 0, 0, 0);
+        send_and_check(skel, fd, 300, 1, 0);
+        assert_int_equal(reason(skel, FR_FP_CLONES), 4);
+        close(fd);
+        fr_fp_kernel_close(k);
+
+        down_alias = 200;
+        k = open_configured(&fd);
+        skel = fr_fp_kernel_skeleton(k);
+        run_ingress(skel, in, upstream_packet(in, 0, 0));
+        assert_int_equal(reason(skel, FR_FP_ALIAS_TOO_LONG), 1);
+        assert_int_equal(reason(skel, FR_FP_CLONES), 0);
+        assert_int_equal(receive(fd, got, gotlen, 1), 0);
+        close(fd);
+        fr_fp_kernel_close(k);
+    }
+    tls = 0;
+    down_alias = ALIAS;
+}
+
 static void test_tls_copies_sealed(void **state)
 {
     struct fastpath *skel;
@@ -817,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_policy_floor),
         cmocka_unit_test(test_policy_track_default),
         cmocka_unit_test(test_track_pages),
+        cmocka_unit_test(test_copies_carry_down_alias),
         cmocka_unit_test(test_tls_copies_sealed),
         cmocka_unit_test(test_tls_tampered_not_forwarded),
     };

@@ -18,6 +18,7 @@
 #include "packet.h"
 
 #define SLOT 5
+#define UP_SLOT 9
 #define UP_SID 7
 #define SUB_SID 70 /* a 2-byte varint where the upstream ID takes 1 */
 #define DATA_LEN 100
@@ -167,11 +168,20 @@ static void set_slot(struct fastpath *skel, const uint8_t *cid, size_t cidlen,
     put_slot(skel, &s);
 }
 
+/* The upstream the copies come from (by their CID) and its stream's
+ * translation for the slot. */
 static void set_stream(struct fastpath *skel)
 {
-    struct fr_fp_substream_key k = {.slot = SLOT, .upstream_stream = UP_SID};
+    struct fr_fp_substream_key k = {.slot = SLOT, .up_slot = UP_SLOT,
+                                    .upstream_stream = UP_SID};
+    struct fr_fp_cid_key ck = {.len = sizeof(up_cid)};
+    struct fr_fp_upstream up = {.slot = UP_SLOT};
     uint64_t sub = SUB_SID;
 
+    memcpy(ck.cid, up_cid, sizeof(up_cid));
+    assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_upstream_cids, &ck,
+                                          sizeof(ck), &up, sizeof(up), 0),
+                     0);
     assert_int_equal(bpf_map__update_elem(skel->maps.fr_fp_substreams, &k,
                                           sizeof(k), &sub, sizeof(sub), 0),
                      0);
@@ -286,6 +296,7 @@ static void rewrite_with_cid(size_t cidlen)
     assert_int_equal(ev.slot, SLOT);
     assert_int_equal(ev.gen, 0x1234);
     assert_int_equal(ev.upstream_stream, UP_SID);
+    assert_int_equal(ev.up_slot, UP_SLOT);
     assert_int_equal(ev.stream, SUB_SID);
     assert_int_equal(ev.offset, 1400);
     assert_int_equal(ev.length, DATA_LEN);

@@ -268,6 +268,39 @@ static void test_ingress_verdicts(void **state)
     ingress_both(p, 12);
 }
 
+/* The track's subscribers know it by another alias: a stream's start
+ * gets it written over the upstream's when it fits the bytes that one
+ * took (300 takes two: 5 fits, 20000 does not, and leaves the stream to
+ * userspace). */
+static void test_ingress_down_alias(void **state)
+{
+    static const uint64_t down[] = {20000, 5};
+    uint8_t p[1500], data[400];
+    size_t n, h;
+
+    (void)state;
+    if (geteuid() != 0)
+        FR_TEST_SKIP("needs root (BPF)");
+    for (size_t i = 0; i < sizeof(down) / sizeof(down[0]); i++) {
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(fr_fp_kernel_track_join(
+                                 (k ? &T.sim : &T.bpf)->k, T.up, 300,
+                                 down[i], 100, T.sub),
+                             0);
+        h = subgroup_start(data, 100, 80000 + i);
+        n = begin(p);
+        stream(p, &n, UP_SID + 64 + 4 * i, 0, data, h + 100, 1, 0);
+        ingress_both(p, finish(p, n));
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(fr_fp_kernel_track_leave(
+                                 (k ? &T.sim : &T.bpf)->k, T.up, 300, T.sub),
+                             0);
+    }
+    assert_int_equal(fr_fp_kernel_count(T.bpf.k, FR_FP_ROLE_UPSTREAM,
+                                        FR_FP_ALIAS_TOO_LONG),
+                     1);
+}
+
 /* Egress: one copy through both, for `cid_len` and `key_phase`. */
 
 typedef struct copy_case {
@@ -285,7 +318,7 @@ typedef struct copy_case {
 
 static void setup_slot(side *s, const copy_case *c)
 {
-    struct fr_fp_substream_key k = {.slot = T.sub,
+    struct fr_fp_substream_key k = {.slot = T.sub, .up_slot = T.up,
                                     .upstream_stream = UP_SID};
     uint64_t id = c->stream == 2 ? FR_FP_SUBSTREAM_USERSPACE : SUB_SID;
     struct fr_fp_slot slot = {0};
@@ -404,6 +437,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ingress_verdicts),
+        cmocka_unit_test(test_ingress_down_alias),
         cmocka_unit_test(test_egress_copies),
     };
 

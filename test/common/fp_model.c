@@ -53,6 +53,7 @@ typedef struct walk {
     int multi;
     uint64_t stream_id;
     int fresh;
+    size_t header_at;  /* where its subgroup header is, if it has it */
     int ack_lead;
     int ack_other;
     int media_late;
@@ -159,8 +160,11 @@ static int parse_header(const uint8_t *b, size_t n, struct fr_fp_stream *st)
     memset(st, 0, sizeof(*st));
     st->header_type = type;
     st->has_priority = !(type & 0x20);
-    if (moq_varint(b, n, &o, &st->track_alias) ||
-        moq_varint(b, n, &o, &st->group) ||
+    st->alias_at = (__u8)o;
+    if (moq_varint(b, n, &o, &st->track_alias))
+        return more;
+    st->alias_len = (__u8)(o - st->alias_at);
+    if (moq_varint(b, n, &o, &st->group) ||
         (((type >> 1) & 3) == 2 && moq_varint(b, n, &o, &st->subgroup)))
         return more;
     if (st->has_priority) {
@@ -286,7 +290,7 @@ static int stream_fields(const uint8_t *d, size_t end, size_t *pos,
 
 /* One STREAM frame (fr_fp_stream_frame): a fr_fp_reason, 0 for media. */
 static int stream_frame(fr_fp_model *m, walk *w, uint8_t type, int *fresh,
-                        uint64_t *sid)
+                        uint64_t *sid, size_t *header_at)
 {
     struct fr_fp_stream_key key = {.slot = w->slot};
     uint64_t offset, len, id;
@@ -299,6 +303,7 @@ static int stream_frame(fr_fp_model *m, walk *w, uint8_t type, int *fresh,
     w->off = pos + (size_t)len;
     *sid = key.stream_id;
     *fresh = 0;
+    *header_at = offset == 0 ? pos : 0;
     if (!(key.stream_id & 0x02))
         return FR_FP_NOT_MEDIA;
     if (offset == 0)
@@ -313,6 +318,7 @@ static int walk_frame(fr_fp_model *m, walk *w, unsigned index)
 {
     uint8_t type;
     uint64_t sid;
+    size_t header_at;
     int r, fresh;
 
     if (w->off >= w->end)
@@ -344,7 +350,7 @@ static int walk_frame(fr_fp_model *m, walk *w, unsigned index)
         w->verdict = FR_FP_UNKNOWN_FRAME;
         return 1;
     }
-    r = stream_frame(m, w, type, &fresh, &sid);
+    r = stream_frame(m, w, type, &fresh, &sid, &header_at);
     if (r == 0 && w->media) {
         w->multi = 1;
     } else if (r == 0) {
@@ -353,6 +359,7 @@ static int walk_frame(fr_fp_model *m, walk *w, unsigned index)
         w->media = 1;
         w->stream_id = sid;
         w->fresh = fresh;
+        w->header_at = header_at;
     }
     if (r && w->verdict == FR_FP_FORWARDABLE)
         w->verdict = r;
@@ -382,13 +389,14 @@ static int frames(fr_fp_model *m, walk *w)
     return w->ack_lead ? FR_FP_LEADING_ACK : FR_FP_FORWARDABLE;
 }
 
-/* Subscriber `slot`'s stream for upstream stream `sid` (substream()): 0
- * with *id, -2 for a policy drop, -1 for none. */
-static int substream(fr_fp_model *m, uint32_t slot, uint64_t sid, int fresh,
-                     int excludes, uint64_t *id)
+/* Subscriber `slot`'s stream for stream `sid` of upstream `up`
+ * (substream()): 0 with *id, -2 for a policy drop, -1 for none. */
+static int substream(fr_fp_model *m, uint32_t slot, uint32_t up, uint64_t sid,
+                     int fresh, int excludes, uint64_t *id)
 {
     const fr_fp_dataplane_ops *ops = m->dp->ops;
-    struct fr_fp_substream_key k = {.slot = slot, .upstream_stream = sid};
+    struct fr_fp_substream_key k = {.slot = slot, .up_slot = up,
+                                    .upstream_stream = sid};
     struct fr_fp_pool *pool = &m->dp->pools[slot];
 
     if (ops->lookup(m->dp, FR_FP_MAP_SUBSTREAMS, &k, id) == 0)
@@ -415,6 +423,8 @@ size_t fr_fp_model_rewrite(fr_fp_model *m, uint32_t slot_id,
     const fr_fp_dataplane_ops *ops = m->dp->ops;
     struct fr_fp_substream_key skey = {.slot = slot_id};
     struct fr_fp_credit_key ckey = {.slot = slot_id};
+    struct fr_fp_cid_key ukey = {.len = (uint8_t)m->cid_len};
+    struct fr_fp_upstream up;
     struct fr_fp_sent_event ev = {0};
     struct fr_fp_slot slot;
     struct fr_fp_tx *tx = &m->dp->tx[slot_id];
@@ -427,6 +437,13 @@ size_t fr_fp_model_rewrite(fr_fp_model *m, uint32_t slot_id,
         eg_count(m, FR_FP_EG_NO_SLOT);
         return 0;
     }
+    /* Its upstream, by the CID the copy still carries. */
+    memcpy(ukey.cid, d + 1, m->cid_len);
+    if (ops->lookup(m->dp, FR_FP_MAP_UPSTREAM_CIDS, &ukey, &up)) {
+        eg_count(m, FR_FP_EG_NO_STREAM);
+        return 0;
+    }
+    skey.up_slot = up.slot;
     fo = 1 + m->cid_len + (size_t)(d[0] & 3) + 1;
     type = d[fo];
     if ((type == 0x02 || type == 0x03) && skip_ack(d, end, &fo, type)) {
@@ -484,6 +501,7 @@ size_t fr_fp_model_rewrite(fr_fp_model *m, uint32_t slot_id,
 
     ev.time_ns = now;
     ev.upstream_stream = upstream;
+    ev.up_slot = (uint16_t)up.slot;
     ev.stream = sub;
     ev.slot = slot_id;
     ev.gen = slot.gen;
@@ -538,7 +556,7 @@ static void fan_page(fr_fp_model *m, const struct fr_fp_subscribers *subs,
         if (ops->lookup(m->dp, FR_FP_MAP_SLOTS, &slot_id, &slot) ||
             !slot.active)
             continue;
-        switch (substream(m, slot_id, w->stream_id, w->fresh,
+        switch (substream(m, slot_id, w->slot, w->stream_id, w->fresh,
                           priority > slot.priority_floor, &id)) {
         case 0:
             count(m, FR_FP_CLONES);
@@ -555,7 +573,8 @@ static void fan_page(fr_fp_model *m, const struct fr_fp_subscribers *subs,
 }
 
 /* Copies of a forwardable packet to every subscriber of its track
- * (fan_out and fan_one). */
+ * (fan_out and fan_one); a packet with the subgroup header names the
+ * track by the subscribers' alias in theirs. */
 static void fan_out(fr_fp_model *m, const walk *w, const uint8_t *d,
                     size_t len, const struct sockaddr_storage *relay,
                     fr_tstamp now)
@@ -565,6 +584,7 @@ static void fan_out(fr_fp_model *m, const walk *w, const uint8_t *d,
     struct fr_fp_track_key tk = {.upstream_slot = w->slot};
     struct fr_fp_subscribers subs;
     stream_rec *r = stream_find(m, &sk);
+    uint8_t copy[MAX_DGRAM];
 
     if (!r)
         return;
@@ -572,6 +592,19 @@ static void fan_out(fr_fp_model *m, const walk *w, const uint8_t *d,
     for (tk.page = 0; tk.page < FR_FP_TRACK_PAGES; tk.page++) {
         if (ops->lookup(m->dp, FR_FP_MAP_TRACK_SLOTS, &tk, &subs))
             return;
+        if (tk.page == 0 && w->header_at &&
+            subs.down_alias != r->st.track_alias) {
+            if (len > sizeof(copy))
+                return;
+            memcpy(copy, d, len);
+            if (fr_moq_varint_encode_in(copy + w->header_at + r->st.alias_at,
+                                        r->st.alias_len,
+                                        subs.down_alias) < 0) {
+                count(m, FR_FP_ALIAS_TOO_LONG);
+                return;
+            }
+            d = copy;
+        }
         fan_page(m, &subs,
                  r->st.has_priority ? r->st.priority : subs.default_priority,
                  w, d, len, relay, now);

@@ -11,7 +11,7 @@
 #include <fastrelay/error.h>
 
 #define MAX_KEY 24
-#define MAX_VALUE 1028
+#define MAX_VALUE sizeof(struct fr_fp_subscribers) /* the largest */
 #define MAX_HOSTS 64
 #define MAX_EVENTS 4096
 #define MAX_REASONS 32

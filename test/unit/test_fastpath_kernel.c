@@ -15,6 +15,9 @@
 #include "../../lib/fastpath/kernel.h"
 #include "fp_sim.h"
 
+/* An upstream slot number no test allocates (the claims do not check it). */
+#define UP 4000
+
 typedef struct fixture {
     fr_fp_kernel *k;
     fr_fp_dataplane *dp; /* the kernel's, to act as the programs do */
@@ -63,9 +66,10 @@ static uint32_t slot_of(fixture *f)
     return s;
 }
 
-/* A freed slot loses its entry, its streams' translations and credits,
- * its pool and its send state, and comes back with a new generation;
- * other slots keep theirs. */
+/* A freed slot loses its entry, its streams' translations and credits
+ * (and, as an upstream, the translations of its streams for others), its
+ * pool and its send state, and comes back with a new generation; other
+ * slots keep theirs. */
 static void test_slot_free_forgets(void **state)
 {
     fixture *f = *state;
@@ -81,10 +85,13 @@ static void test_slot_free_forgets(void **state)
     assert_int_equal(fr_fp_kernel_pool_refill(f->k, a, ids, 3), 3);
     assert_int_equal(fr_fp_kernel_credit_set(f->k, a, 3, 5000), 0);
     assert_int_equal(fr_fp_kernel_credit_set(f->k, b, 3, 5000), 0);
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, 40, &stream,
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, UP, 40, &stream,
                                                   &late),
                      1);
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, b, 40, &stream,
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, b, UP, 40, &stream,
+                                                  &late),
+                     1);
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, b, a, 40, &stream,
                                                   &late),
                      1);
     fr_fp_kernel_tx(f->k, a)->next_pn = 99;
@@ -129,9 +136,9 @@ static void test_track_lists(void **state)
     fixture *f = *state;
     uint32_t up = slot_of(f), s1 = slot_of(f), s2 = slot_of(f);
 
-    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 64, s1), 0);
-    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 32, s2), 0);
-    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 32, s2),
+    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 5, 64, s1), 0);
+    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 5, 32, s2), 0);
+    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 5, 32, s2),
                      FR_ERR_INVALID_STATE);
     assert_int_equal(fr_fp_sim_entries(f->sim, FR_FP_MAP_TRACK_SLOTS), 1);
     assert_int_equal(fr_fp_kernel_track_leave(f->k, up, 5, s1), 0);
@@ -143,7 +150,7 @@ static void test_track_lists(void **state)
     assert_int_equal(fr_fp_sim_entries(f->sim, FR_FP_MAP_TRACK_SLOTS), 1);
     assert_int_equal(fr_fp_kernel_track_leave(f->k, up, 5, s2), 0);
     assert_int_equal(fr_fp_sim_entries(f->sim, FR_FP_MAP_TRACK_SLOTS), 0);
-    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 0, up + 100),
+    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 5, 5, 0, up + 100),
                      FR_ERR_INVALID_ARGUMENT);
 }
 
@@ -179,12 +186,12 @@ static void test_track_pages(void **state)
     assert_non_null(subs);
     assert_non_null(times);
     for (int i = 0; i < N; i++)
-        assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 0,
+        assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 1, 0,
                                                  (subs[i] = slot_of(f))),
                          0);
-    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 0, slot_of(f)),
+    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 1, 0, slot_of(f)),
                      FR_ERR_LIMIT);
-    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 0, subs[N - 1]),
+    assert_int_equal(fr_fp_kernel_track_join(f->k, up, 1, 1, 0, subs[N - 1]),
                      FR_ERR_INVALID_STATE);
     track_counts(f, up, 1, times, &npages);
     assert_int_equal(npages, FR_FP_TRACK_PAGES);
@@ -243,44 +250,52 @@ static void test_substream_claims(void **state)
 {
     fixture *f = *state;
     uint32_t a = slot_of(f);
-    struct fr_fp_substream_key key = {.slot = a, .upstream_stream = 8};
+    struct fr_fp_substream_key key = {.slot = a, .up_slot = UP,
+                                      .upstream_stream = 8};
     uint64_t kernel_stream = 15, stream = 0;
     int late = -1;
 
     /* Nobody yet: userspace claims it, and keeps it. */
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, 4, &stream, &late),
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, UP, 4, &stream,
+                                                  &late),
                      1);
     assert_int_equal(late, 0);
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, 4, &stream, &late),
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, UP, 4, &stream,
+                                                  &late),
                      1);
 
     /* The kernel took a stream at the stream's start. */
     assert_int_equal(f->dp->ops->update(f->dp, FR_FP_MAP_SUBSTREAMS, &key,
                                         &kernel_stream, FR_FP_NOEXIST),
                      0);
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, 8, &stream, &late),
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, UP, 8, &stream,
+                                                  &late),
                      0);
     assert_int_equal(stream, kernel_stream);
     assert_int_equal(late, 0);
+    /* Another upstream's stream of the same ID is another stream. */
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, UP + 1, 8, &stream,
+                                                  &late),
+                     1);
 
     /* The kernel's entry lands between userspace's look and its claim. */
     key.upstream_stream = 12;
     kernel_stream = 19;
     fr_fp_sim_race(f->sim, FR_FP_MAP_SUBSTREAMS, &key, sizeof(key),
                    &kernel_stream, sizeof(kernel_stream));
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, 12, &stream,
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, UP, 12, &stream,
                                                   &late),
                      0);
     assert_int_equal(stream, 19);
     assert_int_equal(late, 1);
 
     /* Forgotten: decided anew. */
-    fr_fp_kernel_substream_forget(f->k, a, 12);
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, 12, &stream,
+    fr_fp_kernel_substream_forget(f->k, a, UP, 12);
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a, UP, 12, &stream,
                                                   &late),
                      1);
-    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a + 1, 12, &stream,
-                                                  &late),
+    assert_int_equal(fr_fp_kernel_substream_claim(f->k, a + 1, UP, 12,
+                                                  &stream, &late),
                      FR_ERR_INVALID_ARGUMENT);
 }
 
