@@ -88,6 +88,7 @@ typedef struct session_ctx {
     gap first_gap;           /* of the objects counted missing */
     uint64_t objects, corrupt, fetched, bytes, out_of_window;
     uint64_t max_group;
+    uint64_t track_alias;    /* the publisher's, at the last SUBSCRIBE_OK */
     /* --reconnect: what earlier subscriptions of this session missed, and
      * how often it connected or subscribed again. */
     uint64_t missing_before, skipped_before;
@@ -640,6 +641,7 @@ static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
 
     (void)ud;
     sc->attempts = 0;
+    sc->track_alias = info->track_alias;
     if (!sc->subscribed_ns)
         sc->subscribed_ns = frt_media_now_ns();
     if (!info->has_largest)
@@ -955,6 +957,7 @@ static int write_json(app *a)
         frt_json_kv_u64(&j, "connect_ns", sc->connect_ns);
         frt_json_kv_u64(&j, "subscribed_ns", sc->subscribed_ns);
         frt_json_kv_u64(&j, "last_group", sc->max_group);
+        frt_json_kv_u64(&j, "track_alias", sc->track_alias);
         frt_json_kv_bool(&j, "track_ended", sc->ended && !sc->error[0]);
         if (sc->sub) {
             fr_moq_sub_progress pr;

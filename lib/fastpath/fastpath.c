@@ -48,6 +48,7 @@ static const struct fallback {
     {"open_failed", FR_FP_ROLE_UPSTREAM, FR_FP_OPEN_FAILED, 0},
     {"no_keys", FR_FP_ROLE_UPSTREAM, FR_FP_NO_KEYS, 0},
     {"egress_no_keys", FR_FP_ROLE_SUBSCRIBERS, FR_FP_EG_NO_KEYS, 0},
+    {"alias_too_long", FR_FP_ROLE_UPSTREAM, FR_FP_ALIAS_TOO_LONG, 0},
     {"cipher", FR_FP_ROLE_UPSTREAM, 0, 1},
 };
 
