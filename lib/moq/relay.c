@@ -597,15 +597,7 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
     r->stats.subscribes_held = r->held.count;
     if (r->upstream == s)
         r->upstream = NULL;
-    /* Fetches passed upstream for this session, or through it. */
-    for (relay_fetch *rf = r->fetches, *next; rf; rf = next) {
-        next = rf->next;
-        if (rf->s == s) {
-            fr_moq_fetch_set_user_data(rf->up, NULL);
-            fr_moq_fetch_cancel(rf->up);
-            fr_relay_fetch_free(rf);
-        }
-    }
+    fr_relay_fetch_session_closed(r, s);
     /* Tracks whose upstream SUBSCRIBE to the session was held. */
     for (relay_track *t = r->tracks, *next; t; t = next) {
         next = t->next;

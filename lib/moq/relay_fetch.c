@@ -33,7 +33,7 @@ static void fetch_refuse(fr_relay *r, fr_moq_session *s, uint64_t req,
     fr_moq_reject(s, req, code, reason);
 }
 
-void fr_relay_fetch_free(relay_fetch *rf)
+static void fetch_free(relay_fetch *rf)
 {
     relay_fetch **pp = &rf->r->fetches;
 
@@ -41,32 +41,115 @@ void fr_relay_fetch_free(relay_fetch *rf)
         pp = &(*pp)->next;
     if (*pp)
         *pp = rf->next;
+    while (rf->waits) {
+        relay_fetch_wait *w = rf->waits;
+        rf->waits = w->next;
+        free(w);
+    }
     free(rf);
 }
 
-/* Asks the track's upstream for a range the cache lacks; the answer is
- * passed downstream (and cached) as it comes. */
+/* Gives up the upstream FETCH of `rf` and forgets it. */
+static void fetch_cancel(relay_fetch *rf)
+{
+    fr_moq_fetch_set_user_data(rf->up, NULL);
+    fr_moq_fetch_cancel(rf->up);
+    fetch_free(rf);
+}
+
+/* Accepts the downstream FETCH of `w` as the upstream accepted ours;
+ * returns nonzero (the waiter then goes) if it cannot. */
+static int wait_accept(relay_fetch *rf, relay_fetch_wait *w)
+{
+    if (fr_moq_accept_fetch(w->s, w->req, rf->ok_end, rf->ok_end_of_track,
+                            &w->down) != 0)
+        return -1;
+    fr_moq_stream_set_copy_class(w->s, w->down->data_stream, FR_COPY_REPLAY);
+    return 0;
+}
+
+/* Removes the waiters `drop` picks (freed); an upstream FETCH left with
+ * none is cancelled. Returns nonzero if `rf` went with it. */
+static int waits_drop(relay_fetch *rf,
+                      int (*drop)(relay_fetch *, relay_fetch_wait *, void *),
+                      void *arg)
+{
+    relay_fetch_wait **pp = &rf->waits;
+
+    while (*pp) {
+        relay_fetch_wait *w = *pp;
+        if (drop(rf, w, arg)) {
+            *pp = w->next;
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
+    if (rf->waits)
+        return 0;
+    fetch_cancel(rf);
+    return 1;
+}
+
+/* The upstream FETCH of `t` for [start, end] that a new downstream one
+ * can still join: nothing relayed yet, so it gets every object. */
+static relay_fetch *fetch_joinable(relay_track *t, fr_moq_location start,
+                                   fr_moq_location end)
+{
+    for (relay_fetch *rf = t->r->fetches; rf; rf = rf->next)
+        if (rf->t == t && rf->objects == 0 &&
+            fr_moq_location_cmp(rf->start, start) == 0 &&
+            fr_moq_location_cmp(rf->end, end) == 0)
+            return rf;
+    return NULL;
+}
+
+/* Asks the track's upstream for a range the cache lacks, or joins the
+ * same request already under way; the answer is passed downstream (and
+ * cached) as it comes. */
 static void fetch_upstream(relay_track *t, fr_moq_session *s, uint64_t req,
                            fr_moq_location start, fr_moq_location end)
 {
     relay_fetch *rf;
+    relay_fetch_wait *w;
 
     if (!t->up) {
         fetch_refuse(t->r, s, req, FR_MOQ_REQ_INVALID_RANGE, "not cached");
         return;
     }
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        fetch_refuse(t->r, s, req, FR_MOQ_REQ_INTERNAL_ERROR,
+                     "out of memory");
+        return;
+    }
+    w->s = s;
+    w->req = req;
+    rf = fetch_joinable(t, start, end);
+    if (rf) {
+        if (rf->answered && wait_accept(rf, w) != 0) {
+            free(w);
+            return;
+        }
+        w->next = rf->waits;
+        rf->waits = w;
+        return;
+    }
     rf = calloc(1, sizeof(*rf));
     if (!rf) {
+        free(w);
         fetch_refuse(t->r, s, req, FR_MOQ_REQ_INTERNAL_ERROR,
                      "out of memory");
         return;
     }
     rf->r = t->r;
     rf->t = t;
-    rf->s = s;
-    rf->req = req;
+    rf->start = start;
+    rf->end = end;
+    rf->waits = w;
     if (fr_moq_fetch_range(fr_moq_sub_session(t->up), &t->name.name, start,
                            end, &rf->up, rf) != 0) {
+        free(w);
         free(rf);
         fetch_refuse(t->r, s, req, FR_MOQ_REQ_INTERNAL_ERROR,
                      "cannot fetch upstream");
@@ -77,19 +160,24 @@ static void fetch_upstream(relay_track *t, fr_moq_session *s, uint64_t req,
     t->r->stats.fetches_upstream++;
 }
 
+static int wait_refused(relay_fetch *rf, relay_fetch_wait *w, void *arg)
+{
+    (void)arg;
+    return wait_accept(rf, w) != 0;
+}
+
 void fr_relay_on_fetch_ok(fr_moq_fetch *f, fr_moq_location end,
                           int end_of_track, void *ud)
 {
     relay_fetch *rf = fr_moq_fetch_get_user_data(f);
 
     (void)ud;
-    if (fr_moq_accept_fetch(rf->s, rf->req, end, end_of_track, &rf->down) !=
-        0) {
-        fr_moq_fetch_cancel(f);
+    if (!rf)
         return;
-    }
-    fr_moq_stream_set_copy_class(rf->s, rf->down->data_stream,
-                                 FR_COPY_REPLAY);
+    rf->answered = 1;
+    rf->ok_end = end;
+    rf->ok_end_of_track = end_of_track;
+    waits_drop(rf, wait_refused, NULL);
 }
 
 void fr_relay_on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
@@ -100,15 +188,17 @@ void fr_relay_on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
     (void)ud;
     if (!rf)
         return;
-    if (rf->down) {
-        fr_moq_fetch_close(rf->down);
-        rf->r->stats.fetches_served++;
-    } else {
-        fetch_refuse(rf->r, rf->s, rf->req,
-                     rejected ? code : FR_MOQ_REQ_INTERNAL_ERROR,
-                     reason ? reason : "upstream fetch failed");
+    for (relay_fetch_wait *w = rf->waits; w; w = w->next) {
+        if (w->down) {
+            fr_moq_fetch_close(w->down);
+            rf->r->stats.fetches_served++;
+        } else {
+            fetch_refuse(rf->r, w->s, w->req,
+                         rejected ? code : FR_MOQ_REQ_INTERNAL_ERROR,
+                         reason ? reason : "upstream fetch failed");
+        }
     }
-    fr_relay_fetch_free(rf);
+    fetch_free(rf);
 }
 
 /* An object of a FETCH we passed upstream. */
@@ -116,12 +206,29 @@ void fr_relay_fetched_object(fr_moq_fetch *f, const fr_moq_object *obj)
 {
     relay_fetch *rf = fr_moq_fetch_get_user_data(f);
 
-    if (!rf || !rf->down)
+    if (!rf)
         return;
+    rf->objects++;
     if (rf->t)
         fr_relay_cache_add(rf->t, obj);
-    if (fr_moq_fetch_write(rf->down, obj) == 0)
-        rf->r->stats.objects_fetched++;
+    for (relay_fetch_wait *w = rf->waits; w; w = w->next)
+        if (w->down && fr_moq_fetch_write(w->down, obj) == 0)
+            rf->r->stats.objects_fetched++;
+}
+
+static int wait_of_session(relay_fetch *rf, relay_fetch_wait *w, void *s)
+{
+    (void)rf;
+    return w->s == s;
+}
+
+void fr_relay_fetch_session_closed(fr_relay *r, fr_moq_session *s)
+{
+    for (relay_fetch *rf = r->fetches, *next; rf; rf = next) {
+        next = rf->next;
+        /* An upstream FETCH through `s` ends with it (fetch_done). */
+        waits_drop(rf, wait_of_session, s);
+    }
 }
 
 void fr_relay_on_fetch(fr_moq_session *s, uint64_t req,

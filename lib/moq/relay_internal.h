@@ -78,14 +78,27 @@ struct relay_track {
     struct relay_track *next;
 };
 
-/* A FETCH the cache cannot answer, passed on to the upstream. */
-typedef struct relay_fetch {
-    fr_relay *r;
-    relay_track *t;
+/* A downstream FETCH that an upstream one answers. */
+typedef struct relay_fetch_wait {
     fr_moq_session *s;       /* downstream session and its request */
     uint64_t req;
-    fr_moq_fetch *up;        /* our FETCH upstream */
     fr_moq_fetch *down;      /* the answer downstream, once accepted */
+    struct relay_fetch_wait *next;
+} relay_fetch_wait;
+
+/* A FETCH the cache cannot answer, passed on to the upstream once for
+ * every downstream FETCH of the same range that comes before its first
+ * object (a storm of joiners asks the origin once). */
+typedef struct relay_fetch {
+    fr_relay *r;
+    relay_track *t;          /* NULL once the track is gone */
+    fr_moq_location start, end;
+    fr_moq_fetch *up;        /* our FETCH upstream */
+    int answered;            /* FETCH_OK came: */
+    fr_moq_location ok_end;  /* ... with this end */
+    int ok_end_of_track;
+    uint64_t objects;        /* relayed so far */
+    relay_fetch_wait *waits;
     struct relay_fetch *next;
 } relay_fetch;
 
@@ -157,7 +170,9 @@ void fr_relay_on_object(fr_moq_sub *sub, fr_moq_fetch *f,
 
 /* relay_fetch.c */
 void fr_relay_fetched_object(fr_moq_fetch *f, const fr_moq_object *obj);
-void fr_relay_fetch_free(relay_fetch *rf);
+/* Session `s` closed: its FETCHes wait no more (an upstream FETCH nobody
+ * waits for is cancelled). */
+void fr_relay_fetch_session_closed(fr_relay *r, fr_moq_session *s);
 void fr_relay_on_fetch(fr_moq_session *s, uint64_t req,
                        const fr_moq_fetch_request *f, void *ud);
 void fr_relay_on_fetch_ok(fr_moq_fetch *f, fr_moq_location end,

@@ -6,10 +6,11 @@
 # refused.
 #
 # The relay subscribes upstream when the first of them arrives, mid-group,
-# so it lacks the start of that group: each joiner's FETCH for it goes to
-# the origin. With more joiners than the origin's 100 request streams,
-# FETCHes past that limit wait for a stream; they were refused ("cannot
-# fetch upstream") and ~1,000 of 68,000 objects went missing.
+# so it lacks the start of that group: the joiners' FETCHes for it go to
+# the origin (those asking the same range before its answer comes share
+# one). With more of them than the origin's 100 request streams, FETCHes
+# past that limit wait for a stream; they were refused ("cannot fetch
+# upstream") and ~1,000 of 68,000 objects went missing.
 #
 # Through the fast path two more things lost objects or stalled: the
 # default priority policy took joiners with a FETCH backlog for

@@ -178,31 +178,47 @@ static void test_unsubscribe(void **state)
     fr_world_del(&w);
 }
 
-/* A relay that caches one group: a late joiner's joining FETCH from two
- * groups back reaches past it, so the relay passes it to the origin and
- * relays the answer; still no gap. */
-static void test_fetch_upstream(void **state)
+/* A relay that caches one group and `joiners` late joiners at once: their
+ * joining FETCHes from two groups back reach past the cache, so the
+ * relay passes one FETCH to the origin, whatever their number (a storm of
+ * joiners does not multiply the origin's load), and relays the answer to
+ * each; none has a gap. */
+static void fetch_upstream(size_t joiners)
 {
     static fr_world w;
     fr_relay_stats st;
-    const fr_world_sub *u;
 
-    (void)state;
-    fr_world_new(&w, 2, 4, 1, FR_CRYPTO_TLS);
+    fr_world_new(&w, 1 + joiners, 4, 1, FR_CRYPTO_TLS);
     w.late_from = 1;
     w.late_at = 2 * FR_WORLD_FPS + FR_WORLD_FPS / 2;
     assert_true(fr_net_run(w.net, fr_world_all_ended, fr_world_tick, &w, 30 * FR_SECONDS));
-    u = &w.subs[1];
-    assert_false(u->fetch_rejected);
-    assert_int_equal(u->rx[0].corrupt, 0);
-    assert_int_equal(u->rx[0].out_of_order, 0);
-    assert_true(u->fetched > FR_WORLD_FPS);
-    assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
     assert_int_equal(w.subs[0].rx[0].received, w.groups * FR_WORLD_FPS);
+    for (size_t i = w.late_from; i < w.nsubs; i++) {
+        const fr_world_sub *u = &w.subs[i];
+
+        assert_false(u->fetch_rejected);
+        assert_int_equal(u->rx[0].corrupt, 0);
+        assert_int_equal(u->rx[0].out_of_order, 0);
+        assert_true(u->fetched > FR_WORLD_FPS);
+        assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
+    }
     assert_int_equal(w.origins[0].fetches, 1);
     fr_relay_get_stats(w.relay, &st);
     assert_int_equal(st.fetches_upstream, 1);
+    assert_int_equal(st.fetches_served, joiners);
     fr_world_del(&w);
+}
+
+static void test_fetch_upstream(void **state)
+{
+    (void)state;
+    fetch_upstream(1);
+}
+
+static void test_fetch_upstream_once(void **state)
+{
+    (void)state;
+    fetch_upstream(5);
 }
 
 int main(void)
@@ -214,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_rendezvous),
         cmocka_unit_test(test_unsubscribe),
         cmocka_unit_test(test_fetch_upstream),
+        cmocka_unit_test(test_fetch_upstream_once),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
