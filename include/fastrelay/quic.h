@@ -209,9 +209,10 @@ typedef struct fr_quic_settings {
      * datagrams); writes past it fail with FR_ERR_QUEUE_FULL. */
     size_t max_send_buffer;
     fr_log log;
-    /* Clients PING a connection quiet for half the idle timeout, so that
-     * a session with nothing to carry (a subscriber waiting for a track)
-     * outlives it while the peer is there. */
+    /* Clients PING a connection quiet for half the idle timeout that
+     * applies (the shorter of ours and the server's), so that a session
+     * with nothing to carry (a subscriber waiting for a track) outlives
+     * it while the peer is there. */
     int keep_alive;
     /* Servers: connections at most (0: no limit). Past it a client's
      * Initial is answered with CONNECTION_REFUSED and no state is kept. */

@@ -269,6 +269,25 @@ static int dcid_status_cb(ngtcp2_conn *conn,
     return 0;
 }
 
+/* A client's keep-alive: a PING after half the idle timeout that
+ * applies, the shorter of ours and the peer's (RFC 9000 section 10.1),
+ * once the peer's is known; until then, half ours. */
+static void keep_alive_set(fr_quic_conn *c)
+{
+    const fr_quic_settings *st = &c->ep->settings;
+    const ngtcp2_transport_params *peer;
+    uint64_t idle = st->idle_timeout;
+
+    if (c->is_server || !st->keep_alive || !idle)
+        return;
+    peer = c->handshake_completed
+               ? ngtcp2_conn_get_remote_transport_params(c->conn)
+               : NULL;
+    if (peer && peer->max_idle_timeout && peer->max_idle_timeout < idle)
+        idle = peer->max_idle_timeout;
+    ngtcp2_conn_set_keep_alive_timeout(c->conn, idle / 2);
+}
+
 static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
 {
     fr_quic_conn *c = user_data;
@@ -280,6 +299,7 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user_data)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
     c->handshake_completed = 1;
+    keep_alive_set(c);
     if (ep->settings.crypto_mode == FR_CRYPTO_CLEARTEXT)
         FR_WARN(&ep->settings.log,
                 "connection %p uses CLEARTEXT 1-RTT packets: payloads are "
@@ -663,9 +683,7 @@ int fr_conn_new_client(fr_quic_conn **pc, fr_quic_endpoint *ep,
         rv = FR_ERR_NOMEM;
         goto fail;
     }
-    if (ep->settings.keep_alive && ep->settings.idle_timeout)
-        ngtcp2_conn_set_keep_alive_timeout(c->conn,
-                                           ep->settings.idle_timeout / 2);
+    keep_alive_set(c);
     rv = add_scid(c, &scid);
     if (rv)
         goto fail;
