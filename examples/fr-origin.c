@@ -43,6 +43,7 @@ typedef struct opts {
     int one_subgroup;        /* --one-subgroup */
     int on_demand;           /* --on-demand */
     uint64_t key_update_ns;  /* --key-update-every, 0: never */
+    int reconnect;           /* --reconnect */
     fr_tool_opts t;
 } opts;
 
@@ -81,6 +82,9 @@ typedef struct app {
     struct ev_loop *loop;
     fr_moq_endpoint *ep;
     fr_moq_session *session; /* --connect */
+    struct sockaddr_storage relay; /* ... its address */
+    socklen_t relay_len;
+    char relay_host[64];
     track tracks[MAX_TRACKS];
     frt_ivf_reader ivf;
     int ivf_open;
@@ -97,6 +101,9 @@ typedef struct app {
         int valid;           /* 0: none read yet, or the clip ended */
     } ahead;
     ev_timer tick, status, stop, drain, key_update;
+    ev_timer again;          /* --reconnect: the next attempt */
+    unsigned attempts;       /* ... since the relay last took us */
+    uint64_t reconnects;
     uint64_t key_updates, key_update_failures;
     fr_tstamp start;
     int started;
@@ -140,7 +147,14 @@ static void usage(FILE *f)
             "  --on-demand           synthetic video starts with the first\n"
             "                        subscriber, as --input does (its first\n"
             "                        group is then group 0)\n"
-            FR_TOOL_KEY_UPDATE_USAGE            "  --duration S          stop publishing after S seconds\n"
+            FR_TOOL_KEY_UPDATE_USAGE
+            "  --reconnect           with --connect: a connection to the\n"
+            "                        relay that is lost (or cannot be made)\n"
+            "                        is made again, backing off up to 2 s,\n"
+            "                        and the namespace announced (or the\n"
+            "                        tracks pushed) again; media goes on\n"
+            "                        meanwhile\n"
+            "  --duration S          stop publishing after S seconds\n"
             "                        (default: until SIGINT/SIGTERM or the\n"
             "                        end of --input)\n"
             FR_TOOL_TLS_USAGE FR_TOOL_USAGE);
@@ -161,6 +175,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"publish", no_argument, NULL, 'P'},
         {"one-subgroup", no_argument, NULL, '1'},
         {"on-demand", no_argument, NULL, 'O'},
+        {"reconnect", no_argument, NULL, 'R'},
         FR_TOOL_OPTIONS,
         {NULL, 0, NULL, 0}};
     char err[256];
@@ -205,6 +220,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'P': o->push = 1; break;
         case '1': o->one_subgroup = 1; break;
         case 'O': o->on_demand = 1; break;
+        case 'R': o->reconnect = 1; break;
         default:
             if (fr_tool_option(PROG, &o->t, ch, optarg, usage) <= 0)
                 return -1;
@@ -220,6 +236,8 @@ static int parse_args(int argc, char **argv, opts *o)
         return fr_tool_fail(PROG, "--input publishes one track");
     if (o->push && !o->connect)
         return fr_tool_fail(PROG, "--publish needs --connect");
+    if (o->reconnect && !o->connect)
+        return fr_tool_fail(PROG, "--reconnect needs --connect");
     return fr_tool_tls_check(PROG, &o->t.tls, o->listen != NULL,
                              o->connect != NULL);
 }
@@ -646,6 +664,7 @@ static void on_namespace_answer(fr_moq_session *s, uint64_t req, int ok,
     (void)req;
     if (ok) {
         fprintf(stderr, PROG ": namespace %s accepted\n", a->o.ns);
+        a->attempts = 0;
         return;
     }
     fprintf(stderr, PROG ": the relay refused namespace %s: %s (0x%llx)\n",
@@ -663,12 +682,50 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
     if (s != a->session)
         return;
     a->session = NULL;
-    if (!a->ending) {
-        fprintf(stderr, PROG ": connection to the relay ended: %s\n",
-                reason ? reason : "closed");
-        a->failed = 1;
-        ev_break(a->loop, EVBREAK_ALL);
+    if (a->ending)
+        return;
+    fprintf(stderr, PROG ": connection to the relay ended: %s%s\n",
+            reason ? reason : "closed",
+            a->o.reconnect ? "; connecting again" : "");
+    if (a->o.reconnect) {
+        fr_tool_retry_after(a->loop, &a->again, a->attempts++);
+        return;
     }
+    a->failed = 1;
+    ev_break(a->loop, EVBREAK_ALL);
+}
+
+/* --reconnect: the next attempt to reach the relay. */
+static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    app *a = w->data;
+    int rv;
+
+    (void)loop;
+    (void)revents;
+    if (a->session || a->ending)
+        return;
+    a->reconnects++;
+    rv = fr_moq_endpoint_connect(a->ep, (struct sockaddr *)&a->relay,
+                                 a->relay_len, a->relay_host, &a->session);
+    if (rv) {
+        fprintf(stderr, PROG ": cannot connect to %s: %s\n", a->o.connect,
+                fr_strerror(rv));
+        fr_tool_retry_after(a->loop, &a->again, a->attempts++);
+    }
+}
+
+/* The relay is going away: it closes the session soon (then --reconnect
+ * connects again, to the same address: fr-origin takes no new URI). */
+static void on_goaway(fr_moq_session *s, const char *new_uri,
+                      uint64_t timeout_ms, void *ud)
+{
+    app *a = ud;
+
+    (void)new_uri;
+    if (s == a->session && !a->ending)
+        fprintf(stderr, PROG ": the relay is going away (within %llu ms)\n",
+                (unsigned long long)timeout_ms);
 }
 
 static int fetch_one(const fr_moq_object *obj, void *f)
@@ -772,6 +829,8 @@ static int write_json(app *a)
     frt_json_kv_u64(&j, "subscribers", a->subscribers);
     frt_json_kv_u64(&j, "subgroups_reset", a->subgroups_reset);
     frt_json_kv_u64(&j, "frames_read", a->frames_read);
+    if (a->o.reconnect)
+        frt_json_kv_u64(&j, "reconnects", a->reconnects);
     if (a->o.key_update_ns) {
         frt_json_kv_u64(&j, "key_updates", a->key_updates);
         frt_json_kv_u64(&j, "key_update_failures", a->key_update_failures);
@@ -850,6 +909,7 @@ int main(int argc, char **argv)
     cb.fetch = on_fetch;
     cb.track_status = on_track_status;
     cb.namespace_answer = on_namespace_answer;
+    cb.goaway = on_goaway;
     fr_moq_settings_default(&ms);
     ms.log = qs.log;
     ms.implementation = "libfastrelay fr-origin";
@@ -869,6 +929,11 @@ int main(int argc, char **argv)
         return 1;
     }
     if (a.o.connect) {
+        a.relay = addr;
+        a.relay_len = addrlen;
+        snprintf(a.relay_host, sizeof(a.relay_host), "%s", host);
+        ev_init(&a.again, on_again);
+        a.again.data = &a;
         rv = fr_moq_endpoint_connect(a.ep, (struct sockaddr *)&addr, addrlen,
                                      host, &a.session);
         if (rv) {

@@ -580,16 +580,7 @@ static int session_connect(session_ctx *sc)
  * (0.2 s up to 2 s) until a subscription is answered. */
 static void try_again(session_ctx *sc)
 {
-    double pause = 0.2;
-
-    for (unsigned i = 0; i < sc->attempts && pause < 2.0; i++)
-        pause *= 2;
-    if (pause > 2.0)
-        pause = 2.0;
-    sc->attempts++;
-    ev_timer_stop(sc->a->loop, &sc->again);
-    ev_timer_set(&sc->again, pause, 0.0);
-    ev_timer_start(sc->a->loop, &sc->again);
+    fr_tool_retry_after(sc->a->loop, &sc->again, sc->attempts++);
 }
 
 static void subscribe(session_ctx *sc)

@@ -93,6 +93,20 @@ void fr_tool_start_timers(struct ev_loop *loop, const fr_tool_opts *o,
     }
 }
 
+void fr_tool_retry_after(struct ev_loop *loop, ev_timer *timer,
+                         unsigned attempts)
+{
+    double pause = 0.2;
+
+    for (unsigned i = 0; i < attempts && pause < 2.0; i++)
+        pause *= 2;
+    if (pause > 2.0)
+        pause = 2.0;
+    ev_timer_stop(loop, timer);
+    ev_timer_set(timer, pause, 0.0);
+    ev_timer_start(loop, timer);
+}
+
 void fr_tool_stop_status(struct ev_loop *loop, ev_timer *status)
 {
     if (!ev_is_active(status))

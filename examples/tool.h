@@ -106,6 +106,11 @@ void fr_tool_start_timers(struct ev_loop *loop, const fr_tool_opts *o,
                           void (*stop_cb)(struct ev_loop *, ev_timer *, int),
                           void *data);
 
+/* (Re)starts the one-shot `timer` for the next attempt to reach a peer
+ * after `attempts` failed ones: 0.2 s, doubling up to 2 s. */
+void fr_tool_retry_after(struct ev_loop *loop, ev_timer *timer,
+                         unsigned attempts);
+
 /* Stops the status timer fr_tool_start_timers started, if it did (it
  * does not keep the loop alive, so the loop's count is restored first):
  * no status line after a summary. */

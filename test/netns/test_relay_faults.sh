@@ -8,6 +8,10 @@
 # 2. origin: fr-origin (announcing to the relay) is killed and started
 #    again: the subscribers see the track end, subscribe again and go on
 #    with the new origin's objects.
+# 3. relay, announced to: fr-relay (userspace) is killed and started
+#    again while fr-origin --reconnect announces to it: the origin
+#    connects again and announces anew, the subscribers reconnect and
+#    get its objects again, intact; the origin ends well.
 # Idle timeouts of 2 s make the vanished peer noticed quickly. Needs root;
 # FR_BIN_DIR names the directory holding fr-origin, fr-relay and fr-sub.
 set -euo pipefail
@@ -129,4 +133,33 @@ fr_wait subs2 40 || fr_fail "origin: subscribers failed"
 fr_stop origin3 || true
 fr_stop relay3 || fr_fail "origin: the relay did not exit cleanly"
 check_subs origin "$d/subs2.json" resubscribes || fr_fail "origin: check failed"
+
+# 3. The relay an origin announces to killed and started again.
+fr_spawn relay relay4 "$bin/fr-relay" "${relay_args[@]}"
+fr_wait_log relay4 'listening on' 10
+fr_spawn origin origin4 "$bin/fr-origin" "${origin_args[@]}" --duration 25 \
+    --reconnect --json "$d/origin4.json"
+fr_wait_log origin4 'namespace live accepted' 10
+fr_spawn sub subs3 "$bin/fr-sub" "${sub_args[@]}" --duration 20 \
+    --json "$d/subs3.json"
+fr_wait_log subs3 'sessions up 3/3' 10
+sleep 5
+kill -KILL "${FR_JOBS[relay4]}"
+fr_wait relay4 5 || true
+sleep 1
+fr_spawn relay relay5 "$bin/fr-relay" "${relay_args[@]}"
+fr_wait_log relay5 'listening on' 10
+fr_wait subs3 40 || fr_fail "announced relay: subscribers failed"
+fr_wait origin4 40 || fr_fail "announced relay: the origin failed"
+fr_stop relay5 || fr_fail "announced relay: the relay did not exit cleanly"
+check_subs "announced relay" "$d/subs3.json" reconnects ||
+    fr_fail "announced relay: check failed"
+python3 - "$d/origin4.json" <<'PY' || fr_fail "announced relay: origin check failed"
+import sys
+from checks import load
+origin = load(sys.argv[1])
+print(f"announced relay: the origin connected again {origin['reconnects']} "
+      f"times")
+sys.exit(0 if origin["reconnects"] >= 1 else 1)
+PY
 echo "PASS: subscribers came back after the relay and the origin restarted"
