@@ -17,6 +17,10 @@ import json
 import subprocess
 import sys
 
+# struct fr_fp_subscribers (bpf/fastpath_kern_user.h): count (u32),
+# default_priority, 3 bytes of padding, down_alias (u64), then the slots.
+SUBSCRIBERS_SLOTS_AT = 16
+
 
 def bpftool(*args):
     out = subprocess.run(["bpftool", "-j", *args], check=True,
@@ -66,7 +70,7 @@ def main():
                         if u32(raw(e, "value"), 0) != u32(raw(e, "value"), 4)),
         "tx": sorted(u32(raw(e, "key")) for e in dump("fr_fp_tx")
                      if any(raw(e, "value"))),
-        "fanout": sorted({u32(v, 8 + 4 * i)
+        "fanout": sorted({u32(v, SUBSCRIBERS_SLOTS_AT + 4 * i)
                           for e in dump("fr_fp_track_slots")
                           for v in [raw(e, "value")]
                           for i in range(u32(v, 0))}),
