@@ -26,11 +26,15 @@
 
 #define PROG "fr-sub"
 #define MAX_CONNECTIONS 1000
+#define MAX_TRACKS 8
 
 typedef struct opts {
     const char *connect;
     const char *ns;
     const char *track;
+    int named;               /* --namespace or --track given */
+    const char *subscribe[MAX_TRACKS]; /* --subscribe NS/NAME */
+    size_t nsubscribe;
     uint64_t connections;
     const char *output;
     int fetch;               /* --fetch: one standalone FETCH instead */
@@ -72,9 +76,13 @@ typedef struct gap {
     uint64_t seq_from, seq_to, group_from, group_to;
 } gap;
 
+/* One subscription of one session (with several tracks, a session's
+ * subscriptions sit side by side, the first holding the connection's
+ * state for all: conn_of). */
 typedef struct session_ctx {
     struct app *a;
-    int index;
+    int index;               /* the session's */
+    size_t track;            /* index into app.names */
     sc_state state;
     fr_moq_session *s;
     fr_moq_sub *sub;
@@ -108,8 +116,12 @@ typedef struct app {
     opts o;
     struct ev_loop *loop;
     fr_moq_endpoint *ep;
-    fr_moq_name name;
-    session_ctx *sessions;
+    fr_moq_name names[MAX_TRACKS];
+    char labels[MAX_TRACKS][520]; /* NS/NAME, for the reports */
+    char ns_of[MAX_TRACKS][256];  /* what names[] point into */
+    size_t ntracks;
+    session_ctx *sessions;   /* connections x ntracks */
+    size_t nctx;
     struct sockaddr_storage addr;
     socklen_t addrlen;
     char host[64];
@@ -147,6 +159,11 @@ static void usage(FILE *f)
             "  --namespace NS        track namespace, fields split by '/'\n"
             "                        (default live)\n"
             "  --track NAME          track name (default video)\n"
+            "  --subscribe NS/NAME   subscribe to this track (the last\n"
+            "                        field is its name; repeatable, up to\n"
+            "                        8, instead of --namespace/--track):\n"
+            "                        every session takes every one, each\n"
+            "                        checked and reported on its own\n"
             "  --duration S          stop after S seconds (default: when the\n"
             "                        track ends, or SIGINT/SIGTERM; SIGUSR1\n"
             "                        restarts the delay statistics, for a\n"
@@ -191,6 +208,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"connect", required_argument, NULL, 'c'},
         {"namespace", required_argument, NULL, 'n'},
         {"track", required_argument, NULL, 't'},
+        {"subscribe", required_argument, NULL, 'S'},
         {"connections", required_argument, NULL, 'N'},
         {"output", required_argument, NULL, 'o'},
         {"fetch", required_argument, NULL, 'F'},
@@ -215,8 +233,15 @@ static int parse_args(int argc, char **argv, opts *o)
     while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->connect = optarg; break;
-        case 'n': o->ns = optarg; break;
-        case 't': o->track = optarg; break;
+        case 'n': o->ns = optarg; o->named = 1; break;
+        case 't': o->track = optarg; o->named = 1; break;
+        case 'S':
+            if (o->nsubscribe == MAX_TRACKS)
+                return fr_tool_fail(PROG, "at most 8 --subscribe");
+            if (!strchr(optarg, '/'))
+                return fr_tool_fail(PROG, "--subscribe wants NS/NAME");
+            o->subscribe[o->nsubscribe++] = optarg;
+            break;
         case 'N':
             if (frt_cli_parse_uint("--connections", optarg, 1,
                                    MAX_CONNECTIONS, &o->connections, err,
@@ -282,6 +307,12 @@ static int parse_args(int argc, char **argv, opts *o)
     if (o->reconnect && (o->fetch || o->output))
         return fr_tool_fail(PROG, "--reconnect goes with neither --fetch "
                                   "nor --output");
+    if (o->nsubscribe && o->named)
+        return fr_tool_fail(PROG, "--subscribe is instead of --namespace "
+                                  "and --track");
+    if (o->nsubscribe > 1 && (o->fetch || o->output || o->reconnect))
+        return fr_tool_fail(PROG, "several --subscribe go with none of "
+                                  "--fetch, --output, --reconnect");
     return fr_tool_tls_check(PROG, &o->t.tls, 0, 1);
 }
 
@@ -590,7 +621,8 @@ static void subscribe(session_ctx *sc)
 
     fr_moq_sub_params_default(&p);
     p.rendezvous_timeout_ms = sc->a->o.rendezvous_ns / FR_MILLISECONDS;
-    rv = fr_moq_subscribe(sc->s, &sc->a->name, &p, &sc->sub, sc);
+    rv = fr_moq_subscribe(sc->s, &sc->a->names[sc->track], &p, &sc->sub,
+                          sc);
     if (rv)
         snprintf(sc->error, sizeof(sc->error), "subscribe: %s",
                  fr_strerror(rv));
@@ -606,7 +638,7 @@ static void fetch_group(session_ctx *sc)
     sc->has_start = 1;
     sc->start_group = start.group;
     sc->min_seq = UINT64_MAX;
-    rv = fr_moq_fetch_range(sc->s, &sc->a->name, start, end, &f, sc);
+    rv = fr_moq_fetch_range(sc->s, &sc->a->names[0], start, end, &f, sc);
     if (rv) {
         snprintf(sc->error, sizeof(sc->error), "fetch: %s", fr_strerror(rv));
         sc->ended = 1;
@@ -616,12 +648,15 @@ static void fetch_group(session_ctx *sc)
 static void on_session_ready(fr_moq_session *s, void *ud)
 {
     app *a = ud;
+    session_ctx *sc = ctx_of(s);
 
-    ctx_of(s)->state = SC_UP;
-    if (a->o.fetch)
-        fetch_group(ctx_of(s));
-    else
-        subscribe(ctx_of(s));
+    for (size_t k = 0; k < a->ntracks; k++) {
+        sc[k].state = SC_UP;
+        if (a->o.fetch)
+            fetch_group(&sc[k]);
+        else
+            subscribe(&sc[k]);
+    }
 }
 
 static void on_sub_ok(fr_moq_sub *sub, const fr_moq_track_info *info,
@@ -686,15 +721,13 @@ static void on_fetch_done(fr_moq_fetch *f, int rejected, uint64_t code,
         sc->ended = 1;
 }
 
-static void on_session_closed(fr_moq_session *s, uint64_t code,
-                              const char *reason, void *ud)
+/* The session of subscription `sc` closed. */
+static void subscription_session_closed(session_ctx *sc, uint64_t code,
+                                        const char *reason)
 {
-    session_ctx *sc = ctx_of(s);
-    app *a = ud;
+    app *a = sc->a;
     int was_up, track_live;
 
-    if (!sc)
-        return;
     was_up = sc->state == SC_UP;
     track_live = sc->sub != NULL;
     sc->s = NULL;
@@ -732,6 +765,18 @@ static void on_session_closed(fr_moq_session *s, uint64_t code,
                  track_live ? " before the track ended" : "", reason);
 }
 
+static void on_session_closed(fr_moq_session *s, uint64_t code,
+                              const char *reason, void *ud)
+{
+    session_ctx *sc = ctx_of(s);
+    app *a = ud;
+
+    if (!sc)
+        return;
+    for (size_t k = 0; k < a->ntracks; k++)
+        subscription_session_closed(&sc[k], code, reason);
+}
+
 /* The relay is going away: the library makes no new requests on the
  * session; its subscriptions go on until the relay closes it (then
  * --reconnect connects again, to the same address: fr-sub takes no new
@@ -759,7 +804,7 @@ static void on_restart_delay(struct ev_loop *loop, ev_signal *w, int revents)
 
     (void)loop;
     (void)revents;
-    for (uint64_t i = 0; i < a->o.connections; i++) {
+    for (size_t i = 0; i < a->nctx; i++) {
         frt_stats_free(&a->sessions[i].delay);
         frt_stats_init(&a->sessions[i].delay, 0);
     }
@@ -801,7 +846,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     ev_timer_stop(a->loop, &a->retry);
-    for (uint64_t i = 0; i < a->o.connections; i++) {
+    for (size_t i = 0; i < a->nctx; i++) {
         session_ctx *sc = &a->sessions[i];
         if (sc->s && !sc->sub && !sc->ended && !sc->sub_over &&
             fr_moq_session_is_ready(sc->s))
@@ -815,7 +860,7 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
     app *a = w->data;
 
     (void)revents;
-    for (uint64_t i = 0; i < a->o.connections; i++)
+    for (size_t i = 0; i < a->nctx; i++)
         if (!a->sessions[i].ended)
             return;
     ev_break(loop, EVBREAK_ALL);
@@ -831,7 +876,7 @@ static void on_migrate(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     /* Only while a subscription is live: a move after the track ended
      * tests nothing (the relay has let the subscriber go). */
-    for (uint64_t i = 0; i < a->o.connections; i++)
+    for (size_t i = 0; i < a->nctx; i++)
         subscribed |= a->sessions[i].sub != NULL;
     if (!subscribed)
         return;
@@ -852,7 +897,7 @@ static void on_key_update(struct ev_loop *loop, ev_timer *w, int revents)
 
     (void)loop;
     (void)revents;
-    for (uint64_t i = 0; i < a->o.connections; i++) {
+    for (size_t i = 0; i < a->nctx; i += a->ntracks) {
         int rv;
 
         if (!a->sessions[i].sub)
@@ -875,13 +920,14 @@ static void print_status(app *a, const char *prefix)
     frt_stats_summary sum;
 
     memset(&sum, 0, sizeof(sum));
-    for (uint64_t i = 0; i < a->o.connections; i++) {
+    for (size_t i = 0; i < a->nctx; i++) {
         objects += a->sessions[i].objects;
         corrupt += a->sessions[i].corrupt;
         reconnects += a->sessions[i].reconnects;
-        in_state[a->sessions[i].state]++;
+        if (i % a->ntracks == 0)
+            in_state[a->sessions[i].state]++; /* by session */
     }
-    if (a->o.connections)
+    if (a->nctx)
         frt_stats_summarize(&a->sessions[0].delay, &sum);
     fprintf(stderr,
             "%s%s: %.1fs sessions up %llu/%llu connecting %llu failed %llu "
@@ -922,7 +968,7 @@ static int write_json(app *a)
     frt_json_obj_begin(&j);
     frt_json_key(&j, "sessions");
     frt_json_arr_begin(&j);
-    for (uint64_t i = 0; i < a->o.connections; i++) {
+    for (size_t i = 0; i < a->nctx; i++) {
         session_ctx *sc = &a->sessions[i];
         frt_stats_summary sum;
         uint64_t missing, skipped;
@@ -930,6 +976,8 @@ static int write_json(app *a)
         session_missing(sc, &missing, &skipped);
         frt_stats_summarize(&sc->delay, &sum);
         frt_json_obj_begin(&j);
+        frt_json_kv_u64(&j, "session", (uint64_t)sc->index);
+        frt_json_kv_str(&j, "track", a->labels[sc->track]);
         frt_json_kv_str(&j, "state", state_name(sc->state));
         frt_json_kv_u64(&j, "objects_received", sc->objects);
         frt_json_kv_u64(&j, "objects_missing", missing);
@@ -1003,29 +1051,34 @@ static int summarize(app *a)
 {
     int bad = 0;
 
-    for (uint64_t i = 0; i < a->o.connections; i++) {
+    for (size_t i = 0; i < a->nctx; i++) {
         session_ctx *sc = &a->sessions[i];
         uint64_t missing, skipped;
         frt_stats_summary sum;
+        char who[560];
 
         session_missing(sc, &missing, &skipped);
         frt_stats_summarize(&sc->delay, &sum);
+        /* "session 3", or "session 3 live/video" with several tracks */
+        snprintf(who, sizeof(who), "session %d%s%s", sc->index,
+                 a->ntracks > 1 ? " " : "",
+                 a->ntracks > 1 ? a->labels[sc->track] : "");
         if (missing - sc->missing_before)
             fprintf(stderr,
-                    "summary: session %llu: the first missing objects are "
+                    "summary: %s: the first missing objects are "
                     "%llu-%llu (sequence numbers), after group %llu, before "
                     "group %llu\n",
-                    (unsigned long long)i,
+                    who,
                     (unsigned long long)sc->first_gap.seq_from,
                     (unsigned long long)sc->first_gap.seq_to,
                     (unsigned long long)sc->first_gap.group_from,
                     (unsigned long long)sc->first_gap.group_to);
         if (a->o.connections <= 10 || missing || sc->corrupt || sc->error[0])
             fprintf(stderr,
-                    "summary: session %llu: %llu objects (%llu fetched), "
+                    "summary: %s: %llu objects (%llu fetched), "
                     "%llu missing, %llu corrupt, %llu groups skipped, delay "
                     "p50 %lluus p90 %lluus p99 %lluus max %lluus%s%s\n",
-                    (unsigned long long)i, (unsigned long long)sc->objects,
+                    who, (unsigned long long)sc->objects,
                     (unsigned long long)sc->fetched,
                     (unsigned long long)missing,
                     (unsigned long long)sc->corrupt,
@@ -1038,21 +1091,58 @@ static int summarize(app *a)
     return bad;
 }
 
+/* Each session's subscriptions side by side, the first connecting for
+ * all. */
 static int connect_all(app *a)
 {
-    for (uint64_t i = 0; i < a->o.connections; i++) {
+    for (size_t i = 0; i < a->nctx; i++) {
         session_ctx *sc = &a->sessions[i];
         int rv;
 
         sc->a = a;
-        sc->index = (int)i;
+        sc->index = (int)(i / a->ntracks);
+        sc->track = i % a->ntracks;
         frt_stats_init(&sc->delay, 0);
         ev_timer_init(&sc->again, on_again, 0.0, 0.0);
         sc->again.data = sc;
+        if (sc->track) {
+            sc->s = sc[-(ptrdiff_t)sc->track].s;
+            sc->connect_ns = sc[-(ptrdiff_t)sc->track].connect_ns;
+            continue;
+        }
         rv = session_connect(sc);
         if (rv) {
             fprintf(stderr, PROG ": cannot connect to %s: %s\n",
                     a->o.connect, fr_strerror(rv));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The tracks to take: --subscribe's, or --namespace/--track. */
+static int set_tracks(app *a)
+{
+    const opts *o = &a->o;
+
+    a->ntracks = o->nsubscribe ? o->nsubscribe : 1;
+    for (size_t k = 0; k < a->ntracks; k++) {
+        const char *full = o->nsubscribe ? o->subscribe[k] : NULL;
+        const char *track = o->track;
+
+        if (full) {
+            const char *cut = strrchr(full, '/');
+
+            snprintf(a->ns_of[k], sizeof(a->ns_of[k]), "%.*s",
+                     (int)(cut - full), full);
+            track = cut + 1;
+        } else {
+            snprintf(a->ns_of[k], sizeof(a->ns_of[k]), "%s", o->ns);
+        }
+        snprintf(a->labels[k], sizeof(a->labels[k]), "%s/%s", a->ns_of[k],
+                 track);
+        if (fr_moq_name_set(&a->names[k], a->ns_of[k], track) != 0) {
+            fprintf(stderr, PROG ": bad track name '%s'\n", a->labels[k]);
             return -1;
         }
     }
@@ -1077,11 +1167,8 @@ int main(int argc, char **argv)
     if (fr_tool_target(PROG, "--connect", a.o.connect, &a.addr, &a.addrlen,
                        a.host, sizeof(a.host), &wt_path))
         return 2;
-    if (fr_moq_name_set(&a.name, a.o.ns, a.o.track) != 0) {
-        fprintf(stderr, PROG ": bad --namespace '%s' or --track '%s'\n",
-                a.o.ns, a.o.track);
+    if (set_tracks(&a) != 0)
         return 2;
-    }
     if (fr_tool_quic_settings(PROG, &a.o.t.tls, NULL, &qs, &cert))
         return 1;
     if (a.o.stream_window)
@@ -1089,7 +1176,8 @@ int main(int argc, char **argv)
     if (a.o.conn_window)
         qs.max_data = a.o.conn_window;
     qs.handshake_timeout = a.o.handshake_ns;
-    a.sessions = calloc(a.o.connections, sizeof(*a.sessions));
+    a.nctx = a.o.connections * a.ntracks;
+    a.sessions = calloc(a.nctx, sizeof(*a.sessions));
     if (!a.sessions)
         return 1;
     a.loop = EV_DEFAULT;
@@ -1142,7 +1230,7 @@ int main(int argc, char **argv)
     ev_signal_start(a.loop, &a.restart_delay);
     ev_run(a.loop, 0);
     a.stopping = 1;
-    for (uint64_t i = 0; i < a.o.connections; i++)
+    for (size_t i = 0; i < a.nctx; i++)
         ev_timer_stop(a.loop, &a.sessions[i].again);
     fr_tool_stop_status(a.loop, &a.status);
 
@@ -1160,7 +1248,7 @@ int main(int argc, char **argv)
     fr_moq_endpoint_shutdown(a.ep, 0, "subscriber done");
     ev_run(a.loop, EVRUN_NOWAIT);
     fr_moq_endpoint_del(a.ep);
-    for (uint64_t i = 0; i < a.o.connections; i++) {
+    for (size_t i = 0; i < a.nctx; i++) {
         free(a.sessions[i].seen);
         frt_stats_free(&a.sessions[i].delay);
     }
