@@ -327,6 +327,7 @@ void fr_fp_sub_release(fr_fastpath *fp, fp_sub *d)
     while (*pp != d)
         pp = &(*pp)->next;
     *pp = d->next;
+    free(d->joins);
     free(d);
 }
 

@@ -14,6 +14,7 @@
 
 #include "../quic/conn_hooks.h"
 #include "../quic/copy_class.h"
+#include "../util/grow.h"
 #include "../util/layout.h"
 #include "fastpath_internal.h"
 
@@ -136,8 +137,11 @@ static int hook_join(void *arg, fr_moq_session *up, uint64_t alias,
     if ((u && u->refused) ||
         (!d && fr_fp_suite_refused(fp, fr_moq_session_conn(down))))
         return FR_ERR_UNSUPPORTED;
-    if (!u || !d || d->njoins == MAX_JOINS)
+    if (!u || !d)
         return FR_ERR_LIMIT;
+    if (fr_grow((void **)&d->joins, &d->capjoins, d->njoins,
+                sizeof(*d->joins), 8) != 0)
+        return FR_ERR_NOMEM;
     rv = fr_fp_kernel_track_join(fp->k, u->slot, alias, down_alias,
                                  default_priority, d->slot);
     if (rv)

@@ -19,8 +19,6 @@
 #include "kernel.h"
 #include "nexthop.h"
 
-/* Tracks one subscriber connection gets from the kernel at most. */
-#define MAX_JOINS 16
 /* Served subscribers' next hops are looked up again when the kernel
  * announces a route, neighbour or link change (checked every
  * HOP_CHECK, looked up at most every HOP_MIN), and every HOP_INTERVAL
@@ -63,8 +61,8 @@ typedef struct fp_sub {
     uint64_t rate;
     fr_tstamp policy_at;     /* when the policies were last asked */
     struct fr_fp_slot k;     /* as written to fr_fp_slots */
-    fp_join joins[MAX_JOINS];
-    size_t njoins;
+    fp_join *joins;          /* the tracks the kernel forwards to it */
+    size_t njoins, capjoins;
     struct fp_sub *next;
 } fp_sub;
 

@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 
+#include "../util/grow.h"
 #include "quic_internal.h"
 
 /* Rounds of one flush: connections touched while a round writes (by
@@ -119,16 +120,10 @@ static void heap_remove(fr_quic_endpoint *ep, fr_quic_conn *c)
 static void heap_set(fr_quic_endpoint *ep, fr_quic_conn *c, fr_tstamp at)
 {
     if (!c->heap_pos) {
-        if (ep->nheap == ep->heap_cap) {
-            size_t cap = ep->heap_cap ? 2 * ep->heap_cap : 64;
-            fr_quic_conn **h = realloc(ep->heap, cap * sizeof(*h));
-
-            if (!h) {
-                fr_conn_want_write(c);
-                return;
-            }
-            ep->heap = h;
-            ep->heap_cap = cap;
+        if (fr_grow((void **)&ep->heap, &ep->heap_cap, ep->nheap,
+                    sizeof(*ep->heap), 64) != 0) {
+            fr_conn_want_write(c);
+            return;
         }
         c->heap_at = at;
         heap_place(ep, c, ep->nheap++);

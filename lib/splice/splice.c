@@ -11,6 +11,7 @@
 #include "../quic/conn_view.h"
 #include "../quic/hooked_stream.h"
 #include "../quic/wire.h"
+#include "../util/grow.h"
 #include "../util/qvarint.h"
 #include "ack_rewrite.h"
 #include "frames.h"
@@ -234,15 +235,8 @@ int fr_splice_kernel_sent(fr_quic_conn *c, const struct fr_fp_sent_event *ev)
 {
     fr_splice *sp = splice_of(c);
 
-    if (sp->nq == sp->capq) {
-        size_t cap = sp->capq ? 2 * sp->capq : 64;
-        pending *q = realloc(sp->q, cap * sizeof(*q));
-
-        if (!q)
-            return FR_ERR_NOMEM;
-        sp->q = q;
-        sp->capq = cap;
-    }
+    if (fr_grow((void **)&sp->q, &sp->capq, sp->nq, sizeof(*sp->q), 64) != 0)
+        return FR_ERR_NOMEM;
     sp->q[sp->nq].ev = *ev;
     sp->q[sp->nq].shadowed = 0;
     sp->nq++;

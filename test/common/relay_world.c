@@ -4,14 +4,11 @@
 #include "moq_glue.h"
 #include "relay_world.h"
 
-/* Origin k's namespace. */
-static const char *const origin_ns[FR_WORLD_MAX_ORIGINS] = {"live", "live2"};
-
-static fr_moq_name track_name(size_t origin)
+static fr_moq_name track_name(const fr_world *w, size_t origin)
 {
     fr_moq_name n;
 
-    assert_int_equal(fr_moq_name_set(&n, origin_ns[origin], "video"), 0);
+    assert_int_equal(fr_moq_name_set(&n, w->origins[origin].ns, "video"), 0);
     return n;
 }
 
@@ -51,7 +48,7 @@ static void origin_ready(fr_moq_session *s, void *ud)
     fr_moq_name ns;
     uint64_t req;
 
-    assert_int_equal(fr_moq_name_set(&ns, origin_ns[o->index], ""), 0);
+    assert_int_equal(fr_moq_name_set(&ns, o->ns, ""), 0);
     assert_int_equal(fr_moq_publish_namespace(s, &ns, &req), 0);
 }
 
@@ -147,7 +144,7 @@ static void subscribe(fr_world_sub *u)
     fr_moq_sub_params_default(&p);
     p.rendezvous_timeout_ms = u->w->rendezvous_ms;
     for (size_t k = 0; k < u->w->norigins; k++) {
-        fr_moq_name n = track_name(k);
+        fr_moq_name n = track_name(u->w, k);
         fr_world_rx *rx = &u->rx[k];
 
         assert_int_equal(fr_moq_subscribe(u->s, &n, &p, &rx->sub, rx), 0);
@@ -381,6 +378,10 @@ void fr_world_new(fr_world *w, size_t nsubs, uint64_t groups,
         o->w = w;
         o->index = k;
         snprintf(o->ip, sizeof(o->ip), "198.18.0.%zu", k ? 2 + k : 1);
+        if (k)
+            snprintf(o->ns, sizeof(o->ns), "live%zu", k + 1);
+        else
+            snprintf(o->ns, sizeof(o->ns), "live");
         assert_int_equal(fr_moq_cache_new(&o->cache, 64, 64 << 20), 0);
         ccb = quic_callbacks(0);
         o->ep = fr_net_endpoint(w->net, o->ip, 5000, &ccb, &cs, w);

@@ -7,9 +7,9 @@
  * second, one subgroup a group, under track alias 1 (every origin picks
  * the same: aliases are each publisher's own). Subscribers subscribe
  * through the relay to every origin's track and check every object's
- * bytes (which tell the origins apart) and order. Knobs in fr_world (a
- * second origin, late joiners, a leaver, rendezvous, when the origins
- * come) shape the scenario before fr_net_run.
+ * bytes (which tell the origins apart) and order. Knobs in fr_world (more
+ * origins, late joiners, a leaver, rendezvous, when the origins come)
+ * shape the scenario before fr_net_run.
  */
 #ifndef FR_RELAY_WORLD_H
 #define FR_RELAY_WORLD_H
@@ -21,7 +21,7 @@
 #define FR_WORLD_RELAY_IP "198.18.0.2"
 #define FR_WORLD_RELAY_PORT 4433
 #define FR_WORLD_MAX_SUBS 32
-#define FR_WORLD_MAX_ORIGINS 2
+#define FR_WORLD_MAX_ORIGINS 20
 #define FR_WORLD_FPS 30
 #define FR_WORLD_PAYLOAD 200
 
@@ -66,6 +66,7 @@ typedef struct fr_world_origin {
     fr_world *w;
     size_t index;
     char ip[16];
+    char ns[16];              /* live, live2, live3, ... */
     fr_quic_endpoint *ep;
     fr_moq_session *s;
     fr_moq_pub *pub;          /* the relay's subscription to the origin */
@@ -83,7 +84,8 @@ struct fr_world {
     fr_relay *relay;
     fr_quic_endpoint *relay_ep;
     fr_world_origin origins[FR_WORLD_MAX_ORIGINS];
-    size_t norigins;          /* 1 unless a test sets 2 before the run */
+    size_t norigins;          /* 1 unless a test sets more before the
+                                 run */
     uint64_t groups;          /* each track's length */
     fr_world_sub subs[FR_WORLD_MAX_SUBS];
     size_t nsubs;

@@ -143,6 +143,27 @@ static void test_two_publishers_one_alias(void **state)
     fp_world_del(&f);
 }
 
+/* Subscribers of twenty tracks (a conference: each participant's origin
+ * publishes its own): the kernel serves them all, however many tracks a
+ * subscriber takes. */
+static void test_many_tracks(void **state)
+{
+    static fp_world f;
+    fr_fastpath_stats st;
+
+    (void)state;
+    fp_world_new(&f, 2, 1);
+    f.w.norigins = FR_WORLD_MAX_ORIGINS;
+    run(&f, &st);
+    for (size_t i = 0; i < f.w.nsubs; i++)
+        for (size_t k = 0; k < f.w.norigins; k++)
+            check_whole(&f, &f.w.subs[i].rx[k]);
+    assert_int_equal(st.kernel_copies, f.w.norigins * f.w.nsubs *
+                                           f.w.groups * FR_WORLD_FPS);
+    assert_int_equal(st.userspace_copies, 0);
+    fp_world_del(&f);
+}
+
 /* Every seventh kernel copy is lost on the way: ngtcp2 declares the
  * registered packets lost and userspace sends their bytes again, so every
  * subscriber still gets the whole track. */
@@ -274,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_serves),
         cmocka_unit_test(test_two_publishers_one_alias),
+        cmocka_unit_test(test_many_tracks),
         cmocka_unit_test(test_lost_copies),
         cmocka_unit_test(test_late_joiners),
         cmocka_unit_test(test_leaver),

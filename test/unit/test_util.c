@@ -6,6 +6,7 @@
 
 #include <fastrelay/fastrelay.h>
 
+#include "../../lib/util/grow.h"
 #include "../../lib/util/hmap.h"
 #include "../../lib/util/sbuf.h"
 
@@ -112,6 +113,32 @@ static void test_sbuf(void **state)
     fr_sbuf_free(&sb);
 }
 
+/* A growable array keeps what it holds as it doubles; room for an
+ * element already held costs nothing; a size that would overflow is
+ * refused with the array as it was. */
+static void test_grow(void **state)
+{
+    uint32_t *a = NULL;
+    size_t cap = 0;
+
+    (void)state;
+    for (uint32_t i = 0; i < 100; i++) {
+        assert_int_equal(fr_grow((void **)&a, &cap, i, sizeof(*a), 4), 0);
+        assert_true(cap > i);
+        a[i] = i * 7;
+    }
+    assert_int_equal(cap, 128);
+    for (uint32_t i = 0; i < 100; i++)
+        assert_int_equal(a[i], i * 7);
+    assert_int_equal(fr_grow((void **)&a, &cap, 5, sizeof(*a), 4), 0);
+    assert_int_equal(cap, 128);
+    assert_int_equal(fr_grow((void **)&a, &cap, 128, SIZE_MAX / 200, 4),
+                     FR_ERR_NOMEM);
+    assert_int_equal(cap, 128);
+    assert_int_equal(a[99], 99 * 7);
+    free(a);
+}
+
 static void test_addr(void **state)
 {
     struct sockaddr_storage ss;
@@ -148,7 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),  cmocka_unit_test(test_version),
         cmocka_unit_test(test_hmap),    cmocka_unit_test(test_sbuf),
-        cmocka_unit_test(test_addr),
+        cmocka_unit_test(test_addr),   cmocka_unit_test(test_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
