@@ -327,8 +327,19 @@ static int track_subscribe(relay_track *t, fr_moq_session *up)
     return fr_moq_subscribe(up, &t->name.name, &p, &t->up, t) == 0 ? 0 : -1;
 }
 
+/* Whether the upstream SUBSCRIBE of a track from `up` (`down` asked
+ * first) must wait: for `up` to finish its handshake and SETUP (a relay
+ * that dials its upstream may have subscribers before that), or for the
+ * fast path to be ready. */
+static int upstream_waits(fr_relay *r, fr_moq_session *up,
+                          fr_moq_session *down)
+{
+    return !fr_moq_session_is_ready(up) ||
+           fr_relay_fastpath_prepare(r, up, down);
+}
+
 /* A track fed by a subscription to `up` (`down` asked first): made at
- * once, or once the fast path is ready for it. */
+ * once, or once `up` and the fast path are ready for it. */
 static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
                               fr_moq_session *up, fr_moq_session *down)
 {
@@ -336,7 +347,7 @@ static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
 
     if (!t)
         return NULL;
-    if (fr_relay_fastpath_prepare(r, up, down)) {
+    if (upstream_waits(r, up, down)) {
         t->up_later = up;
         return t;
     }
@@ -347,13 +358,14 @@ static relay_track *track_new(fr_relay *r, const fr_moq_name *name,
     return t;
 }
 
-/* The upstream SUBSCRIBE `t` held for the fast path: sent if it is ready
- * now (or refuses); the track goes if no one waits for it any more. */
+/* The upstream SUBSCRIBE `t` held: sent if `up` and the fast path are
+ * ready now (or the fast path refuses); the track goes if no one waits
+ * for it any more. */
 static void track_subscribe_later(relay_track *t)
 {
     fr_moq_session *up = t->up_later;
 
-    if (t->waits && fr_relay_fastpath_prepare(t->r, up, t->waits->s))
+    if (t->waits && upstream_waits(t->r, up, t->waits->s))
         return;
     t->up_later = NULL;
     if (!t->waits)
@@ -578,6 +590,12 @@ static void on_session_ready(fr_moq_session *s, void *ud)
 
     r->stats.sessions++;
     fr_relay_fastpath_prepare(r, NULL, s);
+    /* Upstream SUBSCRIBEs held for this session to come up. */
+    for (relay_track *t = r->tracks, *next; t; t = next) {
+        next = t->next;
+        if (t->up_later == s)
+            track_subscribe_later(t);
+    }
 }
 
 static void on_session_closed(fr_moq_session *s, uint64_t code,
