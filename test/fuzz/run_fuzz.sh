@@ -24,8 +24,9 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 
 # lib/util and lib/quic (which needs nothing of lib/splice), without the
 # libev adapter, and the virtual-time network of the tests.
-quic="lib/util/addr.c lib/util/error.c lib/util/hmap.c lib/util/layout.c \
-lib/util/log.c lib/util/qvarint.c lib/util/sbuf.c lib/quic/cert.c \
+quic="lib/util/addr.c lib/util/error.c lib/util/grow.c lib/util/hmap.c \
+lib/util/layout.c lib/util/log.c lib/util/qvarint.c lib/util/sbuf.c \
+lib/quic/cert.c \
 lib/quic/cleartext.c lib/quic/conn.c lib/quic/conn_hooks.c \
 lib/quic/conn_sched.c lib/quic/conn_view.c lib/quic/endpoint.c lib/quic/keylog.c \
 lib/quic/rx_keys.c lib/quic/stream.c lib/quic/tls.c lib/quic/wire.c \
