@@ -121,9 +121,9 @@ uint64_t fr_fp_kernel_count(fr_fp_kernel *k, fr_fp_role role,
                             uint32_t reason);
 
 /* Who serves stream `upstream_stream` of upstream `up` to subscriber
- * `slot`, decided once (see fr_fp_substreams): returns 0 with *stream set if the
- * kernel does (it took *stream from the slot's pool at the stream's first
- * packet), 1 if userspace does: the kernel gave it no stream, and now
+ * `slot`, decided once (see fr_fp_substreams): returns 0 with *stream set
+ * if the kernel does (it took *stream from the slot's pool at the stream's
+ * first packet), 1 if userspace does: the kernel gave it no stream, and now
  * will not. *late is set when the kernel's entry appeared between a look
  * that found none and the claim. Negative FR_ERR_* on failure. */
 int fr_fp_kernel_substream_claim(fr_fp_kernel *k, uint32_t slot, uint32_t up,

@@ -581,8 +581,8 @@ static void test_userspace_claim(void **state)
     FR_TEST_REQUIRE_ROOT();
     k = open_configured(&fd);
     skel = fr_fp_kernel_skeleton(k);
-    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], up_slot, UP_SID,
-                                                  &sid, &late),
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], up_slot,
+                                                  UP_SID, &sid, &late),
                      1);
     assert_int_equal(late, 0);
     run_ingress(skel, in, upstream_packet(in, 0, 0));
@@ -591,11 +591,11 @@ static void test_userspace_claim(void **state)
     assert_int_not_equal(gotlen[1], 0);
     assert_int_equal(fr_fp_kernel_pool_level(k, sub_slot[0]), 1);
     /* Asked again, the answer stands. */
-    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], up_slot, UP_SID,
-                                                  &sid, &late),
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[0], up_slot,
+                                                  UP_SID, &sid, &late),
                      1);
-    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[1], up_slot, UP_SID,
-                                                  &sid, &late),
+    assert_int_equal(fr_fp_kernel_substream_claim(k, sub_slot[1], up_slot,
+                                                  UP_SID, &sid, &late),
                      0);
     assert_int_equal(sid, sub_sid[1]);
     assert_int_equal(late, 0);
@@ -722,7 +722,8 @@ static void test_track_pages(void **state)
         assert_int_equal(fr_fp_kernel_pool_refill(k, slot, &id, 1), 1);
         fr_fp_kernel_tx(k, slot)->budget = 1000000;
         assert_int_equal(
-            fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot),
+            fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default,
+                                    slot),
             0);
     }
     run_ingress(skel, in, upstream_packet(in, 0, 0));
@@ -735,18 +736,22 @@ static void test_track_pages(void **state)
          i < FR_FP_MAX_FANOUT * FR_FP_TRACK_PAGES; i++) {
         assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
         assert_int_equal(
-            fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot),
+            fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default,
+                                    slot),
             0);
     }
     assert_int_equal(fr_fp_kernel_slot_alloc(k, &slot), 0);
     assert_int_equal(
-        fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot),
+        fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default,
+                                slot),
         FR_ERR_LIMIT);
     /* One leaves: there is room again. */
     assert_int_equal(fr_fp_kernel_track_leave(k, up_slot, ALIAS, slot - 1),
                      0);
     assert_int_equal(
-        fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default, slot), 0);
+        fr_fp_kernel_track_join(k, up_slot, ALIAS, ALIAS, track_default,
+                                slot),
+        0);
     fr_fp_kernel_close(k);
 }
 

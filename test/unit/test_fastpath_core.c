@@ -208,7 +208,8 @@ static void test_late_joiners(void **state)
             continue;
         }
         assert_false(u->fetch_rejected);
-        assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
+        assert_true(
+            fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
         assert_int_equal(u->rx[0].last.group, f.w.groups - 1);
         assert_int_equal(u->rx[0].last.object, FR_WORLD_FPS - 1);
     }

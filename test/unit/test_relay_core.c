@@ -108,7 +108,8 @@ static void test_late_joiners(void **state)
             assert_false(u->fetch_rejected);
             assert_true(u->has_fetch_last);
             assert_true(u->fetched > FR_WORLD_FPS);
-            assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
+            assert_true(fr_world_same(fr_world_after(u->fetch_last),
+                                      u->rx[0].first));
         }
         assert_int_equal(u->rx[0].last.group, w.groups - 1);
         assert_int_equal(u->rx[0].last.object, FR_WORLD_FPS - 1);
@@ -200,7 +201,8 @@ static void fetch_upstream(size_t joiners)
         assert_int_equal(u->rx[0].corrupt, 0);
         assert_int_equal(u->rx[0].out_of_order, 0);
         assert_true(u->fetched > FR_WORLD_FPS);
-        assert_true(fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
+        assert_true(
+            fr_world_same(fr_world_after(u->fetch_last), u->rx[0].first));
     }
     assert_int_equal(w.origins[0].fetches, 1);
     fr_relay_get_stats(w.relay, &st);
