@@ -1106,8 +1106,10 @@ static int connect_all(app *a)
         ev_timer_init(&sc->again, on_again, 0.0, 0.0);
         sc->again.data = sc;
         if (sc->track) {
-            sc->s = sc[-(ptrdiff_t)sc->track].s;
-            sc->connect_ns = sc[-(ptrdiff_t)sc->track].connect_ns;
+            const session_ctx *first = &a->sessions[i - sc->track];
+
+            sc->s = first->s;
+            sc->connect_ns = first->connect_ns;
             continue;
         }
         rv = session_connect(sc);
